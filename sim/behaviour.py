@@ -1,0 +1,91 @@
+"""What an organic user does with an item they read: the engagement probabilities.
+
+One formula, written on arrays, serves both the vectorised engine and the per-agent reference
+(which calls it on scalars). Every action's probability is the user's base probability times the
+user's propensity times a *match* factor:
+
+    match = topic * comprehension[reader language, item language] * quality ** q
+            * timeliness * freshness(age) * social_proof * followed_author
+
+- topic: 1 if the item's topic is the reader's community, else ``cross_topic_factor``;
+- timeliness: ``2 ** (-lag / news_halflife)`` for content about old events (stale timing);
+- freshness: ``2 ** (-age / freshness_halflife)``, the item's age when read (time-zone mismatch
+  makes operation posts older by the time their audience wakes up);
+- social proof: ``1 + w * log(1 + visible engagements)``, fake and in-network ones included;
+- followed author: ``followed_author_factor`` if the reader follows the root's author.
+
+Reports use ``report_prob * (1 - quality) * comprehension`` (readers report content they can read
+and judge poor), independent of the match. Probabilities are clipped to [0, 1]. In validation mode
+(``fixed_reshare_prob``) the reshare probability is that constant and nothing else happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Config
+
+ACTIONS = ("like", "reshare", "reply", "follow", "report")
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Config values the formula needs, unpacked once."""
+
+    base: np.ndarray  # base probability per action, in ACTIONS order
+    cross_topic: float
+    comprehension: np.ndarray
+    quality_exponent: float
+    fresh_rate: float  # ln2 / halflife, per hour
+    social_proof: float
+    followed_factor: float
+    fixed_reshare: float | None
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Coefficients:
+        pc, ec = cfg.population, cfg.engagement
+        return cls(
+            base=np.array([pc.like_prob, pc.reshare_prob, pc.reply_prob, pc.follow_prob,
+                           pc.report_prob], np.float32),
+            cross_topic=ec.cross_topic_factor,
+            comprehension=np.asarray(ec.comprehension, np.float32),
+            quality_exponent=ec.quality_exponent,
+            fresh_rate=float(np.log(2.0) / ec.freshness_halflife_hours),
+            social_proof=ec.social_proof_weight,
+            followed_factor=ec.followed_author_factor,
+            fixed_reshare=ec.fixed_reshare_prob,
+        )
+
+
+def match_factor(c: Coefficients, reader_comm, reader_lang, topic, lang, quality, timeliness,
+                 age, visible_eng, followed):
+    """Content-reader match (see module docstring); works on arrays or scalars."""
+    topic_f = np.where(reader_comm == topic, 1.0, c.cross_topic)
+    comp = c.comprehension[reader_lang, lang]
+    fresh = np.exp(-c.fresh_rate * age)
+    proof = 1.0 + c.social_proof * np.log1p(visible_eng)
+    foll = np.where(followed, c.followed_factor, 1.0)
+    return topic_f * comp * np.power(quality, c.quality_exponent) * timeliness * fresh * proof \
+        * foll
+
+
+def action_probs(c: Coefficients, propensity, match, comprehension, quality, is_op):
+    """Probabilities of (like, reshare, reply, follow, report), shape (..., 5).
+
+    ``follow`` applies only to operation authors (the organic graph is static); ``report`` is
+    counted for every item but only operation content is ever in the ledgers."""
+    propensity = np.asarray(propensity, np.float32)
+    pm = propensity * match
+    out = np.empty(np.shape(pm) + (5,), np.float32)
+    if c.fixed_reshare is not None:
+        out[...] = 0.0
+        out[..., 1] = c.fixed_reshare
+        return out
+    out[..., 0] = c.base[0] * pm
+    out[..., 1] = c.base[1] * pm
+    out[..., 2] = c.base[2] * pm
+    out[..., 3] = np.where(is_op, c.base[3] * pm, 0.0)
+    out[..., 4] = c.base[4] * propensity * (1.0 - quality) * comprehension
+    return np.clip(out, 0.0, 1.0)

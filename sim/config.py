@@ -1,0 +1,441 @@
+"""Typed, validated configuration: every parameter of the model in one place.
+
+A run is fully described by one :class:`Config` (loaded from TOML) and one integer seed. Each
+field carries its unit, allowed range and, where a default comes from a public source, that source
+(see ``../shared/reference`` summaries cited as [Meta 2023], [DOJ 2023], ...). Defaults without a
+source are calibration assumptions and say so. ``sim config-docs`` renders this module as
+``docs/config.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+LANGUAGES: tuple[str, ...] = ("en", "zh", "other")
+"""The modelled languages; per-language weights in the config are given in this order."""
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with a message that names the offending field."""
+
+
+def F(default: Any, doc: str, *, unit: str = "", ge: float | None = None,
+      le: float | None = None, gt: float | None = None, source: str = "assumption") -> Any:
+    """A documented field: unit, allowed range and source travel with the schema."""
+    return Field(default, description=doc, ge=ge, le=le, gt=gt,
+                 json_schema_extra={"unit": unit, "source": source})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+Hour = Annotated[int, Field(ge=0, le=24)]
+
+
+def _check_weights(name: str, w: list[float], n: int | None = None) -> None:
+    if n is not None and len(w) != n:
+        raise ValueError(f"{name} must have {n} entries, got {len(w)}")
+    if any(x < 0 for x in w) or sum(w) <= 0:
+        raise ValueError(f"{name} must be non-negative with a positive sum")
+
+
+class Community(Strict):
+    """An interest community: its share of users, languages and time zones."""
+
+    name: str = Field(description="Community label (unique).", min_length=1)
+    share: float = F(0.2, "Share of organic users in this community (normalised over all).",
+                     gt=0.0, le=1.0)
+    languages: list[float] = F([1.0, 0.0, 0.0], "Weights of the languages en, zh, other.")
+    utc_offsets: list[int] = F([-5], "Time zones of members, hours from UTC (-12..14).")
+    utc_weights: list[float] = F([1.0], "Weights of utc_offsets.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> Community:
+        _check_weights("languages", self.languages, len(LANGUAGES))
+        _check_weights("utc_weights", self.utc_weights, len(self.utc_offsets))
+        if any(not -12 <= z <= 14 for z in self.utc_offsets):
+            raise ValueError("utc_offsets must lie in -12..14")
+        return self
+
+
+def _default_communities() -> list[Community]:
+    us = ([-5, -6, -7, -8], [0.47, 0.29, 0.07, 0.17])
+    return [
+        Community(name="us_politics", share=0.25, languages=[0.95, 0.01, 0.04],
+                  utc_offsets=us[0], utc_weights=us[1]),
+        Community(name="chinese_diaspora", share=0.08, languages=[0.35, 0.6, 0.05],
+                  utc_offsets=[-5, -8, 0, 8, 10], utc_weights=[0.25, 0.25, 0.15, 0.2, 0.15]),
+        Community(name="sport_fitness", share=0.22, languages=[0.7, 0.05, 0.25],
+                  utc_offsets=[-5, -8, 0, 1], utc_weights=[0.35, 0.15, 0.25, 0.25]),
+        Community(name="tech", share=0.2, languages=[0.75, 0.1, 0.15],
+                  utc_offsets=[-5, -8, 1, 5], utc_weights=[0.3, 0.3, 0.2, 0.2]),
+        Community(name="entertainment", share=0.25, languages=[0.65, 0.05, 0.3],
+                  utc_offsets=[-5, -8, 0, 1, 5], utc_weights=[0.3, 0.2, 0.15, 0.2, 0.15]),
+    ]
+
+
+def _default_diurnal() -> list[float]:
+    # Local-hour activity weights: quiet at night, rising through the day, evening peak.
+    return [0.35, 0.2, 0.12, 0.08, 0.08, 0.12, 0.3, 0.6, 0.85, 0.9, 0.9, 0.95,
+            1.0, 0.95, 0.9, 0.9, 0.95, 1.0, 1.1, 1.25, 1.35, 1.3, 1.0, 0.65]
+
+
+class Population(Strict):
+    """Organic users: who they are, when they are online and how they behave."""
+
+    n_users: int = F(100_000, "Number of organic users.", unit="users", ge=10, le=50_000_000)
+    communities: list[Community] = Field(default_factory=_default_communities,
+                                         description="Interest communities (1 to 64).",
+                                         min_length=1, max_length=64)
+    own_topic_prob: float = F(0.8, "Probability that an organic post is on the author's own "
+                              "community topic (otherwise a random topic).", ge=0, le=1)
+    sessions_per_day_median: float = F(2.0, "Median sessions per day over all platforms "
+                                       "(lognormal across users: heavy-tailed activity).",
+                                       unit="sessions/day", gt=0, le=48)
+    sessions_per_day_sigma: float = F(1.0, "Lognormal shape of sessions per day.", ge=0, le=3)
+    diurnal: list[float] = Field(default_factory=_default_diurnal,
+                                 description="24 weights of activity by local hour (0 = midnight);"
+                                 " normalised to mean 1.")
+    attention_mean: float = F(5.0, "Mean items read per session (1 + Poisson).",
+                              unit="items/session", ge=1, le=500,
+                              source="assumption; limited attention after Weng et al. 2012")
+    attention_limited: bool = F(True, "If false, users read every unseen item in their feed.")
+    always_active: bool = F(False, "If true, every member opens every platform every hour "
+                            "(validation mode for cascade theory).")
+    post_prob: float = F(0.1, "Probability of writing an original post in a session.",
+                         unit="1/session", ge=0, le=1)
+    like_prob: float = F(0.04, "Base probability of liking a read item.", ge=0, le=1)
+    reshare_prob: float = F(0.01, "Base probability of resharing a read item.", ge=0, le=1)
+    reply_prob: float = F(0.005, "Base probability of replying to a read item.", ge=0, le=1)
+    follow_prob: float = F(0.01, "Base probability of following the (operation) author of a "
+                           "read item the user does not follow.", ge=0, le=1)
+    follow_back_prob: float = F(0.19, "Base probability of following back an account that "
+                                "followed the user, before language/topic/quality factors.",
+                                ge=0, le=1,
+                                source="Boshmaf et al. 2011: 19% of random targets accepted")
+    report_prob: float = F(0.02, "Base probability of reporting a read operation item, scaled "
+                           "by (1 - quality).", ge=0, le=1)
+    propensity_sigma: float = F(0.7, "Lognormal spread of a user's engagement propensity "
+                                "(multiplies all engagement probabilities).", ge=0, le=3)
+    quality_mean: float = F(0.6, "Mean quality of organic posts (Beta distribution).",
+                            gt=0, le=0.99)
+    quality_concentration: float = F(8.0, "Beta concentration (a+b) of organic post quality.",
+                                     gt=0, le=1000)
+    n_high_profile_per_community: int = F(3, "High-profile accounts (celebrities, politicians) "
+                                          "per community: the most-followed non-media users.",
+                                          ge=0, le=1000)
+    n_media_per_community: int = F(2, "Mainstream media accounts per community.", ge=0, le=1000)
+    media_fitness_boost: float = F(50.0, "Popularity multiplier of media accounts in follower "
+                                   "attachment.", ge=1, le=1e6)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Population:
+        _check_weights("diurnal", self.diurnal, 24)
+        names = [c.name for c in self.communities]
+        if len(set(names)) != len(names):
+            raise ValueError("community names must be unique")
+        return self
+
+
+class Platform(Strict):
+    """One platform: who is on it, how its follower graph is built, and how it ranks feeds."""
+
+    name: str = Field(description="Platform label (unique).", min_length=1)
+    membership: float = F(0.6, "Share of organic users with an account here (every user has at "
+                          "least one platform).", gt=0, le=1)
+    usage_share: float = F(1.0, "Relative share of a member's sessions spent here.", gt=0, le=100)
+    graph: Literal["chung_lu", "erdos_renyi"] = F(
+        "chung_lu", "Follower graph generator: heavy-tailed in-degree with community homophily "
+        "(chung_lu), or a uniform random directed graph (erdos_renyi, for validation).")
+    followees_mean: float = F(30.0, "Mean accounts followed per member.", unit="accounts",
+                              gt=0, le=5000)
+    homophily: float = F(0.85, "Share of follows that stay within the follower's community.",
+                         ge=0, le=1)
+    popularity_exponent: float = F(2.1, "Tail exponent of the popularity (fitness) "
+                                   "distribution that sets in-degree; smaller = heavier tail.",
+                                   gt=1.05, le=10,
+                                   source="assumption; in-degree exponents ~2 are typical")
+    ranking: Literal["chronological", "engagement"] = F(
+        "engagement", "Feed ranking: newest first, or engagement-weighted with recency decay.")
+    engagement_weight: float = F(1.0, "Weight of log(1 + engagements) in the engagement score.",
+                                 ge=0, le=100)
+    recency_halflife_hours: float = F(6.0, "Half-life of an item's score with age "
+                                      "(engagement ranking).", unit="hours", gt=0, le=10_000)
+    feed_capacity: int = F(30, "Items kept in a user's feed (oldest dropped first).",
+                           unit="items", ge=1, le=1024)
+
+
+def _default_platforms() -> list[Platform]:
+    return [
+        Platform(name="social", membership=0.7, usage_share=1.5, followees_mean=30),
+        Platform(name="microblog", membership=0.45, usage_share=1.0, followees_mean=40,
+                 ranking="chronological"),
+        Platform(name="video", membership=0.5, usage_share=1.0, followees_mean=15,
+                 recency_halflife_hours=24),
+    ]
+
+
+class Engagement(Strict):
+    """How content features scale an organic user's engagement probabilities."""
+
+    cross_topic_factor: float = F(0.15, "Multiplier when the item's topic is not the reader's "
+                                  "community.", ge=0, le=1)
+    comprehension: list[list[float]] = Field(
+        default=[[1.0, 0.05, 0.1], [0.3, 1.0, 0.05], [0.3, 0.05, 1.0]],
+        description="Row = reader language, column = item language (en, zh, other): multiplier "
+        "for understanding the item.")
+    quality_exponent: float = F(1.5, "Engagement scales as quality ** exponent.", ge=0, le=10)
+    freshness_halflife_hours: float = F(12.0, "Half-life of engagement probability with item "
+                                        "age when read.", unit="hours", gt=0, le=10_000)
+    news_halflife_hours: float = F(24.0, "Half-life of an item's timeliness with the lag between "
+                                   "the event and the post.", unit="hours", gt=0, le=10_000)
+    social_proof_weight: float = F(0.3, "Engagement multiplier 1 + w * log(1 + visible "
+                                   "engagements), fake ones included.", ge=0, le=10)
+    followed_author_factor: float = F(2.0, "Multiplier when the reader follows the item's "
+                                      "author.", ge=0, le=100)
+    reply_view_prob: float = F(0.3, "Probability that a reader of a thread also sees its newest "
+                               "hijacking reply.", ge=0, le=1)
+    cross_post_prob: float = F(0.05, "Probability that a reshare is also posted to another "
+                               "platform of the resharer (the only way content crosses "
+                               "platforms).", ge=0, le=1)
+    fixed_reshare_prob: float | None = F(None, "If set, every read item is reshared with exactly "
+                                         "this probability, ignoring all factors (validation "
+                                         "mode: independent cascade).", ge=0, le=1)
+    reshare_memory: int = F(8, "Recently reshared roots a user remembers (never reshares the "
+                            "same item twice within this memory).", ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Engagement:
+        n = len(LANGUAGES)
+        if len(self.comprehension) != n or any(len(r) != n for r in self.comprehension):
+            raise ValueError(f"comprehension must be a {n}x{n} matrix")
+        if any(not 0 <= x <= 1 for r in self.comprehension for x in r):
+            raise ValueError("comprehension entries must lie in [0, 1]")
+        return self
+
+
+class Operation(Strict):
+    """The covert operation: its operators, their accounts and tactics."""
+
+    enabled: bool = F(True, "Whether the operation runs at all.")
+    n_operators: int = F(34, "Operators (staff running accounts).", unit="operators",
+                         ge=0, le=10_000,
+                         source="DOJ 2023 complaint: 34 officers of the 912 group")
+    accounts_per_operator: int = F(10, "Troll accounts each operator runs.", ge=1, le=10_000,
+                                   source="assumption")
+    scale_with_users: bool = F(True, "Scale the number of operators with n_users / "
+                               "reference_users (so --users keeps the operation's share).")
+    reference_users: int = F(100_000, "Population at which n_operators applies.", ge=1,
+                             le=50_000_000)
+    platform_weights: dict[str, float] = Field(
+        default_factory=dict, description="Share of accounts created on each platform "
+        "(by name); empty = equal shares.")
+    utc_offset: int = F(8, "Operators' time zone.", unit="hours from UTC", ge=-12, le=14,
+                        source="Meta 2023: working pattern on Beijing time")
+    work_blocks: list[tuple[Hour, Hour]] = Field(
+        default=[(9, 12), (14, 17), (19, 22)],
+        description="Working hours [start, end) in local time; gaps are meal breaks. "
+        "Default after Meta 2023: mid-morning and early-afternoon bursts, breaks for lunch and "
+        "supper, a final evening burst.")
+    weekends_off: bool = F(False, "Operators rest on Saturday and Sunday (day 5 and 6).")
+    persona_communities: dict[str, float] = Field(
+        default_factory=lambda: {"us_politics": 0.5, "chinese_diaspora": 0.5},
+        description="Weights of persona communities (by community name).")
+    persona_languages: list[float] = F([0.6, 0.4, 0.0], "Weights of persona language "
+                                       "(en, zh, other).",
+                                       source="Meta 2023: English and Mandarin mixed")
+    fluency_mean: float = F(0.3, "Mean fluency (post quality) of accounts (Beta).", gt=0,
+                            le=0.99, source="assumption; Meta 2023 notes weak idiomatic English")
+    fluency_concentration: float = F(10.0, "Beta concentration of fluency.", gt=0, le=1000)
+    posts_per_account_day: float = F(8.0, "Posts per account per working day.",
+                                     unit="posts/account/day", ge=0, le=1000)
+    hijack_fraction: float = F(0.2, "Share of posts that are replies planted under popular "
+                               "organic threads of any topic.", ge=0, le=1,
+                               source="Meta 2023: replies under unrelated popular questions")
+    hijack_pool: int = F(50, "Replies target the N most-engaged recent organic posts.", ge=1,
+                         le=100_000)
+    self_amp_per_post: float = F(3.0, "Mean engagements each post gets from sibling accounts.",
+                                 unit="engagements/post", ge=0, le=1000,
+                                 source="Meta 2023: many comments came from the operation's "
+                                 "own accounts")
+    self_amp_share_fraction: float = F(0.2, "Share of sibling engagements that are reshares "
+                                       "(delivered to the sharer's followers).", ge=0, le=1)
+    follows_per_account_day: float = F(2.0, "Organic users each account follows per working day "
+                                       "(audience building).", ge=0, le=1000)
+    targeting: float = F(0.5, "Share of audience-building follows aimed at persona-community "
+                         "members (the rest random).", ge=0, le=1)
+    content_lag_hours: float = F(48.0, "Mean lag between an event and the post about it "
+                                 "(exponential).", unit="hours", ge=0, le=10_000,
+                                 source="assumption; Meta 2023: content published long after "
+                                 "the events it previewed")
+    hijacked_share: float = F(0.2, "Share of accounts that are hijacked and arrive with an old "
+                              "audience.", ge=0, le=1, source="Graphika 2019")
+    hijacked_audience_mean: float = F(40.0, "Mean old audience of a hijacked account "
+                                      "(geometric), drawn from random members.",
+                                      unit="followers", ge=0, le=1e6)
+    fake_followers_mean: float = F(580.0, "Mean bought (fake) followers per account at creation"
+                                   " (Poisson).", unit="followers", ge=0, le=1e7,
+                                   source="Meta 2023: ~560,000 followers over 954 Pages, "
+                                   "mostly fake")
+    fake_followers_per_day: float = F(5.0, "Bought followers added per account per day.",
+                                      ge=0, le=1e6)
+    fake_view_prob: float = F(0.05, "Share of an author's fake followers counted as a view "
+                              "of each post.", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Operation:
+        _check_weights("persona_languages", self.persona_languages, len(LANGUAGES))
+        _check_weights("persona_communities", list(self.persona_communities.values()))
+        for a, b in self.work_blocks:
+            if not a < b:
+                raise ValueError(f"work block ({a}, {b}) must have start < end")
+        return self
+
+
+class Paymaster(Strict):
+    """What the operation reports upwards and how often."""
+
+    report_period_days: int = F(7, "Length of a reporting period.", unit="days", ge=1, le=365,
+                                source="2021 Pudong police tender (NYT, secondary): weekly "
+                                "post counts and survival rates")
+
+
+class Breakout(Strict):
+    """Operational definition of Nimmo's Breakout Scale (see docs/model.md)."""
+
+    min_engaged_users: int = F(5, "Distinct organic users of a community who must engage with "
+                               "operation content on a platform for that community to count as "
+                               "reached there.", unit="users", ge=1, le=1_000_000)
+
+
+class Run(Strict):
+    seed: int = F(1, "Root seed; fixes the whole run, graph included.", ge=0, le=2**63 - 1)
+    days: float = F(30, "Simulated horizon.", unit="days", gt=0, le=3650)
+
+
+class Config(Strict):
+    """A whole scenario. Load with :func:`load_config`."""
+
+    run: Run = Field(default_factory=Run)
+    population: Population = Field(default_factory=Population)
+    platforms: list[Platform] = Field(default_factory=_default_platforms, min_length=1,
+                                      max_length=16)
+    engagement: Engagement = Field(default_factory=Engagement)
+    operation: Operation = Field(default_factory=Operation)
+    paymaster: Paymaster = Field(default_factory=Paymaster)
+    breakout: Breakout = Field(default_factory=Breakout)
+
+    @model_validator(mode="after")
+    def _cross(self) -> Config:
+        names = [p.name for p in self.platforms]
+        if len(set(names)) != len(names):
+            raise ValueError("platform names must be unique")
+        for k in self.operation.platform_weights:
+            if k not in names:
+                raise ValueError(f"operation.platform_weights: unknown platform {k!r}; "
+                                 f"known: {names}")
+        comms = [c.name for c in self.population.communities]
+        for k in self.operation.persona_communities:
+            if k not in comms:
+                raise ValueError(f"operation.persona_communities: unknown community {k!r}; "
+                                 f"known: {comms}")
+        return self
+
+    @property
+    def ticks(self) -> int:
+        return max(1, round(self.run.days * 24))
+
+
+def _format_error(e: ValidationError, origin: str) -> str:
+    lines = [f"invalid configuration ({origin}):"]
+    for err in e.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check spelling; see docs/config.md)"
+        lines.append(f"  {loc}: {msg}" + (f" (got {err['input']!r})"
+                                          if err["type"] != "extra_forbidden"
+                                          and not isinstance(err["input"], dict | list) else ""))
+    return "\n".join(lines)
+
+
+def _set_path(data: dict, dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` (list items by index, e.g. ``platforms.0.ranking``) in nested data."""
+    parts = dotted.split(".")
+    node: Any = data
+    for i, p in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = node[int(p)]
+            continue
+        if p not in node:
+            nxt = parts[i + 1]
+            node[p] = [] if nxt.isdigit() else {}
+        node = node[p]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``key.path=value``; the value is read as TOML (``true``, ``3``, ``"x"``, ``[1,2]``),
+    falling back to a bare string."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key.path=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def _resolve_platform_keys(data: dict, key: str) -> str:
+    """Allow ``platforms.NAME.field`` as well as ``platforms.INDEX.field``."""
+    parts = key.split(".")
+    if len(parts) >= 3 and parts[0] == "platforms" and not parts[1].isdigit():
+        names = [p.get("name") for p in data.get("platforms", [])]
+        if parts[1] not in names:
+            raise ConfigError(f"--set {key}: unknown platform {parts[1]!r}; known: {names}")
+        parts[1] = str(names.index(parts[1]))
+    return ".".join(parts)
+
+
+def build_config(data: dict, overrides: dict[str, Any] | None = None,
+                 origin: str = "config") -> Config:
+    """Validate raw data (plus dotted overrides) into a Config, or raise ConfigError."""
+    data = copy.deepcopy(data)
+    if "platforms" not in data and overrides and any(k.startswith("platforms.")
+                                                     for k in overrides):
+        data["platforms"] = [p.model_dump() for p in _default_platforms()]
+    for key, value in (overrides or {}).items():
+        key = _resolve_platform_keys(data, key)
+        try:
+            _set_path(data, key, value)
+        except (IndexError, ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(f"--set {key}: no such field ({exc})") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, origin)) from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a TOML scenario file and validate it (with optional dotted overrides)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return build_config(data, overrides, origin=str(path))

@@ -1,0 +1,145 @@
+"""The two ledgers: what the operation can report (vanity) and what it really achieved (real).
+
+Counters are updated where events happen (``Ledger.add``); per-user arrays hold what needs
+distinct counting (exposure, engagement by community and platform). Definitions, in short
+(docs/model.md has them in full):
+
+vanity
+  posts_published        posts, hijacking replies and self-shares by troll accounts
+  accounts_alive         troll accounts not removed
+  reported_followers     followers of live troll accounts: organic + bought (fake) + sibling
+  reported_impressions   views of operation content by organic users, troll accounts and fake
+                         followers
+  reported_engagements   likes, reshares and replies on operation content, in-network included
+real
+  organic_exposed_users  distinct organic users who read operation content
+  organic_impressions    reads of operation content by organic users
+  organic_engagements    organic likes + reshares + replies on operation content
+  organic_reshares       organic reshares of operation content
+  organic_followers_gained  follows of troll accounts by organic users during the run
+  in_network_engagement_share  in-network engagements / all engagements on operation content
+  exposure_top1pct_share share of organic impressions of operation content that fell on the 1%
+                         most-exposed organic users
+  breakout_category      Nimmo's Breakout Scale, 1-5 (see ``breakout_category``)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+VANITY = ("posts_published", "accounts_alive", "reported_followers", "reported_impressions",
+          "reported_engagements")
+REAL = ("organic_exposed_users", "organic_impressions", "organic_engagements",
+        "organic_reshares", "organic_followers_gained")
+
+
+def breakout_category(reached: np.ndarray, media_amplifications: int,
+                      high_profile_amplifications: int) -> int:
+    """Nimmo's Breakout Scale from a (platform x community) "reached" matrix.
+
+    1: at most one community on one platform (also: no organic spread at all; the scale's floor);
+    2: one community on several platforms, or several communities on one platform;
+    3: several communities and several platforms;
+    4: a mainstream-media account reshared operation content;
+    5: a high-profile account (celebrity, politician) reshared it.
+    Category 6 (policy response, real-world action) lies outside the model and is never given.
+    """
+    platforms = int(reached.any(axis=1).sum())
+    communities = int(reached.any(axis=0).sum())
+    cat = 1
+    if platforms >= 2 or communities >= 2:
+        cat = 2
+    if platforms >= 2 and communities >= 2:
+        cat = 3
+    if media_amplifications > 0:
+        cat = 4
+    if high_profile_amplifications > 0:
+        cat = 5
+    return cat
+
+
+def top_share(counts: np.ndarray, fraction: float = 0.01) -> float:
+    """Share of the total held by the top ``fraction`` of entries (0 if the total is 0)."""
+    total = counts.sum()
+    if total == 0 or counts.size == 0:
+        return 0.0
+    k = max(1, int(np.ceil(fraction * counts.size)))
+    top = np.partition(counts, counts.size - k)[counts.size - k:]
+    return float(top.sum() / total)
+
+
+class Ledger:
+    def __init__(self, n_users: int, n_platforms: int) -> None:
+        self.totals: dict[str, int] = defaultdict(int)
+        self.op_exposure = np.zeros(n_users, np.int32)  # reads of op content per organic user
+        self.engaged = np.zeros((n_platforms, n_users), bool)  # engaged with op content there
+        self.rows: list[dict] = []
+
+    def add(self, **counts: int) -> None:
+        for k, v in counts.items():
+            self.totals[k] += int(v)
+
+    def snapshot(self, model) -> dict[str, float]:
+        """Cumulative vanity and real figures at this moment."""
+        acc = model.accounts
+        alive = acc.alive
+        organic_f = np.zeros(acc.n, np.int64)
+        for pf in model.platforms:
+            organic_f += pf.op_follower_counts(acc.n)
+        # siblings follow each other: each live account is followed by its live siblings
+        group = acc.operator.astype(np.int64) * len(model.platforms) + acc.platform
+        sib = np.bincount(group[alive], minlength=int(group.max(initial=0)) + 1)[group] - 1
+        followers = (organic_f + acc.fake_followers + np.maximum(sib, 0))[alive].sum()
+        t = self.totals
+        return {
+            "posts_published": t["posts_published"],
+            "accounts_alive": int(alive.sum()),
+            "reported_followers": int(followers),
+            "reported_impressions": t["reported_impressions"],
+            "reported_engagements": t["reported_engagements"],
+            "organic_exposed_users": int(np.count_nonzero(self.op_exposure)),
+            "organic_impressions": t["organic_impressions"],
+            "organic_engagements": t["organic_engagements"],
+            "organic_reshares": t["organic_reshares"],
+            "organic_followers_gained": t["organic_followers_gained"],
+        }
+
+    def record(self, model) -> None:
+        row = {"tick": model.tick + 1, "day": (model.tick + 1) / 24}
+        row.update(self.snapshot(model))
+        self.rows.append(row)
+
+    def reached(self, model) -> np.ndarray:
+        """(platform x community) matrix: did at least ``min_engaged_users`` organic users of the
+        community engage with operation content on the platform?"""
+        comm = model.pop.community
+        n_comm = len(model.pop.community_names)
+        counts = np.stack([np.bincount(comm[e], minlength=n_comm) for e in self.engaged])
+        return counts >= model.cfg.breakout.min_engaged_users
+
+    def summary(self, model) -> dict:
+        s: dict = self.snapshot(model)
+        t = self.totals
+        all_eng = t["reported_engagements"]
+        s["in_network_engagements"] = t["in_network_engagements"]
+        s["in_network_engagement_share"] = t["in_network_engagements"] / all_eng if all_eng \
+            else 0.0
+        s["exposure_top1pct_share"] = top_share(self.op_exposure)
+        s["hijack_replies"] = t["hijack_replies"]
+        s["organic_likes"] = t["organic_likes"]
+        s["organic_replies"] = t["organic_replies"]
+        s["organic_reports"] = t["organic_reports"]
+        s["organic_cross_posts"] = t["organic_cross_posts"]
+        s["media_amplifications"] = t["media_amplifications"]
+        s["high_profile_amplifications"] = t["high_profile_amplifications"]
+        reached = self.reached(model)
+        s["platforms_reached"] = [pf.name for pf, r in zip(model.platforms, reached) if r.any()]
+        s["communities_reached"] = [c for c, r in zip(model.pop.community_names, reached.T)
+                                    if r.any()]
+        s["breakout_category"] = breakout_category(reached, t["media_amplifications"],
+                                                   t["high_profile_amplifications"])
+        s["organic_posts"] = t["organic_posts"]
+        s["deliveries"] = t["deliveries"]
+        return s

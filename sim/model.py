@@ -1,0 +1,324 @@
+"""The model: one tick is one hour, and ``InfluenceModel.step`` is the whole tick, in order.
+
+State lives in arrays (population, follower graphs, feeds, posts, troll accounts); the Mesa agents
+are the few decision-makers: operators, the paymaster and platforms. Four inner kernels (who is
+online, who reads what, the Bernoulli draws, feed delivery) are methods so that the per-agent
+reference implementation (``sim.reference``) can swap in plain loops over agents and be compared
+with the vectorised ones.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from .behaviour import Coefficients, action_probs, match_factor
+from .config import Config
+from .feeds import Feeds, rank_scores, read_top
+from .ledger import Ledger
+from .network import make_follower_graph
+from .operation import Operator, Paymaster, make_accounts
+from .platform import Platform
+from .population import make_population
+from .posts import KIND_ORGANIC, KIND_RESHARE, PostStore
+
+
+class InfluenceModel(mesa.Model):
+    def __init__(self, cfg: Config, seed: int | None = None) -> None:
+        seed = cfg.run.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.cfg = cfg
+        self.seed = seed
+        self.tick = 0
+        self.coef = Coefficients.from_config(cfg)
+        rng = self.rng
+        # --- the world: users, graphs, platforms, posts, troll accounts ----------------------
+        self.pop = pop = make_population(cfg, rng)
+        diurnal = np.asarray(cfg.population.diurnal, np.float64)
+        self.diurnal = (diurnal / diurnal.mean()).astype(np.float32)
+        usage = pop.member * np.array([p.usage_share for p in cfg.platforms])
+        usage_frac = usage / usage.sum(axis=1, keepdims=True)
+        self.platforms: list[Platform] = []
+        for j, pcfg in enumerate(cfg.platforms):
+            members = np.flatnonzero(pop.member[:, j]).astype(np.int32)
+            graph = make_follower_graph(pcfg, members, pop.community, pop.fitness, pop.n, rng)
+            rate = pop.sessions_per_day[members] * usage_frac[members, j] / 24.0
+            self.platforms.append(Platform(self, j, pcfg, members, graph, rate))
+        self._members_by_comm = [self._group_by_community(pf.members) for pf in self.platforms]
+        self.posts = PostStore(capacity=1 << 16)
+        self.reshare_memory = Feeds(pop.n, cfg.engagement.reshare_memory)
+        self.accounts = make_accounts(cfg, rng)
+        self.ledger = Ledger(pop.n, len(self.platforms))
+        self.operators = [Operator(self, i, np.flatnonzero(self.accounts.operator == i))
+                          for i in range(int(self.accounts.operator.max(initial=-1)) + 1)]
+        self.paymaster = Paymaster(self)
+        self._queue: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._tick_first_post: list[int] = []
+        self._pool_cache: dict[int, np.ndarray] = {}
+        self._seed_hijacked_audiences()
+
+    # ==== one tick ==============================================================================
+    def step(self) -> None:
+        """One hour of the world."""
+        self._tick_first_post.append(self.posts.n)
+        self._pool_cache.clear()
+        # 1. Operators on shift: buy followers, build audience, post, plant replies, amplify.
+        for op in self.operators:
+            op.step()
+        # 2. Organic users online on each platform read their ranked feeds, engage and post.
+        for pf in self.platforms:
+            self.organic_hour(pf)
+        # 3. Everything posted this hour reaches followers' feeds (readable from next hour on).
+        self.deliver_queued()
+        # 4. The paymaster receives the period's report; the ledgers record the hour.
+        self.paymaster.step()
+        self.ledger.record(self)
+        self.tick += 1
+
+    def run(self, ticks: int | None = None, progress=None) -> None:
+        for _ in range(self.cfg.ticks if ticks is None else ticks):
+            self.step()
+            if progress is not None:
+                progress.update(1)
+
+    # ==== organic users ========================================================================
+    def organic_hour(self, pf: Platform) -> None:
+        pc = self.cfg.population
+        rows = self._active_rows(pf)
+        if rows.size == 0:
+            return
+        users = pf.members[rows]
+        n_read = (self.pop.attention[users].astype(np.int32) if pc.attention_limited
+                  else np.full(rows.size, pf.feeds.k, np.int32))
+        ri, posts = self._read(pf, rows, n_read)
+        readers = users[ri]
+        # readers of a hijacked thread may also see its newest planted operation reply
+        reply = self.posts.cols["hijack_reply"][self.posts.cols["root"][posts]]
+        seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
+        self.engage(pf, np.concatenate((readers, readers[seen])),
+                    np.concatenate((posts, reply[seen])))
+        self.organic_posts(pf, users)
+
+    def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray) -> None:
+        """Impressions, then likes/reshares/replies/follows/reports for (user, post) reads."""
+        if users.size == 0:
+            return
+        c = self.posts.cols
+        pop = self.pop
+        n = pop.n
+        roots = c["root"][posts]
+        is_op = c["is_op"][roots]
+        np.add.at(c["imp_organic"], roots, 1)
+        np.add.at(self.ledger.op_exposure, users[is_op], 1)
+        n_op = int(is_op.sum())
+        self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
+
+        authors = c["author"][roots]
+        followed = pf.follows(users, authors)
+        comm, lang = pop.community[users], pop.language[users]
+        quality = c["quality"][roots]
+        comp = self.coef.comprehension[lang, c["language"][roots]]
+        match = match_factor(self.coef, comm, lang, c["topic"][roots], c["language"][roots],
+                             quality, c["timeliness"][roots],
+                             (self.tick - c["created"][roots]).astype(np.float32),
+                             self.posts.engagements(roots), followed)
+        acts = self._draw(action_probs(self.coef, pop.propensity[users], match, comp, quality,
+                                       is_op))
+        like, reshare, reply, follow, report = acts.T
+        op_author = authors >= n
+        follow &= op_author & ~followed
+        if follow.any():
+            follow[follow] = self.accounts.alive[authors[follow] - n]
+        reshare = self._first_reshares(users, roots, reshare)
+
+        np.add.at(c["likes_organic"], roots[like], 1)
+        np.add.at(c["reshares_organic"], roots[reshare], 1)
+        np.add.at(c["replies_organic"], roots[reply], 1)
+        np.add.at(c["reports"], roots[report], 1)
+        engaged = (like | reshare | reply) & is_op
+        self.ledger.engaged[pf.index, users[engaged]] = True
+        n_like, n_resh, n_rep = (int((a & is_op).sum()) for a in (like, reshare, reply))
+        op_reshare = reshare & is_op
+        self.ledger.add(organic_likes=n_like, organic_reshares=n_resh, organic_replies=n_rep,
+                        organic_engagements=n_like + n_resh + n_rep,
+                        reported_engagements=n_like + n_resh + n_rep,
+                        organic_reports=int((report & is_op).sum()),
+                        media_amplifications=int(pop.is_media[users[op_reshare]].sum()),
+                        high_profile_amplifications=int(
+                            pop.is_high_profile[users[op_reshare]].sum()))
+        if follow.any():
+            new = pf.add_op_followers(authors[follow] - n, users[follow])
+            self.ledger.add(organic_followers_gained=new)
+        if reshare.any():
+            self._reshare(pf, users[reshare], roots[reshare])
+
+    def _first_reshares(self, users: np.ndarray, roots: np.ndarray,
+                        reshare: np.ndarray) -> np.ndarray:
+        """A user reshares an item at most once (within their reshare memory)."""
+        idx = np.flatnonzero(reshare)
+        if idx.size == 0:
+            return reshare
+        mem = self.reshare_memory.items[users[idx]]
+        fresh = ~(mem == roots[idx, None]).any(axis=1)
+        key = users[idx].astype(np.int64) * (self.posts.n + 1) + roots[idx]
+        _, first = np.unique(key, return_index=True)
+        once = np.zeros(idx.size, bool)
+        once[first] = True
+        out = np.zeros_like(reshare)
+        out[idx[fresh & once]] = True
+        keep = idx[fresh & once]
+        self.reshare_memory.deliver(users[keep], roots[keep])
+        return out
+
+    def _reshare(self, pf: Platform, users: np.ndarray, roots: np.ndarray) -> None:
+        """Reshares go to the resharer's followers; some are carried to another platform."""
+        ids = self._copy_posts(users, roots, pf.index)
+        self.queue(ids, users, np.full(ids.size, pf.index, np.int8))
+        p_cross = self.cfg.engagement.cross_post_prob
+        if p_cross <= 0 or len(self.platforms) < 2:
+            return
+        carry = self.rng.random(users.size) < p_cross
+        options = self.pop.member[users[carry]].copy()
+        options[:, pf.index] = False
+        score = np.where(options, self.rng.random(options.shape), -1.0)
+        has = options.any(axis=1)
+        u, r = users[carry][has], roots[carry][has]
+        q = np.argmax(score[has], axis=1).astype(np.int8)
+        if u.size:
+            ids = self._copy_posts(u, r, q)
+            self.queue(ids, u, q)
+            self.ledger.add(organic_cross_posts=int(self.posts.cols["is_op"][r].sum()))
+
+    def _copy_posts(self, users, roots, platform) -> np.ndarray:
+        c = self.posts.cols
+        return self.posts.add(author=users, root=roots, platform=platform, kind=KIND_RESHARE,
+                              topic=c["topic"][roots], language=c["language"][roots],
+                              is_op=c["is_op"][roots], quality=c["quality"][roots],
+                              timeliness=c["timeliness"][roots], created=self.tick)
+
+    def organic_posts(self, pf: Platform, users: np.ndarray) -> None:
+        pc = self.cfg.population
+        rng = self.rng
+        authors = users[rng.random(users.size) < pc.post_prob]
+        if authors.size == 0:
+            return
+        n_comm = len(pc.communities)
+        own = rng.random(authors.size) < pc.own_topic_prob
+        topic = np.where(own, self.pop.community[authors], rng.integers(0, n_comm, authors.size))
+        a = pc.quality_mean * pc.quality_concentration
+        b = (1 - pc.quality_mean) * pc.quality_concentration
+        ids = self.posts.add(author=authors, platform=pf.index, kind=KIND_ORGANIC, topic=topic,
+                             language=self.pop.language[authors], is_op=False,
+                             quality=rng.beta(a, b, authors.size), created=self.tick)
+        self.queue(ids, authors, np.full(ids.size, pf.index, np.int8))
+        self.ledger.add(organic_posts=int(ids.size))
+
+    # ==== delivery =============================================================================
+    def queue(self, ids: np.ndarray, authors: np.ndarray, platforms: np.ndarray) -> None:
+        if ids.size:
+            self._queue.append((ids, np.asarray(authors, np.int32), np.asarray(platforms)))
+
+    def deliver_queued(self) -> None:
+        if not self._queue:
+            return
+        ids, authors, plat = (np.concatenate(x) for x in zip(*self._queue))
+        self._queue.clear()
+        order = np.argsort(ids, kind="stable")
+        ids, authors, plat = ids[order], authors[order], plat[order]
+        for pf in self.platforms:
+            sel = plat == pf.index
+            if sel.any():
+                self.ledger.add(deliveries=self._deliver(pf, ids[sel], authors[sel]))
+
+    # ==== operation support ====================================================================
+    def hijack_pool(self, p: int) -> np.ndarray:
+        """The most-engaged organic originals of the last 24 hours on platform ``p``."""
+        if p not in self._pool_cache:
+            first = self._tick_first_post[max(0, self.tick - 24)]
+            ids = np.arange(first, self.posts.n)
+            c = self.posts.cols
+            ids = ids[(c["platform"][ids] == p) & (c["kind"][ids] == KIND_ORGANIC)]
+            k = self.cfg.operation.hijack_pool
+            if ids.size > k:
+                e = self.posts.engagements(ids)
+                ids = np.sort(ids[np.argsort(-e, kind="stable")[:k]])
+            self._pool_cache[p] = ids
+        return self._pool_cache[p]
+
+    def _group_by_community(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        comm = self.pop.community[members]
+        order = np.argsort(comm, kind="stable")
+        bounds = np.searchsorted(comm[order], np.arange(len(self.pop.community_names) + 1))
+        return members[order], bounds
+
+    def build_audience(self, accounts: np.ndarray, n_follows: np.ndarray) -> None:
+        """Accounts follow organic users (a ``targeting`` share within the persona community);
+        each target follows back with a probability scaled like an engagement."""
+        acc_ids = np.repeat(accounts, n_follows)
+        if acc_ids.size == 0:
+            return
+        acc = self.accounts
+        rng = self.rng
+        targeted = rng.random(acc_ids.size) < self.cfg.operation.targeting
+        u01 = rng.random(acc_ids.size)
+        targets = np.empty(acc_ids.size, np.int32)
+        for pf in self.platforms:
+            sel = acc.platform[acc_ids] == pf.index
+            if not sel.any():
+                continue
+            by_comm, bounds = self._members_by_comm[pf.index]
+            c = acc.community[acc_ids[sel]]
+            lo = np.where(targeted[sel], bounds[c], 0)
+            hi = np.where(targeted[sel], bounds[c + 1], by_comm.size)
+            empty = hi <= lo
+            lo, hi = np.where(empty, 0, lo), np.where(empty, by_comm.size, hi)
+            targets[sel] = by_comm[np.minimum(lo + (u01[sel] * (hi - lo)).astype(np.int64),
+                                              by_comm.size - 1)]
+        pop = self.pop
+        m = match_factor(self.coef, pop.community[targets], pop.language[targets],
+                         acc.community[acc_ids], acc.language[acc_ids], acc.fluency[acc_ids],
+                         1.0, 0.0, 0.0, False)
+        p = np.clip(self.cfg.population.follow_back_prob * pop.propensity[targets] * m, 0, 1)
+        back = rng.random(acc_ids.size) < p
+        for pf in self.platforms:
+            sel = back & (acc.platform[acc_ids] == pf.index)
+            if sel.any():
+                new = pf.add_op_followers(acc_ids[sel], targets[sel])
+                self.ledger.add(organic_followers_gained=new)
+
+    def _seed_hijacked_audiences(self) -> None:
+        """Hijacked accounts arrive with an old audience of random members (not in the real
+        ledger's 'followers gained': the operation did not win them)."""
+        acc = self.accounts
+        mean = self.cfg.operation.hijacked_audience_mean
+        hij = np.flatnonzero(acc.hijacked)
+        if hij.size == 0 or mean <= 0:
+            return
+        size = self.rng.geometric(1.0 / (1.0 + mean), hij.size) - 1
+        for pf in self.platforms:
+            sel = acc.platform[hij] == pf.index
+            a = np.repeat(hij[sel], size[sel])
+            if a.size:
+                pf.add_op_followers(a, pf.members[self.rng.integers(0, pf.members.size,
+                                                                    a.size)])
+
+    # ==== kernels (vectorised; sim.reference overrides them with per-agent loops) ===============
+    def _active_rows(self, pf: Platform) -> np.ndarray:
+        """Members who open this platform this hour: one Bernoulli each, with probability
+        sessions-per-hour x the diurnal weight of their local hour."""
+        if self.cfg.population.always_active:
+            return np.arange(pf.members.size)
+        p = pf.session_rate * self.diurnal[(self.tick + pf.utc) % 24]
+        return np.flatnonzero(self.rng.random(p.size, dtype=np.float32) < p)
+
+    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+        items = pf.feeds.items[rows]
+        return read_top(pf.feeds, rows, n_read, rank_scores(pf.cfg, items, self.posts,
+                                                            self.tick))
+
+    def _draw(self, probs: np.ndarray) -> np.ndarray:
+        return self.rng.random(probs.shape, dtype=np.float32) < probs
+
+    def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
+        return pf.deliver(ids, authors)

@@ -1,0 +1,218 @@
+"""The covert operation: troll accounts (arrays), the operators who run them and their paymaster.
+
+Operators and the paymaster are Mesa agents with readable per-agent logic; there are few of them.
+Troll accounts are rows of :class:`TrollAccounts`. An operator works office hours in its own time
+zone with meal breaks [Meta 2023]; on shift, its accounts build audience (follow organic users,
+hoping for follow-backs), post (some posts are replies planted under popular organic threads of
+any topic), and like/comment/share each other's posts (self-amplification). Fake followers are
+bought at creation and daily; they never read or engage, they only inflate counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from .config import Config
+from .posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE
+
+
+@dataclass
+class TrollAccounts:
+    platform: np.ndarray  # int8
+    operator: np.ndarray  # int32
+    community: np.ndarray  # int8 persona community
+    language: np.ndarray  # int8
+    fluency: np.ndarray  # float32, quality of its content
+    created: np.ndarray  # int32 tick
+    hijacked: np.ndarray  # bool: arrived with an old audience
+    alive: np.ndarray = field(init=False)
+    fake_followers: np.ndarray = field(init=False)  # int64 bought followers
+
+    def __post_init__(self) -> None:
+        self.alive = np.ones(self.platform.size, bool)
+        self.fake_followers = np.zeros(self.platform.size, np.int64)
+
+    @property
+    def n(self) -> int:
+        return int(self.platform.size)
+
+
+def n_operators(cfg: Config) -> int:
+    oc = cfg.operation
+    if not oc.enabled:
+        return 0
+    if oc.scale_with_users:
+        return max(1, round(oc.n_operators * cfg.population.n_users / oc.reference_users)) \
+            if oc.n_operators else 0
+    return oc.n_operators
+
+
+def make_accounts(cfg: Config, rng: np.random.Generator) -> TrollAccounts:
+    oc = cfg.operation
+    n_ops = n_operators(cfg)
+    n = n_ops * oc.accounts_per_operator
+    names = [p.name for p in cfg.platforms]
+    w = np.array([oc.platform_weights.get(nm, 0.0 if oc.platform_weights else 1.0)
+                  for nm in names])
+    comm_names = [c.name for c in cfg.population.communities]
+    cw = np.array([oc.persona_communities.get(c, 0.0) for c in comm_names])
+
+    def cat(weights: np.ndarray, size: int) -> np.ndarray:
+        cum = np.cumsum(weights / weights.sum())
+        return np.searchsorted(cum, rng.random(size), side="right").clip(0, len(weights) - 1)
+
+    a = oc.fluency_mean * oc.fluency_concentration
+    b = (1 - oc.fluency_mean) * oc.fluency_concentration
+    return TrollAccounts(
+        platform=cat(w, n).astype(np.int8),
+        operator=np.repeat(np.arange(n_ops, dtype=np.int32), oc.accounts_per_operator),
+        community=cat(cw, n).astype(np.int8),
+        language=cat(np.asarray(oc.persona_languages), n).astype(np.int8),
+        fluency=rng.beta(a, b, n).astype(np.float32),
+        created=np.zeros(n, np.int32),
+        hijacked=rng.random(n) < oc.hijacked_share,
+    )
+
+
+class Operator(mesa.Agent):
+    """Runs a set of troll accounts on an office-hours schedule, with tactics from config."""
+
+    def __init__(self, model: mesa.Model, index: int, accounts: np.ndarray) -> None:
+        super().__init__(model)
+        self.index = index
+        self.accounts = accounts  # ids of the troll accounts it runs
+        oc = model.cfg.operation
+        self.tactics = oc
+        hours = np.zeros(24, bool)
+        for a, b in oc.work_blocks:
+            hours[a:b] = True
+        self.work_hours = hours
+        per_hour = 1.0 / max(int(hours.sum()), 1)
+        self.post_rate = oc.posts_per_account_day * per_hour
+        self.follow_rate = oc.follows_per_account_day * per_hour
+
+    def on_shift(self, tick: int) -> bool:
+        local = tick + self.tactics.utc_offset
+        day_of_week = (local // 24) % 7
+        if self.tactics.weekends_off and day_of_week >= 5:
+            return False
+        return bool(self.work_hours[local % 24])
+
+    def step(self) -> None:
+        m = self.model
+        acc = self.accounts[m.accounts.alive[self.accounts]]
+        if acc.size == 0:
+            return
+        if m.tick % 24 == 0 and self.tactics.fake_followers_per_day > 0:
+            m.accounts.fake_followers[acc] += m.rng.poisson(self.tactics.fake_followers_per_day,
+                                                             acc.size)
+        if not self.on_shift(m.tick):
+            return
+        m.build_audience(acc, m.rng.poisson(self.follow_rate, acc.size))
+        authors = np.repeat(acc, m.rng.poisson(self.post_rate, acc.size))
+        if authors.size:
+            is_reply = m.rng.random(authors.size) < self.tactics.hijack_fraction
+            self.publish(authors, is_reply)
+
+    def publish(self, authors: np.ndarray, is_reply: np.ndarray) -> None:
+        """Create posts (and hijacking replies), then have sibling accounts amplify them."""
+        m = self.model
+        acc = m.accounts
+        oc = self.tactics
+        rng = m.rng
+        n = authors.size
+        lag = rng.exponential(oc.content_lag_hours, n) if oc.content_lag_hours > 0 else \
+            np.zeros(n)
+        timeliness = np.exp2(-lag / m.cfg.engagement.news_halflife_hours)
+        quality = np.clip(acc.fluency[authors] + rng.normal(0.0, 0.05, n), 0.01, 1.0)
+        platform = acc.platform[authors]
+        targets = np.full(n, -1, np.int64)
+        for p in np.flatnonzero(np.bincount(platform[is_reply], minlength=len(m.platforms))):
+            sel = np.flatnonzero(is_reply & (platform == p))
+            pool = m.hijack_pool(int(p))
+            if pool.size:
+                targets[sel] = pool[rng.integers(0, pool.size, sel.size)]
+        reply = targets >= 0
+        ids = m.posts.add(author=m.pop.n + authors, platform=platform,
+                          kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
+                          topic=acc.community[authors], language=acc.language[authors],
+                          is_op=True, quality=quality, timeliness=timeliness, created=m.tick)
+        np.maximum.at(m.posts.cols["hijack_reply"], targets[reply], ids[reply])
+        m.queue(ids[~reply], m.pop.n + authors[~reply], platform[~reply])
+        fake_views = rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
+        m.posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
+        m.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
+                     reported_impressions=int(fake_views.sum()))
+        self.amplify(ids, authors)
+
+    def amplify(self, ids: np.ndarray, authors: np.ndarray) -> None:
+        """Sibling accounts (same operator, same platform) engage with each new post."""
+        m = self.model
+        acc = m.accounts
+        oc = self.tactics
+        if oc.self_amp_per_post <= 0:
+            return
+        rng = m.rng
+        alive = self.accounts[acc.alive[self.accounts]]
+        share_ids, sharers = [], []
+        for p in np.unique(acc.platform[authors]):
+            sib = alive[acc.platform[alive] == p]
+            sel = np.flatnonzero(acc.platform[authors] == p)
+            if sib.size < 2:
+                continue
+            k = rng.poisson(oc.self_amp_per_post, sel.size)
+            m.posts.cols["eng_op"][ids[sel]] += k.astype(np.int32)
+            m.posts.cols["imp_op"][ids[sel]] += k.astype(np.int32)
+            m.ledger.add(reported_engagements=int(k.sum()), reported_impressions=int(k.sum()),
+                         in_network_engagements=int(k.sum()))
+            shares = rng.binomial(k, oc.self_amp_share_fraction)
+            src = np.repeat(sel, shares)
+            if src.size == 0:
+                continue
+            # a random sibling other than the author shares it
+            author_pos = np.searchsorted(sib, authors[src])
+            pick = rng.integers(0, sib.size - 1, src.size)
+            share_ids.append(ids[src])
+            sharers.append(sib[pick + (pick >= author_pos)])
+        if share_ids:
+            roots = np.concatenate(share_ids)
+            who = np.concatenate(sharers)
+            c = m.posts.cols
+            new = m.posts.add(author=m.pop.n + who, root=roots, platform=acc.platform[who],
+                              kind=KIND_OP_SHARE, topic=c["topic"][roots],
+                              language=c["language"][roots], is_op=True,
+                              quality=c["quality"][roots], timeliness=c["timeliness"][roots],
+                              created=m.tick)
+            m.queue(new, m.pop.n + who, acc.platform[who])
+            m.ledger.add(posts_published=int(new.size))
+
+
+class Paymaster(mesa.Agent):
+    """Sees only what the operation reports: vanity figures, once per reporting period.
+
+    The 2021 Pudong police tender (NYT, secondary) counted posts and account survival weekly and
+    demanded follower growth; those are the quantities in each report."""
+
+    def __init__(self, model: mesa.Model) -> None:
+        super().__init__(model)
+        self.period_ticks = 24 * model.cfg.paymaster.report_period_days
+        self.reports: list[dict] = []
+        self._last: dict[str, float] = {}
+
+    def step(self) -> None:
+        m = self.model
+        if (m.tick + 1) % self.period_ticks and m.tick + 1 != m.cfg.ticks:
+            return
+        now = m.ledger.snapshot(m)
+        keys = ("posts_published", "reported_followers", "reported_engagements",
+                "organic_engagements", "organic_exposed_users", "organic_followers_gained")
+        report = {"period": len(self.reports), "end_tick": m.tick + 1,
+                  "accounts_alive": now["accounts_alive"],
+                  "survival_rate": now["accounts_alive"] / max(m.accounts.n, 1)}
+        for k in keys:
+            report[k] = now[k] - self._last.get(k, 0)
+        self._last = {k: now[k] for k in keys}
+        self.reports.append(report)

@@ -1,0 +1,97 @@
+"""A platform: its members, follower graph, troll-account followers and feeds.
+
+Platforms are Mesa agents (there are few). Organic follows are fixed at graph generation; follows
+of troll accounts change during a run (hijacked audiences, follow-backs, follows after
+engagement), so they are kept apart as a sorted key array ``account * n_users + follower``.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from .config import Platform as PlatformConfig
+from .feeds import Feeds
+from .network import FollowerGraph, csr_contains, sorted_unique
+
+
+class Platform(mesa.Agent):
+    def __init__(self, model: mesa.Model, index: int, cfg: PlatformConfig,
+                 members: np.ndarray, graph: FollowerGraph, session_rate: np.ndarray) -> None:
+        super().__init__(model)
+        self.index = index
+        self.cfg = cfg
+        self.name = cfg.name
+        self.members = members  # sorted global ids
+        n = model.pop.n
+        self.n_users = n
+        self.row_of = np.full(n, -1, np.int32)
+        self.row_of[members] = np.arange(members.size, dtype=np.int32)
+        self.graph = graph
+        self.feeds = Feeds(members.size, cfg.feed_capacity)
+        self.session_rate = session_rate.astype(np.float32)  # expected sessions per hour (row)
+        self.utc = model.pop.utc_offset[members].astype(np.int16)
+        self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
+
+    # --- follower lookups -------------------------------------------------------------------
+    def op_follower_slices(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = np.int64(self.n_users)
+        lo = np.searchsorted(self.op_keys, accounts.astype(np.int64) * n)
+        hi = np.searchsorted(self.op_keys, (accounts.astype(np.int64) + 1) * n)
+        return lo, hi
+
+    def op_follower_counts(self, n_accounts: int) -> np.ndarray:
+        return np.bincount(self.op_keys // self.n_users, minlength=n_accounts)
+
+    def follows(self, users: np.ndarray, authors: np.ndarray) -> np.ndarray:
+        """Does organic ``users[i]`` follow ``authors[i]`` (organic or troll) here?"""
+        out = np.zeros(users.size, bool)
+        org = authors < self.n_users
+        if org.any():
+            out[org] = csr_contains(self.graph.indptr, self.graph.followers, authors[org],
+                                    users[org])
+        if (~org).any() and self.op_keys.size:
+            key = (authors[~org].astype(np.int64) - self.n_users) * self.n_users + users[~org]
+            pos = np.minimum(np.searchsorted(self.op_keys, key), self.op_keys.size - 1)
+            out[~org] = self.op_keys[pos] == key
+        return out
+
+    def add_op_followers(self, accounts: np.ndarray, users: np.ndarray) -> int:
+        """Record that ``users`` follow troll ``accounts``; returns how many edges are new."""
+        if users.size == 0:
+            return 0
+        before = self.op_keys.size
+        new = accounts.astype(np.int64) * self.n_users + users
+        self.op_keys = sorted_unique(np.concatenate((self.op_keys, new)))
+        return int(self.op_keys.size - before)
+
+    # --- delivery ----------------------------------------------------------------------------
+    def deliver(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
+        """Put new posts into their authors' followers' feeds; returns deliveries made."""
+        if post_ids.size == 0:
+            return 0
+        n = self.n_users
+        org = authors < n
+        g = self.graph
+        a = authors[org]
+        deg = g.indptr[a + 1] - g.indptr[a]
+        f_org = g.followers[_ranges(g.indptr[a], deg)]
+        p_org = np.repeat(post_ids[org], deg)
+        lo, hi = self.op_follower_slices(authors[~org] - n)
+        f_op = (self.op_keys[_ranges(lo, hi - lo)] % n).astype(np.int32)
+        p_op = np.repeat(post_ids[~org], hi - lo)
+        followers = np.concatenate((f_org, f_op))
+        posts = np.concatenate((p_org, p_op))
+        order = np.argsort(posts, kind="stable")  # creation order within each feed
+        self.feeds.deliver(self.row_of[followers[order]], posts[order])
+        return int(posts.size)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(s, s + l)`` for each pair, vectorised."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(lengths)
+    offs = np.repeat(starts - (ends - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + offs

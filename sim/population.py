@@ -1,0 +1,82 @@
+"""Organic users as arrays: community, language, time zone, activity, attention, propensities.
+
+One row per user; nothing here is a Python object per user. Heavy-tailed activity comes from a
+lognormal number of sessions per day; heavy-tailed popularity (and so in-degree) from a Pareto
+fitness. High-profile and media accounts are organic users marked by role, used by the Breakout
+Scale (categories 4 and 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Config
+
+
+@dataclass
+class Population:
+    n: int
+    community: np.ndarray  # int8, index into config communities
+    language: np.ndarray  # int8, index into LANGUAGES
+    utc_offset: np.ndarray  # int8, hours
+    sessions_per_day: np.ndarray  # float32
+    attention: np.ndarray  # int16, items read per session
+    propensity: np.ndarray  # float32, multiplies engagement probabilities (mean 1)
+    fitness: np.ndarray  # float64, popularity used for follower attachment
+    is_media: np.ndarray  # bool
+    is_high_profile: np.ndarray  # bool
+    member: np.ndarray  # bool (n, n_platforms)
+    community_names: tuple[str, ...]
+
+
+def _categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    return np.searchsorted(np.cumsum(w / w.sum()), rng.random(size), side="right").clip(
+        0, len(w) - 1)
+
+
+def make_population(cfg: Config, rng: np.random.Generator) -> Population:
+    """Draw every organic user's attributes. The draw order is fixed, so a seed fixes all."""
+    pc = cfg.population
+    n = pc.n_users
+    comms = pc.communities
+    community = _categorical(rng, [c.share for c in comms], n).astype(np.int8)
+    language = np.empty(n, np.int8)
+    utc = np.empty(n, np.int8)
+    for ci, c in enumerate(comms):
+        idx = np.flatnonzero(community == ci)
+        language[idx] = _categorical(rng, c.languages, idx.size)
+        utc[idx] = np.asarray(c.utc_offsets)[_categorical(rng, c.utc_weights, idx.size)]
+    sessions = pc.sessions_per_day_median * np.exp(
+        pc.sessions_per_day_sigma * rng.standard_normal(n))
+    attention = 1 + rng.poisson(max(pc.attention_mean - 1.0, 0.0), n)
+    s = pc.propensity_sigma
+    propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s)  # mean 1
+    # Pareto fitness with density exponent alpha gives in-degree ~ k^-alpha (Chung-Lu).
+    alpha = cfg.platforms[0].popularity_exponent
+    fitness = (1.0 - rng.random(n)) ** (-1.0 / (alpha - 1.0))
+    is_media = np.zeros(n, bool)
+    is_hp = np.zeros(n, bool)
+    for ci in range(len(comms)):
+        idx = np.flatnonzero(community == ci)
+        if idx.size == 0:
+            continue
+        nm = min(pc.n_media_per_community, idx.size)
+        media = rng.choice(idx, nm, replace=False) if nm else idx[:0]
+        is_media[media] = True
+        fitness[media] *= pc.media_fitness_boost
+        rest = idx[~is_media[idx]]
+        top = rest[np.argsort(-fitness[rest], kind="stable")[: pc.n_high_profile_per_community]]
+        is_hp[top] = True
+    member = np.column_stack([rng.random(n) < p.membership for p in cfg.platforms])
+    none = ~member.any(axis=1)
+    if none.any():  # everyone is somewhere: give stragglers their likeliest platform
+        member[none, int(np.argmax([p.membership for p in cfg.platforms]))] = True
+    return Population(
+        n=n, community=community, language=language, utc_offset=utc,
+        sessions_per_day=sessions.astype(np.float32),
+        attention=np.minimum(attention, 32_000).astype(np.int16),
+        propensity=propensity.astype(np.float32), fitness=fitness, is_media=is_media,
+        is_high_profile=is_hp, member=member, community_names=tuple(c.name for c in comms))

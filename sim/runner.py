@@ -1,0 +1,139 @@
+"""Running one scenario: ``sim.run(config_or_path, seed=...)`` and the files it writes.
+
+Output schema (the names are part of the public interface; docs/outputs.md explains each):
+- ``summary.json``: run metadata (config, seed, package version, runtime) and every ledger total;
+- ``timeseries.parquet``: one row per tick, cumulative vanity and real figures;
+- ``posts.parquet``: one row per operation post or planted reply, both ledgers per post;
+- ``reports.parquet``: what the paymaster was told each reporting period;
+- ``figures/headline.png``: vanity against real over time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import LANGUAGES, Config, build_config, load_config
+from .model import InfluenceModel
+from .output import atomic_dir, write_json, write_table
+from .posts import KIND_NAMES, KIND_OP_POST, KIND_OP_REPLY
+
+
+@dataclass
+class RunResult:
+    config: Config
+    summary: dict[str, Any]
+    timeseries: pd.DataFrame
+    posts: pd.DataFrame
+    reports: pd.DataFrame
+
+    def save(self, out_dir: str | Path, figures: bool = True) -> Path:
+        """Write every output into ``out_dir`` atomically (replacing what was there)."""
+        from .figures import headline_figure
+
+        with atomic_dir(out_dir) as tmp:
+            write_json(tmp / "summary.json", self.summary)
+            write_table(tmp / "timeseries.parquet", self.timeseries)
+            write_table(tmp / "posts.parquet", self.posts)
+            write_table(tmp / "reports.parquet", self.reports)
+            if figures:
+                (tmp / "figures").mkdir()
+                headline_figure(self.timeseries, self.summary, tmp / "figures" / "headline.png")
+        return Path(out_dir)
+
+
+def resolve_config(config: Config | str | Path | dict, overrides: dict[str, Any] | None = None,
+                   users: int | None = None, days: float | None = None) -> Config:
+    overrides = dict(overrides or {})
+    if users is not None:
+        overrides["population.n_users"] = users
+    if days is not None:
+        overrides["run.days"] = days
+    if isinstance(config, Config):
+        return build_config(config.model_dump(), overrides) if overrides else config
+    if isinstance(config, dict):
+        return build_config(config, overrides)
+    return load_config(config, overrides)
+
+
+def run(config: Config | str | Path | dict, seed: int | None = None, *,
+        overrides: dict[str, Any] | None = None, users: int | None = None,
+        days: float | None = None, progress: bool = False,
+        model_cls: type[InfluenceModel] = InfluenceModel) -> RunResult:
+    """Run one scenario and return its tables. ``seed`` overrides ``run.seed``."""
+    cfg = resolve_config(config, overrides, users, days)
+    if seed is not None:
+        cfg = build_config(cfg.model_dump(), {"run.seed": int(seed)})
+    t0 = time.perf_counter()
+    model = model_cls(cfg)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.ticks, unit="h", desc="simulating", mininterval=0.5)
+    try:
+        model.run(progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    runtime = time.perf_counter() - t0
+    return collect(model, runtime)
+
+
+def collect(model: InfluenceModel, runtime: float) -> RunResult:
+    cfg = model.cfg
+    summary: dict[str, Any] = {
+        "schema_version": 1,
+        "package_version": version("sim"),
+        "seed": model.seed,
+        "ticks": model.tick,
+        "n_users": model.pop.n,
+        "n_accounts": model.accounts.n,
+        "n_operators": len(model.operators),
+        "follower_edges": {pf.name: pf.graph.n_edges for pf in model.platforms},
+        "runtime_seconds": round(runtime, 3),
+    }
+    summary.update(model.ledger.summary(model))
+    summary["reports"] = model.paymaster.reports
+    summary["config"] = cfg.model_dump(mode="json")
+    return RunResult(cfg, summary, pd.DataFrame(model.ledger.rows), post_table(model),
+                     pd.DataFrame(model.paymaster.reports))
+
+
+def post_table(model: InfluenceModel) -> pd.DataFrame:
+    """One row per operation post or planted reply (self-shares are counted on their root)."""
+    c = model.posts.cols
+    n = model.posts.n
+    kind = c["kind"][:n]
+    ids = np.flatnonzero((kind == KIND_OP_POST) | (kind == KIND_OP_REPLY))
+    acc = c["author"][ids] - model.pop.n
+    likes, resh, reps = (c[k][ids] for k in ("likes_organic", "reshares_organic",
+                                              "replies_organic"))
+    organic_eng = likes + resh + reps
+    return pd.DataFrame({
+        "post_id": ids.astype(np.int64),
+        "kind": pd.Categorical.from_codes(kind[ids], KIND_NAMES),
+        "account": acc.astype(np.int32),
+        "operator": model.accounts.operator[acc],
+        "platform": pd.Categorical.from_codes(c["platform"][ids],
+                                              [pf.name for pf in model.platforms]),
+        "topic": pd.Categorical.from_codes(c["topic"][ids], list(model.pop.community_names)),
+        "language": pd.Categorical.from_codes(c["language"][ids], list(LANGUAGES)),
+        "quality": c["quality"][ids],
+        "timeliness": c["timeliness"][ids],
+        "created_tick": c["created"][ids],
+        "reported_impressions": c["imp_organic"][ids] + c["imp_op"][ids] + c["imp_fake"][ids],
+        "reported_engagements": organic_eng + c["eng_op"][ids],
+        "organic_impressions": c["imp_organic"][ids],
+        "organic_engagements": organic_eng,
+        "organic_likes": likes,
+        "organic_reshares": resh,
+        "organic_replies": reps,
+        "in_network_engagements": c["eng_op"][ids],
+        "reports": c["reports"][ids],
+    })
