@@ -135,8 +135,10 @@ class Ledger:
         s["media_amplifications"] = t["media_amplifications"]
         s["high_profile_amplifications"] = t["high_profile_amplifications"]
         reached = self.reached(model)
-        s["platforms_reached"] = [pf.name for pf, r in zip(model.platforms, reached) if r.any()]
-        s["communities_reached"] = [c for c, r in zip(model.pop.community_names, reached.T)
+        s["platforms_reached"] = [pf.name for pf, r in
+                                  zip(model.platforms, reached, strict=True) if r.any()]
+        s["communities_reached"] = [c for c, r in
+                                    zip(model.pop.community_names, reached.T, strict=True)
                                     if r.any()]
         s["breakout_category"] = breakout_category(reached, t["media_amplifications"],
                                                    t["high_profile_amplifications"])

@@ -213,6 +213,18 @@ class InfluenceModel(mesa.Model):
         self.queue(ids, authors, np.full(ids.size, pf.index, np.int8))
         self.ledger.add(organic_posts=int(ids.size))
 
+    def inject_post(self, author: int, platform: int = 0, *, topic: int | None = None,
+                    quality: float = 1.0, is_op: bool = False) -> int:
+        """Post one organic item now (delivered with this hour's posts); the author counts as
+        having shared it. Used to seed cascades in validation experiments."""
+        topic = int(self.pop.community[author]) if topic is None else topic
+        ids = self.posts.add(author=author, platform=platform, kind=KIND_ORGANIC, topic=topic,
+                             language=self.pop.language[author], is_op=is_op, quality=quality,
+                             created=self.tick)
+        self.reshare_memory.deliver(np.array([author]), ids)
+        self.queue(ids, np.array([author]), np.array([platform], np.int8))
+        return int(ids[0])
+
     # ==== delivery =============================================================================
     def queue(self, ids: np.ndarray, authors: np.ndarray, platforms: np.ndarray) -> None:
         if ids.size:
@@ -221,7 +233,7 @@ class InfluenceModel(mesa.Model):
     def deliver_queued(self) -> None:
         if not self._queue:
             return
-        ids, authors, plat = (np.concatenate(x) for x in zip(*self._queue))
+        ids, authors, plat = (np.concatenate(x) for x in zip(*self._queue, strict=True))
         self._queue.clear()
         order = np.argsort(ids, kind="stable")
         ids, authors, plat = ids[order], authors[order], plat[order]
