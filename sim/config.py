@@ -353,16 +353,49 @@ class Config(Strict):
         return max(1, round(self.run.days * 24))
 
 
+def allowed_range(model: type[BaseModel], name: str) -> str:
+    """Human-readable allowed range of a numeric field, e.g. ``0 < value <= 0.99``."""
+    lo = hi = ""
+    for m in model.model_fields[name].metadata:
+        for attr, text in (("ge", "{} <= "), ("gt", "{} < ")):
+            if getattr(m, attr, None) is not None:
+                lo = text.format(getattr(m, attr))
+        if getattr(m, "le", None) is not None:
+            hi = f" <= {m.le}"
+    return f"{lo}value{hi}" if lo or hi else ""
+
+
+def _field_owner(loc: tuple) -> tuple[type[BaseModel], str] | None:
+    """The model class that declares the field at ``loc`` (list indices skipped)."""
+    model: Any = Config
+    names = [p for p in loc if isinstance(p, str)]
+    for i, name in enumerate(names):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
+                or name not in model.model_fields:
+            return None
+        if i == len(names) - 1:
+            return model, name
+        ann = model.model_fields[name].annotation
+        args = getattr(ann, "__args__", ())
+        model = args[0] if args else ann
+    return None
+
+
 def _format_error(e: ValidationError, origin: str) -> str:
     lines = [f"invalid configuration ({origin}):"]
     for err in e.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown field (check spelling; see docs/config.md)"
-        lines.append(f"  {loc}: {msg}" + (f" (got {err['input']!r})"
-                                          if err["type"] != "extra_forbidden"
-                                          and not isinstance(err["input"], dict | list) else ""))
+            lines.append(f"  {loc}: unknown field (check spelling; see docs/config.md)")
+            continue
+        if not isinstance(err["input"], dict | list):
+            msg += f" (got {err['input']!r})"
+        owner = _field_owner(err["loc"])
+        rng = allowed_range(*owner) if owner else ""
+        if rng:
+            msg += f"; allowed range: {rng}"
+        lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
 
 

@@ -14,15 +14,16 @@ VANITY_LINES = [("posts_published", "posts published"),
                 ("reported_followers", "followers (incl. bought)"),
                 ("reported_engagements", "engagements (incl. own accounts)"),
                 ("reported_impressions", "impressions (incl. own & fake)")]
-REAL_LINES = [("organic_exposed_users", "distinct real users exposed"),
+REAL_LINES = [("organic_reshares", "real reshares"),
+              ("organic_followers_gained", "real followers gained"),
               ("organic_engagements", "real engagements"),
-              ("organic_reshares", "real reshares"),
-              ("organic_followers_gained", "real followers gained")]
+              ("organic_impressions", "real impressions"),
+              ("organic_exposed_users", "distinct real users exposed")]
 
 
 def headline_figure(ts: pd.DataFrame, summary: dict, path: Path) -> None:
     """Vanity against real over time, on one log axis: the gap is the story."""
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(9, 6.5), dpi=120)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (col, label) in enumerate(VANITY_LINES):
         ax.plot(ts["day"], ts[col], color=colors[i], lw=2,
@@ -40,7 +41,8 @@ def headline_figure(ts: pd.DataFrame, summary: dict, path: Path) -> None:
         f"in-network share of engagement {summary['in_network_engagement_share']:.0%}",
         fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+              frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -1,0 +1,83 @@
+"""Command line: ``sim run CONFIG [--out DIR] [--seed N] [--users N] [--days D] [--set k=v]``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .config import ConfigError, parse_override
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Simulate an influence operation's reported and real reach.")
+
+
+def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise SystemExit(128 + signum)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[Path | None, typer.Option(help="Output directory [results/<config name>].")
+                   ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override run.seed.", min=0)] = None,
+    users: Annotated[int | None, typer.Option(help="Override population.n_users (the "
+                                              "operation scales as the preset says).")] = None,
+    days: Annotated[float | None, typer.Option(help="Override run.days.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override any field: key.path=value (value read as TOML). Repeatable.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    figures: Annotated[bool, typer.Option(help="Draw figures/headline.png.")] = True,
+) -> None:
+    """Run one scenario and write summary.json, tables and figures into OUT."""
+    from .runner import resolve_config
+    from .runner import run as run_model
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        overrides = dict(parse_override(s) for s in (set_ or []))
+        if seed is not None:
+            overrides["run.seed"] = seed
+        cfg = resolve_config(config, overrides, users, days)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    out = out or Path("results") / config.stem
+    result = run_model(cfg, progress=progress)
+    result.save(out, figures=figures)
+    s = result.summary
+    typer.echo(
+        f"wrote {out}  ({s['runtime_seconds']:.1f} s)\n"
+        f"  reported: {s['posts_published']:,} posts, {s['reported_followers']:,} followers, "
+        f"{s['reported_engagements']:,} engagements, {s['reported_impressions']:,} impressions\n"
+        f"  real:     {s['organic_exposed_users']:,} users exposed, "
+        f"{s['organic_engagements']:,} engagements, {s['organic_reshares']:,} reshares, "
+        f"{s['organic_followers_gained']:,} followers gained\n"
+        f"  in-network share of engagement {s['in_network_engagement_share']:.1%}, "
+        f"Breakout category {s['breakout_category']}")
+
+
+@app.command()
+def check(config: Annotated[Path, typer.Argument(help="Scenario TOML file.")]) -> None:
+    """Validate a scenario file without running it."""
+    from .config import load_config
+
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{config}: valid")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="sim")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
