@@ -14,7 +14,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 LANGUAGES: tuple[str, ...] = ("en", "zh", "other")
 """The modelled languages; per-language weights in the config are given in this order."""
@@ -135,9 +142,14 @@ class Population(Strict):
     media_fitness_boost: float = F(50.0, "Popularity multiplier of media accounts in follower "
                                    "attachment.", ge=1, le=1e6)
 
+    @field_validator("diurnal")
+    @classmethod
+    def _diurnal(cls, v: list[float]) -> list[float]:
+        _check_weights("diurnal", v, 24)
+        return v
+
     @model_validator(mode="after")
     def _valid(self) -> Population:
-        _check_weights("diurnal", self.diurnal, 24)
         names = [c.name for c in self.communities]
         if len(set(names)) != len(names):
             raise ValueError("community names must be unique")
@@ -200,7 +212,7 @@ class Engagement(Strict):
                                    "engagements), fake ones included.", ge=0, le=10)
     followed_author_factor: float = F(2.0, "Multiplier when the reader follows the item's "
                                       "author.", ge=0, le=100)
-    reply_view_prob: float = F(0.3, "Probability that a reader of a thread also sees its newest "
+    reply_view_prob: float = F(0.05, "Probability that a reader of a thread also sees its newest "
                                "hijacking reply.", ge=0, le=1)
     cross_post_prob: float = F(0.05, "Probability that a reshare is also posted to another "
                                "platform of the resharer (the only way content crosses "
@@ -211,14 +223,15 @@ class Engagement(Strict):
     reshare_memory: int = F(8, "Recently reshared roots a user remembers (never reshares the "
                             "same item twice within this memory).", ge=1, le=64)
 
-    @model_validator(mode="after")
-    def _valid(self) -> Engagement:
+    @field_validator("comprehension")
+    @classmethod
+    def _matrix(cls, v: list[list[float]]) -> list[list[float]]:
         n = len(LANGUAGES)
-        if len(self.comprehension) != n or any(len(r) != n for r in self.comprehension):
+        if len(v) != n or any(len(r) != n for r in v):
             raise ValueError(f"comprehension must be a {n}x{n} matrix")
-        if any(not 0 <= x <= 1 for r in self.comprehension for x in r):
+        if any(not 0 <= x <= 1 for r in v for x in r):
             raise ValueError("comprehension entries must lie in [0, 1]")
-        return self
+        return v
 
 
 class Operation(Strict):
@@ -289,14 +302,26 @@ class Operation(Strict):
     fake_view_prob: float = F(0.05, "Share of an author's fake followers counted as a view "
                               "of each post.", ge=0, le=1)
 
-    @model_validator(mode="after")
-    def _valid(self) -> Operation:
-        _check_weights("persona_languages", self.persona_languages, len(LANGUAGES))
-        _check_weights("persona_communities", list(self.persona_communities.values()))
-        for a, b in self.work_blocks:
+    @field_validator("persona_languages")
+    @classmethod
+    def _langs(cls, v: list[float]) -> list[float]:
+        _check_weights("persona_languages", v, len(LANGUAGES))
+        return v
+
+    @field_validator("persona_communities", "platform_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if v:
+            _check_weights("weights", list(v.values()))
+        return v
+
+    @field_validator("work_blocks")
+    @classmethod
+    def _blocks(cls, v: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        for a, b in v:
             if not a < b:
                 raise ValueError(f"work block ({a}, {b}) must have start < end")
-        return self
+        return v
 
 
 class Paymaster(Strict):

@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from .behaviour import Coefficients, action_probs, match_factor
-from .config import Config
+from .config import LANGUAGES, Config
 from .feeds import Feeds, rank_scores, read_top
 from .ledger import Ledger
 from .network import make_follower_graph
@@ -56,6 +56,10 @@ class InfluenceModel(mesa.Model):
         self._tick_first_post: list[int] = []
         self._pool_cache: dict[int, np.ndarray] = {}
         self._seed_hijacked_audiences()
+
+    def user(self, index: int) -> OrganicUser:
+        """A Mesa agent view of organic user ``index`` (for inspection)."""
+        return OrganicUser(self, index)
 
     # ==== one tick ==============================================================================
     def step(self) -> None:
@@ -150,7 +154,7 @@ class InfluenceModel(mesa.Model):
             new = pf.add_op_followers(authors[follow] - n, users[follow])
             self.ledger.add(organic_followers_gained=new)
         if reshare.any():
-            self._reshare(pf, users[reshare], roots[reshare])
+            self._reshare(pf, users[reshare], roots[reshare], posts[reshare])
 
     def _first_reshares(self, users: np.ndarray, roots: np.ndarray,
                         reshare: np.ndarray) -> np.ndarray:
@@ -170,9 +174,10 @@ class InfluenceModel(mesa.Model):
         self.reshare_memory.deliver(users[keep], roots[keep])
         return out
 
-    def _reshare(self, pf: Platform, users: np.ndarray, roots: np.ndarray) -> None:
+    def _reshare(self, pf: Platform, users: np.ndarray, roots: np.ndarray,
+                 parents: np.ndarray) -> None:
         """Reshares go to the resharer's followers; some are carried to another platform."""
-        ids = self._copy_posts(users, roots, pf.index)
+        ids = self._copy_posts(users, roots, parents, pf.index)
         self.queue(ids, users, np.full(ids.size, pf.index, np.int8))
         p_cross = self.cfg.engagement.cross_post_prob
         if p_cross <= 0 or len(self.platforms) < 2:
@@ -185,13 +190,14 @@ class InfluenceModel(mesa.Model):
         u, r = users[carry][has], roots[carry][has]
         q = np.argmax(score[has], axis=1).astype(np.int8)
         if u.size:
-            ids = self._copy_posts(u, r, q)
+            ids = self._copy_posts(u, r, parents[carry][has], q)
             self.queue(ids, u, q)
             self.ledger.add(organic_cross_posts=int(self.posts.cols["is_op"][r].sum()))
 
-    def _copy_posts(self, users, roots, platform) -> np.ndarray:
+    def _copy_posts(self, users, roots, parents, platform) -> np.ndarray:
         c = self.posts.cols
-        return self.posts.add(author=users, root=roots, platform=platform, kind=KIND_RESHARE,
+        return self.posts.add(author=users, root=roots, parent=parents, platform=platform,
+                              kind=KIND_RESHARE,
                               topic=c["topic"][roots], language=c["language"][roots],
                               is_op=c["is_op"][roots], quality=c["quality"][roots],
                               timeliness=c["timeliness"][roots], created=self.tick)
@@ -334,3 +340,36 @@ class InfluenceModel(mesa.Model):
 
     def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
         return pf.deliver(ids, authors)
+
+
+class OrganicUser(mesa.Agent):
+    """A Mesa-agent view of one organic user, made on demand by :meth:`InfluenceModel.user`.
+
+    The population's state lives in arrays; this view reads them (and registers with the model
+    like any agent until ``remove()`` is called). Useful for inspection and teaching, never used
+    in the tick."""
+
+    def __init__(self, model: InfluenceModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    def __repr__(self) -> str:
+        d = self.describe()
+        return f"OrganicUser({', '.join(f'{k}={v}' for k, v in d.items())})"
+
+    def describe(self) -> dict:
+        m, i = self.model, self.index
+        pop = m.pop
+        return {
+            "index": i,
+            "community": pop.community_names[pop.community[i]],
+            "language": LANGUAGES[pop.language[i]],
+            "utc_offset": int(pop.utc_offset[i]),
+            "sessions_per_day": float(pop.sessions_per_day[i]),
+            "attention": int(pop.attention[i]),
+            "propensity": float(pop.propensity[i]),
+            "media": bool(pop.is_media[i]),
+            "high_profile": bool(pop.is_high_profile[i]),
+            "platforms": [pf.name for pf in m.platforms if pop.member[i, pf.index]],
+            "operation_items_read": int(m.ledger.op_exposure[i]),
+        }

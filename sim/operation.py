@@ -139,7 +139,8 @@ class Operator(mesa.Agent):
         ids = m.posts.add(author=m.pop.n + authors, platform=platform,
                           kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
                           topic=acc.community[authors], language=acc.language[authors],
-                          is_op=True, quality=quality, timeliness=timeliness, created=m.tick)
+                          is_op=True, quality=quality, timeliness=timeliness, created=m.tick,
+                          parent=targets)
         np.maximum.at(m.posts.cols["hijack_reply"], targets[reply], ids[reply])
         m.queue(ids[~reply], m.pop.n + authors[~reply], platform[~reply])
         fake_views = rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
@@ -181,7 +182,8 @@ class Operator(mesa.Agent):
             roots = np.concatenate(share_ids)
             who = np.concatenate(sharers)
             c = m.posts.cols
-            new = m.posts.add(author=m.pop.n + who, root=roots, platform=acc.platform[who],
+            new = m.posts.add(author=m.pop.n + who, root=roots, parent=roots,
+                              platform=acc.platform[who],
                               kind=KIND_OP_SHARE, topic=c["topic"][roots],
                               language=c["language"][roots], is_op=True,
                               quality=c["quality"][roots], timeliness=c["timeliness"][roots],

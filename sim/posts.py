@@ -18,6 +18,7 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     # identity and content
     "author": (np.int32, -1),
     "root": (np.int32, -1),
+    "parent": (np.int32, -1),  # the item reshared, or the thread a reply was planted under
     "platform": (np.int8, -1),
     "kind": (np.int8, -1),
     "topic": (np.int8, -1),

@@ -127,6 +127,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
         "quality": c["quality"][ids],
         "timeliness": c["timeliness"][ids],
         "created_tick": c["created"][ids],
+        "thread_post_id": c["parent"][ids].astype(np.int64),
         "reported_impressions": c["imp_organic"][ids] + c["imp_op"][ids] + c["imp_fake"][ids],
         "reported_engagements": organic_eng + c["eng_op"][ids],
         "organic_impressions": c["imp_organic"][ids],

@@ -1,0 +1,152 @@
+"""Per-agent reference implementation of the model's four inner kernels.
+
+Why this exists: :class:`sim.model.InfluenceModel` runs its hot loops as array operations (masks,
+stable sorts, ring-buffer arithmetic on whole batches). That is fast but easy to get subtly
+wrong, and a wrong mask looks like a plausible result. :class:`ReferenceModel` restates the same
+rules the way one would write them on paper, one agent and one item at a time:
+
+- every organic user is a :class:`User` agent that decides, platform by platform, whether to go
+  online this hour (one coin flip with probability sessions-per-hour x the diurnal weight of the
+  user's local hour; always, in ``always_active`` mode);
+- an online user scores each unread item of its own feed with the platform's ranking rule (newest
+  first, or ``w * log(1 + engagements) - ln2 * age / halflife``) and reads its ``n_read`` best,
+  ties going to the lower slot;
+- every engagement probability is one coin flip;
+- every new post is written into each follower's feed one at a time: the write goes to the
+  slot under the row's pointer (the oldest item), and the pointer moves on by one.
+
+Everything else (operators, the engagement formula, ledgers) is inherited unchanged, so the two
+engines differ only in these kernels. Their random draws are made in a different order, so the
+two agree in distribution, not draw for draw; where every probability is 0 or 1 they agree
+exactly (``tests/test_reference.py``). ``benchmarks/speedup.py`` measures what the vectorised
+kernels buy.
+
+One intended difference in layout: when more than ``K`` items reach one feed in a single hour,
+writing them one by one leaves the ``K`` newest in the same ring order as the batched write but
+rotated, and the pointer elsewhere; read from the pointer (oldest to newest) the two feeds are
+identical. Only the slot-order tie-break between equally scored items can then differ.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from .config import Config
+from .model import InfluenceModel
+from .platform import Platform
+
+
+class User(mesa.Agent):
+    """One organic user: a local time zone and, per platform joined, a feed row and an hourly
+    session rate (the user's sessions per day, shared out over their platforms by usage share)."""
+
+    def __init__(self, model: ReferenceModel, uid: int) -> None:
+        super().__init__(model)
+        self.uid = uid
+        pop = model.pop
+        self.utc_offset = int(pop.utc_offset[uid])
+        joined = [j for j in range(len(model.platforms)) if pop.member[uid, j]]
+        usage = {j: model.cfg.platforms[j].usage_share for j in joined}
+        total = sum(usage.values())
+        per_hour = float(pop.sessions_per_day[uid]) / 24.0
+        self.session_rate = {j: per_hour * usage[j] / total for j in joined}
+        self.feed_row = {j: int(model.platforms[j].row_of[uid]) for j in joined}
+
+    def goes_online(self, platform: int) -> bool:
+        """Does this user open ``platform`` this hour?"""
+        m = self.model
+        if m.cfg.population.always_active:
+            return True
+        local_hour = (m.tick + self.utc_offset) % 24
+        p = self.session_rate[platform] * float(m.diurnal[local_hour])
+        return bool(m.rng.random() < p)
+
+    def read_feed(self, pf: Platform, n_read: int) -> list[int]:
+        """Read my ``n_read`` best unread items and mark them read; returns their post ids in
+        slot order."""
+        m = self.model
+        feeds = pf.feeds
+        row = self.feed_row[pf.index]
+        candidates = []  # (score, slot) of unread items
+        for slot in range(feeds.k):
+            post = int(feeds.items[row, slot])
+            if post >= 0 and not feeds.read[row, slot]:
+                candidates.append((feed_score(pf, post, m), slot))
+        # best score first; among equal scores the lower slot first
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        chosen = sorted(slot for _, slot in candidates[:n_read])
+        for slot in chosen:
+            feeds.read[row, slot] = True
+        return [int(feeds.items[row, slot]) for slot in chosen]
+
+
+def feed_score(pf: Platform, post: int, model: InfluenceModel) -> float:
+    """The platform's ranking score of one feed item (higher is shown first)."""
+    c = model.posts.cols
+    age = model.tick - int(c["created"][post])
+    if pf.cfg.ranking == "chronological":
+        return float(-age)
+    root = int(c["root"][post])
+    visible = int(c["likes_organic"][root] + c["reshares_organic"][root]
+                  + c["replies_organic"][root] + c["eng_op"][root])
+    return (pf.cfg.engagement_weight * math.log1p(visible)
+            - math.log(2.0) / pf.cfg.recency_halflife_hours * age)
+
+
+class ReferenceModel(InfluenceModel):
+    """The model with its four kernels as plain per-agent loops (see the module docstring)."""
+
+    def __init__(self, cfg: Config, seed: int | None = None) -> None:
+        super().__init__(cfg, seed)
+        # Creating agents draws no random numbers, so a seed gives the same world as in
+        # InfluenceModel.
+        self.users = [User(self, uid) for uid in range(self.pop.n)]
+
+    def _active_rows(self, pf: Platform) -> np.ndarray:
+        rows = []
+        for uid in pf.members.tolist():
+            user = self.users[uid]
+            if user.goes_online(pf.index):
+                rows.append(user.feed_row[pf.index])
+        return np.array(rows, dtype=np.int64)
+
+    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+        reader_index, posts = [], []
+        for i, (row, k) in enumerate(zip(rows.tolist(), n_read.tolist(), strict=True)):
+            user = self.users[int(pf.members[row])]
+            for post in user.read_feed(pf, k):
+                reader_index.append(i)
+                posts.append(post)
+        return np.array(reader_index, dtype=np.int64), np.array(posts, dtype=np.int32)
+
+    def _draw(self, probs: np.ndarray) -> np.ndarray:
+        flips = [self.rng.random() < p for p in probs.ravel().tolist()]
+        return np.array(flips, dtype=bool).reshape(probs.shape)
+
+    def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
+        n = self.pop.n
+        troll_followers: dict[int, list[int]] | None = None
+        feeds = pf.feeds
+        made = 0
+        for post, author in zip(ids.tolist(), authors.tolist(), strict=True):
+            if author < n:  # organic author: the follower graph
+                g = pf.graph
+                followers = g.followers[g.indptr[author]:g.indptr[author + 1]].tolist()
+            else:  # troll account: its organic followers on this platform
+                if troll_followers is None:
+                    troll_followers = {}
+                    for key in pf.op_keys.tolist():
+                        troll_followers.setdefault(key // n, []).append(key % n)
+                followers = troll_followers.get(author - n, [])
+            for follower in followers:
+                row = int(pf.row_of[follower])
+                slot = int(feeds.ptr[row])  # the oldest item (or an empty slot)
+                feeds.items[row, slot] = post
+                feeds.read[row, slot] = False
+                feeds.ptr[row] = (slot + 1) % feeds.k
+                made += 1
+        return made
