@@ -75,6 +75,20 @@ def check(config: Annotated[Path, typer.Argument(help="Scenario TOML file.")]) -
     typer.echo(f"{config}: valid")
 
 
+@app.command("config-docs")
+def config_docs(
+    out: Annotated[Path | None, typer.Option(help="Write here instead of printing.")] = None,
+) -> None:
+    """Print (or write) the reference of every configuration field as Markdown."""
+    from .docs import render_config_docs
+
+    text = render_config_docs()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app(prog_name="sim")
 

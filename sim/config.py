@@ -110,7 +110,8 @@ class Population(Strict):
     diurnal: list[float] = Field(default_factory=_default_diurnal,
                                  description="24 weights of activity by local hour (0 = midnight);"
                                  " normalised to mean 1.")
-    attention_mean: float = F(5.0, "Mean items read per session (1 + Poisson).",
+    attention_mean: float = F(5.0, "Mean items a user reads per session (each user's "
+                              "attention is 1 + Poisson(mean - 1), drawn once).",
                               unit="items/session", ge=1, le=500,
                               source="assumption; limited attention after Weng et al. 2012")
     attention_limited: bool = F(True, "If false, users read every unseen item in their feed.")
@@ -139,6 +140,10 @@ class Population(Strict):
                                           "per community: the most-followed non-media users.",
                                           ge=0, le=1000)
     n_media_per_community: int = F(2, "Mainstream media accounts per community.", ge=0, le=1000)
+    popularity_exponent: float = F(2.1, "Tail exponent of users' popularity (fitness), which "
+                                   "sets in-degree on every platform; smaller = heavier tail.",
+                                   gt=1.05, le=10,
+                                   source="assumption; in-degree exponents ~2 are typical")
     media_fitness_boost: float = F(50.0, "Popularity multiplier of media accounts in follower "
                                    "attachment.", ge=1, le=1e6)
 
@@ -170,10 +175,6 @@ class Platform(Strict):
                               gt=0, le=5000)
     homophily: float = F(0.85, "Share of follows that stay within the follower's community.",
                          ge=0, le=1)
-    popularity_exponent: float = F(2.1, "Tail exponent of the popularity (fitness) "
-                                   "distribution that sets in-degree; smaller = heavier tail.",
-                                   gt=1.05, le=10,
-                                   source="assumption; in-degree exponents ~2 are typical")
     ranking: Literal["chronological", "engagement"] = F(
         "engagement", "Feed ranking: newest first, or engagement-weighted with recency decay.")
     engagement_weight: float = F(1.0, "Weight of log(1 + engagements) in the engagement score.",
@@ -308,11 +309,17 @@ class Operation(Strict):
         _check_weights("persona_languages", v, len(LANGUAGES))
         return v
 
-    @field_validator("persona_communities", "platform_weights")
+    @field_validator("persona_communities")
     @classmethod
-    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
-        if v:
-            _check_weights("weights", list(v.values()))
+    def _personas(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_weights("persona_communities", list(v.values()))
+        return v
+
+    @field_validator("platform_weights")
+    @classmethod
+    def _platforms(cls, v: dict[str, float]) -> dict[str, float]:
+        if v:  # empty means equal shares
+            _check_weights("platform_weights", list(v.values()))
         return v
 
     @field_validator("work_blocks")

@@ -36,9 +36,10 @@ VALIDATOR_RULES: dict[tuple[type[BaseModel], str], str] = {
     (C.Population, "diurnal"): "24 weights, non-negative, positive sum",
     (C.Platform, "name"): "unique among platforms",
     (C.Engagement, "comprehension"): "3 x 3 matrix, entries in [0, 1]",
-    (C.Operation, "platform_weights"): "keys must name platforms (values are not checked)",
-    (C.Operation, "persona_communities"): "keys must name communities; non-negative weights "
-                                          "with a positive sum",
+    (C.Operation, "platform_weights"): "keys must name platforms; if not empty, non-negative "
+                                       "weights with a positive sum",
+    (C.Operation, "persona_communities"): "keys must name communities; if not empty, "
+                                          "non-negative weights with a positive sum",
     (C.Operation, "persona_languages"): "3 weights (en, zh, other), non-negative, positive sum",
     (C.Operation, "work_blocks"): "start < end in every block",
 }

@@ -52,15 +52,16 @@ class Feeds:
 def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int) -> np.ndarray:
     """Scores of feed items (higher is shown first); empty slots get -inf.
 
-    ``chronological``: newest first. ``engagement``: ``w * log(1 + E) - ln2 * age / halflife``,
+    ``chronological``: newest first (post ids grow with creation time, so ties within an hour
+    keep creation order). ``engagement``: ``w * log(1 + E) - ln2 * age / halflife``,
     where E is the root's visible engagement count (fake and in-network included, which is how
     self-amplification can game ranking)."""
     valid = items >= 0
     ids = np.where(valid, items, 0)
-    age = (now - posts.cols["created"][ids]).astype(np.float32)
     if p.ranking == "chronological":
-        score = -age
+        score = ids.astype(np.float64)
     else:
+        age = (now - posts.cols["created"][ids]).astype(np.float32)
         e = posts.engagements(posts.cols["root"][ids]).astype(np.float32)
         score = p.engagement_weight * np.log1p(e) - (LN2 / p.recency_halflife_hours) * age
     return np.where(valid, score, -np.inf)

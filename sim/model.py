@@ -96,8 +96,11 @@ class InfluenceModel(mesa.Model):
                   else np.full(rows.size, pf.feeds.k, np.int32))
         ri, posts = self._read(pf, rows, n_read)
         readers = users[ri]
-        # readers of a hijacked thread may also see its newest planted operation reply
-        reply = self.posts.cols["hijack_reply"][self.posts.cols["root"][posts]]
+        # readers of a hijacked thread (on the thread's own platform) may also see its newest
+        # planted operation reply
+        c = self.posts.cols
+        roots = c["root"][posts]
+        reply = np.where(c["platform"][roots] == pf.index, c["hijack_reply"][roots], -1)
         seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
         self.engage(pf, np.concatenate((readers, readers[seen])),
                     np.concatenate((posts, reply[seen])))
@@ -131,8 +134,9 @@ class InfluenceModel(mesa.Model):
         like, reshare, reply, follow, report = acts.T
         op_author = authors >= n
         follow &= op_author & ~followed
-        if follow.any():
-            follow[follow] = self.accounts.alive[authors[follow] - n]
+        if follow.any():  # a live troll account on this platform can be followed here
+            acc = authors[follow] - n
+            follow[follow] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
         reshare = self._first_reshares(users, roots, reshare)
 
         np.add.at(c["likes_organic"], roots[like], 1)

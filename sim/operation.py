@@ -66,7 +66,7 @@ def make_accounts(cfg: Config, rng: np.random.Generator) -> TrollAccounts:
 
     a = oc.fluency_mean * oc.fluency_concentration
     b = (1 - oc.fluency_mean) * oc.fluency_concentration
-    return TrollAccounts(
+    accounts = TrollAccounts(
         platform=cat(w, n).astype(np.int8),
         operator=np.repeat(np.arange(n_ops, dtype=np.int32), oc.accounts_per_operator),
         community=cat(cw, n).astype(np.int8),
@@ -75,6 +75,8 @@ def make_accounts(cfg: Config, rng: np.random.Generator) -> TrollAccounts:
         created=np.zeros(n, np.int32),
         hijacked=rng.random(n) < oc.hijacked_share,
     )
+    accounts.fake_followers[:] = rng.poisson(oc.fake_followers_mean, n)
+    return accounts
 
 
 class Operator(mesa.Agent):
@@ -196,7 +198,9 @@ class Paymaster(mesa.Agent):
     """Sees only what the operation reports: vanity figures, once per reporting period.
 
     The 2021 Pudong police tender (NYT, secondary) counted posts and account survival weekly and
-    demanded follower growth; those are the quantities in each report."""
+    demanded follower growth; those are the quantities in each report. Each stored report also
+    carries the period's real-ledger figures (``organic_*``) for the analyst: the paymaster
+    never sees them."""
 
     def __init__(self, model: mesa.Model) -> None:
         super().__init__(model)
@@ -213,7 +217,8 @@ class Paymaster(mesa.Agent):
                 "organic_engagements", "organic_exposed_users", "organic_followers_gained")
         report = {"period": len(self.reports), "end_tick": m.tick + 1,
                   "accounts_alive": now["accounts_alive"],
-                  "survival_rate": now["accounts_alive"] / max(m.accounts.n, 1)}
+                  "survival_rate": (now["accounts_alive"] / m.accounts.n if m.accounts.n
+                                    else None)}
         for k in keys:
             report[k] = now[k] - self._last.get(k, 0)
         self._last = {k: now[k] for k in keys}

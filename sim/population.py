@@ -55,7 +55,7 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
     s = pc.propensity_sigma
     propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s)  # mean 1
     # Pareto fitness with density exponent alpha gives in-degree ~ k^-alpha (Chung-Lu).
-    alpha = cfg.platforms[0].popularity_exponent
+    alpha = pc.popularity_exponent
     fitness = (1.0 - rng.random(n)) ** (-1.0 / (alpha - 1.0))
     is_media = np.zeros(n, bool)
     is_hp = np.zeros(n, bool)
