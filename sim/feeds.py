@@ -75,9 +75,9 @@ def read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, scores: np.ndar
     s = np.where(unread, scores, -np.inf)
     # stable descending sort: ties keep slot order, so results are deterministic
     order = np.argsort(-s, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(feeds.k)[None, :], axis=1)
-    take = (rank < n_read[:, None]) & np.isfinite(s)
-    ri, slot = np.nonzero(take)
+    ri, j = np.nonzero(np.arange(feeds.k)[None, :] < n_read[:, None])
+    slot = order[ri, j]
+    ok = np.isfinite(s[ri, slot])
+    ri, slot = ri[ok], slot[ok]
     feeds.read[rows[ri], slot] = True
     return ri, feeds.items[rows[ri], slot]

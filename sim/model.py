@@ -17,7 +17,7 @@ from .config import LANGUAGES, Config
 from .feeds import Feeds, rank_scores, read_top
 from .ledger import Ledger
 from .network import make_follower_graph
-from .operation import Operator, Paymaster, make_accounts
+from .operation import Operator, Paymaster, act, make_accounts
 from .platform import Platform
 from .population import make_population
 from .posts import KIND_ORGANIC, KIND_RESHARE, PostStore
@@ -66,9 +66,9 @@ class InfluenceModel(mesa.Model):
         """One hour of the world."""
         self._tick_first_post.append(self.posts.n)
         self._pool_cache.clear()
-        # 1. Operators on shift: buy followers, build audience, post, plant replies, amplify.
-        for op in self.operators:
-            op.step()
+        # 1. Operators decide their hour (buy followers; if on shift: build audience, post,
+        #    plant replies, amplify); their plans are carried out together.
+        act(self, [p for op in self.operators if (p := op.plan_hour(self.tick)) is not None])
         # 2. Organic users online on each platform read their ranked feeds, engage and post.
         for pf in self.platforms:
             self.organic_hour(pf)
@@ -103,11 +103,15 @@ class InfluenceModel(mesa.Model):
         reply = np.where(c["platform"][roots] == pf.index, c["hijack_reply"][roots], -1)
         seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
         self.engage(pf, np.concatenate((readers, readers[seen])),
-                    np.concatenate((posts, reply[seen])))
+                    np.concatenate((posts, reply[seen])), n_from_feed=posts.size)
         self.organic_posts(pf, users)
 
-    def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray) -> None:
-        """Impressions, then likes/reshares/replies/follows/reports for (user, post) reads."""
+    def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
+               n_from_feed: int = 0) -> None:
+        """Impressions, then likes/reshares/replies/follows/reports for (user, post) reads.
+
+        The first ``n_from_feed`` pairs were read in the feed: an original post there came from
+        an account the reader follows, so only the other pairs need a follower lookup."""
         if users.size == 0:
             return
         c = self.posts.cols
@@ -121,7 +125,11 @@ class InfluenceModel(mesa.Model):
         self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
 
         authors = c["author"][roots]
-        followed = pf.follows(users, authors)
+        followed = np.zeros(users.size, bool)
+        direct = np.zeros(users.size, bool)
+        direct[:n_from_feed] = posts[:n_from_feed] == roots[:n_from_feed]
+        followed[direct] = True
+        followed[~direct] = pf.follows(users[~direct], authors[~direct])
         comm, lang = pop.community[users], pop.language[users]
         quality = c["quality"][roots]
         comp = self.coef.comprehension[lang, c["language"][roots]]
@@ -142,6 +150,8 @@ class InfluenceModel(mesa.Model):
         np.add.at(c["likes_organic"], roots[like], 1)
         np.add.at(c["reshares_organic"], roots[reshare], 1)
         np.add.at(c["replies_organic"], roots[reply], 1)
+        n_eng = like.astype(np.int32) + reshare + reply
+        np.add.at(c["eng_visible"], roots[n_eng > 0], n_eng[n_eng > 0])
         np.add.at(c["reports"], roots[report], 1)
         engaged = (like | reshare | reply) & is_op
         self.ledger.engaged[pf.index, users[engaged]] = True

@@ -1,10 +1,14 @@
 """The covert operation: troll accounts (arrays), the operators who run them and their paymaster.
 
 Operators and the paymaster are Mesa agents with readable per-agent logic; there are few of them.
-Troll accounts are rows of :class:`TrollAccounts`. An operator works office hours in its own time
-zone with meal breaks [Meta 2023]; on shift, its accounts build audience (follow organic users,
-hoping for follow-backs), post (some posts are replies planted under popular organic threads of
-any topic), and like/comment/share each other's posts (self-amplification). Fake followers are
+Troll accounts are rows of :class:`TrollAccounts`. Each hour every operator makes an
+:class:`HourPlan` for its live accounts, and :func:`act` carries out all plans in one vectorised
+pass (so hundreds of operators cost no more Python calls than one).
+
+An operator works office hours in its own time zone with meal breaks [Meta 2023]; on shift, its
+accounts build audience (follow organic users, hoping for follow-backs), post (some posts are
+replies planted under popular organic threads of any topic), and like/comment/share each other's
+posts (self-amplification). Fake followers are
 bought at creation and daily; they never read or engage, they only inflate counts.
 """
 
@@ -79,6 +83,19 @@ def make_accounts(cfg: Config, rng: np.random.Generator) -> TrollAccounts:
     return accounts
 
 
+@dataclass
+class HourPlan:
+    """What one operator does this hour; executed for all operators at once by ``act``."""
+
+    accounts: np.ndarray  # live troll accounts it works this hour
+    post_rate: float  # expected posts per account this hour
+    follow_rate: float  # expected audience-building follows per account this hour
+    hijack_fraction: float  # share of posts planted as replies under popular threads
+    self_amp_per_post: float  # mean sibling engagements per post
+    self_amp_share_fraction: float  # share of sibling engagements that are reshares
+    buy_followers: float  # fake followers bought per account now (daily purchase)
+
+
 class Operator(mesa.Agent):
     """Runs a set of troll accounts on an office-hours schedule, with tactics from config."""
 
@@ -103,95 +120,112 @@ class Operator(mesa.Agent):
             return False
         return bool(self.work_hours[local % 24])
 
-    def step(self) -> None:
-        m = self.model
-        acc = self.accounts[m.accounts.alive[self.accounts]]
-        if acc.size == 0:
-            return
-        if m.tick % 24 == 0 and self.tactics.fake_followers_per_day > 0:
-            m.accounts.fake_followers[acc] += m.rng.poisson(self.tactics.fake_followers_per_day,
-                                                             acc.size)
-        if not self.on_shift(m.tick):
-            return
-        m.build_audience(acc, m.rng.poisson(self.follow_rate, acc.size))
-        authors = np.repeat(acc, m.rng.poisson(self.post_rate, acc.size))
-        if authors.size:
-            is_reply = m.rng.random(authors.size) < self.tactics.hijack_fraction
-            self.publish(authors, is_reply)
+    def plan_hour(self, tick: int) -> HourPlan | None:
+        """Decide this hour's work: buy the day's followers at midnight UTC; if on shift, post,
+        plant replies, amplify and build audience at the configured rates."""
+        acc = self.accounts[self.model.accounts.alive[self.accounts]]
+        buy = self.tactics.fake_followers_per_day if tick % 24 == 0 else 0.0
+        working = self.on_shift(tick)
+        if acc.size == 0 or not (working or buy):
+            return None
+        t = self.tactics
+        return HourPlan(acc, self.post_rate if working else 0.0,
+                        self.follow_rate if working else 0.0, t.hijack_fraction,
+                        t.self_amp_per_post, t.self_amp_share_fraction, buy)
 
-    def publish(self, authors: np.ndarray, is_reply: np.ndarray) -> None:
-        """Create posts (and hijacking replies), then have sibling accounts amplify them."""
-        m = self.model
-        acc = m.accounts
-        oc = self.tactics
-        rng = m.rng
-        n = authors.size
-        lag = rng.exponential(oc.content_lag_hours, n) if oc.content_lag_hours > 0 else \
-            np.zeros(n)
-        timeliness = np.exp2(-lag / m.cfg.engagement.news_halflife_hours)
-        quality = np.clip(acc.fluency[authors] + rng.normal(0.0, 0.05, n), 0.01, 1.0)
-        platform = acc.platform[authors]
-        targets = np.full(n, -1, np.int64)
-        for p in np.flatnonzero(np.bincount(platform[is_reply], minlength=len(m.platforms))):
-            sel = np.flatnonzero(is_reply & (platform == p))
-            pool = m.hijack_pool(int(p))
-            if pool.size:
-                targets[sel] = pool[rng.integers(0, pool.size, sel.size)]
-        reply = targets >= 0
-        ids = m.posts.add(author=m.pop.n + authors, platform=platform,
-                          kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
-                          topic=acc.community[authors], language=acc.language[authors],
-                          is_op=True, quality=quality, timeliness=timeliness, created=m.tick,
-                          parent=targets)
-        np.maximum.at(m.posts.cols["hijack_reply"], targets[reply], ids[reply])
-        m.queue(ids[~reply], m.pop.n + authors[~reply], platform[~reply])
-        fake_views = rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
-        m.posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
-        m.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
-                     reported_impressions=int(fake_views.sum()))
-        self.amplify(ids, authors)
 
-    def amplify(self, ids: np.ndarray, authors: np.ndarray) -> None:
-        """Sibling accounts (same operator, same platform) engage with each new post."""
-        m = self.model
-        acc = m.accounts
-        oc = self.tactics
-        if oc.self_amp_per_post <= 0:
-            return
-        rng = m.rng
-        alive = self.accounts[acc.alive[self.accounts]]
-        share_ids, sharers = [], []
-        for p in np.unique(acc.platform[authors]):
-            sib = alive[acc.platform[alive] == p]
-            sel = np.flatnonzero(acc.platform[authors] == p)
-            if sib.size < 2:
-                continue
-            k = rng.poisson(oc.self_amp_per_post, sel.size)
-            m.posts.cols["eng_op"][ids[sel]] += k.astype(np.int32)
-            m.posts.cols["imp_op"][ids[sel]] += k.astype(np.int32)
-            m.ledger.add(reported_engagements=int(k.sum()), reported_impressions=int(k.sum()),
-                         in_network_engagements=int(k.sum()))
-            shares = rng.binomial(k, oc.self_amp_share_fraction)
-            src = np.repeat(sel, shares)
-            if src.size == 0:
-                continue
-            # a random sibling other than the author shares it
-            author_pos = np.searchsorted(sib, authors[src])
-            pick = rng.integers(0, sib.size - 1, src.size)
-            share_ids.append(ids[src])
-            sharers.append(sib[pick + (pick >= author_pos)])
-        if share_ids:
-            roots = np.concatenate(share_ids)
-            who = np.concatenate(sharers)
-            c = m.posts.cols
-            new = m.posts.add(author=m.pop.n + who, root=roots, parent=roots,
-                              platform=acc.platform[who],
-                              kind=KIND_OP_SHARE, topic=c["topic"][roots],
-                              language=c["language"][roots], is_op=True,
-                              quality=c["quality"][roots], timeliness=c["timeliness"][roots],
-                              created=m.tick)
-            m.queue(new, m.pop.n + who, acc.platform[who])
-            m.ledger.add(posts_published=int(new.size))
+def act(m, plans: list[HourPlan]) -> None:
+    """Carry out every operator's plan for this hour in one vectorised pass."""
+    if not plans:
+        return
+    rng = m.rng
+    acc = np.concatenate([p.accounts for p in plans])
+
+    def per_account(name: str) -> np.ndarray:
+        return np.repeat([getattr(p, name) for p in plans], [p.accounts.size for p in plans])
+
+    buy = per_account("buy_followers")
+    if buy.any():
+        m.accounts.fake_followers[acc] += rng.poisson(buy)
+    m.build_audience(acc, rng.poisson(per_account("follow_rate")))
+    n_posts = rng.poisson(per_account("post_rate"))
+    authors = np.repeat(acc, n_posts)
+    if authors.size == 0:
+        return
+    is_reply = rng.random(authors.size) < np.repeat(per_account("hijack_fraction"), n_posts)
+    ids = publish(m, authors, is_reply)
+    amplify(m, ids, authors, np.repeat(per_account("self_amp_per_post"), n_posts),
+            np.repeat(per_account("self_amp_share_fraction"), n_posts))
+
+
+def publish(m, authors: np.ndarray, is_reply: np.ndarray) -> np.ndarray:
+    """Create posts and planted replies; returns their ids."""
+    acc = m.accounts
+    oc = m.cfg.operation
+    rng = m.rng
+    n = authors.size
+    lag = rng.exponential(oc.content_lag_hours, n) if oc.content_lag_hours > 0 else np.zeros(n)
+    timeliness = np.exp2(-lag / m.cfg.engagement.news_halflife_hours)
+    quality = np.clip(acc.fluency[authors] + rng.normal(0.0, 0.05, n), 0.01, 1.0)
+    platform = acc.platform[authors]
+    targets = np.full(n, -1, np.int64)
+    for p in np.flatnonzero(np.bincount(platform[is_reply], minlength=len(m.platforms))):
+        sel = np.flatnonzero(is_reply & (platform == p))
+        pool = m.hijack_pool(int(p))
+        if pool.size:
+            targets[sel] = pool[rng.integers(0, pool.size, sel.size)]
+    reply = targets >= 0
+    ids = m.posts.add(author=m.pop.n + authors, platform=platform,
+                      kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
+                      topic=acc.community[authors], language=acc.language[authors],
+                      is_op=True, quality=quality, timeliness=timeliness, created=m.tick,
+                      parent=targets)
+    np.maximum.at(m.posts.cols["hijack_reply"], targets[reply], ids[reply])
+    m.queue(ids[~reply], m.pop.n + authors[~reply], platform[~reply])
+    fake_views = rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
+    m.posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
+    m.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
+                 reported_impressions=int(fake_views.sum()))
+    return ids
+
+
+def amplify(m, ids: np.ndarray, authors: np.ndarray, mean: np.ndarray,
+            share_fraction: np.ndarray) -> None:
+    """Sibling accounts (same operator, same platform, alive) engage with each new post; some
+    of those engagements are reshares delivered to the sharer's followers."""
+    acc = m.accounts
+    alive = np.flatnonzero(acc.alive)
+    n_acc = np.int64(acc.n)
+    group = acc.operator.astype(np.int64) * len(m.platforms) + acc.platform
+    comp = np.sort(group[alive] * n_acc + alive)  # live accounts ordered by (group, id)
+    g = group[authors]
+    lo = np.searchsorted(comp, g * n_acc)
+    size = np.searchsorted(comp, (g + 1) * n_acc) - lo
+    k = np.where(size >= 2, m.rng.poisson(mean), 0).astype(np.int32)
+    if not k.any():
+        return
+    m.posts.cols["eng_op"][ids] += k
+    m.posts.cols["imp_op"][ids] += k
+    m.posts.cols["eng_visible"][ids] += k
+    total = int(k.sum())
+    m.ledger.add(reported_engagements=total, reported_impressions=total,
+                 in_network_engagements=total)
+    shares = m.rng.binomial(k, share_fraction)
+    src = np.repeat(np.arange(ids.size), shares)
+    if src.size == 0:
+        return
+    # a random live sibling other than the author shares it
+    author_pos = np.searchsorted(comp, g[src] * n_acc + authors[src])
+    pick = lo[src] + m.rng.integers(0, size[src] - 1)
+    who = (comp[pick + (pick >= author_pos)] % n_acc).astype(np.int64)
+    roots = ids[src]
+    c = m.posts.cols
+    new = m.posts.add(author=m.pop.n + who, root=roots, parent=roots, platform=acc.platform[who],
+                      kind=KIND_OP_SHARE, topic=c["topic"][roots], language=c["language"][roots],
+                      is_op=True, quality=c["quality"][roots], timeliness=c["timeliness"][roots],
+                      created=m.tick)
+    m.queue(new, m.pop.n + who, acc.platform[who])
+    m.ledger.add(posts_published=int(new.size))
 
 
 class Paymaster(mesa.Agent):

@@ -35,6 +35,7 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "reshares_organic": (np.int32, 0),
     "replies_organic": (np.int32, 0),
     "eng_op": (np.int32, 0),
+    "eng_visible": (np.int32, 0),  # organic likes + reshares + replies + in-network engagements
     "reports": (np.int32, 0),
     "hijack_reply": (np.int32, -1),  # newest operation reply planted under this thread
 }
@@ -75,6 +76,4 @@ class PostStore:
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:
         """Visible engagement count of roots: organic and in-network, as a platform shows it."""
-        c = self.cols
-        return (c["likes_organic"][roots] + c["reshares_organic"][roots]
-                + c["replies_organic"][roots] + c["eng_op"][roots])
+        return self.cols["eng_visible"][roots]
