@@ -183,6 +183,15 @@ class Platform(Strict):
                                       "(engagement ranking).", unit="hours", gt=0, le=10_000)
     feed_capacity: int = F(30, "Items kept in a user's feed (oldest dropped first).",
                            unit="items", ge=1, le=1024)
+    external_items_per_hour: float = F(
+        1.0, "Items per hour reaching a member's feed from accounts outside the simulated "
+        "population (unsimulated friends, news, brands). They compete for the reader's attention "
+        "at each session and are never operation content; 0 = a closed world.",
+        unit="items/hour", ge=0, le=1000,
+        source="assumption; makes attention bind as on real platforms, where users read a "
+        "small share of their feed (Hodas & Lerman 2012)")
+    external_engagement: float = F(5.0, "Visible engagement count of outside items (for "
+                                   "engagement ranking).", unit="engagements", ge=0, le=1e9)
 
 
 def _default_platforms() -> list[Platform]:
@@ -205,8 +214,10 @@ class Engagement(Strict):
         description="Row = reader language, column = item language (en, zh, other): multiplier "
         "for understanding the item.")
     quality_exponent: float = F(1.5, "Engagement scales as quality ** exponent.", ge=0, le=10)
-    freshness_halflife_hours: float = F(12.0, "Half-life of engagement probability with item "
-                                        "age when read.", unit="hours", gt=0, le=10_000)
+    freshness_halflife_hours: float = F(3.0, "Half-life of engagement probability with item "
+                                        "age when read.", unit="hours", gt=0, le=10_000,
+                                        source="assumption; engagement with a post concentrates "
+                                        "in its first hours")
     news_halflife_hours: float = F(24.0, "Half-life of an item's timeliness with the lag between "
                                    "the event and the post.", unit="hours", gt=0, le=10_000)
     social_proof_weight: float = F(0.3, "Engagement multiplier 1 + w * log(1 + visible "

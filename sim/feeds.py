@@ -52,14 +52,13 @@ class Feeds:
 def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int) -> np.ndarray:
     """Scores of feed items (higher is shown first); empty slots get -inf.
 
-    ``chronological``: newest first (post ids grow with creation time, so ties within an hour
-    keep creation order). ``engagement``: ``w * log(1 + E) - ln2 * age / halflife``,
-    where E is the root's visible engagement count (fake and in-network included, which is how
-    self-amplification can game ranking)."""
+    ``chronological``: newest first (ties within an hour in creation order). ``engagement``:
+    ``w * log(1 + E) - ln2 * age / halflife``, where E is the root's visible engagement count
+    (fake and in-network included, which is how self-amplification can game ranking)."""
     valid = items >= 0
     ids = np.where(valid, items, 0)
-    if p.ranking == "chronological":
-        score = ids.astype(np.float64)
+    if p.ranking == "chronological":  # creation hour; post ids break ties within the hour
+        score = posts.cols["created"][ids] + ids * 1e-10
     else:
         age = (now - posts.cols["created"][ids]).astype(np.float32)
         e = posts.engagements(posts.cols["root"][ids]).astype(np.float32)
@@ -67,17 +66,26 @@ def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int) -> n
     return np.where(valid, score, -np.inf)
 
 
-def read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, scores: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Each active row reads its ``n_read`` best unread items; returns (row index into
-    ``rows``, post id) pairs in row order and marks them read."""
+def external_scores(p: Platform, age: np.ndarray, now: int) -> np.ndarray:
+    """Scores of outside items of the given ages (hours), on the scale of ``rank_scores``."""
+    if p.ranking == "chronological":
+        return now - age
+    return p.engagement_weight * np.log1p(p.external_engagement) \
+        - (LN2 / p.recency_halflife_hours) * age
+
+
+def read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, scores: np.ndarray,
+             external: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each active row reads its ``n_read`` best items among its unread feed items and the
+    outside items competing with them (``external``, -inf where absent); returns (row index
+    into ``rows``, post id) pairs for the feed items read, and marks them read."""
     unread = ~feeds.read[rows]
-    s = np.where(unread, scores, -np.inf)
+    s = np.concatenate((np.where(unread, scores, -np.inf), external), axis=1)
     # stable descending sort: ties keep slot order, so results are deterministic
     order = np.argsort(-s, axis=1, kind="stable")
-    ri, j = np.nonzero(np.arange(feeds.k)[None, :] < n_read[:, None])
+    ri, j = np.nonzero(np.arange(s.shape[1])[None, :] < n_read[:, None])
     slot = order[ri, j]
-    ok = np.isfinite(s[ri, slot])
+    ok = (slot < feeds.k) & np.isfinite(s[ri, slot])
     ri, slot = ri[ok], slot[ok]
     feeds.read[rows[ri], slot] = True
     return ri, feeds.items[rows[ri], slot]

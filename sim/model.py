@@ -14,7 +14,7 @@ import numpy as np
 
 from .behaviour import Coefficients, action_probs, match_factor
 from .config import LANGUAGES, Config
-from .feeds import Feeds, rank_scores, read_top
+from .feeds import Feeds, external_scores, rank_scores, read_top
 from .ledger import Ledger
 from .network import make_follower_graph
 from .operation import Operator, Paymaster, act, make_accounts
@@ -27,6 +27,9 @@ class InfluenceModel(mesa.Model):
     def __init__(self, cfg: Config, seed: int | None = None) -> None:
         seed = cfg.run.seed if seed is None else int(seed)
         super().__init__(rng=seed)
+        # Draws that only feed the vanity ledger (bought followers, fake views) use their own
+        # stream, derived from the same seed: buying followers cannot perturb the real world.
+        self.vanity_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
         self.cfg = cfg
         self.seed = seed
         self.tick = 0
@@ -47,7 +50,7 @@ class InfluenceModel(mesa.Model):
         self._members_by_comm = [self._group_by_community(pf.members) for pf in self.platforms]
         self.posts = PostStore(capacity=1 << 16)
         self.reshare_memory = Feeds(pop.n, cfg.engagement.reshare_memory)
-        self.accounts = make_accounts(cfg, rng)
+        self.accounts = make_accounts(cfg, rng, self.vanity_rng)
         self.ledger = Ledger(pop.n, len(self.platforms))
         self.operators = [Operator(self, i, np.flatnonzero(self.accounts.operator == i))
                           for i in range(int(self.accounts.operator.max(initial=-1)) + 1)]
@@ -94,7 +97,7 @@ class InfluenceModel(mesa.Model):
         users = pf.members[rows]
         n_read = (self.pop.attention[users].astype(np.int32) if pc.attention_limited
                   else np.full(rows.size, pf.feeds.k, np.int32))
-        ri, posts = self._read(pf, rows, n_read)
+        ri, posts = self._read(pf, rows, n_read, self._outside_items(pf, rows, n_read))
         readers = users[ri]
         # readers of a hijacked thread (on the thread's own platform) may also see its newest
         # planted operation reply
@@ -105,6 +108,22 @@ class InfluenceModel(mesa.Model):
         self.engage(pf, np.concatenate((readers, readers[seen])),
                     np.concatenate((posts, reply[seen])), n_from_feed=posts.size)
         self.organic_posts(pf, users)
+
+    def _outside_items(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray) -> np.ndarray:
+        """Scores of the outside items competing for each reader's attention this session:
+        Poisson(rate x hours since the last visit, at most a day) of them, of uniform age over
+        that gap (only the ``n_read`` best can matter, so at most that many are drawn)."""
+        gap = np.minimum(self.tick - pf.last_session[rows], 24)
+        pf.last_session[rows] = self.tick
+        rate = pf.cfg.external_items_per_hour
+        if rate <= 0:
+            return np.empty((rows.size, 0))
+        n = np.minimum(self.rng.poisson(rate * gap), n_read)
+        width = int(n.max(initial=0))
+        age = self.rng.random((rows.size, width)) * gap[:, None]
+        s = external_scores(pf.cfg, age, self.tick)
+        s[np.arange(width)[None, :] >= n[:, None]] = -np.inf
+        return s
 
     def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
                n_from_feed: int = 0) -> None:
@@ -293,12 +312,15 @@ class InfluenceModel(mesa.Model):
         rng = self.rng
         targeted = rng.random(acc_ids.size) < self.cfg.operation.targeting
         u01 = rng.random(acc_ids.size)
-        targets = np.empty(acc_ids.size, np.int32)
+        targets = np.full(acc_ids.size, -1, np.int32)
         for pf in self.platforms:
             sel = acc.platform[acc_ids] == pf.index
             if not sel.any():
                 continue
             by_comm, bounds = self._members_by_comm[pf.index]
+            if by_comm.size == 0:  # nobody to follow here
+                targeted[sel] = False
+                continue
             c = acc.community[acc_ids[sel]]
             lo = np.where(targeted[sel], bounds[c], 0)
             hi = np.where(targeted[sel], bounds[c + 1], by_comm.size)
@@ -307,11 +329,12 @@ class InfluenceModel(mesa.Model):
             targets[sel] = by_comm[np.minimum(lo + (u01[sel] * (hi - lo)).astype(np.int64),
                                               by_comm.size - 1)]
         pop = self.pop
-        m = match_factor(self.coef, pop.community[targets], pop.language[targets],
+        t = np.maximum(targets, 0)
+        m = match_factor(self.coef, pop.community[t], pop.language[t],
                          acc.community[acc_ids], acc.language[acc_ids], acc.fluency[acc_ids],
                          1.0, 0.0, 0.0, False)
-        p = np.clip(self.cfg.population.follow_back_prob * pop.propensity[targets] * m, 0, 1)
-        back = rng.random(acc_ids.size) < p
+        p = np.clip(self.cfg.population.follow_back_prob * pop.propensity[t] * m, 0, 1)
+        back = (rng.random(acc_ids.size) < p) & (targets >= 0)
         for pf in self.platforms:
             sel = back & (acc.platform[acc_ids] == pf.index)
             if sel.any():
@@ -330,7 +353,7 @@ class InfluenceModel(mesa.Model):
         for pf in self.platforms:
             sel = acc.platform[hij] == pf.index
             a = np.repeat(hij[sel], size[sel])
-            if a.size:
+            if a.size and pf.members.size:
                 pf.add_op_followers(a, pf.members[self.rng.integers(0, pf.members.size,
                                                                     a.size)])
 
@@ -343,11 +366,11 @@ class InfluenceModel(mesa.Model):
         p = pf.session_rate * self.diurnal[(self.tick + pf.utc) % 24]
         return np.flatnonzero(self.rng.random(p.size, dtype=np.float32) < p)
 
-    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray
+    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
         items = pf.feeds.items[rows]
-        return read_top(pf.feeds, rows, n_read, rank_scores(pf.cfg, items, self.posts,
-                                                            self.tick))
+        return read_top(pf.feeds, rows, n_read,
+                        rank_scores(pf.cfg, items, self.posts, self.tick), external)
 
     def _draw(self, probs: np.ndarray) -> np.ndarray:
         return self.rng.random(probs.shape, dtype=np.float32) < probs

@@ -54,7 +54,8 @@ def n_operators(cfg: Config) -> int:
     return oc.n_operators
 
 
-def make_accounts(cfg: Config, rng: np.random.Generator) -> TrollAccounts:
+def make_accounts(cfg: Config, rng: np.random.Generator,
+                  vanity_rng: np.random.Generator) -> TrollAccounts:
     oc = cfg.operation
     n_ops = n_operators(cfg)
     n = n_ops * oc.accounts_per_operator
@@ -79,7 +80,7 @@ def make_accounts(cfg: Config, rng: np.random.Generator) -> TrollAccounts:
         created=np.zeros(n, np.int32),
         hijacked=rng.random(n) < oc.hijacked_share,
     )
-    accounts.fake_followers[:] = rng.poisson(oc.fake_followers_mean, n)
+    accounts.fake_followers[:] = vanity_rng.poisson(oc.fake_followers_mean, n)
     return accounts
 
 
@@ -146,7 +147,7 @@ def act(m, plans: list[HourPlan]) -> None:
 
     buy = per_account("buy_followers")
     if buy.any():
-        m.accounts.fake_followers[acc] += rng.poisson(buy)
+        m.accounts.fake_followers[acc] += m.vanity_rng.poisson(buy)
     m.build_audience(acc, rng.poisson(per_account("follow_rate")))
     n_posts = rng.poisson(per_account("post_rate"))
     authors = np.repeat(acc, n_posts)
@@ -182,7 +183,7 @@ def publish(m, authors: np.ndarray, is_reply: np.ndarray) -> np.ndarray:
                       parent=targets)
     np.maximum.at(m.posts.cols["hijack_reply"], targets[reply], ids[reply])
     m.queue(ids[~reply], m.pop.n + authors[~reply], platform[~reply])
-    fake_views = rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
+    fake_views = m.vanity_rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
     m.posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
     m.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
                  reported_impressions=int(fake_views.sum()))

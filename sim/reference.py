@@ -8,9 +8,12 @@ rules the way one would write them on paper, one agent and one item at a time:
 - every organic user is a :class:`User` agent that decides, platform by platform, whether to go
   online this hour (one coin flip with probability sessions-per-hour x the diurnal weight of the
   user's local hour; always, in ``always_active`` mode);
-- an online user scores each unread item of its own feed with the platform's ranking rule (newest
-  first, or ``w * log(1 + engagements) - ln2 * age / halflife``) and reads its ``n_read`` best,
-  ties going to the lower slot;
+- an online user scores each unread item of its own feed with the platform's ranking rule
+  (chronological: newest first, and within one hour the later-created first; engagement:
+  ``w * log(1 + E) - ln2 * age / halflife`` with E the root's likes + reshares + replies +
+  in-network engagements, ties going to the lower slot) and reads its ``n_read`` best, best
+  first, outside items (from accounts beyond the simulated population) competing for the same
+  attention;
 - every engagement probability is one coin flip;
 - every new post is written into each follower's feed one at a time: the write goes to the
   slot under the row's pointer (the oldest item), and the pointer moves on by one.
@@ -24,7 +27,7 @@ kernels buy.
 One intended difference in layout: when more than ``K`` items reach one feed in a single hour,
 writing them one by one leaves the ``K`` newest in the same ring order as the batched write but
 rotated, and the pointer elsewhere; read from the pointer (oldest to newest) the two feeds are
-identical. Only the slot-order tie-break between equally scored items can then differ.
+identical. Only the slot-order tie-break between equal engagement scores can then differ.
 """
 
 from __future__ import annotations
@@ -64,36 +67,52 @@ class User(mesa.Agent):
         p = self.session_rate[platform] * float(m.diurnal[local_hour])
         return bool(m.rng.random() < p)
 
-    def read_feed(self, pf: Platform, n_read: int) -> list[int]:
-        """Read my ``n_read`` best unread items and mark them read; returns their post ids in
-        slot order."""
+    def read_feed(self, pf: Platform, n_read: int, outside: list[float]) -> list[int]:
+        """Read my ``n_read`` best items among my unread feed items and the ``outside`` items
+        (scores of items from beyond the simulated population that compete for my attention
+        this session; -inf where absent). Marks the feed items read and returns their post ids,
+        best first; outside items take attention but leave no trace."""
         m = self.model
         feeds = pf.feeds
         row = self.feed_row[pf.index]
-        candidates = []  # (score, slot) of unread items
+        # (score, tie-break, position, post): read the largest score first, among equal scores
+        # the larger tie-break, then the lower position (feed slots come before outside items)
+        candidates = []
         for slot in range(feeds.k):
             post = int(feeds.items[row, slot])
             if post >= 0 and not feeds.read[row, slot]:
-                candidates.append((feed_score(pf, post, m), slot))
-        # best score first; among equal scores the lower slot first
-        candidates.sort(key=lambda c: (-c[0], c[1]))
-        chosen = sorted(slot for _, slot in candidates[:n_read])
-        for slot in chosen:
-            feeds.read[row, slot] = True
-        return [int(feeds.items[row, slot]) for slot in chosen]
+                score, tie = feed_score(pf, post, m)
+                candidates.append((score, tie, slot, post))
+        for j, score in enumerate(outside):
+            if score > -math.inf:
+                candidates.append((score, -1, feeds.k + j, None))
+        candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
+        read = []
+        for _, _, slot, post in candidates[:n_read]:
+            if post is not None:  # a feed item (outside items leave no trace)
+                feeds.read[row, slot] = True
+                read.append(post)
+        return read
 
 
-def feed_score(pf: Platform, post: int, model: InfluenceModel) -> float:
-    """The platform's ranking score of one feed item (higher is shown first)."""
+def feed_score(pf: Platform, post: int, model: InfluenceModel) -> tuple[float, int]:
+    """The platform's ranking score of one feed item (larger is shown first), with what breaks
+    ties between equal scores.
+
+    Chronological: the creation hour, ties going to the later-created item (larger post id).
+    Engagement: ``w * ln(1 + E) - ln2 * age / halflife``, where E is the visible engagement of
+    the item's root (organic likes, reshares and replies plus in-network engagements) and age
+    is counted from the item's own creation; no tie-break (ties go to the lower slot)."""
     c = model.posts.cols
-    age = model.tick - int(c["created"][post])
+    created = int(c["created"][post])
     if pf.cfg.ranking == "chronological":
-        return float(-age)
+        return float(created), post
     root = int(c["root"][post])
-    visible = int(c["likes_organic"][root] + c["reshares_organic"][root]
-                  + c["replies_organic"][root] + c["eng_op"][root])
+    visible = int(c["likes_organic"][root]) + int(c["reshares_organic"][root]) \
+        + int(c["replies_organic"][root]) + int(c["eng_op"][root])
+    age = model.tick - created
     return (pf.cfg.engagement_weight * math.log1p(visible)
-            - math.log(2.0) / pf.cfg.recency_halflife_hours * age)
+            - math.log(2.0) / pf.cfg.recency_halflife_hours * age), 0
 
 
 class ReferenceModel(InfluenceModel):
@@ -106,6 +125,7 @@ class ReferenceModel(InfluenceModel):
         self.users = [User(self, uid) for uid in range(self.pop.n)]
 
     def _active_rows(self, pf: Platform) -> np.ndarray:
+        """Ask each member in turn whether they go online; their feed rows, in row order."""
         rows = []
         for uid in pf.members.tolist():
             user = self.users[uid]
@@ -113,21 +133,25 @@ class ReferenceModel(InfluenceModel):
                 rows.append(user.feed_row[pf.index])
         return np.array(rows, dtype=np.int64)
 
-    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray
+    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
+        """Each online member reads their own feed; (index into ``rows``, post id) pairs."""
         reader_index, posts = [], []
         for i, (row, k) in enumerate(zip(rows.tolist(), n_read.tolist(), strict=True)):
             user = self.users[int(pf.members[row])]
-            for post in user.read_feed(pf, k):
+            for post in user.read_feed(pf, k, external[i].tolist()):
                 reader_index.append(i)
                 posts.append(post)
         return np.array(reader_index, dtype=np.int64), np.array(posts, dtype=np.int32)
 
     def _draw(self, probs: np.ndarray) -> np.ndarray:
+        """One coin flip per probability."""
         flips = [self.rng.random() < p for p in probs.ravel().tolist()]
         return np.array(flips, dtype=bool).reshape(probs.shape)
 
     def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
+        """Post by post (in creation order), follower by follower: write into the follower's
+        feed over its oldest item. Returns the number of writes."""
         n = self.pop.n
         troll_followers: dict[int, list[int]] | None = None
         feeds = pf.feeds
