@@ -11,7 +11,7 @@ user's propensity times a *match* factor:
 - timeliness: ``2 ** (-lag / news_halflife)`` for content about old events (stale timing);
 - freshness: ``2 ** (-age / freshness_halflife)``, the item's age when read (time-zone mismatch
   makes operation posts older by the time their audience wakes up);
-- social proof: ``1 + w * log(1 + visible engagements)``, fake and in-network ones included;
+- social proof: ``1 + w * log(1 + visible engagements)``, in-network ones included;
 - followed author: ``followed_author_factor`` if the reader follows the root's author.
 
 Reports use ``report_prob * (1 - quality) * comprehension`` (readers report content they can read

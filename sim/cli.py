@@ -86,7 +86,7 @@ def config_docs(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
+        out.write_text(text, encoding="utf-8")
 
 
 def main() -> None:  # pragma: no cover - console entry

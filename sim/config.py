@@ -114,7 +114,8 @@ class Population(Strict):
                               "attention is 1 + Poisson(mean - 1), drawn once).",
                               unit="items/session", ge=1, le=500,
                               source="assumption; limited attention after Weng et al. 2012")
-    attention_limited: bool = F(True, "If false, users read every unseen item in their feed.")
+    attention_limited: bool = F(True, "If false, a session reads up to feed_capacity items: "
+                                "every unread feed item unless outside items outrank it.")
     always_active: bool = F(False, "If true, every member opens every platform every hour "
                             "(validation mode for cascade theory).")
     post_prob: float = F(0.1, "Probability of writing an original post in a session.",
@@ -221,9 +222,9 @@ class Engagement(Strict):
     news_halflife_hours: float = F(24.0, "Half-life of an item's timeliness with the lag between "
                                    "the event and the post.", unit="hours", gt=0, le=10_000)
     social_proof_weight: float = F(0.3, "Engagement multiplier 1 + w * log(1 + visible "
-                                   "engagements), fake ones included.", ge=0, le=10)
-    followed_author_factor: float = F(2.0, "Multiplier when the reader follows the item's "
-                                      "author.", ge=0, le=100)
+                                   "engagements), in-network ones included.", ge=0, le=10)
+    followed_author_factor: float = F(2.0, "Multiplier when the reader follows the author of "
+                                      "the original (root) post.", ge=0, le=100)
     reply_view_prob: float = F(0.05, "Probability that a reader of a thread also sees its newest "
                                "hijacking reply.", ge=0, le=1)
     cross_post_prob: float = F(0.05, "Probability that a reshare is also posted to another "

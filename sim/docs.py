@@ -38,8 +38,8 @@ VALIDATOR_RULES: dict[tuple[type[BaseModel], str], str] = {
     (C.Engagement, "comprehension"): "3 x 3 matrix, entries in [0, 1]",
     (C.Operation, "platform_weights"): "keys must name platforms; if not empty, non-negative "
                                        "weights with a positive sum",
-    (C.Operation, "persona_communities"): "keys must name communities; if not empty, "
-                                          "non-negative weights with a positive sum",
+    (C.Operation, "persona_communities"): "keys must name communities; non-negative weights "
+                                          "with a positive sum (so at least one entry)",
     (C.Operation, "persona_languages"): "3 weights (en, zh, other), non-negative, positive sum",
     (C.Operation, "work_blocks"): "start < end in every block",
 }
@@ -52,8 +52,8 @@ SECTION_NOTES: dict[type[BaseModel], str] = {
                  "the default set below entirely; `operation.persona_communities` must then name "
                  "communities that exist (this is checked even when the operation is disabled).",
     C.Platform: "Repeat the table once per platform. A file that lists platforms replaces the "
-                "default set below entirely. Only the first platform's `popularity_exponent` is "
-                "used (it sets the users' popularity, shared by all platforms' graphs).",
+                "default set below entirely. Users' popularity (`population.popularity_exponent`) "
+                "is a user trait, shared by every platform's graph.",
 }
 
 _MAX_CELL = 44  # defaults longer than this are shown below the table, as TOML
@@ -343,8 +343,9 @@ def _intro() -> list[str]:
         "platforms. Setting one key of a table-valued field (such as "
         "`operation.persona_communities.tech=1.0`) replaces that field's default table unless "
         "the file sets the field itself. `sim run` also has shortcuts `--seed`, `--users` and "
-        "`--days` for `run.seed`, `population.n_users` and `run.days`, and `sim check FILE` "
-        "validates a file without running it.",
+        "`--days` for `run.seed`, `population.n_users` and `run.days`; `sim check FILE` "
+        "validates a file without running it, and `sim config-docs [--out FILE]` prints (or "
+        "writes) this reference.",
         "",
         "Files are validated before anything runs. Unknown keys (for example a misspelt field) "
         "and out-of-range values are rejected, and the message names every offending field "

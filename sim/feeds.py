@@ -54,7 +54,7 @@ def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int) -> n
 
     ``chronological``: newest first (ties within an hour in creation order). ``engagement``:
     ``w * log(1 + E) - ln2 * age / halflife``, where E is the root's visible engagement count
-    (fake and in-network included, which is how self-amplification can game ranking)."""
+    (in-network engagement included, which is how self-amplification can game ranking)."""
     valid = items >= 0
     ids = np.where(valid, items, 0)
     if p.ranking == "chronological":  # creation hour; post ids break ties within the hour

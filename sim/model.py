@@ -110,17 +110,26 @@ class InfluenceModel(mesa.Model):
         self.organic_posts(pf, users)
 
     def _outside_items(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray) -> np.ndarray:
-        """Scores of the outside items competing for each reader's attention this session:
-        Poisson(rate x hours since the last visit, at most a day) of them, of uniform age over
-        that gap (only the ``n_read`` best can matter, so at most that many are drawn)."""
-        gap = np.minimum(self.tick - pf.last_session[rows], 24)
+        """Scores of the outside items competing for each reader's attention this session.
+
+        ``E`` ~ Poisson(rate x hours since the last visit, at most a day) items arrived, at
+        uniform times over that gap. Outside items all score alike but for age, so only the
+        ``n = min(E, n_read)`` youngest can matter: their ages are the first ``n`` order
+        statistics of ``E`` uniforms, drawn directly as ``gap * S_k / S_(E+1)`` with ``S`` the
+        cumulative sums of unit exponentials (``S_(E+1) = S_n + Gamma(E + 1 - n)``)."""
+        gap = np.minimum(self.tick - pf.last_session[rows], 24).astype(np.float64)
         pf.last_session[rows] = self.tick
         rate = pf.cfg.external_items_per_hour
         if rate <= 0:
             return np.empty((rows.size, 0))
-        n = np.minimum(self.rng.poisson(rate * gap), n_read)
+        arrived = self.rng.poisson(rate * gap)
+        n = np.minimum(arrived, n_read)
         width = int(n.max(initial=0))
-        age = self.rng.random((rows.size, width)) * gap[:, None]
+        spacing = np.cumsum(self.rng.exponential(size=(rows.size, width)), axis=1)
+        last = np.where(n > 0, spacing[np.arange(rows.size), np.maximum(n - 1, 0)], 0.0) \
+            if width else np.zeros(rows.size)
+        total = last + self.rng.gamma(np.maximum(arrived + 1 - n, 1))
+        age = gap[:, None] * spacing / total[:, None]
         s = external_scores(pf.cfg, age, self.tick)
         s[np.arange(width)[None, :] >= n[:, None]] = -np.inf
         return s

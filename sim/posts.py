@@ -2,7 +2,7 @@
 
 A post id indexes every column. Reshares, cross-posts and replies are posts too; ``root`` points to
 the original, and all counters are kept on the root, so an item's visible engagement (used for
-ranking and social proof) is the root's total, fake and in-network engagement included.
+ranking and social proof) is the root's total, in-network engagement included.
 Authors live in one id space: organic users ``0 .. n_users-1``, troll account ``k`` is
 ``n_users + k``.
 """
