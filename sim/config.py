@@ -354,9 +354,14 @@ class Paymaster(Strict):
 class Breakout(Strict):
     """Operational definition of Nimmo's Breakout Scale (see docs/model.md)."""
 
-    min_engaged_users: int = F(5, "Distinct organic users of a community who must engage with "
-                               "operation content on a platform for that community to count as "
-                               "reached there.", unit="users", ge=1, le=1_000_000)
+    min_engaged_users: int = F(5, "Least number of distinct organic users of a community who "
+                               "must engage with operation content on a platform for that "
+                               "community to count as reached there.", unit="users", ge=1,
+                               le=1_000_000)
+    min_engaged_share: float = F(0.005, "Share of the community's members on the platform who "
+                                 "must engage for it to count as reached (the larger of the two "
+                                 "thresholds applies, so the definition scales with population).",
+                                 ge=0, le=1)
 
 
 class Run(Strict):

@@ -112,12 +112,16 @@ class Ledger:
         self.rows.append(row)
 
     def reached(self, model) -> np.ndarray:
-        """(platform x community) matrix: did at least ``min_engaged_users`` organic users of the
-        community engage with operation content on the platform?"""
+        """(platform x community) matrix: did enough organic users of the community engage with
+        operation content on the platform? Enough = the larger of ``min_engaged_users`` and
+        ``min_engaged_share`` of the community's members there."""
         comm = model.pop.community
         n_comm = len(model.pop.community_names)
+        b = model.cfg.breakout
         counts = np.stack([np.bincount(comm[e], minlength=n_comm) for e in self.engaged])
-        return counts >= model.cfg.breakout.min_engaged_users
+        members = np.stack([np.bincount(comm[pf.members], minlength=n_comm)
+                            for pf in model.platforms])
+        return counts >= np.maximum(b.min_engaged_users, b.min_engaged_share * members)
 
     def summary(self, model) -> dict:
         s: dict = self.snapshot(model)
