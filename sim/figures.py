@@ -14,10 +14,10 @@ VANITY_LINES = [("posts_published", "posts published"),
                 ("reported_followers", "followers (incl. bought)"),
                 ("reported_engagements", "engagements (incl. own accounts)"),
                 ("reported_impressions", "impressions (incl. own & fake)")]
-REAL_LINES = [("organic_reshares", "real reshares"),
+REAL_LINES = [("organic_reshares", "reshares by real users"),
               ("organic_followers_gained", "real followers gained"),
-              ("organic_engagements", "real engagements"),
-              ("organic_impressions", "real impressions"),
+              ("organic_engagements", "engagements by real users"),
+              ("organic_impressions", "impressions on real users"),
               ("organic_exposed_users", "distinct real users exposed")]
 
 
@@ -37,8 +37,8 @@ def headline_figure(ts: pd.DataFrame, summary: dict, path: Path) -> None:
     ax.set_title(
         f"What the operation can report (solid) vs. what it reached (dashed)\n"
         f"{summary['n_users']:,} organic users, {summary['n_accounts']:,} troll accounts, "
-        f"seed {summary['seed']}; Breakout category {summary['breakout_category']}; "
-        f"in-network share of engagement {summary['in_network_engagement_share']:.0%}",
+        f"seed {summary['seed']}\nBreakout category {summary['breakout_category']}; "
+        f"in-network share of engagement {summary['in_network_engagement_share']:.1%}",
         fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
