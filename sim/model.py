@@ -4,7 +4,7 @@ State lives in arrays (population, follower graphs, feeds, posts, troll accounts
 are the few decision-makers: operators, the paymaster and platforms. Four inner kernels (who is
 online, who reads what, the Bernoulli draws, feed delivery) are methods so that the per-agent
 reference implementation (``sim.reference``) can swap in plain loops over agents and be compared
-with the vectorised ones.
+with the vectorised ones; a fifth, the engagement probabilities of each read, likewise.
 """
 
 from __future__ import annotations
@@ -158,15 +158,7 @@ class InfluenceModel(mesa.Model):
         direct[:n_from_feed] = posts[:n_from_feed] == roots[:n_from_feed]
         followed[direct] = True
         followed[~direct] = pf.follows(users[~direct], authors[~direct])
-        comm, lang = pop.community[users], pop.language[users]
-        quality = c["quality"][roots]
-        comp = self.coef.comprehension[lang, c["language"][roots]]
-        match = match_factor(self.coef, comm, lang, c["topic"][roots], c["language"][roots],
-                             quality, c["timeliness"][roots],
-                             (self.tick - c["created"][roots]).astype(np.float32),
-                             self.posts.engagements(roots), followed)
-        acts = self._draw(action_probs(self.coef, pop.propensity[users], match, comp, quality,
-                                       is_op))
+        acts = self._draw(self._action_probs(users, roots, followed))
         like, reshare, reply, follow, report = acts.T
         op_author = authors >= n
         follow &= op_author & ~followed
@@ -380,6 +372,20 @@ class InfluenceModel(mesa.Model):
         items = pf.feeds.items[rows]
         return read_top(pf.feeds, rows, n_read,
                         rank_scores(pf.cfg, items, self.posts, self.tick), external)
+
+    def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
+                      ) -> np.ndarray:
+        """Engagement probabilities (like, reshare, reply, follow, report) of each read."""
+        c = self.posts.cols
+        pop = self.pop
+        lang, item_lang = pop.language[users], c["language"][roots]
+        quality = c["quality"][roots]
+        match = match_factor(self.coef, pop.community[users], lang, c["topic"][roots],
+                             item_lang, quality, c["timeliness"][roots],
+                             (self.tick - c["created"][roots]).astype(np.float32),
+                             self.posts.engagements(roots), followed)
+        return action_probs(self.coef, pop.propensity[users], match,
+                            self.coef.comprehension[lang, item_lang], quality, c["is_op"][roots])
 
     def _draw(self, probs: np.ndarray) -> np.ndarray:
         return self.rng.random(probs.shape, dtype=np.float32) < probs

@@ -14,15 +14,17 @@ rules the way one would write them on paper, one agent and one item at a time:
   in-network engagements, ties going to the lower slot) and reads its ``n_read`` best, best
   first, outside items (from accounts beyond the simulated population) competing for the same
   attention;
-- every engagement probability is one coin flip;
+- every reader works out its own engagement probabilities for each item it read, with the same
+  formula on scalars, and each probability is one coin flip;
 - every new post is written into each follower's feed one at a time: the write goes to the
   slot under the row's pointer (the oldest item), and the pointer moves on by one.
 
-Everything else (operators, the engagement formula, ledgers) is inherited unchanged, so the two
-engines differ only in these kernels. Their random draws are made in a different order, so the
-two agree in distribution, not draw for draw; where every probability is 0 or 1 they agree
-exactly (``tests/test_reference.py``). ``benchmarks/speedup.py`` measures what the vectorised
-kernels buy.
+Everything else (operators, the engagement formula, the draw of outside items, ledgers) is
+inherited unchanged, so the two engines differ only in these kernels; run it with
+``sim.run(config, model_cls=ReferenceModel)``. Their random draws are made in a different
+order, so the two agree in distribution, not draw for draw; where every probability is 0 or 1
+they agree exactly (``tests/test_reference.py``). ``benchmarks/speedup.py`` measures what the
+vectorised kernels buy.
 
 One intended difference in layout: when more than ``K`` items reach one feed in a single hour,
 writing them one by one leaves the ``K`` newest in the same ring order as the batched write but
@@ -37,6 +39,7 @@ import math
 import mesa
 import numpy as np
 
+from .behaviour import action_probs, match_factor
 from .config import Config
 from .model import InfluenceModel
 from .platform import Platform
@@ -57,6 +60,21 @@ class User(mesa.Agent):
         per_hour = float(pop.sessions_per_day[uid]) / 24.0
         self.session_rate = {j: per_hour * usage[j] / total for j in joined}
         self.feed_row = {j: int(model.platforms[j].row_of[uid]) for j in joined}
+
+    def engagement_probs(self, root: int, followed: bool) -> np.ndarray:
+        """My probabilities of (like, reshare, reply, follow, report) for an item I read."""
+        m = self.model
+        c = m.posts.cols
+        pop = m.pop
+        lang, item_lang = int(pop.language[self.uid]), int(c["language"][root])
+        quality = float(c["quality"][root])
+        visible = int(c["eng_visible"][root])
+        match = match_factor(m.coef, int(pop.community[self.uid]), lang, int(c["topic"][root]),
+                             item_lang, quality, float(c["timeliness"][root]),
+                             float(m.tick - int(c["created"][root])), visible, followed)
+        return action_probs(m.coef, float(pop.propensity[self.uid]), match,
+                            float(m.coef.comprehension[lang, item_lang]), quality,
+                            bool(c["is_op"][root]))
 
     def goes_online(self, platform: int) -> bool:
         """Does this user open ``platform`` this hour?"""
@@ -143,6 +161,16 @@ class ReferenceModel(InfluenceModel):
                 reader_index.append(i)
                 posts.append(post)
         return np.array(reader_index, dtype=np.int64), np.array(posts, dtype=np.int32)
+
+    def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
+                      ) -> np.ndarray:
+        """Each reader works out its own engagement probabilities for the item it read, one
+        read at a time, with the same formula (``sim.behaviour``) on scalars."""
+        out = np.empty((users.size, 5), np.float32)
+        for i, (u, r, f) in enumerate(zip(users.tolist(), roots.tolist(), followed.tolist(),
+                                          strict=True)):
+            out[i] = self.users[u].engagement_probs(r, f)
+        return out
 
     def _draw(self, probs: np.ndarray) -> np.ndarray:
         """One coin flip per probability."""

@@ -5,27 +5,29 @@ Two kinds of check:
 **Exact.** Where nothing is left to chance the two engines must produce identical worlds: a whole
 run with every user online every hour and every probability 0 or 1 (reshare everything read,
 nothing else), and each kernel on its own, called on the same mid-run state of a real run
-(reading top-ranked items, delivery with ring-buffer overflow, Bernoulli draws with p in {0, 1},
-who is online in ``always_active`` mode).
+(reading top-ranked items with and without outside items competing, delivery with ring-buffer
+overflow, Bernoulli draws with p in {0, 1}, who is online in ``always_active`` mode).
 
 **Statistical.** With real randomness the engines draw their random numbers in a different
 order, so a seed gives the same world (population, graphs, accounts) but a different history.
 For each config, both engines run the same ``N_SEEDS`` seeds, and for each figure below the
 per-run values are compared with
 
-- a two-sided Mann-Whitney U test, which must not reject at ``ALPHA = 0.001`` (about 60
-  comparisons are made, so a correct engine fails one by chance with probability ~5%; the seeds
-  are fixed, so the outcome is reproducible); and
+- a two-sided Mann-Whitney U test, which must not reject at ``ALPHA = 0.001`` (36 tests are
+  made, so a correct engine fails one by chance with probability ~4%; the seeds are fixed, so
+  the outcome is reproducible); and
 - a tolerance on the relative difference of the means, ``|mean_ref / mean_vec - 1| <= TOL``.
   Each tolerance is four standard errors of that difference, measured over 120 seeds per engine
   with these configs (seeds are shared, so world-to-world variation cancels in the difference
-  of means and what is left is the noise of the dynamics). That is 3.5% for organic posts, 6-7%
-  for deliveries, all reads and the operation's vanity figures, 10-15% for engagements with all
-  content and the operation's real impressions, 19% for its exposed users and 33% for its
-  organic engagements (a few dozen per run). Breaking a kernel's rule (ranking reversed,
-  probabilities scaled by 0.7, a feed that keeps half its slots) moves the high-count figures by
-  10-35% and fails; a smaller systematic difference could pass, which is what the exact checks
-  are for.
+  of means and what is left is the noise of the dynamics), rounded up: 3.5% for organic posts,
+  6.5-7.5% for deliveries, all reads and the operation's vanity figures, 12.5-17% for likes and
+  replies of all content and the operation's real impressions and exposed users, 23% for
+  reshares of all content and 40% for the operation's organic engagements (a few dozen per
+  run). Breaking a kernel's rule grossly (ranking reversed, probabilities scaled down, a feed
+  that keeps half its slots) moves several of these figures by more and fails; a smaller
+  systematic difference could pass, which is what the exact checks are for. The tolerances were
+  measured with the engine as it stands; a change to the model's rules that makes the dynamics
+  noisier may need them re-measured (not loosened by eye).
 
 The figures are the ledger totals of ``sim.run``'s summary plus reads and engagements of all
 content (counted on the posts), which are much larger counts than the operation's and so pin
@@ -60,17 +62,17 @@ PLATFORMS = [p.name for p in sim.Config().platforms]
 # that relative difference at N_SEEDS shared seeds (measured over 120 seeds per engine, largest of
 # the three configs, in brackets), rounded up (see the module docstring).
 TOL = {
-    "organic_posts": 0.035,  # (0.028)
-    "deliveries": 0.07,  # (0.063)
-    "all_reads": 0.07,  # (0.061)
-    "reported_impressions": 0.06,  # (0.051)
-    "reported_engagements": 0.07,  # (0.057)
-    "all_likes": 0.10,  # (0.089)
-    "all_replies": 0.13,  # (0.117)
-    "all_reshares": 0.15,  # (0.133)
-    "organic_impressions": 0.17,  # (0.149)
-    "organic_exposed_users": 0.19,  # (0.170)
-    "organic_engagements": 0.33,  # (0.302)
+    "organic_posts": 0.035,  # (0.030)
+    "deliveries": 0.07,  # (0.060)
+    "all_reads": 0.075,  # (0.066)
+    "reported_impressions": 0.065,  # (0.055)
+    "reported_engagements": 0.075,  # (0.065)
+    "all_likes": 0.125,  # (0.111)
+    "organic_impressions": 0.165,  # (0.147)
+    "organic_exposed_users": 0.165,  # (0.148)
+    "all_replies": 0.17,  # (0.150)
+    "all_reshares": 0.23,  # (0.205)
+    "organic_engagements": 0.40,  # (0.357)
 }
 LEDGER = [k for k in TOL if not k.startswith("all_")]
 
@@ -80,9 +82,9 @@ BASE = {
     "operation.content_lag_hours": 6.0,
     "operation.fluency_mean": 0.5,
     "population.post_prob": 0.3,
-    "population.like_prob": 0.3,
+    "population.like_prob": 0.6,
     "population.reshare_prob": 0.03,
-    "population.reply_prob": 0.05,
+    "population.reply_prob": 0.1,
     "population.follow_prob": 0.05,
 }
 CONFIGS = {
@@ -293,7 +295,7 @@ def test_read_kernel_is_identical(midrun, unlimited, outside):
         ri_ref, posts_ref = m._read(pf, rows, n_read, external)
         read_ref = pf.feeds.read.copy()
         pf.feeds.read[:] = before
-        assert posts_vec.size > 200
+        assert posts_vec.size > 100
         np.testing.assert_array_equal(ri_vec, ri_ref, pf.name)
         np.testing.assert_array_equal(posts_vec, posts_ref, pf.name)  # same order: best first
         np.testing.assert_array_equal(read_vec, read_ref, pf.name)
