@@ -34,9 +34,6 @@ class FollowerGraph:
     def n_edges(self) -> int:
         return int(self.followers.size)
 
-    def in_degree(self) -> np.ndarray:
-        return np.diff(self.indptr)
-
 
 def _from_edges(n: int, author: np.ndarray, follower: np.ndarray) -> FollowerGraph:
     keep = author != follower
