@@ -20,6 +20,7 @@ import mesa
 import numpy as np
 
 from .config import Config
+from .population import categorical
 from .posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE
 
 
@@ -65,17 +66,13 @@ def make_accounts(cfg: Config, rng: np.random.Generator,
     comm_names = [c.name for c in cfg.population.communities]
     cw = np.array([oc.persona_communities.get(c, 0.0) for c in comm_names])
 
-    def cat(weights: np.ndarray, size: int) -> np.ndarray:
-        cum = np.cumsum(weights / weights.sum())
-        return np.searchsorted(cum, rng.random(size), side="right").clip(0, len(weights) - 1)
-
     a = oc.fluency_mean * oc.fluency_concentration
     b = (1 - oc.fluency_mean) * oc.fluency_concentration
     accounts = TrollAccounts(
-        platform=cat(w, n).astype(np.int8),
+        platform=categorical(rng, w, n).astype(np.int8),
         operator=np.repeat(np.arange(n_ops, dtype=np.int32), oc.accounts_per_operator),
-        community=cat(cw, n).astype(np.int8),
-        language=cat(np.asarray(oc.persona_languages), n).astype(np.int8),
+        community=categorical(rng, cw, n).astype(np.int8),
+        language=categorical(rng, oc.persona_languages, n).astype(np.int8),
         fluency=rng.beta(a, b, n).astype(np.float32),
         created=np.zeros(n, np.int32),
         hijacked=rng.random(n) < oc.hijacked_share,

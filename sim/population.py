@@ -31,7 +31,8 @@ class Population:
     community_names: tuple[str, ...]
 
 
-def _categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
+def categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
+    """``size`` draws of category indices with the given (unnormalised) weights."""
     w = np.asarray(weights, dtype=float)
     return np.searchsorted(np.cumsum(w / w.sum()), rng.random(size), side="right").clip(
         0, len(w) - 1)
@@ -42,13 +43,13 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
     pc = cfg.population
     n = pc.n_users
     comms = pc.communities
-    community = _categorical(rng, [c.share for c in comms], n).astype(np.int8)
+    community = categorical(rng, [c.share for c in comms], n).astype(np.int8)
     language = np.empty(n, np.int8)
     utc = np.empty(n, np.int8)
     for ci, c in enumerate(comms):
         idx = np.flatnonzero(community == ci)
-        language[idx] = _categorical(rng, c.languages, idx.size)
-        utc[idx] = np.asarray(c.utc_offsets)[_categorical(rng, c.utc_weights, idx.size)]
+        language[idx] = categorical(rng, c.languages, idx.size)
+        utc[idx] = np.asarray(c.utc_offsets)[categorical(rng, c.utc_weights, idx.size)]
     sessions = pc.sessions_per_day_median * np.exp(
         pc.sessions_per_day_sigma * rng.standard_normal(n))
     attention = 1 + rng.poisson(max(pc.attention_mean - 1.0, 0.0), n)
