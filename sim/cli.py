@@ -75,6 +75,65 @@ def check(config: Annotated[Path, typer.Argument(help="Scenario TOML file.")]) -
     typer.echo(f"{config}: valid")
 
 
+@app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment TOML file.")],
+    out: Annotated[Path | None, typer.Option(help="Results directory [results/<name>].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [cores].", min=1)] = None,
+    executor: Annotated[str, typer.Option(help="local | inprocess.")] = "local",
+    retry_failed: Annotated[bool, typer.Option(help="Rerun runs recorded as failed.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run every missing run of an experiment (resumable: rerun the same command)."""
+    from tqdm import tqdm
+
+    from .experiment import load_experiment
+    from .sweep import run_sweep
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        exp = load_experiment(experiment)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    out = out or Path("results") / exp.spec.name
+    total = len(exp.runs())
+    bar = tqdm(total=total, unit="run", desc=exp.spec.name, disable=not progress)
+
+    def show(done: int, failed: int, remaining: int) -> None:
+        bar.n = done + failed
+        bar.set_postfix(done=done, failed=failed, remaining=remaining, refresh=False)
+        bar.refresh()
+
+    try:
+        df = run_sweep(experiment, out, workers=workers, executor=executor,
+                       retry_failed=retry_failed, progress=show)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        bar.close()
+    n_failed = int((df["status"] != "ok").sum()) if len(df) else 0
+    typer.echo(f"{out}: {len(df)} of {total} runs recorded, {n_failed} failed")
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[Path, typer.Argument(help="Results directory of a sweep.")],
+    csv: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,
+) -> None:
+    """Mean and 95% confidence interval of each outcome per design point."""
+    from .sweep import report
+
+    table = report(results)
+    if table.empty:
+        typer.echo(f"{results}: no results", err=True)
+        raise typer.Exit(1)
+    typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if csv is not None:
+        table.to_csv(csv, index=False)
+
+
 @app.command("config-docs")
 def config_docs(
     out: Annotated[Path | None, typer.Option(help="Write here instead of printing.")] = None,

@@ -1,0 +1,175 @@
+"""Running an experiment's runs, resumably, and keeping one result row per run.
+
+Results live under the output directory:
+- ``manifest.json``: experiment file hash, package version, git revision, start time, machine;
+  reusing a directory with a changed experiment is refused;
+- ``runs/run-NNNNNN.parquet``: one row per finished run (its factor values, seed, outcomes,
+  runtime, status, error), each written atomically by the coordinating process, so a killed sweep
+  loses at most the runs in flight and a rerun does exactly the missing ones.
+Failed runs are recorded with their error and do not stop the sweep; ``retry_failed`` reruns
+them. Executors: ``inprocess`` (for debugging) and ``local`` (worker processes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from datetime import UTC, datetime
+from importlib.metadata import version
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import ConfigError
+from .experiment import LoadedExperiment, RunSpec, load_experiment
+
+
+def execute(exp_path: str, run: RunSpec, outcomes: list[str]) -> dict[str, Any]:
+    """Simulate one run and return its result row (never raises: failures become rows)."""
+    from .runner import run as run_model
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"run": run.index, "point": run.point, "replicate": run.replicate,
+                           "seed": run.seed, **{f"factor:{k}": v for k, v in run.factors.items()}}
+    try:
+        exp = load_experiment(exp_path)
+        summary = run_model(exp.config(run)).summary
+        for k in outcomes:
+            v = summary[k]
+            row[k] = len(v) if isinstance(v, list) else v
+        row.update(status="ok", error="")
+    except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash
+        for k in outcomes:
+            row[k] = None
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}\n"
+                   + traceback.format_exc(limit=3))
+    row["runtime_seconds"] = round(time.perf_counter() - t0, 3)
+    return row
+
+
+def _git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except OSError:
+        return ""
+
+
+class ResultStore:
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.runs_dir = self.out / "runs"
+
+    def open(self, exp: LoadedExperiment) -> None:
+        manifest = self.out / "manifest.json"
+        if manifest.exists():
+            old = json.loads(manifest.read_text())
+            if old.get("experiment_sha256") != exp.sha256:
+                raise ConfigError(
+                    f"{self.out} holds results of a different experiment (the experiment or its "
+                    f"base scenario changed since); use a new --out directory")
+            return
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        info = {"experiment": str(exp.path), "experiment_name": exp.spec.name,
+                "experiment_sha256": exp.sha256, "package_version": version("sim"),
+                "git_revision": _git_revision(),
+                "started": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpu",
+                "runs": len(exp.runs())}
+        tmp = manifest.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        os.replace(tmp, manifest)
+
+    def path(self, index: int) -> Path:
+        return self.runs_dir / f"run-{index:06d}.parquet"
+
+    def status(self) -> dict[int, str]:
+        out = {}
+        for p in sorted(self.runs_dir.glob("run-*.parquet")):
+            out[int(p.stem[4:])] = pd.read_parquet(p, columns=["status"])["status"].iloc[0]
+        return out
+
+    def write(self, row: dict[str, Any]) -> None:
+        path = self.path(row["run"])
+        tmp = path.with_name(f".{path.name}.tmp")
+        pd.DataFrame([row]).to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+
+    def results(self) -> pd.DataFrame:
+        files = sorted(self.runs_dir.glob("run-*.parquet"))
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+
+
+def run_sweep(exp_path: str | Path, out: str | Path, *, workers: int | None = None,
+              executor: str = "local", retry_failed: bool = False,
+              progress: Callable[[int, int, int], None] | None = None) -> pd.DataFrame:
+    """Run every missing run of the experiment into ``out``; returns all result rows."""
+    exp = load_experiment(exp_path)
+    store = ResultStore(out)
+    store.open(exp)
+    status = store.status()
+    todo = [r for r in exp.runs()
+            if r.index not in status or (retry_failed and status[r.index] != "ok")]
+    done = sum(1 for s in status.values() if s == "ok")
+    failed = sum(1 for r in exp.runs() if status.get(r.index) == "failed") if not retry_failed \
+        else 0
+
+    def record(row: dict[str, Any]) -> None:
+        nonlocal done, failed
+        store.write(row)
+        done += row["status"] == "ok"
+        failed += row["status"] != "ok"
+        if progress:
+            progress(done, failed, len(exp.runs()) - done - failed)
+
+    path, outcomes = str(exp.path), exp.spec.outcomes
+    if executor == "inprocess" or not todo:
+        for r in todo:
+            record(execute(path, r, outcomes))
+    elif executor == "local":
+        workers = workers or os.cpu_count() or 1
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            pending = {pool.submit(execute, path, r, outcomes) for r in todo}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    record(f.result())
+    else:
+        raise ConfigError(f"unknown executor {executor!r}; allowed: inprocess, local")
+    return store.results()
+
+
+def report(out: str | Path, outcomes: list[str] | None = None) -> pd.DataFrame:
+    """Mean and 95% confidence interval (t) of each outcome per design point."""
+    from scipy import stats
+
+    df = ResultStore(out).results()
+    if df.empty:
+        return df
+    ok = df[df["status"] == "ok"]
+    factors = [c for c in df.columns if c.startswith("factor:")]
+    meta = set(factors) | {"run", "point", "replicate", "seed", "status", "error",
+                           "runtime_seconds"}
+    outcomes = outcomes or [c for c in df.columns if c not in meta]
+    rows = []
+    for point, g in ok.groupby("point", sort=True):
+        row: dict[str, Any] = {"point": point, **{f[7:]: g[f].iloc[0] for f in factors},
+                               "n": len(g)}
+        for k in outcomes:
+            x = pd.to_numeric(g[k], errors="coerce").dropna()
+            m = x.mean()
+            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5 \
+                if len(x) > 1 else float("nan")
+            row[f"{k}_mean"], row[f"{k}_ci95"] = m, half
+        rows.append(row)
+    return pd.DataFrame(rows)
