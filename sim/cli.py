@@ -80,7 +80,9 @@ def sweep(
     experiment: Annotated[Path, typer.Argument(help="Experiment TOML file.")],
     out: Annotated[Path | None, typer.Option(help="Results directory [results/<name>].")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes [cores].", min=1)] = None,
-    executor: Annotated[str, typer.Option(help="local | inprocess.")] = "local",
+    executor: Annotated[str, typer.Option(help="local | inprocess | dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (implies --executor dask).")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Rerun runs recorded as failed.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -106,7 +108,8 @@ def sweep(
         bar.refresh()
 
     try:
-        df = run_sweep(experiment, out, workers=workers, executor=executor,
+        df = run_sweep(experiment, out, workers=workers,
+                       executor="dask" if scheduler else executor, scheduler=scheduler,
                        retry_failed=retry_failed, progress=show)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -7,7 +7,8 @@ Results live under the output directory:
   runtime, status, error), each written atomically by the coordinating process, so a killed sweep
   loses at most the runs in flight and a rerun does exactly the missing ones.
 Failed runs are recorded with their error and do not stop the sweep; ``retry_failed`` reruns
-them. Executors: ``inprocess`` (for debugging) and ``local`` (worker processes).
+them. Executors: ``inprocess`` (for debugging), ``local`` (worker processes) and ``dask`` (a
+Dask distributed cluster); each run's result depends only on its config, never on the executor.
 """
 
 from __future__ import annotations
@@ -28,20 +29,22 @@ from typing import Any
 
 import pandas as pd
 
-from .config import ConfigError
+from .config import Config, ConfigError
 from .experiment import LoadedExperiment, RunSpec, load_experiment
 
 
-def execute(exp_path: str, run: RunSpec, outcomes: list[str]) -> dict[str, Any]:
-    """Simulate one run and return its result row (never raises: failures become rows)."""
+def execute(config: Config, run: RunSpec, outcomes: list[str]) -> dict[str, Any]:
+    """Simulate one run and return its result row (never raises: failures become rows).
+
+    It takes the run's whole validated config, so a worker needs no access to the experiment's
+    files (as on a cluster)."""
     from .runner import run as run_model
 
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run": run.index, "point": run.point, "replicate": run.replicate,
                            "seed": run.seed, **{f"factor:{k}": v for k, v in run.factors.items()}}
     try:
-        exp = load_experiment(exp_path)
-        summary = run_model(exp.config(run)).summary
+        summary = run_model(config).summary
         for k in outcomes:
             v = summary[k]
             row[k] = len(v) if isinstance(v, list) else v
@@ -111,9 +114,13 @@ class ResultStore:
 
 
 def run_sweep(exp_path: str | Path, out: str | Path, *, workers: int | None = None,
-              executor: str = "local", retry_failed: bool = False,
+              executor: str = "local", scheduler: str | None = None, retry_failed: bool = False,
               progress: Callable[[int, int, int], None] | None = None) -> pd.DataFrame:
-    """Run every missing run of the experiment into ``out``; returns all result rows."""
+    """Run every missing run of the experiment into ``out``; returns all result rows.
+
+    ``executor``: ``inprocess``, ``local`` (``workers`` processes) or ``dask`` (one task per run
+    on the Dask scheduler at ``scheduler``, started the usual way: ``dask scheduler`` and
+    ``dask worker``, or dask-jobqueue). Results do not depend on the executor."""
     exp = load_experiment(exp_path)
     store = ResultStore(out)
     store.open(exp)
@@ -132,20 +139,30 @@ def run_sweep(exp_path: str | Path, out: str | Path, *, workers: int | None = No
         if progress:
             progress(done, failed, len(exp.runs()) - done - failed)
 
-    path, outcomes = str(exp.path), exp.spec.outcomes
+    outcomes = exp.spec.outcomes
     if executor == "inprocess" or not todo:
         for r in todo:
-            record(execute(path, r, outcomes))
+            record(execute(exp.config(r), r, outcomes))
     elif executor == "local":
         workers = workers or os.cpu_count() or 1
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            pending = {pool.submit(execute, path, r, outcomes) for r in todo}
+            pending = {pool.submit(execute, exp.config(r), r, outcomes) for r in todo}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
                     record(f.result())
+    elif executor == "dask":
+        if not scheduler:
+            raise ConfigError("the dask executor needs a scheduler address (--scheduler)")
+        from distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            futures = [client.submit(execute, exp.config(r), r, outcomes, pure=False)
+                       for r in todo]
+            for f in as_completed(futures):
+                record(f.result())
     else:
-        raise ConfigError(f"unknown executor {executor!r}; allowed: inprocess, local")
+        raise ConfigError(f"unknown executor {executor!r}; allowed: inprocess, local, dask")
     return store.results()
 
 

@@ -56,6 +56,17 @@ def test_executors_agree_and_rerun_is_a_no_op(tmp_path):
     assert list(table["n"]) == [2, 2] and "organic_engagements_ci95" in table
 
 
+def test_dask_executor_gives_the_same_rows(tmp_path):
+    from distributed import LocalCluster
+
+    exp = _experiment(tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        d = run_sweep(exp, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address)
+    a = run_sweep(exp, tmp_path / "a", executor="inprocess")
+    pd.testing.assert_frame_equal(_outcomes(d), _outcomes(a))
+
+
 def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     exp = _experiment(tmp_path, replicates=8, users=3000)
     out = tmp_path / "killed"
