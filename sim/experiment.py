@@ -7,6 +7,7 @@
     replicates = 5
     root_seed = 1
     outcomes = ["organic_engagements", "reported_engagements"]
+    timeseries = false                 # true: also keep each run's per-tick ledgers
     [overrides]                        # fixed changes to the base, dotted keys
     "operation.hijack_fraction" = 0.0
     [design]
@@ -54,6 +55,7 @@ class Experiment(Strict):
     replicates: int = Field(1, ge=1, le=100_000)
     root_seed: int = Field(1, ge=0, le=2**63 - 1)
     outcomes: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTCOMES), min_length=1)
+    timeseries: bool = Field(False, description="Also keep each run's per-tick ledger series.")
     overrides: dict[str, Any] = Field(default_factory=dict)
     design: Design = Field(default_factory=Design)
 

@@ -3,6 +3,7 @@
 Results live under the output directory:
 - ``manifest.json``: experiment file hash, package version, git revision, start time, machine;
   reusing a directory with a changed experiment is refused;
+- ``runs/ts-NNNNNN.parquet``: the run's per-tick ledgers, when the experiment asks for them;
 - ``runs/run-NNNNNN.parquet``: one row per finished run (its factor values, seed, outcomes,
   runtime, status, error), each written atomically by the coordinating process, so a killed sweep
   loses at most the runs in flight and a rerun does exactly the missing ones.
@@ -33,8 +34,10 @@ from .config import Config, ConfigError
 from .experiment import LoadedExperiment, RunSpec, load_experiment
 
 
-def execute(config: Config, run: RunSpec, outcomes: list[str]) -> dict[str, Any]:
-    """Simulate one run and return its result row (never raises: failures become rows).
+def execute(config: Config, run: RunSpec, outcomes: list[str], timeseries: bool = False
+            ) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Simulate one run; returns its result row and, if asked, its per-tick series (never
+    raises: a failure becomes a row with its error).
 
     It takes the run's whole validated config, so a worker needs no access to the experiment's
     files (as on a cluster)."""
@@ -43,8 +46,12 @@ def execute(config: Config, run: RunSpec, outcomes: list[str]) -> dict[str, Any]
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run": run.index, "point": run.point, "replicate": run.replicate,
                            "seed": run.seed, **{f"factor:{k}": v for k, v in run.factors.items()}}
+    series = None
     try:
-        summary = run_model(config).summary
+        result = run_model(config)
+        summary = result.summary
+        if timeseries:
+            series = result.timeseries.assign(run=run.index)
         for k in outcomes:
             v = summary[k]
             row[k] = len(v) if isinstance(v, list) else v
@@ -55,7 +62,7 @@ def execute(config: Config, run: RunSpec, outcomes: list[str]) -> dict[str, Any]
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}\n"
                    + traceback.format_exc(limit=3))
     row["runtime_seconds"] = round(time.perf_counter() - t0, 3)
-    return row
+    return row, series
 
 
 def _git_revision() -> str:
@@ -100,11 +107,22 @@ class ResultStore:
             out[int(p.stem[4:])] = pd.read_parquet(p, columns=["status"])["status"].iloc[0]
         return out
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: dict[str, Any], series: pd.DataFrame | None = None) -> None:
+        """The series first, the row last: a row file marks a finished run."""
         path = self.path(row["run"])
-        tmp = path.with_name(f".{path.name}.tmp")
-        pd.DataFrame([row]).to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        for df, p in ((series, self.runs_dir / f"ts-{row['run']:06d}.parquet"),
+                      (pd.DataFrame([row]), path)):
+            if df is not None:
+                tmp = p.with_name(f".{p.name}.tmp")
+                df.to_parquet(tmp, index=False)
+                os.replace(tmp, p)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Per-tick series of the runs that kept them (column ``run`` names the run)."""
+        done = {i for i, s in self.status().items() if s == "ok"}
+        files = [p for p in sorted(self.runs_dir.glob("ts-*.parquet")) if int(p.stem[3:]) in done]
+        return pd.concat([pd.read_parquet(p) for p in files], ignore_index=True) if files \
+            else pd.DataFrame()
 
     def results(self) -> pd.DataFrame:
         files = sorted(self.runs_dir.glob("run-*.parquet"))
@@ -131,22 +149,23 @@ def run_sweep(exp_path: str | Path, out: str | Path, *, workers: int | None = No
     failed = sum(1 for r in exp.runs() if status.get(r.index) == "failed") if not retry_failed \
         else 0
 
-    def record(row: dict[str, Any]) -> None:
+    def record(result: tuple[dict[str, Any], pd.DataFrame | None]) -> None:
         nonlocal done, failed
-        store.write(row)
+        row, series = result
+        store.write(row, series)
         done += row["status"] == "ok"
         failed += row["status"] != "ok"
         if progress:
             progress(done, failed, len(exp.runs()) - done - failed)
 
-    outcomes = exp.spec.outcomes
+    outcomes, keep = exp.spec.outcomes, exp.spec.timeseries
     if executor == "inprocess" or not todo:
         for r in todo:
-            record(execute(exp.config(r), r, outcomes))
+            record(execute(exp.config(r), r, outcomes, keep))
     elif executor == "local":
         workers = workers or os.cpu_count() or 1
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            pending = {pool.submit(execute, exp.config(r), r, outcomes) for r in todo}
+            pending = {pool.submit(execute, exp.config(r), r, outcomes, keep) for r in todo}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
@@ -157,7 +176,7 @@ def run_sweep(exp_path: str | Path, out: str | Path, *, workers: int | None = No
         from distributed import Client, as_completed
 
         with Client(scheduler) as client:
-            futures = [client.submit(execute, exp.config(r), r, outcomes, pure=False)
+            futures = [client.submit(execute, exp.config(r), r, outcomes, keep, pure=False)
                        for r in todo]
             for f in as_completed(futures):
                 record(f.result())

@@ -110,6 +110,17 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch):
     assert (retried["status"] == "ok").all()
 
 
+def test_per_tick_series_are_kept_when_asked(tmp_path):
+    from sim.sweep import ResultStore
+
+    exp = _experiment(tmp_path, extra="timeseries = true")
+    df = run_sweep(exp, tmp_path / "out", executor="local", workers=2)
+    ts = ResultStore(tmp_path / "out").timeseries()
+    assert sorted(ts["run"].unique()) == sorted(df["run"]) and len(ts) == 4 * 12
+    last = ts.sort_values("tick").groupby("run").last()
+    assert (last["organic_impressions"] == df.set_index("run")["organic_impressions"]).all()
+
+
 def test_changed_experiment_is_refused(tmp_path):
     exp = _experiment(tmp_path)
     run_sweep(exp, tmp_path / "out", executor="inprocess")
