@@ -125,7 +125,8 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         raise ConfigError(f"{path}: base scenario not found: {base_path}")
     base_data = tomllib.loads(base_path.read_text())
     try:
-        points = design(spec.design.kind, spec.design.factors, spec.design.n, spec.root_seed)
+        points = (design(spec.design.kind, spec.design.factors, spec.design.n, spec.root_seed)
+                  if spec.design.factors else pd.DataFrame(index=[0]))  # replicates only
     except ValueError as exc:
         raise ConfigError(f"{path}: design: {exc}") from None
     digest = hashlib.sha256(raw + b"\0" + base_path.read_bytes()).hexdigest()

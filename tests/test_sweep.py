@@ -129,6 +129,14 @@ def test_changed_experiment_is_refused(tmp_path):
         run_sweep(exp, tmp_path / "out", executor="inprocess")
 
 
+def test_replicates_only_experiment(tmp_path):
+    p = tmp_path / "reps.toml"
+    p.write_text(f'name = "reps"\nbase = "{BASE.as_posix()}"\nusers = 300\ndays = 0.25\n'
+                 'replicates = 3\n')
+    df = run_sweep(p, tmp_path / "out", executor="inprocess")
+    assert list(df["point"]) == [0, 0, 0] and df["seed"].nunique() == 3
+
+
 def test_run_seeds_depend_only_on_root_seed_and_index(tmp_path):
     from sim.experiment import load_experiment
 
