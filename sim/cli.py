@@ -137,6 +137,23 @@ def report_cmd(
         table.to_csv(csv, index=False)
 
 
+@app.command()
+def plot(
+    results: Annotated[Path, typer.Argument(help="Results directory of a sweep.")],
+    pdf: Annotated[bool, typer.Option(help="Also write PDF files.")] = False,
+) -> None:
+    """Draw an experiment's figures into RESULTS/figures."""
+    from .plots import plot_experiment
+
+    try:
+        paths = plot_experiment(results, formats=("png", "pdf") if pdf else ("png",))
+    except (ConfigError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for p in paths:
+        typer.echo(str(p))
+
+
 @app.command("config-docs")
 def config_docs(
     out: Annotated[Path | None, typer.Option(help="Write here instead of printing.")] = None,
