@@ -11,7 +11,6 @@ resident memory comes from ``wait4``. Speed targets live here, never in the test
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -19,6 +18,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import write_csv
 
 CHILD = """
 import json, sys, time
@@ -65,11 +66,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
 
 
 if __name__ == "__main__":

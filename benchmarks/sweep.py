@@ -7,10 +7,11 @@ local workers and on a 2-worker Dask LocalCluster (the overhead of the Dask path
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
+
+from common import write_csv
 
 from sim.sweep import run_sweep
 
@@ -53,11 +54,7 @@ def main() -> None:
                          "runs_per_minute": round(60 * args.runs / wall, 1)})
             print(rows[-1], flush=True)
     if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
 
 
 if __name__ == "__main__":

@@ -305,48 +305,45 @@ def sensitivity_table(data: SweepData, outcome: str) -> pd.DataFrame | None:
         return analyze(data.kind, spec.design.factors, data.exp.points, y, spec.root_seed)
 
 
-def sobol_figure(data: SweepData, outcome: str, table: pd.DataFrame) -> Figure:
-    """First-order and total Sobol' indices per factor, with their confidence intervals."""
+def _factor_bars(data: SweepData, table: pd.DataFrame, left: tuple, right: tuple,
+                 ylabel: str, title: str) -> Figure:
+    """Two bars per factor: ``left``/``right`` are (column, error column or None, label)."""
     k = len(table)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * k + 3), 4.8), dpi=120)
     pos = np.arange(k)
     w = 0.38
-    ax.bar(pos - w / 2, table["S1"], w, yerr=table["S1_conf"], capsize=4,
-           label="S1 (first order), 95% bootstrap CI")
-    ax.bar(pos + w / 2, table["ST"], w, yerr=table["ST_conf"], capsize=4,
-           label="ST (total), 95% bootstrap CI")
+    for shift, (col, err, label) in ((-w / 2, left), (w / 2, right)):
+        ax.bar(pos + shift, table[col], w, yerr=table[err] if err else None,
+               capsize=4 if err else 0, label=label)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(pos, table["factor"], rotation=20 if k > 3 else 0, ha="right" if k > 3
                   else "center", fontsize=8)
     ax.set_xlabel("factor")
-    ax.set_ylabel("Sobol' index (share of output variance)")
-    ax.set_title(_title(data, f"Sobol' indices of mean {outcome}"), fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.set_title(_title(data, title), fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sobol_figure(data: SweepData, outcome: str, table: pd.DataFrame) -> Figure:
+    """First-order and total Sobol' indices per factor, with their confidence intervals."""
+    return _factor_bars(data, table, ("S1", "S1_conf", "S1 (first order), 95% bootstrap CI"),
+                        ("ST", "ST_conf", "ST (total), 95% bootstrap CI"),
+                        "Sobol' index (share of output variance)",
+                        f"Sobol' indices of mean {outcome}")
 
 
 def morris_figure(data: SweepData, outcome: str, table: pd.DataFrame) -> Figure:
     """Morris mu_star (with its confidence interval) and sigma per factor."""
-    k = len(table)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * k + 3), 4.8), dpi=120)
-    pos = np.arange(k)
-    w = 0.38
-    ax.bar(pos - w / 2, table["mu_star"], w, yerr=table["mu_star_conf"], capsize=4,
-           label="mu* (mean |elementary effect|, 95% CI)")
-    ax.bar(pos + w / 2, table["sigma"], w, label="sigma (std. of elementary effects)")
-    ax.set_xticks(pos, table["factor"], rotation=20 if k > 3 else 0, ha="right" if k > 3
-                  else "center", fontsize=8)
-    ax.set_xlabel("factor")
     unit = outcome_label(outcome)[len(outcome):].strip(" ()")
     per = f"{unit} " if unit else ""
-    ax.set_ylabel(f"effect on mean {outcome}\n({per}per full factor range)")
-    ax.set_title(_title(data, f"Morris screening of mean {outcome}"), fontsize=10)
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _factor_bars(data, table,
+                        ("mu_star", "mu_star_conf", "mu* (mean |elementary effect|, 95% CI)"),
+                        ("sigma", None, "sigma (std. of elementary effects)"),
+                        f"effect on mean {outcome}\n({per}per full factor range)",
+                        f"Morris screening of mean {outcome}")
 
 
 def _stem(prefix: str, outcome: str) -> str:
