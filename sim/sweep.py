@@ -146,8 +146,7 @@ def run_sweep(exp_path: str | Path, out: str | Path, *, workers: int | None = No
     todo = [r for r in exp.runs()
             if r.index not in status or (retry_failed and status[r.index] != "ok")]
     done = sum(1 for s in status.values() if s == "ok")
-    failed = sum(1 for r in exp.runs() if status.get(r.index) == "failed") if not retry_failed \
-        else 0
+    failed = 0 if retry_failed else sum(1 for s in status.values() if s == "failed")
 
     def record(result: tuple[dict[str, Any], pd.DataFrame | None]) -> None:
         nonlocal done, failed
