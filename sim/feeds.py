@@ -2,13 +2,16 @@
 
 A platform with ``m`` members keeps an ``m x K`` array of post ids (``-1`` = empty), a parallel
 "already read" mask and a write pointer per row. Delivery writes a batch of (row, post) pairs,
-keeping the newest ``K`` per row; ranking scores the unread items of the active rows in one array
-operation; reading takes each row's top ``attention`` items. Limited attention and a ranked feed
+keeping the newest ``K`` per row; ranking scores only the unread items of the active rows (a
+feed is mostly empty or read: scoring every slot cost several times more); reading takes each
+row's top ``attention`` items. Limited attention and a ranked feed
 are the point: an item competes with everything else its readers' followees post
 (Weng et al. 2012; Hodas & Lerman 2012).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,28 +28,37 @@ class Feeds:
         self.read = np.zeros((n_rows, capacity), bool)
         self.ptr = np.zeros(n_rows, np.int32)
 
-    def deliver(self, rows: np.ndarray, posts: np.ndarray) -> None:
+    def deliver(self, rows: np.ndarray, posts: np.ndarray, grouped: bool = False) -> None:
         """Write ``posts[i]`` into feed row ``rows[i]``; pairs must be in creation order.
 
-        Per row, the newest ``K`` deliveries survive and overwrite the oldest slots."""
+        Per row, the newest ``K`` deliveries survive and overwrite the oldest slots. With
+        ``grouped`` the caller promises the pairs are already sorted by row (creation order kept
+        within each row), which saves the stable sort here."""
         if rows.size == 0:
             return
-        order = np.argsort(rows, kind="stable")
-        r = rows[order]
-        p = posts[order]
-        first = np.concatenate(([True], r[1:] != r[:-1]))
+        if grouped:
+            r, p = rows, posts
+        else:
+            order = np.argsort(rows, kind="stable")
+            r = rows[order]
+            p = posts[order]
+        first = np.empty(r.size, bool)
+        first[0] = True
+        np.not_equal(r[1:], r[:-1], out=first[1:])
         starts = np.flatnonzero(first)
         counts = np.diff(np.append(starts, r.size))
-        group = np.cumsum(first) - 1
-        rank = np.arange(r.size) - starts[group]
-        drop = np.maximum(counts - self.k, 0)[group]
-        keep = rank >= drop
         urows = r[starts]
-        r, p, rank, drop = r[keep], p[keep], rank[keep], drop[keep]
-        slot = (self.ptr[r] + rank - drop) % self.k
+        rank = np.arange(r.size) - np.repeat(starts, counts)
+        drop = np.maximum(counts - self.k, 0)
+        if drop.any():  # more than K new items for some rows: only the newest K are written
+            d = np.repeat(drop, counts)
+            keep = rank >= d
+            r, p, rank = r[keep], p[keep], (rank - d)[keep]
+            counts = counts - drop
+        slot = (np.repeat(self.ptr[urows], counts) + rank) % self.k
         self.items[r, slot] = p
         self.read[r, slot] = False
-        self.ptr[urows] = (self.ptr[urows] + np.minimum(counts, self.k)) % self.k
+        self.ptr[urows] = (self.ptr[urows] + counts) % self.k
 
 
 def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int) -> np.ndarray:
@@ -74,18 +86,67 @@ def external_scores(p: Platform, age: np.ndarray, now: int) -> np.ndarray:
         - (LN2 / p.recency_halflife_hours) * age
 
 
-def read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, scores: np.ndarray,
-             external: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+READ_CHUNK = 1 << 18  # active rows ranked at once: bounds the temporaries at 10^7 users
+
+
+def read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray,
+             score: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``_read_top`` in chunks of ``READ_CHUNK`` rows (rows are independent, so the result is
+    the same as in one go; a 10^7-user tick has over 10^6 readers)."""
+    if rows.size <= READ_CHUNK:
+        return _read_top(feeds, rows, n_read, external, score)
+    parts = []
+    for a in range(0, rows.size, READ_CHUNK):
+        b = a + READ_CHUNK
+        ri, posts = _read_top(feeds, rows[a:b], n_read[a:b], external[a:b], score)
+        parts.append((ri + a, posts))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray,
+              score: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each active row reads its ``n_read`` best items among its unread feed items and the
     outside items competing with them (``external``, -inf where absent); returns (row index
-    into ``rows``, post id) pairs for the feed items read, and marks them read."""
-    unread = ~feeds.read[rows]
-    s = np.concatenate((np.where(unread, scores, -np.inf), external), axis=1)
-    # stable descending sort: ties keep slot order, so results are deterministic
-    order = np.argsort(-s, axis=1, kind="stable")
-    ri, j = np.nonzero(np.arange(s.shape[1])[None, :] < n_read[:, None])
-    slot = order[ri, j]
-    ok = (slot < feeds.k) & np.isfinite(s[ri, slot])
-    ri, slot = ri[ok], slot[ok]
+    into ``rows``, post id) pairs for the feed items read, best first within a row, and marks
+    them read. ``score(post_ids)`` gives the ranking scores of feed items (``rank_scores``);
+    items scored ``-inf`` (content removed by moderation) are never read.
+
+    Order: descending score; ties go to the lower position, feed slots ``0..K-1`` before outside
+    items. Only unread feed items are scored and sorted (typically a sixth of the slots); outside
+    items leave no trace, so all that matters about them is how many outrank each feed item.
+    Sorted in descending order per row, the first ``room`` of them all outrank a feed item of
+    score ``s`` exactly when the ``room``-th is ``> s``: one lookup per feed item, no merge."""
+    m, k = rows.size, feeds.k
+    items = feeds.items[rows]
+    cand = items >= 0
+    cand &= ~feeds.read[rows]
+    flat = np.flatnonzero(cand)  # unread feed items, in (row, slot) order
+    post = items.ravel()[flat]
+    s = score(post)
+    row = flat // k
+    # rank within each row: a stable per-row sort of the (few) candidates, compacted to the left
+    counts = np.bincount(row, minlength=m)
+    starts = np.cumsum(counts) - counts
+    width = int(counts.max(initial=0))
+    col = np.arange(flat.size) - starts[row]
+    neg = np.full((m, width), np.inf)
+    neg[row, col] = -s
+    take = np.minimum(counts, n_read)
+    ri, q = np.nonzero(np.arange(min(width, int(n_read.max(initial=0))))[None, :] < take[:, None])
+    idx = starts[ri] + np.argsort(neg, axis=1, kind="stable")[ri, q]
+    # outside items: an item at feed rank q is read if fewer than ``n_read - q`` of them outrank it
+    room = n_read[ri] - q
+    w = external.shape[1]
+    if w:
+        ext = external
+        if not (ext[:, 1:] <= ext[:, :-1]).all():
+            ext = -np.sort(-ext, axis=1)
+        beaten = ext[ri, np.minimum(room, w) - 1] > s[idx]
+        ok = ~(beaten & (room <= w))
+        ri, idx = ri[ok], idx[ok]
+    gone = np.isneginf(s[idx])  # removed by moderation: never read
+    if gone.any():
+        ri, idx = ri[~gone], idx[~gone]
+    slot = flat[idx] - row[idx] * k
     feeds.read[rows[ri], slot] = True
-    return ri, feeds.items[rows[ri], slot]
+    return ri, post[idx]

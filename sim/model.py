@@ -125,11 +125,15 @@ class InfluenceModel(mesa.Model):
         arrived = self.rng.poisson(rate * gap)
         n = np.minimum(arrived, n_read)
         width = int(n.max(initial=0))
-        spacing = np.cumsum(self.rng.exponential(size=(rows.size, width)), axis=1)
+        spacing = self.rng.exponential(size=(rows.size, width))
+        for j in range(1, width):  # cumulative sums along each row: column by column is the
+            spacing[:, j] += spacing[:, j - 1]  # same sums, faster than cumsum over short rows
         last = np.where(n > 0, spacing[np.arange(rows.size), np.maximum(n - 1, 0)], 0.0) \
             if width else np.zeros(rows.size)
         total = last + self.rng.gamma(np.maximum(arrived + 1 - n, 1))
-        age = gap[:, None] * spacing / total[:, None]
+        age = spacing  # gap * S_k / S_(E+1), in place
+        age *= gap[:, None]
+        age /= total[:, None]
         s = external_scores(pf.cfg, age, self.tick)
         s[np.arange(width)[None, :] >= n[:, None]] = -np.inf
         return s
@@ -364,14 +368,14 @@ class InfluenceModel(mesa.Model):
         sessions-per-hour x the diurnal weight of their local hour."""
         if self.cfg.population.always_active:
             return np.arange(pf.members.size)
-        p = pf.session_rate * self.diurnal[(self.tick + pf.utc) % 24]
+        # weight of local hour (tick + utc) % 24 by UTC offset: a 24-entry table, one gather
+        p = pf.session_rate * np.roll(self.diurnal, -(self.tick % 24))[pf.utc_hour]
         return np.flatnonzero(self.rng.random(p.size, dtype=np.float32) < p)
 
     def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-        items = pf.feeds.items[rows]
-        return read_top(pf.feeds, rows, n_read,
-                        rank_scores(pf.cfg, items, self.posts, self.tick), external)
+        return read_top(pf.feeds, rows, n_read, external,
+                        lambda ids: rank_scores(pf.cfg, ids, self.posts, self.tick))
 
     def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
                       ) -> np.ndarray:

@@ -68,13 +68,56 @@ def make_follower_graph(p: Platform, members: np.ndarray, community: np.ndarray,
     stop = np.searchsorted(comm_sorted, np.arange(n_comm), side="right")
     lo_w = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
     hi_w = np.where(stop > 0, cum[np.maximum(stop - 1, 0)], 0.0)
-    c = community[follower]
-    within = (rng.random(follower.size) < p.homophily) & (hi_w[c] > lo_w[c])
-    lo = np.where(within, lo_w[c], 0.0)
-    hi = np.where(within, hi_w[c], cum[-1])
-    pos = np.searchsorted(cum, lo + rng.random(follower.size) * (hi - lo), side="right")
-    author = by_comm[np.minimum(pos, m - 1)]
-    return _from_edges(n_users, author, follower)
+    # Edges are drawn in chunks so that the float64 temporaries stay small (at 10^7 users a
+    # platform has ~2 x 10^8 edges). ``rng.random`` gives the same numbers in chunks as in one
+    # call, so the graph is the one a single vectorised draw would give.
+    n_edges = follower.size
+    within = np.empty(n_edges, bool)
+    for a, b in _chunks(n_edges):
+        within[a:b] = rng.random(b - a) < p.homophily
+    key = np.empty(n_edges, np.int64)  # author * n_users + follower; -1 for a self-follow
+    for a, b in _chunks(n_edges):
+        f = follower[a:b]
+        c = community[f]
+        w = within[a:b] & (hi_w[c] > lo_w[c])
+        lo = np.where(w, lo_w[c], 0.0)
+        hi = np.where(w, hi_w[c], cum[-1])
+        pos = np.searchsorted(cum, lo + rng.random(b - a) * (hi - lo), side="right")
+        author = by_comm[np.minimum(pos, m - 1)]
+        key[a:b] = np.where(author != f, author.astype(np.int64) * n_users + f, -1)
+    del follower, within
+    return _from_sorted_keys(n_users, key)
+
+
+_CHUNK = 1 << 22
+
+
+def _chunks(n: int):
+    """``(start, stop)`` bounds covering ``range(n)`` in pieces of at most ``_CHUNK``."""
+    for a in range(0, n, _CHUNK):
+        yield a, min(a + _CHUNK, n)
+
+
+def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
+    """CSR graph from edge keys ``author * n + follower`` (-1 = no edge), sorted in place and
+    de-duplicated chunk by chunk: the same graph as ``_from_edges``, without its int64 copies."""
+    key.sort()
+    distinct = np.empty(key.size, bool)
+    if key.size:
+        distinct[0] = key[0] >= 0
+        np.not_equal(key[1:], key[:-1], out=distinct[1:])
+        distinct[1:] &= key[1:] >= 0
+    followers = np.empty(int(distinct.sum()), np.int32)
+    counts = np.zeros(n, np.int64)
+    at = 0
+    for a, b in _chunks(key.size):
+        k = key[a:b][distinct[a:b]]
+        followers[at: at + k.size] = k % n
+        counts += np.bincount(k // n, minlength=n)
+        at += k.size
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return FollowerGraph(indptr, followers)
 
 
 def csr_contains(indptr: np.ndarray, sorted_values: np.ndarray, rows: np.ndarray,

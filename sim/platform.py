@@ -31,6 +31,7 @@ class Platform(mesa.Agent):
         self.feeds = Feeds(members.size, cfg.feed_capacity)
         self.session_rate = session_rate.astype(np.float32)  # expected sessions per hour (row)
         self.utc = model.pop.utc_offset[members].astype(np.int32)
+        self.utc_hour = (self.utc % 24).astype(np.int8)  # UTC offset as an index 0..23
         self.last_session = np.full(members.size, -24, np.int32)  # tick of each row's last visit
         self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
 
@@ -81,10 +82,14 @@ class Platform(mesa.Agent):
         lo, hi = self.op_follower_slices(authors[~org] - n)
         f_op = (self.op_keys[_ranges(lo, hi - lo)] % n).astype(np.int32)
         p_op = np.repeat(post_ids[~org], hi - lo)
-        followers = np.concatenate((f_org, f_op))
+        rows = self.row_of[np.concatenate((f_org, f_op))]
         posts = np.concatenate((p_org, p_op))
-        order = np.argsort(posts, kind="stable")  # creation order within each feed
-        self.feeds.deliver(self.row_of[followers[order]], posts[order])
+        # Group by feed row, creation (id) order within a row. Each (row, post) pair is unique,
+        # so sorting one packed key (row in the high 32 bits, post id in the low) gives the
+        # order of two stable sorts, and faster: no argsort, no gathers.
+        key = np.sort((rows.astype(np.int64) << 32) | posts)
+        self.feeds.deliver((key >> 32).astype(np.int32), (key & 0xFFFFFFFF).astype(np.int32),
+                           grouped=True)
         return int(posts.size)
 
 
