@@ -22,6 +22,13 @@ kinds; the design kind decides, so one spec file reads naturally for either use.
 the Sobol' and Morris estimators stay exactly those of the unit-cube design, and Morris
 elementary effects are per unit fraction of each factor's range, comparable across factors.
 
+**Scenarios.** The ``"scenarios"`` kind is not over factors: each design point is a named bundle
+of config overrides (``{"baseline": {}, "no_lag": {"operation.content_lag_hours": 0}}``), for
+"switch off one mechanism at a time" experiments. :func:`scenario_design` checks the names and
+keys and gives the design table, one column :data:`SCENARIO` holding the names in spec order;
+which config each name stands for is the experiment's business (``sim.experiment``). Sensitivity
+analysis does not apply: named bundles have no ranges to attribute variance to.
+
 **Reproducibility.** A design is a deterministic function of ``(kind, factors, n, seed)``; the
 seed of each model run is a deterministic function of ``(root seed, run index)`` only
 (:func:`run_seed`), so any single run of a sweep can be re-run alone.
@@ -44,6 +51,15 @@ KINDS: tuple[str, ...] = ("grid", "lhs", "random", "sobol", "morris")
 
 CONTINUOUS: tuple[str, ...] = ("lhs", "random", "sobol", "morris")
 """Design kinds that sample ``[low, high]`` ranges."""
+
+SCENARIOS = "scenarios"
+"""The design kind whose points are named bundles of overrides (not in ``KINDS``: it has no
+factors, so nothing that takes a factor specification applies to it)."""
+
+SCENARIO = "scenario"
+"""The one column of a scenarios design table, holding the scenario names."""
+
+_SCENARIO_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 MORRIS_LEVELS = 4
 """Levels of the Morris grid (SALib default). Sampling and analysis must use the same value."""
@@ -71,13 +87,24 @@ class Factor:
 # --------------------------------------------------------------------------- factor specs
 
 
-def _check_key(key: Any) -> str:
+def check_overrides(overrides: Mapping[str, Any], what: str) -> None:
+    """Refuse a bare config table among dotted overrides: unquoted ``operation.x = 1`` in TOML
+    parses as a table ``operation = {x = 1}``, which would replace the whole section."""
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and "." not in str(key):
+            raise ValueError(f"{what} {key!r}: a whole table; quote dotted keys, e.g. "
+                             f'"{key}.{next(iter(value), "field")}" = ...')
+
+
+def _check_key(key: Any, what: str = "factor") -> str:
+    """A dotted config key, checked for shape only (the schema checks that it exists);
+    ``what`` names the key's owner in the error (``"factor"``, ``"scenario 'x': key"``)."""
     if not isinstance(key, str) or not key:
-        raise ValueError(f"factor {key!r}: key must be a non-empty dotted string")
+        raise ValueError(f"{what} {key!r}: key must be a non-empty dotted string")
     for seg in key.split("."):
         if not _SEGMENT.match(seg):
             raise ValueError(
-                f"factor {key!r}: bad key segment {seg!r} (expected an identifier or an index, "
+                f"{what} {key!r}: bad key segment {seg!r} (expected an identifier or an index, "
                 "e.g. 'operation.fluency_mean' or 'platforms.0.homophily')")
     return key
 
@@ -290,6 +317,28 @@ def design(kind: str, factors: Mapping[str, Any], n: int = 0, seed: int = 0) -> 
             f.key: pd.Series(col, dtype=object if _mixed(f.values) else None)
             for f, col in zip(fs, cols, strict=True)})
     return scale(fs, unit_sample(kind, fs, n, seed))
+
+
+def scenario_design(scenarios: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The design table of a scenarios design: one row per scenario, in spec order, one column
+    :data:`SCENARIO` holding its name.
+
+    Checks what can be checked without the config schema, so that a malformed scenario is
+    refused before any config is built: at least one scenario, names of letters, digits, ``_``
+    and ``-`` (they label result rows, figures and files), and each override a dotted key.
+    Raises ``ValueError`` naming the scenario."""
+    if not isinstance(scenarios, Mapping) or not scenarios:
+        raise ValueError("a scenarios design needs at least one scenario")
+    for name, bundle in scenarios.items():
+        if not isinstance(name, str) or not _SCENARIO_NAME.match(name):
+            raise ValueError(f"scenario {name!r}: name must be letters, digits, _ and - only")
+        if not isinstance(bundle, Mapping):
+            raise ValueError(f"scenario {name!r}: must be a table of config overrides, "
+                             f"got {bundle!r}")
+        check_overrides(bundle, f"scenario {name!r}: key")
+        for key in bundle:
+            _check_key(key, f"scenario {name!r}: key")
+    return pd.DataFrame({SCENARIO: pd.Series(list(scenarios), dtype=object)})
 
 
 def _mixed(values: tuple[Any, ...] | None) -> bool:

@@ -6,33 +6,46 @@
     days = 4
     replicates = 5
     root_seed = 1
+    paired_seeds = false               # true: replicate r has the same seed at every point
     outcomes = ["organic_engagements", "reported_engagements"]
     timeseries = false                 # true: also keep each run's per-tick ledgers
     [overrides]                        # fixed changes to the base, dotted keys
     "operation.hijack_fraction" = 0.0
     [design]
-    kind = "grid"                      # grid | lhs | random | sobol | morris
+    kind = "grid"                      # grid | lhs | random | sobol | morris | scenarios
     n = 8                              # points (lhs, random), base size (sobol), trajectories
     [design.factors]
     "operation.fluency_mean" = [0.3, 0.8]
+    # kind = "scenarios" instead takes named bundles of overrides, one design point each:
+    # [design.scenarios.baseline]      # (no overrides: the base as is)
+    # [design.scenarios.no_lag]
+    # "operation.content_lag_hours" = 0
+    [[figures]]                        # optional figure recipes, drawn by ``sim plot``
+    name = "impressions_vs_fluency"
+    kind = "lines"                     # lines | tradeoff | bars (see docs/experiments.md)
+    x = "operation.fluency_mean"
+    y = ["organic_impressions"]
 
 A run's seed depends only on the root seed and the run's index (``designs.run_seed``), so any
-run can be recomputed alone, on any executor.
+run can be recomputed alone, on any executor. With ``paired_seeds`` it is the replicate's index
+instead, so the design points are compared on the same random worlds (common random numbers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .config import Config, ConfigError, Strict, _format_error, build_config
-from .designs import design, run_seed
+from .designs import SCENARIO, SCENARIOS, check_overrides, design, run_seed, scenario_design
+from .ledger import SERIES
 
 DEFAULT_OUTCOMES = ["posts_published", "reported_followers", "reported_engagements",
                     "organic_exposed_users", "organic_engagements", "organic_reshares",
@@ -41,10 +54,135 @@ DEFAULT_OUTCOMES = ["posts_published", "reported_followers", "reported_engagemen
 
 
 class Design(Strict):
-    kind: Literal["grid", "lhs", "random", "sobol", "morris"] = "grid"
+    kind: Literal["grid", "lhs", "random", "sobol", "morris", "scenarios"] = "grid"
     n: int = Field(8, ge=1, le=1_000_000, description="Design size (see module docstring).")
     factors: dict[str, list[Any]] = Field(default_factory=dict,
                                           description="Config key -> values (grid) or [lo, hi].")
+    scenarios: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="kind scenarios: name -> {config key: value}, one design point each, "
+                    "in file order.")
+
+    @model_validator(mode="after")
+    def _scenarios_xor_factors(self) -> Design:
+        """Scenarios and factors are two different ways of naming design points; mixing them
+        would leave it unclear which points the sweep has, so each kind takes only its own."""
+        if self.kind == SCENARIOS:
+            if self.factors:
+                raise ValueError("kind 'scenarios' takes [design.scenarios.NAME] tables, not "
+                                 "design.factors")
+            if not self.scenarios:
+                raise ValueError("kind 'scenarios' needs at least one [design.scenarios.NAME] "
+                                 "table")
+        elif self.scenarios:
+            raise ValueError(f"scenarios: only allowed with kind = 'scenarios' (kind is "
+                             f"{self.kind!r})")
+        return self
+
+    def factor_names(self) -> list[str]:
+        """The columns of the design table, i.e. what figure recipes may name."""
+        return [SCENARIO] if self.kind == SCENARIOS else list(self.factors)
+
+
+class _Recipe(Strict):
+    """Fields every figure recipe has. A recipe asks for the figure a research question needs,
+    so that it is drawn the same way from every rerun rather than by hand."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$",
+                      description="File stem: figures/<name>.png; unique in the experiment.")
+    title: str | None = Field(None, description="Title text (default: says what is plotted).")
+    ylabel: str | None = Field(None, description="Y axis label (default: from the outcomes).")
+    logy: bool | None = Field(None, description="Log y axis (default: automatic).")
+
+    def factor_fields(self) -> list[tuple[str, str]]:
+        """``(field, design factor)`` pairs of the factors the figure shows."""
+        raise NotImplementedError
+
+    def outcome_fields(self) -> list[tuple[str, str]]:
+        """``(field, outcome)`` pairs of the outcomes the figure shows."""
+        return [("y", o) for o in self.y]  # type: ignore[attr-defined]
+
+    def factors(self) -> list[str]:
+        return [k for _, k in self.factor_fields()]
+
+    def outcomes(self) -> list[str]:
+        return [o for _, o in self.outcome_fields()]
+
+
+def _as_list(v: Any) -> Any:
+    """A single outcome may be written without the brackets."""
+    return [v] if isinstance(v, str) else v
+
+
+class LinesFigure(_Recipe):
+    """Mean (95% CI band) of one or more outcomes against a factor, a colour per group level."""
+
+    kind: Literal["lines"]
+    x: str = Field(description="Design factor on the x axis.")
+    y: list[str] = Field(min_length=1, description="Outcomes, one curve each.")
+    group: str | None = Field(None, description="Design factor: one colour per level.")
+    logx: bool | None = Field(None, description="Log x axis (default: automatic).")
+
+    _y_list = field_validator("y", mode="before")(_as_list)
+
+    def factor_fields(self) -> list[tuple[str, str]]:
+        return [(f, k) for f, k in (("x", self.x), ("group", self.group)) if k is not None]
+
+
+class TradeoffFigure(_Recipe):
+    """One outcome against another; each curve walks through the levels of ``along``."""
+
+    kind: Literal["tradeoff"]
+    x: str = Field(description="Outcome on the x axis.")
+    y: str = Field(description="Outcome on the y axis.")
+    along: str = Field(description="Design factor whose levels are the points of each curve.")
+    group: str | None = Field(None, description="Design factor: one curve per level.")
+    logx: bool | None = Field(None, description="Log x axis (default: automatic).")
+
+    def factor_fields(self) -> list[tuple[str, str]]:
+        return [(f, k) for f, k in (("along", self.along), ("group", self.group))
+                if k is not None]
+
+    def outcome_fields(self) -> list[tuple[str, str]]:
+        return [("x", self.x), ("y", self.y)]
+
+
+class BarsFigure(_Recipe):
+    """Clusters of bars, one cluster per level of a factor, one bar per outcome (and group)."""
+
+    kind: Literal["bars"]
+    x: str = Field(description="Design factor: one bar cluster per level.")
+    y: list[str] = Field(min_length=1, description="Outcomes, one bar each per cluster.")
+    group: str | None = Field(None, description="Design factor: one bar colour per level.")
+    normalize: Literal["none", "first"] = Field(
+        "none", description="first: divide each outcome by its mean at the first level of x.")
+
+    _y_list = field_validator("y", mode="before")(_as_list)
+
+    def factor_fields(self) -> list[tuple[str, str]]:
+        return [(f, k) for f, k in (("x", self.x), ("group", self.group)) if k is not None]
+
+
+class SeriesFigure(_Recipe):
+    """A per-tick ledger column over simulated time (needs ``timeseries = true``): mean over
+    the runs of each group level, with its 95% CI band."""
+
+    kind: Literal["series"]
+    y: list[str] = Field(min_length=1, description="Columns of the per-tick ledger series "
+                         "(timeseries.parquet), one curve each.")
+    group: str | None = Field(None, description="Design factor: one colour per level.")
+
+    _y_list = field_validator("y", mode="before")(_as_list)
+
+    def factor_fields(self) -> list[tuple[str, str]]:
+        return [("group", self.group)] if self.group is not None else []
+
+    def outcome_fields(self) -> list[tuple[str, str]]:
+        return []  # series columns are checked against the ledger, not the outcomes
+
+
+FigureRecipe = Annotated[LinesFigure | TradeoffFigure | BarsFigure | SeriesFigure,
+                         Field(discriminator="kind")]
 
 
 class Experiment(Strict):
@@ -54,10 +192,62 @@ class Experiment(Strict):
     days: float | None = Field(None, gt=0, le=3650)
     replicates: int = Field(1, ge=1, le=100_000)
     root_seed: int = Field(1, ge=0, le=2**63 - 1)
+    paired_seeds: bool = Field(
+        False, description="Give replicate r the same seed at every design point "
+                           "(run_seed(root_seed, r)), for paired comparisons; false: each run "
+                           "its own seed (run_seed(root_seed, run index)).")
     outcomes: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTCOMES), min_length=1)
     timeseries: bool = Field(False, description="Also keep each run's per-tick ledger series.")
     overrides: dict[str, Any] = Field(default_factory=dict)
     design: Design = Field(default_factory=Design)
+    figures: list[FigureRecipe] = Field(default_factory=list,
+                                        description="Figure recipes drawn by `sim plot`.")
+
+    @field_validator("overrides")
+    @classmethod
+    def _check_overrides(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_overrides(v, "overrides: key")
+        return v
+
+    @field_validator("figures")
+    @classmethod
+    def _check_figures(cls, figures: list[_Recipe], info: ValidationInfo) -> list[_Recipe]:
+        """Refuse a recipe that names something the sweep will not have, before any run."""
+        outcomes = info.data.get("outcomes")
+        design_ = info.data.get("design")
+        if outcomes is None or design_ is None:  # already reported as invalid
+            return figures
+        automatic = {f"{p}{o}" for o in outcomes for p in ("", "sobol_", "morris_")}
+        seen: set[str] = set()
+        for i, r in enumerate(figures):
+            where = f"figure {r.name!r} (figures.{i})"
+            if r.name in seen:
+                raise ValueError(f"{where}: name: another figure has the same name")
+            if r.name in automatic:
+                raise ValueError(f"{where}: name: clashes with the automatic figure of that "
+                                 "name; choose another")
+            seen.add(r.name)
+            for field, o in r.outcome_fields():
+                if o not in outcomes:
+                    raise ValueError(f"{where}: {field}: {o!r} is not one of the experiment's "
+                                     f"outcomes {outcomes}")
+            if r.kind != "tradeoff" and len(set(r.outcomes())) < len(r.outcomes()):
+                raise ValueError(f"{where}: y: an outcome is listed twice")
+            if isinstance(r, SeriesFigure):
+                if not info.data.get("timeseries"):
+                    raise ValueError(f"{where}: kind: a series figure needs timeseries = true")
+                for col in r.y:
+                    if col not in SERIES:
+                        raise ValueError(f"{where}: y: {col!r} is not a per-tick ledger column "
+                                         f"{list(SERIES)}")
+            for field, key in r.factor_fields():
+                if key not in design_.factor_names():
+                    raise ValueError(f"{where}: {field}: {key!r} is not a design factor "
+                                     f"{sorted(design_.factor_names())}")
+            if len(set(r.factors())) < len(r.factors()):
+                raise ValueError(f"{where}: group: the same factor as "
+                                 f"{r.factor_fields()[0][0]}")
+        return figures
 
 
 @dataclass(frozen=True)
@@ -85,25 +275,70 @@ class LoadedExperiment:
         for j, row in enumerate(self.points.to_dict("records")):
             for r in range(reps):
                 i = j * reps + r
-                out.append(RunSpec(i, j, r, run_seed(self.spec.root_seed, i), row))
+                seed = run_seed(self.spec.root_seed, r if self.spec.paired_seeds else i)
+                out.append(RunSpec(i, j, r, seed, row))
         return out
 
+    def point_overrides(self, factors: dict[str, Any]) -> dict[str, Any]:
+        """The config overrides a design point stands for: its factor values, or for a
+        scenarios design the named scenario's bundle (the design table holds only the name, so
+        that result rows and figures label points by it)."""
+        if self.spec.design.kind == SCENARIOS:
+            return dict(self.spec.design.scenarios[factors[SCENARIO]])
+        return {k: _plain(v) for k, v in factors.items()}
+
     def config(self, run: RunSpec) -> Config:
-        """The validated scenario of one run."""
+        """The validated scenario of one run; a ConfigError names the run (and scenario)."""
         s = self.spec
         overrides = dict(s.overrides)
-        overrides.update({k: _plain(v) for k, v in run.factors.items()})
+        overrides.update(self.point_overrides(run.factors))  # the point wins on conflicts
         if s.users is not None:
             overrides["population.n_users"] = s.users
         if s.days is not None:
             overrides["run.days"] = s.days
         overrides["run.seed"] = run.seed
-        return build_config(self.base_data, overrides, origin=f"{self.path} run {run.index}")
+        origin = f"{self.path} run {run.index}"
+        if s.design.kind == SCENARIOS:
+            origin += f", scenario {run.factors[SCENARIO]!r}"
+        try:
+            return build_config(self.base_data, overrides, origin=origin)
+        except ConfigError as exc:  # errors applying a key do not say where it came from
+            if origin in str(exc):
+                raise
+            raise ConfigError(f"{origin}: {exc}") from None
+
+
+def varied_factors(points: pd.DataFrame) -> list[str]:
+    """Factors taking more than one value in a design table, in design order."""
+    return [k for k in points.columns if points[k].astype(str).nunique() > 1]
+
+
+def _check_recipes(spec: Experiment, points: pd.DataFrame, path: Path) -> None:
+    """A recipe must show every varied factor: averaging over a factor the design varies would
+    mix its levels into one mean and hide the very effect the sweep was run to measure."""
+    varied = varied_factors(points)
+    for i, r in enumerate(spec.figures):
+        hidden = [k for k in varied if k not in r.factors()]
+        if hidden:
+            fields = {"tradeoff": "along or group", "series": "group"}.get(r.kind, "x or group")
+            raise ConfigError(
+                f"{path}: figure {r.name!r} (figures.{i}): the design varies {hidden}, which "
+                f"the figure does not show; use them as {fields}, or fix them in the design")
 
 
 def _plain(v: Any) -> Any:
     """numpy scalars from a design table -> plain Python values for validation."""
     return v.item() if hasattr(v, "item") else v
+
+
+def _points(d: Design, root_seed: int) -> pd.DataFrame:
+    """The design table: scenario names, the factor design, or one empty point (replicates of
+    the base) when there are no factors."""
+    if d.kind == SCENARIOS:
+        return scenario_design(d.scenarios)
+    if d.factors:
+        return design(d.kind, d.factors, d.n, root_seed)
+    return pd.DataFrame(index=[0])
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
@@ -125,11 +360,17 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         raise ConfigError(f"{path}: base scenario not found: {base_path}")
     base_data = tomllib.loads(base_path.read_text())
     try:
-        points = (design(spec.design.kind, spec.design.factors, spec.design.n, spec.root_seed)
-                  if spec.design.factors else pd.DataFrame(index=[0]))  # replicates only
+        points = _points(spec.design, spec.root_seed)
     except ValueError as exc:
         raise ConfigError(f"{path}: design: {exc}") from None
-    digest = hashlib.sha256(raw + b"\0" + base_path.read_bytes()).hexdigest()
+    _check_recipes(spec, points, path)
+    # what the runs depend on: the parsed experiment without its figure recipes (so recipes can
+    # be added to a finished sweep), and the base scenario file
+    runs_part = json.dumps({k: v for k, v in data.items() if k != "figures"}, sort_keys=True,
+                           default=str).encode()
+    if spec.design.kind == SCENARIOS:  # sort_keys hides their order, which numbers the points
+        runs_part += json.dumps(list(spec.design.scenarios)).encode()
+    digest = hashlib.sha256(runs_part + b"\0" + base_path.read_bytes()).hexdigest()
     exp = LoadedExperiment(spec, path, digest, base_data, points)
     for run in exp.runs()[:: spec.replicates]:  # fail now, not in a worker, on a bad point
         exp.config(run)

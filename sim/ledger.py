@@ -29,6 +29,13 @@ from collections import defaultdict
 
 import numpy as np
 
+SERIES = ("tick", "day", "posts_published", "accounts_alive", "accounts_run",
+          "operation_accounts_removed", "reported_followers", "reported_impressions",
+          "reported_engagements", "organic_exposed_users", "organic_impressions",
+          "organic_engagements", "organic_reshares", "organic_followers_gained",
+          "kidding_ratio", "kidding_ratio_impressions")
+"""Columns of the per-tick series (``timeseries.parquet``): cumulative figures and levels."""
+
 VANITY = ("posts_published", "accounts_alive", "reported_followers", "reported_impressions",
           "reported_engagements")
 REAL = ("organic_exposed_users", "organic_impressions", "organic_engagements",

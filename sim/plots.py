@@ -2,9 +2,10 @@
 
 Which figures depend on the design kind and on how many factors vary (take more than one value):
 
-* one varied factor (grid, lhs, random): per outcome, the mean over replicates with its 95%
-  confidence band (t interval, as in ``sim.sweep.report``) against the factor,
-  ``figures/<outcome>.png``;
+* one varied factor (grid, lhs, random, scenarios): per outcome, the mean over replicates with
+  its 95% confidence band (t interval, as in ``sim.sweep.report``) against the factor,
+  ``figures/<outcome>.png``; error bars at each level instead when the factor is categorical,
+  as the ``scenario`` (names) of a scenarios design;
 * two varied factors on a grid: per outcome, a heat map of the mean, ``figures/<outcome>.png``;
 * otherwise (lhs/random with two or more factors, grids with three or more): per outcome, every
   run's value against each factor, one panel per factor, ``figures/<outcome>.png``;
@@ -13,15 +14,33 @@ Which figures depend on the design kind and on how many factors vary (take more 
   ``sigma`` per factor, ``figures/morris_<outcome>.png``. Indices are computed with
   ``sim.designs.analyze`` on the per-point mean over replicates, in design order.
 
-Failed runs are left out; an outcome with no finite value is skipped, and so is a sensitivity
-analysis that cannot be computed (a design point without a successful run, or a constant output).
-The figures only show data from the results directory and the experiment file it names.
+Besides these, each *figure recipe* of the experiment (``[[figures]]`` in its TOML, validated by
+``sim.experiment``) is drawn into ``figures/<recipe name>.png``:
+
+* ``lines``: per outcome in ``y`` (and per level of ``group``), the mean over replicates with its
+  95% confidence band against the factor ``x``; colour per group level, line style per outcome;
+* ``tradeoff``: the mean of outcome ``y`` against the mean of outcome ``x``, with 95% confidence
+  error bars in both, one point per level of the factor ``along`` (connected in level order and
+  labelled with the level), one curve per level of ``group``;
+* ``bars``: one cluster per level of the factor ``x``, one bar per outcome in ``y`` (and per
+  level of ``group``): the mean with its 95% confidence error bar, optionally divided by the
+  outcome's mean at the first level of ``x`` (``normalize = "first"``).
+
+A recipe shows every factor the design varies (checked when the experiment is loaded), so its
+means are over replicates only; the runs of design points with the same levels of the recipe's
+factors (morris trajectories revisit levels) are pooled.
+
+Failed runs are left out; an outcome with no finite value is skipped (a recipe's other outcomes
+are still drawn), and so is a sensitivity analysis that cannot be computed (a design point
+without a successful run, or a constant output). The figures only show data from the results
+directory and the experiment file it names.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import textwrap
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,7 +56,15 @@ from matplotlib.colors import LogNorm, SymLogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from .experiment import LoadedExperiment, load_experiment  # noqa: E402
+from .experiment import (  # noqa: E402
+    BarsFigure,
+    LinesFigure,
+    LoadedExperiment,
+    SeriesFigure,
+    TradeoffFigure,
+    load_experiment,
+    varied_factors,
+)
 from .sweep import ResultStore  # noqa: E402
 
 SPAN = 100.0
@@ -95,6 +122,7 @@ class SweepData:
     factors: list[str]  # all factor keys, in design order
     varied: list[str]  # factors taking more than one value
     outcomes: list[str]  # outcomes with at least one finite value
+    out_dir: Path  # the results directory
 
 
 def load(out_dir: str | Path) -> SweepData:
@@ -116,25 +144,75 @@ def load(out_dir: str | Path) -> SweepData:
             ok[k] = pd.to_numeric(ok[k], errors="coerce").astype(float)
             if np.isfinite(ok[k]).any():
                 outcomes.append(k)
-    varied = [k for k in factors if exp.points[k].astype(str).nunique() > 1]
+    varied = varied_factors(exp.points)
     return SweepData(exp.spec.name, exp.spec.design.kind, exp, ok.reset_index(drop=True),
-                     factors, varied, outcomes)
+                     factors, varied, outcomes, out_dir)
+
+
+def mean_ci95(values: np.ndarray) -> dict[str, float]:
+    """n, mean and 95% confidence half-width (t interval, as ``sim.sweep.report``) of the
+    finite values; NaN where undefined (no value; one value for the half-width). Every figure
+    uses this one interval so that figures and ``sim report`` agree."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    mean = float(x.mean()) if n else np.nan
+    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    return {"n": n, "mean": mean, "ci95": half}
+
+
+def _per_point(data: SweepData, outcome: str) -> dict[int, np.ndarray]:
+    return {p: g[outcome].to_numpy(float) for p, g in data.runs.groupby("point")}
 
 
 def point_stats(data: SweepData, outcome: str) -> pd.DataFrame:
     """Per design point (in design order, every point): n, mean and 95% CI half-width (t)."""
-    rows = []
-    grouped = {p: g[outcome].to_numpy(float) for p, g in data.runs.groupby("point")}
-    for p in range(len(data.exp.points)):
-        x = grouped.get(p, np.array([]))
-        x = x[np.isfinite(x)]
-        n = len(x)
-        mean = float(x.mean()) if n else np.nan
-        half = (float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1
-                else np.nan)
-        rows.append({"point": p, "n": n, "mean": mean, "ci95": half})
-    out = pd.DataFrame(rows)
+    grouped = _per_point(data, outcome)
+    out = pd.DataFrame([{"point": p, **mean_ci95(grouped.get(p, np.array([])))}
+                        for p in range(len(data.exp.points))])
     return pd.concat([data.exp.points.reset_index(drop=True), out], axis=1)
+
+
+@dataclass
+class Cells:
+    """An outcome's statistics per combination of levels of some factors (a recipe's)."""
+
+    levels: dict[str, list]  # per factor, its levels in plotting order (``_levels``)
+    stats: dict[tuple[int, ...], dict[str, float]]  # level indices -> n, mean, ci95
+
+    def keys(self, group: int | None = None) -> list[tuple[int, ...]]:
+        """The combinations in the design, sorted; only those whose second factor (a recipe's
+        group) is at level index ``group``, if given."""
+        return [k for k in sorted(self.stats) if group is None or k[1] == group]
+
+    def column(self, keys: list[tuple[int, ...]], col: str) -> np.ndarray:
+        return np.array([self.stats[k][col] for k in keys], dtype=float)
+
+    def by_level(self, keys: list[tuple[int, ...]], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and CI half-width (0 where undefined) at each of the ``n`` levels of the first
+        factor, NaN mean at levels without a combination in ``keys``."""
+        m, c = np.full(n, np.nan), np.zeros(n)
+        at = [k[0] for k in keys]
+        m[at], c[at] = self.column(keys, "mean"), np.nan_to_num(self.column(keys, "ci95"))
+        return m, c
+
+
+def cell_stats(data: SweepData, outcome: str, factors: list[str]) -> Cells:
+    """n, mean and 95% CI half-width of an outcome per combination of levels of ``factors``.
+
+    The runs of all design points with the same levels are pooled. A recipe's factors include
+    every varied factor (``sim.experiment`` checks it), so pooling only ever joins replicates of
+    identical points (as morris trajectories that revisit a level)."""
+    points = data.exp.points.reset_index(drop=True)
+    levels = {f: _levels(points[f]) for f in factors}
+    members: dict[tuple[int, ...], list[int]] = {}
+    for p, row in enumerate(points[factors].itertuples(index=False)):
+        key = tuple(levels[f].index(v) for f, v in zip(factors, row, strict=True))
+        members.setdefault(key, []).append(p)
+    grouped = _per_point(data, outcome)
+    stats_ = {k: mean_ci95(np.concatenate([grouped.get(p, np.array([])) for p in ps]))
+              for k, ps in members.items()}
+    return Cells(levels, stats_)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -193,6 +271,57 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
 
 
+def _level_label(v: object) -> str:
+    """Tick or point label of a factor level: floats shortened, anything else as written."""
+    return _fmt(v) if isinstance(v, float) else str(v)
+
+
+def _level_ticks(ax, levels: list) -> None:
+    """Ticks at 0, 1, ... labelled with categorical levels, slanted when the labels would run
+    into each other (scenario names are often long)."""
+    labels = [_level_label(v) for v in levels]
+    # ~9 characters of tick text fit per inch of figure width
+    crowded = max(map(len, labels), default=0) * len(labels) > 9 * ax.figure.get_figwidth()
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=25 if crowded else 0,
+                  ha="right" if crowded else "center", rotation_mode="anchor")
+
+
+def _mean_curve(ax, x: np.ndarray | None, m: np.ndarray, c: np.ndarray, *, label: str,
+                band_label: str | None = None, color: str | None = None, ls: str = "-",
+                dodge: float = 0.0, alpha: float = 0.25) -> None:
+    """Means with their 95% CI: a band against numeric ``x``; error bars at positions 0, 1, ...
+    (shifted by ``dodge``, so that several series stay apart) when ``x`` is None."""
+    kw = {} if color is None else {"color": color}
+    if x is not None:
+        order = np.argsort(x, kind="stable")
+        xs, m, c = x[order], m[order], c[order]
+        ax.fill_between(xs, m - c, m + c, alpha=alpha, label=band_label, **kw)
+        ax.plot(xs, m, marker="o", ls=ls, lw=2, label=label, **kw)
+    else:
+        ax.errorbar(np.arange(len(m)) + dodge, m, yerr=c, fmt="o", capsize=4, label=label, **kw)
+
+
+def _set_scales(ax, logx: bool | None, logy: bool | None, x: np.ndarray | None,
+                y: np.ndarray) -> None:
+    """A recipe's explicit log/linear choice, else the automatic one (``_scale_x/_scale_y``)."""
+    if logx is None:
+        _scale_x(ax, None if x is None else x[np.isfinite(x)])
+    elif logx:
+        ax.set_xscale("log")
+    if logy is None:
+        _scale_y(ax, y)
+    elif logy:
+        ax.set_yscale("log")
+
+
+def _outcomes_label(outcomes: list[str]) -> str:
+    """One axis label for several outcomes: the shared unit once, else each outcome's label."""
+    units = {outcome_label(o)[len(o):] for o in outcomes}
+    if len(units) == 1:
+        return ", ".join(outcomes) + units.pop()
+    return ", ".join(outcome_label(o) for o in outcomes)
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -201,18 +330,13 @@ def line_figure(data: SweepData, outcome: str, factor: str) -> Figure:
     ps = point_stats(data, outcome)
     fig, ax = plt.subplots(figsize=(7, 4.8), dpi=120)
     x = _numeric(ps[factor])
-    ci = ps["ci95"].fillna(0.0).to_numpy()
+    m, c = ps["mean"].to_numpy(), ps["ci95"].fillna(0.0).to_numpy()
     if x is not None:
-        order = np.argsort(x, kind="stable")
-        xs, m, c = x[order], ps["mean"].to_numpy()[order], ci[order]
-        ax.fill_between(xs, m - c, m + c, alpha=0.25, label="95% CI of the mean")
-        ax.plot(xs, m, "o-", lw=2, label="mean over replicates")
-        _scale_x(ax, xs)
+        _mean_curve(ax, x, m, c, label="mean over replicates", band_label="95% CI of the mean")
+        _scale_x(ax, x)
     else:  # categorical levels (strings, booleans, None)
-        pos = np.arange(len(ps))
-        m, c = ps["mean"].to_numpy(), ci
-        ax.errorbar(pos, m, yerr=c, fmt="o", capsize=4, label="mean over replicates, 95% CI")
-        ax.set_xticks(pos, [str(v) for v in ps[factor]])
+        _mean_curve(ax, None, m, c, label="mean over replicates, 95% CI")
+        _level_ticks(ax, list(ps[factor]))
     _scale_y(ax, np.concatenate([m, m + c]))
     ax.set_xlabel(factor_label(factor))
     ax.set_ylabel(outcome_label(outcome))
@@ -239,8 +363,8 @@ def heatmap_figure(data: SweepData, outcome: str, fx: str, fy: str) -> Figure:
                            dpi=120)
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", norm=norm)
     fig.colorbar(im, ax=ax, label=f"mean {outcome_label(outcome)}")
-    ax.set_xticks(range(len(xs)), [_fmt(v) if isinstance(v, float) else str(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [_fmt(v) if isinstance(v, float) else str(v) for v in ys])
+    ax.set_xticks(range(len(xs)), [_level_label(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [_level_label(v) for v in ys])
     if grid.size <= ANNOTATE_MAX_CELLS:
         for i in range(len(ys)):
             for j in range(len(xs)):
@@ -346,6 +470,216 @@ def morris_figure(data: SweepData, outcome: str, table: pd.DataFrame) -> Figure:
                         f"Morris screening of mean {outcome}")
 
 
+# --------------------------------------------------------------------------- recipes
+
+_LINESTYLES = ("-", "--", ":", "-.")
+_HATCHES = ("", "//", "..", "xx", "\\\\", "++")
+
+
+def _recipe_title(data: SweepData, text: str) -> str:
+    """``_title``, wrapped: recipe titles name several outcomes and factors."""
+    return "\n".join(textwrap.fill(line, 72) for line in _title(data, text).splitlines())
+
+
+def _series_label(outcome: str | None, group: str | None, level: object) -> str:
+    parts = ([outcome] if outcome else []) + ([f"{group} = {_level_label(level)}"] if group
+                                              else [])
+    return ", ".join(parts)
+
+
+def _group_levels(data: SweepData, group: str | None) -> list:
+    return _levels(data.exp.points[group]) if group else [None]
+
+
+def _keys(cells: Cells, group: str | None, gi: int) -> list[tuple[int, ...]]:
+    return cells.keys(gi if group else None)
+
+
+def lines_figure(data: SweepData, recipe: LinesFigure, outcomes: list[str]) -> Figure:
+    """A ``lines`` recipe: mean and 95% CI band of each outcome against a factor, one curve per
+    outcome and group level (colour per group level, line style per outcome)."""
+    r, group = recipe, recipe.group
+    factors = [r.x] + ([group] if group else [])
+    glevels = _group_levels(data, group)
+    xlevels = _levels(data.exp.points[r.x])
+    x = _numeric(pd.Series(xlevels, dtype=object))
+    fig, ax = plt.subplots(figsize=(7, 4.8), dpi=120)
+    n_series = len(outcomes) * len(glevels)
+    single = n_series == 1
+    drawn = []
+    for oi, o in enumerate(outcomes):
+        cells = cell_stats(data, o, factors)
+        for gi, g in enumerate(glevels):
+            keys = _keys(cells, group, gi)
+            m, c = cells.by_level(keys, len(xlevels))
+            if x is not None:  # numeric: connect the levels this group has
+                have = [k[0] for k in keys]
+                xs, m, c = x[have], m[have], c[have]
+            else:
+                xs = None
+            si = oi * len(glevels) + gi
+            _mean_curve(ax, xs, m, c,
+                        label="mean over replicates" if single else _series_label(
+                            o if len(outcomes) > 1 else None, group, g),
+                        band_label="95% CI of the mean" if single else None,
+                        color=f"C{gi if group else oi}",
+                        ls=_LINESTYLES[oi % len(_LINESTYLES)] if group else "-",
+                        dodge=0.0 if single else 0.08 * (si - (n_series - 1) / 2),
+                        alpha=0.25 if single else 0.12)
+            drawn.append(np.concatenate([m, m + c]))
+    if x is None:
+        _level_ticks(ax, xlevels)
+    _set_scales(ax, r.logx, r.logy, x, np.concatenate(drawn))
+    ax.set_xlabel(factor_label(r.x))
+    ax.set_ylabel(r.ylabel or _outcomes_label(outcomes))
+    default = f"{', '.join(outcomes)} vs. {r.x}" + (f" by {group}" if group else "")
+    ax.set_title(_recipe_title(data, r.title or default), fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title=None if single else "mean, 95% CI", title_fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def tradeoff_figure(data: SweepData, recipe: TradeoffFigure) -> Figure:
+    """A ``tradeoff`` recipe: mean of one outcome against the mean of another, with 95% CI
+    error bars in both, one point per level of ``along`` (in level order, labelled with the
+    level), one curve per group level."""
+    r, group = recipe, recipe.group
+    factors = [r.along] + ([group] if group else [])
+    cx, cy = cell_stats(data, r.x, factors), cell_stats(data, r.y, factors)
+    fig, ax = plt.subplots(figsize=(7, 5.2), dpi=120)
+    xs_all, ys_all = [], []
+    for gi, g in enumerate(_group_levels(data, group)):
+        keys = _keys(cx, group, gi)
+        xm, xc = cx.column(keys, "mean"), np.nan_to_num(cx.column(keys, "ci95"))
+        ym, yc = cy.column(keys, "mean"), np.nan_to_num(cy.column(keys, "ci95"))
+        ax.errorbar(xm, ym, xerr=xc, yerr=yc, fmt="o-", capsize=3, lw=1.5, color=f"C{gi}",
+                    label=_series_label(None, group, g) or "mean over replicates, 95% CI")
+        for k, xv, yv in zip(keys, xm, ym, strict=True):
+            if np.isfinite(xv) and np.isfinite(yv):
+                ax.annotate(_level_label(cx.levels[r.along][k[0]]), (xv, yv), fontsize=7,
+                            textcoords="offset points", xytext=(5, 5), color=f"C{gi}")
+        xs_all.append(np.concatenate([xm, xm + xc]))
+        ys_all.append(np.concatenate([ym, ym + yc]))
+    _set_scales(ax, r.logx, r.logy, np.concatenate(xs_all), np.concatenate(ys_all))
+    ax.set_xlabel(outcome_label(r.x))
+    ax.set_ylabel(r.ylabel or outcome_label(r.y))
+    default = f"{r.y} vs. {r.x} along {r.along}" + (f" by {group}" if group else "")
+    ax.set_title(_recipe_title(data, r.title or default), fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title=f"point labels: {r.along}", title_fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def bars_figure(data: SweepData, recipe: BarsFigure, outcomes: list[str]) -> Figure:
+    """A ``bars`` recipe: one cluster per level of a factor, one bar per outcome and group level
+    (mean, 95% CI error bar), optionally relative to the first level of the factor."""
+    r, group = recipe, recipe.group
+    factors = [r.x] + ([group] if group else [])
+    glevels = _group_levels(data, group)
+    xlevels = _levels(data.exp.points[r.x])
+    series = [(oi, o, gi, g) for oi, o in enumerate(outcomes) for gi, g in enumerate(glevels)]
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.5 + len(xlevels) * (0.6 + 0.3 * len(series))),
+                                    4.8), dpi=120)
+    cells = {o: cell_stats(data, o, factors) for o in outcomes}
+    for si, (oi, o, gi, g) in enumerate(series):
+        m, c = cells[o].by_level(_keys(cells[o], group, gi), len(xlevels))
+        if r.normalize == "first":
+            ref = m[0]
+            if not np.isfinite(ref) or ref == 0:
+                warnings.warn(f"figure {r.name!r}: {_series_label(o, group, g)} has mean {ref} "
+                              f"at {r.x} = {_level_label(xlevels[0])}; its bars are left out",
+                              stacklevel=2)
+                ref = np.nan
+            m, c = m / ref, c / abs(ref)  # the reference mean is taken as exact
+        hatch = _HATCHES[oi % len(_HATCHES)] if group and len(outcomes) > 1 else None
+        ax.bar(np.arange(len(xlevels)) + (si - (len(series) - 1) / 2) * width, m, width,
+               yerr=c, capsize=3, color=f"C{gi if group else oi}", hatch=hatch,
+               edgecolor="black" if hatch else None, linewidth=0.5 if hatch else 0,
+               label=_series_label(o if len(outcomes) > 1 or not group else None, group, g))
+    if r.normalize == "first":
+        ax.axhline(1, color="black", lw=0.8, ls=":")
+    else:
+        ax.axhline(0, color="black", lw=0.8)
+    _level_ticks(ax, xlevels)
+    if r.logy:  # linear unless asked: a bar's length means nothing on a log axis
+        ax.set_yscale("log")
+    ax.set_xlabel(factor_label(r.x))
+    if r.normalize == "first":
+        ylabel = f"mean / mean at {r.x} = {_level_label(xlevels[0])}"
+    else:
+        ylabel = f"mean {_outcomes_label(outcomes)}"
+    ax.set_ylabel(r.ylabel or ylabel)
+    default = f"{', '.join(outcomes)} by {r.x}" + (f" and {group}" if group else "")
+    ax.set_title(_recipe_title(data, r.title or default), fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8, title="mean, 95% CI", title_fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def series_figure(data: SweepData, recipe: SeriesFigure) -> Figure | None:
+    """A ``series`` recipe: each per-tick ledger column against simulated days, the mean over
+    the successful runs of each group level with its 95% CI band (t interval per tick)."""
+    r, group = recipe, recipe.group
+    ts = ResultStore(data.out_dir).timeseries()
+    if ts.empty:
+        warnings.warn(f"figure {r.name!r}: no per-tick series stored", stacklevel=2)
+        return None
+    runs = data.runs[["run"] + ([group] if group else [])]
+    ts = ts.merge(runs, on="run")  # successful runs only, with their group level
+    fig, ax = plt.subplots(figsize=(7, 4.8), dpi=120)
+    drawn = []
+    for oi, col in enumerate(r.y):
+        for gi, g in enumerate(_group_levels(data, group)):
+            sub = ts if group is None else ts[ts[group] == g]
+            stats_ = [(day, mean_ci95(v[col].to_numpy(float))) for day, v in sub.groupby("day")]
+            if not stats_:
+                continue
+            day = np.array([d for d, _ in stats_])
+            m = np.array([x["mean"] for _, x in stats_])
+            c = np.nan_to_num(np.array([x["ci95"] for _, x in stats_]))
+            color = f"C{gi if group else oi}"
+            ax.fill_between(day, m - c, m + c, alpha=0.15, color=color)
+            ax.plot(day, m, lw=2, color=color, ls=_LINESTYLES[oi % len(_LINESTYLES)],
+                    label=_series_label(col if len(r.y) > 1 or not group else None, group, g))
+            drawn.append(np.concatenate([m, m + c]))
+    if not drawn:
+        plt.close(fig)
+        return None
+    _set_scales(ax, False, r.logy, None, np.concatenate(drawn))
+    ax.set_xlabel("simulated day")
+    ax.set_ylabel(r.ylabel or ", ".join(r.y))
+    default = f"{', '.join(r.y)} over time" + (f" by {group}" if group else "")
+    ax.set_title(_recipe_title(data, r.title or default), fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title="mean, 95% CI", title_fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def recipe_figure(data: SweepData, recipe: LinesFigure | TradeoffFigure | BarsFigure
+                  | SeriesFigure) -> Figure | None:
+    """The figure one recipe of the experiment asks for, or None if none of its outcomes (for a
+    tradeoff: not both) has a finite value; the recipe's outcomes without one are left out,
+    with a warning, since the experiment asked for them by name."""
+    if isinstance(recipe, SeriesFigure):
+        return series_figure(data, recipe)
+    missing = [o for o in recipe.outcomes() if o not in data.outcomes]
+    usable = [o for o in recipe.outcomes() if o in data.outcomes]
+    if missing:
+        warnings.warn(f"figure {recipe.name!r}: no finite value of {missing}", stacklevel=2)
+    if isinstance(recipe, TradeoffFigure):
+        return None if missing else tradeoff_figure(data, recipe)
+    if not usable:
+        return None
+    if isinstance(recipe, LinesFigure):
+        return lines_figure(data, recipe, usable)
+    return bars_figure(data, recipe, usable)
+
+
 def _stem(prefix: str, outcome: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9_.-]+", "_", outcome)
 
@@ -374,6 +708,10 @@ def _figures(data: SweepData) -> list[tuple[str, Figure]]:
             figs.append((_stem("", outcome), heatmap_figure(data, outcome, fx, fy)))
         else:
             figs.append((_stem("", outcome), scatter_figure(data, outcome, data.varied)))
+    for recipe in data.exp.spec.figures:
+        fig = recipe_figure(data, recipe)
+        if fig is not None:
+            figs.append((recipe.name, fig))
     return figs
 
 
@@ -381,9 +719,10 @@ def plot_experiment(out_dir: str | Path, formats: Iterable[str] = ("png",)) -> l
     """Draw the figures of the sweep in ``out_dir`` into ``out_dir/figures/``.
 
     PNG is always written, PDF too when ``"pdf"`` is in ``formats``. Returns the written paths,
-    sorted. Figures of this experiment's outcomes left from an earlier call and not written now
-    (an outcome that has become empty, a format not asked for) are removed, so the directory
-    never mixes current and stale figures; other files there are left alone."""
+    sorted. Figures of this experiment's outcomes and recipes left from an earlier call and not
+    written now (an outcome that has become empty, a format not asked for) are removed, so the
+    directory never mixes current and stale figures; other files there are left alone (among
+    them the figure of a recipe since removed from the experiment file)."""
     formats = set(formats)
     unknown = formats - {"png", "pdf"}
     if unknown:
@@ -403,10 +742,11 @@ def plot_experiment(out_dir: str | Path, formats: Iterable[str] = ("png",)) -> l
                 written.append(path)
         finally:
             plt.close(fig)
-    for outcome in data.exp.spec.outcomes:
-        for prefix in ("", "sobol_", "morris_"):
-            for ext in ("png", "pdf"):
-                stale = fig_dir / f"{_stem(prefix, outcome)}.{ext}"
-                if stale not in written and stale.is_file():
-                    stale.unlink()
+    stems = [_stem(prefix, outcome) for outcome in data.exp.spec.outcomes
+             for prefix in ("", "sobol_", "morris_")]
+    for stem in stems + [r.name for r in data.exp.spec.figures]:
+        for ext in ("png", "pdf"):
+            stale = fig_dir / f"{stem}.{ext}"
+            if stale not in written and stale.is_file():
+                stale.unlink()
     return sorted(written)

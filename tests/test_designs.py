@@ -224,3 +224,28 @@ def test_bad_kind_and_seed():
         designs.design("lhs", RANGES, n=8, seed=-3)
     with pytest.raises(ValueError, match="factors"):
         designs.design("lhs", {}, n=8, seed=0)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def test_scenario_design_is_one_named_row_per_scenario_in_spec_order():
+    spec = {"baseline": {}, "no-lag": {"operation.content_lag_hours": 0},
+            "fluent_2": {"operation.fluency_mean": 0.9, "platforms.social.homophily": 0.5}}
+    df = designs.scenario_design(spec)
+    assert list(df.columns) == [designs.SCENARIO]
+    assert list(df[designs.SCENARIO]) == ["baseline", "no-lag", "fluent_2"]
+    assert designs.SCENARIOS not in designs.KINDS  # no factor specification applies to it
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({}, "at least one scenario"),
+    ({"a b": {}}, r"scenario 'a b': name"),
+    ({"": {}}, r"scenario '': name"),
+    ({"x": 3}, r"scenario 'x': must be a table"),
+    ({"x": {"operation..fluency_mean": 1}}, r"scenario 'x': key 'operation\.\.fluency_mean'"),
+    ({"x": {"": 1}}, r"scenario 'x': key '': key must be a non-empty"),
+])
+def test_bad_scenarios_name_the_scenario(spec, message):
+    with pytest.raises(ValueError, match=message):
+        designs.scenario_design(spec)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.config import ConfigError
 from sim.designs import analyze
 from sim.experiment import load_experiment
 from sim.plots import build_figures, plot_experiment
@@ -171,3 +172,223 @@ def test_sobol_bars_match_analyze(sweeps):
         assert "Sobol" in ax.get_ylabel() and "sobol-small" in ax.get_title()
     finally:
         _close(figs.items())
+
+
+# --------------------------------------------------------------------------- figure recipes
+
+RANKING = "platforms.0.ranking"
+FLUENCY = "operation.fluency_mean"
+RECIPE_DESIGN = f'''[design]
+kind = "grid"
+[design.factors]
+"{FLUENCY}" = [0.3, 0.8]
+"{RANKING}" = ["chronological", "engagement"]
+'''
+RECIPES = f'''
+[[figures]]
+name = "impressions_vs_fluency"
+kind = "lines"
+x = "{FLUENCY}"
+y = ["organic_impressions", "posts_published"]
+group = "{RANKING}"
+logy = false
+
+[[figures]]
+name = "tradeoff"
+kind = "tradeoff"
+title = "Reach against effort"
+x = "posts_published"
+y = "organic_impressions"
+along = "{FLUENCY}"
+group = "{RANKING}"
+
+[[figures]]
+name = "by-ranking"
+kind = "bars"
+x = "{RANKING}"
+y = ["organic_impressions", "posts_published"]
+group = "{FLUENCY}"
+normalize = "first"
+'''
+
+
+@pytest.fixture(scope="module")
+def recipes(tmp_path_factory) -> Path:
+    return _sweep(tmp_path_factory.mktemp("recipes"), "recipes", RECIPE_DESIGN + RECIPES)
+
+
+def _cell_means(out: Path, outcome: str) -> pd.Series:
+    """Mean of an outcome over the stored successful runs, per (fluency, ranking) point."""
+    df = ResultStore(out).results()
+    df = df[df["status"] == "ok"]
+    return df.groupby([f"factor:{FLUENCY}", f"factor:{RANKING}"])[outcome].mean()
+
+
+def test_recipes_write_their_files_and_keep_the_automatic_figures(recipes):
+    paths = plot_experiment(recipes, formats=("png", "pdf"))
+    names = {p.name for p in paths}
+    for stem in ("impressions_vs_fluency", "tradeoff", "by-ranking"):
+        assert {f"{stem}.png", f"{stem}.pdf"} <= names
+        assert _is_png(recipes / "figures" / f"{stem}.png")
+    assert {f"{k}.png" for k in OUTCOMES} <= names  # the heat maps, as before
+    plot_experiment(recipes)  # PNG only now: the recipes' PDFs are stale
+    assert not (recipes / "figures" / "tradeoff.pdf").exists()
+    assert (recipes / "figures" / "tradeoff.png").exists()
+
+
+def test_lines_recipe_plots_point_means(recipes):
+    figs = dict(build_figures(recipes))
+    try:
+        ax = figs["impressions_vs_fluency"].axes[0]
+        assert ax.get_xlabel() == FLUENCY and ax.get_yscale() == "linear"
+        lines = {ln.get_label(): ln for ln in ax.lines}
+        for outcome in ("organic_impressions", "posts_published"):
+            want = _cell_means(recipes, outcome)
+            for ranking in ("chronological", "engagement"):
+                line = lines[f"{outcome}, {RANKING} = {ranking}"]
+                np.testing.assert_allclose(line.get_xdata(), [0.3, 0.8])
+                np.testing.assert_allclose(line.get_ydata(),
+                                           want.xs(ranking, level=1).loc[[0.3, 0.8]])
+        assert lines[f"posts_published, {RANKING} = engagement"].get_linestyle() == "--"
+        assert len(ax.collections) == 4  # one CI band per curve
+    finally:
+        _close(figs.items())
+
+
+def test_tradeoff_recipe_plots_means_with_ci_in_both_axes(recipes):
+    from scipy import stats
+
+    figs = dict(build_figures(recipes))
+    try:
+        ax = figs["tradeoff"].axes[0]
+        assert "Reach against effort" in ax.get_title()
+        assert ax.get_xlabel() == "posts_published (count)"
+        x_want, y_want = (_cell_means(recipes, k) for k in ("posts_published",
+                                                            "organic_impressions"))
+        containers = {c.get_label(): c for c in ax.containers}
+        for ranking in ("chronological", "engagement"):
+            c = containers[f"{RANKING} = {ranking}"]
+            assert c.has_xerr and c.has_yerr
+            line = c.lines[0]
+            np.testing.assert_allclose(line.get_xdata(), x_want.xs(ranking, level=1).loc[[.3, .8]])
+            np.testing.assert_allclose(line.get_ydata(), y_want.xs(ranking, level=1).loc[[.3, .8]])
+        assert sorted(t.get_text() for t in ax.texts) == ["0.3", "0.3", "0.8", "0.8"]
+        # The y error bar is the report's t interval (2 replicates: t(0.975, 1) * sd / sqrt 2).
+        df = ResultStore(recipes).results()
+        runs = df[(df[f"factor:{FLUENCY}"] == 0.3) & (df[f"factor:{RANKING}"] == "chronological")]
+        half = stats.t.ppf(0.975, 1) * runs["organic_impressions"].std(ddof=1) / np.sqrt(2)
+        ybars = containers[f"{RANKING} = chronological"].lines[2][1].get_segments()[0]
+        assert ybars[1, 1] - ybars[0, 1] == pytest.approx(2 * half)
+    finally:
+        _close(figs.items())
+
+
+def test_bars_recipe_normalizes_by_the_first_level(recipes):
+    figs = dict(build_figures(recipes))
+    try:
+        ax = figs["by-ranking"].axes[0]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["chronological", "engagement"]
+        bars = {c.get_label(): c for c in ax.containers if hasattr(c, "patches")}
+        for outcome in ("organic_impressions", "posts_published"):
+            want = _cell_means(recipes, outcome)
+            for fluency in (0.3, 0.8):
+                heights = [b.get_height() for b in bars[f"{outcome}, {FLUENCY} = {fluency}"]]
+                means = want.xs(fluency, level=0).loc[["chronological", "engagement"]]
+                np.testing.assert_allclose(heights, means / means.iloc[0])
+    finally:
+        _close(figs.items())
+
+
+@pytest.mark.filterwarnings("ignore:.*constant over the design")
+def test_bars_recipe_pools_repeated_design_points(tmp_path):
+    """Morris trajectories revisit grid levels: the recipe pools the runs of equal points."""
+    out = _sweep(tmp_path, "pooled", f'''[design]
+kind = "morris"
+n = 2
+[design.factors]
+"{FLUENCY}" = [0.2, 0.9]
+
+[[figures]]
+name = "bars"
+kind = "bars"
+x = "{FLUENCY}"
+y = "organic_impressions"
+''', replicates=1)
+    df = ResultStore(out).results()
+    assert df[f"factor:{FLUENCY}"].nunique() < len(df)  # some points repeat
+    want = df.groupby(f"factor:{FLUENCY}")["organic_impressions"].mean().sort_index()
+    figs = dict(build_figures(out))
+    try:
+        ax = figs["bars"].axes[0]
+        (bars,) = [c for c in ax.containers if hasattr(c, "patches")]
+        np.testing.assert_allclose([b.get_height() for b in bars], want.to_numpy(float))
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{v:.3g}" for v in want.index]
+        assert ax.get_ylabel() == "mean organic_impressions (count)"
+    finally:
+        _close(figs.items())
+
+
+def _experiment_with(tmp: Path, figures: str, design: str = RECIPE_DESIGN) -> Path:
+    exp = tmp / "bad.toml"
+    exp.write_text(f'''name = "bad"
+base = "{BASE.as_posix()}"
+users = 400
+days = 0.25
+outcomes = {OUTCOMES!r}
+{design}
+{figures}''')
+    return exp
+
+
+@pytest.mark.parametrize(("figures", "message"), [
+    (f'[[figures]]\nname = "a"\nkind = "lines"\nx = "{FLUENCY}"\ny = ["reach"]\n'
+     f'group = "{RANKING}"', r"figure 'a' \(figures.0\): y: 'reach' is not one of the"),
+    (f'[[figures]]\nname = "a"\nkind = "tradeoff"\nx = "reach"\ny = "posts_published"\n'
+     f'along = "{FLUENCY}"\ngroup = "{RANKING}"', r"figure 'a' \(figures.0\): x: 'reach' is not"),
+    (f'[[figures]]\nname = "a"\nkind = "bars"\nx = "operation.fluency"\ny = "posts_published"\n'
+     f'group = "{RANKING}"', r"figure 'a' \(figures.0\): x: 'operation.fluency' is not a design"),
+    (f'[[figures]]\nname = "a"\nkind = "tradeoff"\nx = "posts_published"\n'
+     f'y = "organic_impressions"\nalong = "run.days"\ngroup = "{RANKING}"',
+     r"figure 'a' \(figures.0\): along: 'run.days' is not a design factor"),
+    (f'[[figures]]\nname = "a"\nkind = "lines"\nx = "{FLUENCY}"\ny = "posts_published"',
+     r"figure 'a' \(figures.0\).*varies \['platforms.0.ranking'\].*x or group"),
+    (f'[[figures]]\nname = "a"\nkind = "bars"\nx = "{FLUENCY}"\ny = "posts_published"\n'
+     f'group = "{RANKING}"\n[[figures]]\nname = "a"\nkind = "bars"\nx = "{RANKING}"\n'
+     f'y = "posts_published"\ngroup = "{FLUENCY}"', r"figure 'a' \(figures.1\): name: another"),
+    (f'[[figures]]\nname = "a"\nkind = "lines"\nx = "{FLUENCY}"\ny = "posts_published"\n'
+     f'group = "{RANKING}"\ncolour = "red"', r"figures.0.lines.colour: unknown field"),
+    (f'[[figures]]\nname = "a b"\nkind = "lines"\nx = "{FLUENCY}"\ny = "posts_published"\n'
+     f'group = "{RANKING}"', r"figures.0.lines.name: String should match pattern"),
+    (f'[[figures]]\nname = "posts_published"\nkind = "lines"\nx = "{FLUENCY}"\n'
+     f'y = "posts_published"\ngroup = "{RANKING}"', r"name: clashes with the automatic"),
+    (f'[[figures]]\nname = "a"\nkind = "lines"\nx = "{FLUENCY}"\ny = "posts_published"\n'
+     f'group = "{FLUENCY}"', r"figure 'a' \(figures.0\): group: the same factor as x"),
+    ('[[figures]]\nname = "a"\nkind = "pie"\n', r"figures.0"),
+])
+def test_bad_recipes_are_refused_naming_the_field(tmp_path, figures, message):
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(_experiment_with(tmp_path, figures))
+
+
+def test_series_recipe_plots_the_mean_per_tick(tmp_path):
+    """A ``series`` recipe draws, per group level and simulated day, the mean of the stored
+    per-tick series over that level's runs; without stored series it is refused."""
+    recipe = (f'timeseries = true\n[design]\nkind = "grid"\n[design.factors]\n'
+              f'"{FLUENCY}" = [0.3, 0.8]\n[[figures]]\nname = "over_time"\nkind = "series"\n'
+              f'y = ["reported_engagements"]\ngroup = "{FLUENCY}"\n')
+    out = _sweep(tmp_path, "series", recipe)
+    pairs = build_figures(out)
+    figs = dict(pairs)
+    lines = [ln for ln in figs["over_time"].axes[0].get_lines() if ln.get_label()[0] != "_"]
+    ts = ResultStore(out).timeseries()
+    runs = ResultStore(out).results()[["run", f"factor:{FLUENCY}"]]
+    means = ts.merge(runs, on="run").groupby([f"factor:{FLUENCY}", "day"])[
+        "reported_engagements"].mean()
+    assert len(lines) == 2
+    for line, level in zip(lines, (0.3, 0.8), strict=True):
+        np.testing.assert_allclose(line.get_ydata(), means.loc[level].to_numpy())
+        np.testing.assert_allclose(line.get_xdata(), means.loc[level].index.to_numpy())
+    _close(pairs)
+    design, figure = recipe.removeprefix("timeseries = true\n").split("[[figures]]")
+    with pytest.raises(ConfigError, match="needs timeseries = true"):
+        load_experiment(_experiment_with(tmp_path, "[[figures]]" + figure, design=design))

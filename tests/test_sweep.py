@@ -129,6 +129,16 @@ def test_changed_experiment_is_refused(tmp_path):
         run_sweep(exp, tmp_path / "out", executor="inprocess")
 
 
+def test_adding_a_figure_recipe_keeps_the_results(tmp_path):
+    """Figure recipes do not change the runs, so a finished sweep accepts new ones."""
+    exp = _experiment(tmp_path)
+    run_sweep(exp, tmp_path / "out", executor="inprocess")
+    text = exp.read_text() + ('\n[[figures]]\nname = "f"\nkind = "lines"\n'
+                              'x = "operation.fluency_mean"\ny = ["posts_published"]\n')
+    exp.write_text(text)
+    run_sweep(exp, tmp_path / "out", executor="inprocess")  # nothing to do, no refusal
+
+
 def test_replicates_only_experiment(tmp_path):
     p = tmp_path / "reps.toml"
     p.write_text(f'name = "reps"\nbase = "{BASE.as_posix()}"\nusers = 300\ndays = 0.25\n'
