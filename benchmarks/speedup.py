@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--csv", type=Path, default=None, help="also write the table here")
     args = ap.parse_args(argv)
 
-    cfg = resolve_config(args.config, users=args.users, days=args.days)
+    # the reference implements the core engine: compare both without moderation
+    cfg = resolve_config(args.config, users=args.users, days=args.days,
+                         overrides={"moderation.enabled": False})
     seed = cfg.run.seed if args.seed is None else args.seed
 
     vec = InfluenceModel(cfg, seed=seed)

@@ -59,7 +59,23 @@ def run(
         f"{s['organic_engagements']:,} engagements, {s['organic_reshares']:,} reshares, "
         f"{s['organic_followers_gained']:,} followers gained\n"
         f"  in-network share of engagement {s['in_network_engagement_share']:.1%}, "
-        f"Breakout category {s['breakout_category']}")
+        f"Breakout category {s['breakout_category']}, kidding ratio "
+        f"{_ratio(s['kidding_ratio'])} (engagements), "
+        f"{_ratio(s['kidding_ratio_impressions'])} (impressions)")
+    if s["moderation"]:
+        prevented = (f"; {s['operation_exposures_prevented']:,} organic reads of its content "
+                     "prevented" if "operation_exposures_prevented" in s else "")
+        typer.echo(
+            f"  moderation: {s['operation_accounts_removed']:,} operation accounts removed "
+            f"({s['operation_accounts_acquired']:,} acquired to replace them), "
+            f"{s['organic_accounts_removed']:,} organic accounts wrongly removed; precision "
+            f"{_ratio(s['moderation_precision'], '.2f')}, recall "
+            f"{_ratio(s['moderation_recall'], '.2f')}, median removal delay "
+            f"{_ratio(s['median_removal_delay_hours'], '.0f')} h{prevented}")
+
+
+def _ratio(x: float | None, fmt: str = ",.0f") -> str:
+    return "undefined" if x is None else format(x, fmt)
 
 
 @app.command()

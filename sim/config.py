@@ -147,6 +147,22 @@ class Population(Strict):
                                    source="assumption; in-degree exponents ~2 are typical")
     media_fitness_boost: float = F(50.0, "Popularity multiplier of media accounts in follower "
                                    "attachment.", ge=1, le=1e6)
+    account_age_median_days: float = F(900.0, "Median age of organic accounts at the start "
+                                       "(lognormal, sigma 1); seen only by moderation.",
+                                       unit="days", gt=0, le=10_000)
+    fan_group_share: float = F(0.01, "Share of organic users in coordinated fan groups (drawn "
+                               "in proportion to activity): their posts often carry the group's "
+                               "slogan and fellow members like them. Seen only by moderation "
+                               "(organic activity that looks coordinated).", ge=0,
+                               le=1, source="assumption; issue brief: coordinated fan "
+                               "communities as false positives")
+    fan_group_size: int = F(20, "Members per fan group (same community).", unit="users", ge=2,
+                            le=10_000)
+    fan_copost_prob: float = F(0.5, "Probability that a fan-group member's post carries the "
+                               "group's slogan of the day.", ge=0, le=1)
+    fan_likes_per_post: float = F(3.0, "Mean likes a fan-group post gets from fellow members "
+                                  "(logged for moderation; not added to ranking counts).",
+                                  ge=0, le=1000)
 
     @field_validator("diurnal")
     @classmethod
@@ -159,6 +175,81 @@ class Population(Strict):
         names = [c.name for c in self.communities]
         if len(set(names)) != len(names):
             raise ValueError("community names must be unique")
+        return self
+
+
+class Moderation(Strict):
+    """A platform's moderation: observable signals -> suspicion score -> review -> action.
+
+    The detector sees what a platform can see (account age, posting, who engaged with whom,
+    duplicated content, language and fluency of posts, user reports), never who runs an
+    account. Signal weights and scales are assumptions to vary, not estimates."""
+
+    enabled: bool = F(False, "Moderate at all. The top-level switch applies to every platform; "
+                      "a platform's own override can only switch it off there.")
+    scan_interval_hours: int = F(6, "Hours between detector scans.", unit="hours", ge=1, le=720)
+    window_hours: int = F(24, "Activity window the signals are computed over.", unit="hours",
+                          ge=1, le=720)
+    min_posts: int = F(3, "Posts (any kind) in the window an account needs to be scored.",
+                       unit="posts", ge=1, le=10_000)
+    threshold: float = F(0.5, "Suspicion score (0-1) at or above which an account is flagged.",
+                         ge=0, le=1)
+    mode: Literal["account", "network"] = F(
+        "network", "account: each flagged account is one action; network: a flagged account's "
+        "linked accounts (reciprocal engagement, shared content) scoring at least "
+        "network_threshold are taken down with it in one action.",
+        source="Meta's takedowns of coordinated inauthentic behaviour remove networks")
+    network_threshold: float = F(0.3, "Least score of a linked account for a network takedown.",
+                                 ge=0, le=1)
+    review_delay_hours: float = F(12.0, "Mean delay from flag to action (exponential; 0 = act "
+                                  "at the scan).", unit="hours", ge=0, le=10_000,
+                                  source="assumption; Graphika 2021: assets often removed "
+                                  "within hours of posting")
+    action: Literal["remove", "demote", "demote_then_remove"] = F(
+        "remove", "What review does: remove the account; only demote its content in ranking; or "
+        "demote at the flag and remove after review.")
+    demotion_hours: float = F(24.0, "A demoted item ranks as if it were this many hours older; "
+                              "planted replies of demoted accounts are collapsed (not shown).",
+                              unit="hours", ge=0, le=10_000)
+    weight_age: float = F(1.0, "Signal weight: young account (exp(-age / age_scale_days)).",
+                          ge=0, le=100)
+    weight_rate: float = F(1.0, "Signal weight: posting rate (1 - exp(-rate / rate_scale)).",
+                           ge=0, le=100)
+    weight_sync: float = F(2.0, "Signal weight: share of original posts co-posted (same "
+                           "content by other accounts within sync_window_hours).", ge=0, le=100)
+    weight_duplicate: float = F(1.0, "Signal weight: share of original posts duplicated by at "
+                                "least duplicate_min_accounts accounts in the window.", ge=0,
+                                le=100)
+    weight_cluster: float = F(2.0, "Signal weight: share of engagement received from accounts "
+                              "the account itself engaged with (a tight, reciprocal cluster).",
+                              ge=0, le=100)
+    weight_language: float = F(1.0, "Signal weight: posts in a language other than the claimed "
+                               "community's main one, or poorly written (1 - quality).",
+                               ge=0, le=100)
+    weight_reports: float = F(2.0, "Signal weight: user reports (1 - exp(-reports / "
+                              "report_scale)).", ge=0, le=100)
+    age_scale_days: float = F(30.0, "Age scale of the young-account signal.", unit="days",
+                              gt=0, le=10_000)
+    rate_scale_per_day: float = F(20.0, "Rate scale of the posting-rate signal.",
+                                  unit="posts/day", gt=0, le=10_000)
+    report_scale: float = F(3.0, "Report count scale of the reports signal.", unit="reports",
+                            gt=0, le=10_000)
+    sync_window_hours: int = F(1, "Width of the co-posting window.", unit="hours", ge=1,
+                               le=720)
+    copost_min_accounts: int = F(3, "Accounts posting the same content in one sync window for "
+                                 "it to count as co-posted.", unit="accounts", ge=2, le=10_000)
+    duplicate_min_accounts: int = F(5, "Accounts posting the same content in the window for it "
+                                    "to count as duplicated.", unit="accounts", ge=2,
+                                    le=10_000)
+    counterfactual: bool = F(False, "Also run the same seed with moderation off and report the "
+                             "operation exposures moderation prevented (doubles run time).")
+
+    @model_validator(mode="after")
+    def _valid(self) -> Moderation:
+        if self.enabled and self.weight_age + self.weight_rate + self.weight_sync \
+                + self.weight_duplicate + self.weight_cluster + self.weight_language \
+                + self.weight_reports <= 0:
+            raise ValueError("at least one signal weight must be positive")
         return self
 
 
@@ -193,6 +284,9 @@ class Platform(Strict):
         "small share of their feed (Hodas & Lerman 2012)")
     external_engagement: float = F(5.0, "Visible engagement count of outside items (for "
                                    "engagement ranking).", unit="engagements", ge=0, le=1e9)
+    moderation: dict[str, Any] = Field(
+        default_factory=dict, description="Moderation fields that differ on this platform from "
+        "the top-level [moderation] table, e.g. { threshold = 0.7 } or { enabled = false }.")
 
 
 def _default_platforms() -> list[Platform]:
@@ -285,6 +379,8 @@ class Operation(Strict):
     hijack_fraction: float = F(0.2, "Share of posts that are replies planted under popular "
                                "organic threads of any topic.", ge=0, le=1,
                                source="Meta 2023: replies under unrelated popular questions")
+    hijack_on_topic: bool = F(False, "Planted replies go under threads on the persona's own "
+                              "topic only (default: popular threads of any topic).")
     hijack_pool: int = F(50, "Replies target the N most-engaged recent organic posts.", ge=1,
                          le=100_000)
     self_amp_per_post: float = F(3.0, "Mean engagements each post gets from sibling accounts.",
@@ -314,6 +410,30 @@ class Operation(Strict):
                                       ge=0, le=1e6)
     fake_view_prob: float = F(0.05, "Share of an author's fake followers counted as a view "
                               "of each post.", ge=0, le=1)
+    narratives_per_day: int = F(10, "Content directions issued to the whole operation each "
+                                "day; posts on the same direction are near-duplicates.", ge=1,
+                                le=100_000, source="Meta 2023: operators centrally provisioned "
+                                "with content directions")
+    paraphrase_prob: float = F(0.0, "Evasion: share of posts rewritten so they no longer match "
+                               "other accounts' posts on the same direction.", ge=0, le=1)
+    schedule_posts: bool = F(False, "Evasion: a scheduler spreads posts evenly over all 24 "
+                             "hours instead of the office hours (other work stays on shift).")
+    initial_account_age_days: float = F(60.0, "Mean age of the operation's accounts at the "
+                                        "start (exponential; hijacked accounts are as old as "
+                                        "organic ones).", unit="days", ge=0, le=10_000)
+    replacement_budget: int = F(300, "Accounts each operator may acquire over the run to "
+                                "replace removed ones.", unit="accounts", ge=0, le=1_000_000,
+                                source="assumption; Google TAG 2023: accounts bought in bulk")
+    replacements_per_day: float = F(10.0, "Most accounts an operator can acquire per day.",
+                                    unit="accounts/day", ge=0, le=10_000)
+    replacement_mix: dict[str, float] = Field(
+        default_factory=lambda: {"bought": 0.6, "hijacked": 0.2, "fresh": 0.2},
+        description="Weights of replacement kinds: bought (aged accounts from sellers, with "
+        "bought followers), hijacked (old account with an old audience), fresh (new, empty).")
+    bought_account_age_days: float = F(365.0, "Mean age of bought accounts (exponential).",
+                                       unit="days", ge=0, le=10_000,
+                                       source="Google TAG 2023: some bought accounts had been "
+                                       "used by spammers before")
 
     @field_validator("persona_languages")
     @classmethod
@@ -325,6 +445,16 @@ class Operation(Strict):
     @classmethod
     def _personas(cls, v: dict[str, float]) -> dict[str, float]:
         _check_weights("persona_communities", list(v.values()))
+        return v
+
+    @field_validator("replacement_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - {"bought", "hijacked", "fresh"}
+        if unknown:
+            raise ValueError(f"unknown replacement kinds {sorted(unknown)}; allowed: bought, "
+                             "hijacked, fresh")
+        _check_weights("replacement_mix", list(v.values()))
         return v
 
     @field_validator("platform_weights")
@@ -343,12 +473,95 @@ class Operation(Strict):
         return v
 
 
+REPORT_QUANTITIES: dict[str, str] = {
+    "posts_published": "vanity", "accounts_alive": "vanity", "followers_gained": "vanity",
+    "reported_engagements": "vanity", "reported_impressions": "vanity",
+    "organic_engagements": "real", "organic_impressions": "real",
+    "organic_followers_gained": "real"}
+"""Per-operator, per-period quantities a KPI can weigh, and which ledger each belongs to."""
+
+KPI_PRESETS: dict[str, dict[str, float]] = {
+    "tender": {"posts_published": 1.0, "accounts_alive": 1.0, "followers_gained": 1.0},
+    "posts": {"posts_published": 1.0},
+    "reported_engagement": {"reported_engagements": 1.0},
+    "organic_engagement": {"organic_engagements": 1.0},
+    "organic_reach": {"organic_impressions": 1.0},
+}
+"""Named KPIs: ``tender`` follows the 2021 Pudong police tender (posts, surviving accounts,
+follower growth); the ``organic_*`` ones are the counterfactual, real-ledger paymasters."""
+
+TACTICS: tuple[str, ...] = ("volume", "amplification", "buying", "hijacking", "audience",
+                            "timeliness")
+"""Tactics an adaptive operator allocates its budget among (see ``Adaptation``)."""
+
+
 class Paymaster(Strict):
-    """What the operation reports upwards and how often."""
+    """What the operation reports upwards, how often, and how the paymaster scores it."""
 
     report_period_days: int = F(7, "Length of a reporting period.", unit="days", ge=1, le=365,
                                 source="2021 Pudong police tender (NYT, secondary): weekly "
                                 "post counts and survival rates")
+    kpi: Literal["tender", "posts", "reported_engagement", "organic_engagement",
+                 "organic_reach"] = F(
+        "tender", "The key performance indicator each operator is rewarded on per period: "
+        "sum over its quantities of weight x log(1 + per-operator value). tender = posts + "
+        "accounts alive + follower growth; reported_engagement (in-network included); the real "
+        "counterfactuals organic_engagement and organic_reach (organic impressions).",
+        source="tender: 2021 Pudong police tender (NYT, secondary)")
+    kpi_weights: dict[str, float] = Field(
+        default_factory=dict, description="Custom KPI weights by quantity (posts_published, "
+        "accounts_alive, followers_gained, reported_engagements, reported_impressions, "
+        "organic_engagements, organic_impressions, organic_followers_gained); replaces `kpi` "
+        "when not empty.")
+
+    @field_validator("kpi_weights")
+    @classmethod
+    def _kpi(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(REPORT_QUANTITIES)
+        if unknown:
+            raise ValueError(f"unknown KPI quantities {sorted(unknown)}; allowed: "
+                             f"{sorted(REPORT_QUANTITIES)}")
+        if v:
+            _check_weights("kpi_weights", list(v.values()))
+        return v
+
+    def weights(self) -> dict[str, float]:
+        return self.kpi_weights or KPI_PRESETS[self.kpi]
+
+
+class Adaptation(Strict):
+    """Adaptive operators: each splits a fixed budget among tactics and learns, from its
+    paymaster's rewards, which split pays (an epsilon-greedy bandit over candidate splits).
+
+    A tactic's intensity is its share of the budget times its full-budget level: posts per
+    account-day, sibling engagements per post, followers bought per account-day, planted
+    replies per account-day, follows per account-day (with a fluency bonus for the personas:
+    fluent writers), and the share of the content lag removed (timely content)."""
+
+    enabled: bool = F(False, "Operators adapt their tactics; otherwise they use [operation].")
+    arms: Literal["focused", "pairs"] = F(
+        "focused", "Candidate splits: focused = for each tactic, 60% on it and the rest spread "
+        "evenly, plus the even split (7 arms); pairs = also every 50/50 pair (22 arms).")
+    epsilon: float = F(0.2, "Chance of trying a random candidate split in a period instead of "
+                       "the best so far (after each has been tried once).", ge=0, le=1)
+    fixed_split: int | None = F(None, "Play this candidate split (index into the arms: 0 = "
+                                "even, 1..6 = focused on volume, amplification, buying, "
+                                "hijacking, audience, timeliness) all run, without learning: "
+                                "measures what each split yields.", ge=0, le=21)
+    full_volume: float = F(30.0, "Posts per account-day with the whole budget on volume.",
+                           unit="posts/account/day", ge=0, le=10_000)
+    full_amplification: float = F(12.0, "Sibling engagements per post with the whole budget on "
+                                  "self-amplification.", ge=0, le=1000)
+    full_buying: float = F(200.0, "Followers bought per account-day with the whole budget on "
+                           "buying.", ge=0, le=1e6)
+    full_hijacking: float = F(20.0, "Planted replies per account-day with the whole budget on "
+                              "reply-hijacking.", ge=0, le=10_000)
+    full_audience: float = F(40.0, "Follows per account-day with the whole budget on audience "
+                             "building.", ge=0, le=10_000)
+    full_fluency_bonus: float = F(0.6, "Quality added to posts with the whole budget on "
+                                  "audience building (fluent persona writers).", ge=0, le=1)
+
+
 
 
 class Breakout(Strict):
@@ -379,6 +592,8 @@ class Config(Strict):
     engagement: Engagement = Field(default_factory=Engagement)
     operation: Operation = Field(default_factory=Operation)
     paymaster: Paymaster = Field(default_factory=Paymaster)
+    adaptation: Adaptation = Field(default_factory=Adaptation)
+    moderation: Moderation = Field(default_factory=Moderation)
     breakout: Breakout = Field(default_factory=Breakout)
 
     @model_validator(mode="after")
@@ -390,12 +605,27 @@ class Config(Strict):
             if k not in names:
                 raise ValueError(f"operation.platform_weights: unknown platform {k!r}; "
                                  f"known: {names}")
+        for i, p in enumerate(self.platforms):
+            if p.moderation:
+                try:
+                    self.moderation_of(i)
+                except ValidationError as e:
+                    raise ValueError(_format_error(e, p.name, Moderation,
+                                                   f"platforms.{i}.moderation.")
+                                     .split("\n", 1)[1].strip()) from None
         comms = [c.name for c in self.population.communities]
         for k in self.operation.persona_communities:
             if k not in comms:
                 raise ValueError(f"operation.persona_communities: unknown community {k!r}; "
                                  f"known: {comms}")
         return self
+
+    def moderation_of(self, platform: int) -> Moderation | None:
+        """The moderation settings in force on a platform, or None if it does not moderate."""
+        own = self.platforms[platform].moderation
+        m = Moderation.model_validate({**self.moderation.model_dump(), **own}) if own \
+            else self.moderation
+        return m if self.moderation.enabled and m.enabled else None
 
     @property
     def ticks(self) -> int:
@@ -414,9 +644,10 @@ def allowed_range(model: type[BaseModel], name: str) -> str:
     return f"{lo}value{hi}" if lo or hi else ""
 
 
-def _field_owner(loc: tuple) -> tuple[type[BaseModel], str] | None:
+def _field_owner(loc: tuple, root: type[BaseModel] | None = None
+                 ) -> tuple[type[BaseModel], str] | None:
     """The model class that declares the field at ``loc`` (list indices skipped)."""
-    model: Any = Config
+    model: Any = root or Config
     names = [p for p in loc if isinstance(p, str)]
     for i, name in enumerate(names):
         if not (isinstance(model, type) and issubclass(model, BaseModel)) \
@@ -430,17 +661,18 @@ def _field_owner(loc: tuple) -> tuple[type[BaseModel], str] | None:
     return None
 
 
-def _format_error(e: ValidationError, origin: str) -> str:
+def _format_error(e: ValidationError, origin: str, root: type[BaseModel] | None = None,
+                  prefix: str = "") -> str:
     lines = [f"invalid configuration ({origin}):"]
     for err in e.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = prefix + ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             lines.append(f"  {loc}: unknown field (check spelling; see docs/config.md)")
             continue
         if not isinstance(err["input"], dict | list):
             msg += f" (got {err['input']!r})"
-        owner = _field_owner(err["loc"])
+        owner = _field_owner(err["loc"], root)
         rng = allowed_range(*owner) if owner else ""
         if rng:
             msg += f"; allowed range: {rng}"

@@ -42,6 +42,12 @@ VALIDATOR_RULES: dict[tuple[type[BaseModel], str], str] = {
                                           "with a positive sum (so at least one entry)",
     (C.Operation, "persona_languages"): "3 weights (en, zh, other), non-negative, positive sum",
     (C.Operation, "work_blocks"): "start < end in every block",
+    (C.Operation, "replacement_mix"): "keys among bought, hijacked, fresh; non-negative weights "
+                                      "with a positive sum",
+    (C.Platform, "moderation"): "keys and values of [moderation] fields, validated like it",
+    (C.Moderation, "enabled"): "when enabled, at least one signal weight must be positive",
+    (C.Paymaster, "kpi_weights"): "keys among the per-operator report quantities; "
+                                  "non-negative weights with a positive sum",
 }
 
 # Section intros for models without a docstring, and notes added after a model's docstring.
@@ -51,6 +57,10 @@ SECTION_NOTES: dict[type[BaseModel], str] = {
     C.Community: "Repeat the table once per community. A file that lists communities replaces "
                  "the default set below entirely; `operation.persona_communities` must then name "
                  "communities that exist (this is checked even when the operation is disabled).",
+    C.Moderation: "The same table applies to every platform; `platforms.moderation` changes "
+                  "fields for one platform (e.g. `moderation = { threshold = 0.7 }` in its "
+                  "`[[platforms]]` table). Switch all moderation off with "
+                  "`--set moderation.enabled=false`. The model is in docs/model.md, Section 7.15.",
     C.Platform: "Repeat the table once per platform. A file that lists platforms replaces the "
                 "default set below entirely. Users' popularity (`population.popularity_exponent`) "
                 "is a user trait, shared by every platform's graph.",

@@ -6,7 +6,7 @@ distinct counting (exposure, engagement by community and platform). Definitions,
 
 vanity
   posts_published        posts, hijacking replies and self-shares by troll accounts
-  accounts_alive         troll accounts not removed
+  accounts_alive         troll accounts not removed (accounts_run: all it ever ran)
   reported_followers     followers of live troll accounts: organic + bought (fake) + sibling
   reported_impressions   views of operation content by organic users, troll accounts and fake
                          followers
@@ -21,6 +21,9 @@ real
   exposure_top1pct_share share of organic impressions of operation content that fell on the 1%
                          most-exposed organic users
   breakout_category      Nimmo's Breakout Scale, 1-5 (see ``breakout_category``)
+kidding ratio
+  kidding_ratio          reported_engagements / organic_engagements (>= 1; None if no organic
+                         engagement); kidding_ratio_impressions likewise for impressions
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+
+from .config import TACTICS
 
 SERIES = ("tick", "day", "posts_published", "accounts_alive", "accounts_run",
           "operation_accounts_removed", "reported_followers", "reported_impressions",
@@ -67,6 +72,15 @@ def breakout_category(reached: np.ndarray, media_amplifications: int,
     return cat
 
 
+def kidding_ratio(reported: float, real: float) -> float | None:
+    """What the operation can report over what it really achieved, for one quantity: reported
+    engagements (in-network included) over organic engagements, or reported impressions (views
+    by its own accounts and bought followers included) over organic impressions. The reported
+    figure contains the real one, so the ratio is at least 1; undefined (None) when nothing real
+    happened."""
+    return reported / real if real > 0 else None
+
+
 def top_share(counts: np.ndarray, fraction: float = 0.01) -> float:
     """Share of the total held by the top ``fraction`` of entries (0 if the total is 0)."""
     total = counts.sum()
@@ -103,6 +117,8 @@ class Ledger:
         return {
             "posts_published": t["posts_published"],
             "accounts_alive": int(alive.sum()),
+            "accounts_run": acc.n,
+            "operation_accounts_removed": int((acc.removed_tick >= 0).sum()),
             "reported_followers": int(followers),
             "reported_impressions": t["reported_impressions"],
             "reported_engagements": t["reported_engagements"],
@@ -116,6 +132,11 @@ class Ledger:
     def record(self, model) -> None:
         row = {"tick": model.tick + 1, "day": (model.tick + 1) / 24}
         row.update(self.snapshot(model))
+        t = self.totals
+        ratio = kidding_ratio(t["reported_engagements"], t["organic_engagements"])
+        row["kidding_ratio"] = np.nan if ratio is None else ratio
+        ratio = kidding_ratio(t["reported_impressions"], t["organic_impressions"])
+        row["kidding_ratio_impressions"] = np.nan if ratio is None else ratio
         self.rows.append(row)
 
     def reached(self, model) -> np.ndarray:
@@ -155,4 +176,19 @@ class Ledger:
                                                    t["high_profile_amplifications"])
         s["organic_posts"] = t["organic_posts"]
         s["deliveries"] = t["deliveries"]
+        s["kidding_ratio"] = kidding_ratio(t["reported_engagements"], t["organic_engagements"])
+        s["kidding_ratio_impressions"] = kidding_ratio(t["reported_impressions"],
+                                                       t["organic_impressions"])
+        learners = [op.learner for op in model.operators if op.learner is not None]
+        if learners:  # the split each adaptive operator found best, averaged over operators
+            best = np.mean([lr.best() for lr in learners], axis=0)
+            s.update({f"allocation_{t}": float(x) for t, x in zip(TACTICS, best, strict=True)})
+        s["moderation"] = model.moderation is not None
+        if model.moderation is not None:
+            s.update(model.moderation.summary())
+        else:
+            s.update(organic_accounts_removed=0, organic_followers_lost=0,
+                     moderation_precision=None, moderation_recall=None,
+                     median_removal_delay_hours=None, moderation_actions=0,
+                     accounts_removed_per_action=0.0)
         return s

@@ -16,6 +16,7 @@ from .behaviour import Coefficients, action_probs, match_factor
 from .config import LANGUAGES, Config
 from .feeds import Feeds, external_scores, rank_scores, read_top
 from .ledger import Ledger
+from .moderation import Moderation
 from .network import make_follower_graph
 from .operation import Operator, Paymaster, act, make_accounts
 from .platform import Platform
@@ -57,8 +58,11 @@ class InfluenceModel(mesa.Model):
         self.paymaster = Paymaster(self)
         self._queue: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._tick_first_post: list[int] = []
-        self._pool_cache: dict[int, np.ndarray] = {}
-        self._seed_hijacked_audiences()
+        self._pool_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._seed_hijacked_audiences(np.arange(self.accounts.n))
+        # moderation draws from its own stream: with it off, nothing above or below changes
+        self.moderation = Moderation(self) if any(
+            cfg.moderation_of(j) for j in range(len(cfg.platforms))) else None
 
     def user(self, index: int) -> OrganicUser:
         """A Mesa agent view of organic user ``index`` (for inspection)."""
@@ -77,7 +81,10 @@ class InfluenceModel(mesa.Model):
             self.organic_hour(pf)
         # 3. Everything posted this hour reaches followers' feeds (readable from next hour on).
         self.deliver_queued()
-        # 4. The paymaster receives the period's report; the ledgers record the hour.
+        # 4. Platforms moderate: scan for suspicious accounts, act on reviews that are due.
+        if self.moderation is not None:
+            self.moderation.step()
+        # 5. The paymaster receives the period's report; the ledgers record the hour.
         self.paymaster.step()
         self.ledger.record(self)
         self.tick += 1
@@ -92,6 +99,8 @@ class InfluenceModel(mesa.Model):
     def organic_hour(self, pf: Platform) -> None:
         pc = self.cfg.population
         rows = self._active_rows(pf)
+        if self.moderation is not None:  # members removed from this platform stay away
+            rows = self.moderation.present(pf.index, rows)
         if rows.size == 0:
             return
         users = pf.members[rows]
@@ -105,6 +114,8 @@ class InfluenceModel(mesa.Model):
         roots = c["root"][posts]
         reply = np.where(c["platform"][roots] == pf.index, c["hijack_reply"][roots], -1)
         seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
+        if self.moderation is not None:  # replies of removed or demoted accounts are hidden
+            seen[seen] = self.moderation.visible_status(reply[seen]) == 0
         self.engage(pf, np.concatenate((readers, readers[seen])),
                     np.concatenate((posts, reply[seen])), n_from_feed=posts.size)
         self.organic_posts(pf, users)
@@ -177,6 +188,10 @@ class InfluenceModel(mesa.Model):
         n_eng = like.astype(np.int32) + reshare + reply
         np.add.at(c["eng_visible"], roots[n_eng > 0], n_eng[n_eng > 0])
         np.add.at(c["reports"], roots[report], 1)
+        if self.moderation is not None:  # what the platform sees
+            eng = like | reshare | reply
+            self.moderation.engagements(pf.index, users[eng], authors[eng])
+            self.moderation.reports(pf.index, authors[report])
         engaged = (like | reshare | reply) & is_op
         self.ledger.engaged[pf.index, users[engaged]] = True
         n_like, n_resh, n_rep = (int((a & is_op).sum()) for a in (like, reshare, reply))
@@ -256,6 +271,8 @@ class InfluenceModel(mesa.Model):
                              quality=rng.beta(a, b, authors.size), created=self.tick)
         self.queue(ids, authors, np.full(ids.size, pf.index, np.int8))
         self.ledger.add(organic_posts=int(ids.size))
+        if self.moderation is not None:
+            self.moderation.organic_posts(pf.index, ids, authors)
 
     def inject_post(self, author: int, platform: int = 0, *, topic: int | None = None,
                     quality: float = 1.0, is_op: bool = False) -> int:
@@ -287,19 +304,35 @@ class InfluenceModel(mesa.Model):
                 self.ledger.add(deliveries=self._deliver(pf, ids[sel], authors[sel]))
 
     # ==== operation support ====================================================================
-    def hijack_pool(self, p: int) -> np.ndarray:
-        """The most-engaged organic originals of the last 24 hours on platform ``p``."""
-        if p not in self._pool_cache:
-            first = self._tick_first_post[max(0, self.tick - 24)]
+    def first_post_since(self, tick: int) -> int:
+        """Id of the first post created at or after ``tick`` (posts are numbered in time)."""
+        if tick >= len(self._tick_first_post):
+            return self.posts.n
+        return self._tick_first_post[max(tick, 0)]
+
+    def accounts_acquired(self, ids: np.ndarray) -> None:
+        """Replacement accounts join: hijacked ones bring an old audience; moderation learns
+        their registration dates."""
+        self._seed_hijacked_audiences(ids)
+        if self.moderation is not None:
+            self.moderation.set_ages(ids)
+
+    def hijack_pool(self, p: int, topic: int = -1) -> np.ndarray:
+        """The most-engaged organic originals of the last 24 hours on platform ``p`` (on
+        ``topic`` only, if given)."""
+        if (p, topic) not in self._pool_cache:
+            first = self.first_post_since(self.tick - 24)
             ids = np.arange(first, self.posts.n)
             c = self.posts.cols
             ids = ids[(c["platform"][ids] == p) & (c["kind"][ids] == KIND_ORGANIC)]
+            if topic >= 0:
+                ids = ids[c["topic"][ids] == topic]
             k = self.cfg.operation.hijack_pool
             if ids.size > k:
                 e = self.posts.engagements(ids)
                 ids = np.sort(ids[np.argsort(-e, kind="stable")[:k]])
-            self._pool_cache[p] = ids
-        return self._pool_cache[p]
+            self._pool_cache[p, topic] = ids
+        return self._pool_cache[p, topic]
 
     def _group_by_community(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         comm = self.pop.community[members]
@@ -307,10 +340,13 @@ class InfluenceModel(mesa.Model):
         bounds = np.searchsorted(comm[order], np.arange(len(self.pop.community_names) + 1))
         return members[order], bounds
 
-    def build_audience(self, accounts: np.ndarray, n_follows: np.ndarray) -> None:
+    def build_audience(self, accounts: np.ndarray, n_follows: np.ndarray,
+                       quality_bonus: np.ndarray) -> None:
         """Accounts follow organic users (a ``targeting`` share within the persona community);
-        each target follows back with a probability scaled like an engagement."""
+        each target follows back with a probability scaled like an engagement of the persona's
+        writing (fluency plus any bonus for fluent writers)."""
         acc_ids = np.repeat(accounts, n_follows)
+        bonus = np.repeat(quality_bonus, n_follows)
         if acc_ids.size == 0:
             return
         acc = self.accounts
@@ -336,8 +372,8 @@ class InfluenceModel(mesa.Model):
         pop = self.pop
         t = np.maximum(targets, 0)
         m = match_factor(self.coef, pop.community[t], pop.language[t],
-                         acc.community[acc_ids], acc.language[acc_ids], acc.fluency[acc_ids],
-                         1.0, 0.0, 0.0, False)
+                         acc.community[acc_ids], acc.language[acc_ids],
+                         np.minimum(acc.fluency[acc_ids] + bonus, 1.0), 1.0, 0.0, 0.0, False)
         p = np.clip(self.cfg.population.follow_back_prob * pop.propensity[t] * m, 0, 1)
         back = (rng.random(acc_ids.size) < p) & (targets >= 0)
         for pf in self.platforms:
@@ -346,12 +382,12 @@ class InfluenceModel(mesa.Model):
                 new = pf.add_op_followers(acc_ids[sel], targets[sel])
                 self.ledger.add(organic_followers_gained=new)
 
-    def _seed_hijacked_audiences(self) -> None:
-        """Hijacked accounts arrive with an old audience of random members (not in the real
-        ledger's 'followers gained': the operation did not win them)."""
+    def _seed_hijacked_audiences(self, ids: np.ndarray) -> None:
+        """Hijacked accounts among ``ids`` arrive with an old audience of random members (not
+        in the real ledger's 'followers gained': the operation did not win them)."""
         acc = self.accounts
         mean = self.cfg.operation.hijacked_audience_mean
-        hij = np.flatnonzero(acc.hijacked)
+        hij = ids[acc.hijacked[ids]]
         if hij.size == 0 or mean <= 0:
             return
         size = self.rng.geometric(1.0 / (1.0 + mean), hij.size) - 1
@@ -374,8 +410,12 @@ class InfluenceModel(mesa.Model):
 
     def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-        return read_top(pf.feeds, rows, n_read, external,
-                        lambda ids: rank_scores(pf.cfg, ids, self.posts, self.tick))
+        return read_top(pf.feeds, rows, n_read, external, lambda ids: self._scores(pf, ids))
+
+    def _scores(self, pf: Platform, ids: np.ndarray) -> np.ndarray:
+        """Ranking scores of feed items, after moderation (removed: -inf; demoted: lower)."""
+        s = rank_scores(pf.cfg, ids, self.posts, self.tick)
+        return s if self.moderation is None else self.moderation.adjust_scores(pf.index, ids, s)
 
     def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
                       ) -> np.ndarray:

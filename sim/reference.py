@@ -137,6 +137,9 @@ class ReferenceModel(InfluenceModel):
     """The model with its four kernels as plain per-agent loops (see the module docstring)."""
 
     def __init__(self, cfg: Config, seed: int | None = None) -> None:
+        if cfg.moderation.enabled:
+            raise ValueError("moderation.enabled: the per-agent reference implements the core "
+                             "engine only; run it with moderation.enabled = false")
         super().__init__(cfg, seed)
         # Creating agents draws no random numbers, so a seed gives the same world as in
         # InfluenceModel.

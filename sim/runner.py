@@ -5,6 +5,9 @@ Output schema (the names are part of the public interface; docs/outputs.md expla
 - ``timeseries.parquet``: one row per tick, cumulative vanity and real figures;
 - ``posts.parquet``: one row per operation post or planted reply, both ledgers per post;
 - ``reports.parquet``: what the paymaster was told each reporting period;
+- ``removals.parquet``: one row per account removed by moderation (ground truth included);
+- ``accounts.parquet``: one row per operation account (origin, platform, fate);
+- ``operators.parquet``: one row per operator and reporting period (its figures, KPI, split);
 - ``figures/headline.png``: vanity against real over time.
 """
 
@@ -21,6 +24,7 @@ import pandas as pd
 
 from .config import LANGUAGES, Config, build_config, load_config
 from .model import InfluenceModel
+from .operation import ORIGIN_NAMES
 from .output import atomic_dir, write_json, write_table
 from .posts import KIND_NAMES, KIND_OP_POST, KIND_OP_REPLY
 
@@ -32,6 +36,9 @@ class RunResult:
     timeseries: pd.DataFrame
     posts: pd.DataFrame
     reports: pd.DataFrame
+    removals: pd.DataFrame
+    accounts: pd.DataFrame
+    operators: pd.DataFrame
 
     def save(self, out_dir: str | Path, figures: bool = True) -> Path:
         """Write every output into ``out_dir`` atomically (replacing what was there)."""
@@ -42,6 +49,9 @@ class RunResult:
             write_table(tmp / "timeseries.parquet", self.timeseries)
             write_table(tmp / "posts.parquet", self.posts)
             write_table(tmp / "reports.parquet", self.reports)
+            write_table(tmp / "removals.parquet", self.removals)
+            write_table(tmp / "accounts.parquet", self.accounts)
+            write_table(tmp / "operators.parquet", self.operators)
             if figures:
                 (tmp / "figures").mkdir()
                 headline_figure(self.timeseries, self.summary, tmp / "figures" / "headline.png")
@@ -82,7 +92,27 @@ def run(config: Config | str | Path | dict, seed: int | None = None, *,
         if bar is not None:
             bar.close()
     runtime = time.perf_counter() - t0
-    return collect(model, runtime)
+    result = collect(model, runtime)
+    if cfg.moderation.enabled and cfg.moderation.counterfactual:
+        result.summary.update(counterfactual(cfg, result.summary, model_cls))
+    return result
+
+
+def counterfactual(cfg: Config, summary: dict, model_cls: type[InfluenceModel]) -> dict:
+    """Run the same seed with moderation off and report what moderation prevented."""
+    off_cfg = build_config(cfg.model_dump(), {"moderation.enabled": False})
+    off = model_cls(off_cfg)
+    off.run()
+    s = off.ledger.summary(off)
+    return {
+        "counterfactual_organic_impressions": s["organic_impressions"],
+        "counterfactual_organic_exposed_users": s["organic_exposed_users"],
+        "counterfactual_organic_engagements": s["organic_engagements"],
+        "operation_exposures_prevented": s["organic_impressions"]
+        - summary["organic_impressions"],
+        "operation_exposed_users_prevented": s["organic_exposed_users"]
+        - summary["organic_exposed_users"],
+    }
 
 
 def collect(model: InfluenceModel, runtime: float) -> RunResult:
@@ -101,8 +131,35 @@ def collect(model: InfluenceModel, runtime: float) -> RunResult:
     summary.update(model.ledger.summary(model))
     summary["reports"] = model.paymaster.reports
     summary["config"] = cfg.model_dump(mode="json")
+    removals = model.moderation.removal_table() if model.moderation is not None \
+        else empty_removals()
     return RunResult(cfg, summary, pd.DataFrame(model.ledger.rows), post_table(model),
-                     pd.DataFrame(model.paymaster.reports))
+                     pd.DataFrame(model.paymaster.reports), removals, account_table(model),
+                     pd.DataFrame(model.paymaster.operator_reports))
+
+
+def empty_removals() -> pd.DataFrame:
+    from .moderation import Moderation
+    return Moderation.empty_removals()
+
+
+def account_table(model: InfluenceModel) -> pd.DataFrame:
+    """One row per operation account: who ran it, where, how it came, and its fate."""
+    acc = model.accounts
+    return pd.DataFrame({
+        "account": np.arange(acc.n, dtype=np.int32),
+        "operator": acc.operator,
+        "platform": pd.Categorical.from_codes(acc.platform, [pf.name for pf in model.platforms]),
+        "origin": pd.Categorical.from_codes(acc.origin, list(ORIGIN_NAMES)),
+        "community": pd.Categorical.from_codes(acc.community, list(model.pop.community_names)),
+        "language": pd.Categorical.from_codes(acc.language, list(LANGUAGES)),
+        "fluency": acc.fluency,
+        "hijacked": acc.hijacked,
+        "created_tick": acc.created,
+        "first_post_tick": acc.first_post,
+        "removed_tick": acc.removed_tick,
+        "fake_followers": acc.fake_followers,
+    })
 
 
 def post_table(model: InfluenceModel) -> pd.DataFrame:

@@ -37,7 +37,8 @@ def test_rendering_is_deterministic():
 def test_sections_are_the_toml_tables_in_order():
     headers = [h for h, _, _ in docs.sections()]
     assert headers == ["[run]", "[population]", "[[population.communities]]", "[[platforms]]",
-                       "[engagement]", "[operation]", "[paymaster]", "[breakout]"]
+                       "[engagement]", "[operation]", "[paymaster]", "[adaptation]", "[moderation]",
+                       "[breakout]"]
     text = _rendered()
     positions = [text.index(f"## `{h}`") for h in headers]
     assert positions == sorted(positions)
@@ -107,8 +108,16 @@ def test_outputs_doc_names_every_output_field():
 
     text = (docs.CONFIG_DOCS.parent / "outputs.md").read_text(encoding="utf-8")
     result = sim.run({"run": {"days": 0.5}, "population": {"n_users": 300}})
-    names = set(result.summary) | set(result.timeseries.columns) | set(result.posts.columns) \
-        | set(result.reports.columns)
+    moderated = sim.run({"run": {"days": 1}, "population": {"n_users": 2000},
+                         "moderation": {"enabled": True, "threshold": 0.2,
+                                        "review_delay_hours": 0, "counterfactual": True},
+                         "adaptation": {"enabled": True}, "paymaster": {"report_period_days": 1}})
+    assert len(moderated.removals) > 0
+    names = set()
+    for r in (result, moderated):
+        names |= set(r.summary) | set(r.timeseries.columns) | set(r.posts.columns) \
+            | set(r.reports.columns) | set(r.removals.columns) | set(r.accounts.columns) \
+            | set(r.operators.columns)
     missing = sorted(n for n in names if f"`{n}`" not in text)
     assert not missing, f"docs/outputs.md does not describe: {missing}"
     model = (docs.CONFIG_DOCS.parent / "model.md").read_text(encoding="utf-8")

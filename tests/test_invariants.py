@@ -198,7 +198,10 @@ def check_time_series(s: dict, ts: pd.DataFrame, ticks: int) -> None:
         assert (steps >= 0).all(), f"cumulative {c} decreases at tick {np.argmin(steps) + 2}"
     last = ts.iloc[-1]
     for c in ts.columns.drop(["tick", "day"]):
-        assert last[c] == s[c], f"last timeseries row {c}={last[c]} != summary {s[c]}"
+        if s[c] is None:  # undefined ratios: null in the summary, NaN in the series
+            assert np.isnan(last[c]), f"last timeseries row {c}={last[c]}, summary null"
+        else:
+            assert last[c] == s[c], f"last timeseries row {c}={last[c]} != summary {s[c]}"
     assert (ts["accounts_alive"] <= s["n_accounts"]).all()
 
 
