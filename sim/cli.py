@@ -51,6 +51,12 @@ def run(
     result = run_model(cfg, progress=progress)
     result.save(out, figures=figures)
     s = result.summary
+    if s.get("model") == "simsom":
+        typer.echo(f"wrote {out}  ({s['runtime_seconds']:.1f} s)\n"
+                   f"  SimSoM: relative quality {s['relative_quality']:.3f} (average quality "
+                   f"{s['average_quality']:.3f} against {s['baseline_average_quality']:.3f} "
+                   f"without bad actors), {s['steps']} steps")
+        return
     typer.echo(
         f"wrote {out}  ({s['runtime_seconds']:.1f} s)\n"
         f"  reported: {s['posts_published']:,} posts, {s['reported_followers']:,} followers, "
@@ -74,8 +80,10 @@ def run(
             f"{_ratio(s['median_removal_delay_hours'], '.0f')} h{prevented}")
 
 
-def _ratio(x: float | None, fmt: str = ",.0f") -> str:
-    return "undefined" if x is None else format(x, fmt)
+def _ratio(x: float | None, fmt: str | None = None) -> str:
+    if x is None:
+        return "undefined"
+    return format(x, fmt or (".2f" if x < 10 else ",.0f"))
 
 
 @app.command()

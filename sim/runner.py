@@ -54,7 +54,12 @@ class RunResult:
             write_table(tmp / "operators.parquet", self.operators)
             if figures:
                 (tmp / "figures").mkdir()
-                headline_figure(self.timeseries, self.summary, tmp / "figures" / "headline.png")
+                if self.summary.get("model") == "simsom":
+                    from .simsom import quality_figure
+                    quality_figure(self.timeseries, self.summary, tmp / "figures" / "quality.png")
+                else:
+                    headline_figure(self.timeseries, self.summary,
+                                    tmp / "figures" / "headline.png")
         return Path(out_dir)
 
 
@@ -80,6 +85,8 @@ def run(config: Config | str | Path | dict, seed: int | None = None, *,
     cfg = resolve_config(config, overrides, users, days)
     if seed is not None:
         cfg = build_config(cfg.model_dump(), {"run.seed": int(seed)})
+    if cfg.simsom.enabled:
+        return run_simsom(cfg)
     t0 = time.perf_counter()
     model = model_cls(cfg)
     bar = None
@@ -96,6 +103,27 @@ def run(config: Config | str | Path | dict, seed: int | None = None, *,
     if cfg.moderation.enabled and cfg.moderation.counterfactual:
         result.summary.update(counterfactual(cfg, result.summary, model_cls))
     return result
+
+
+def run_simsom(cfg: Config) -> RunResult:
+    """SimSoM (sim/simsom.py, Truong et al. 2024): the run and its no-bad-actor baseline.
+
+    ``timeseries`` holds the per-step average quality of human feeds; the operation tables are
+    empty (SimSoM has no operation accounts or posts ledger)."""
+    from .simsom import run_pair
+    from .simsom import summary as simsom_summary
+
+    t0 = time.perf_counter()
+    res, base = run_pair(cfg)
+    summary: dict[str, Any] = {"schema_version": 1, "package_version": version("sim"),
+                               "seed": int(cfg.run.seed), "ticks": res.steps}
+    summary.update(simsom_summary(cfg, res, base))
+    summary["runtime_seconds"] = round(time.perf_counter() - t0, 3)
+    summary["config"] = cfg.model_dump(mode="json")
+    ts = pd.DataFrame({"step": np.arange(1, res.steps + 1), "quality": res.quality_series,
+                       "quality_ema": res.ema_series})
+    empty = pd.DataFrame()
+    return RunResult(cfg, summary, ts, empty, empty, empty_removals(), empty, empty)
 
 
 def counterfactual(cfg: Config, summary: dict, model_cls: type[InfluenceModel]) -> dict:

@@ -38,7 +38,7 @@ def test_sections_are_the_toml_tables_in_order():
     headers = [h for h, _, _ in docs.sections()]
     assert headers == ["[run]", "[population]", "[[population.communities]]", "[[platforms]]",
                        "[engagement]", "[operation]", "[paymaster]", "[adaptation]", "[moderation]",
-                       "[breakout]"]
+                       "[breakout]", "[simsom]"]
     text = _rendered()
     positions = [text.index(f"## `{h}`") for h in headers]
     assert positions == sorted(positions)
