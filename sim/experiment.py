@@ -171,11 +171,13 @@ class SeriesFigure(_Recipe):
     y: list[str] = Field(min_length=1, description="Columns of the per-tick ledger series "
                          "(timeseries.parquet), one curve each.")
     group: str | None = Field(None, description="Design factor: one colour per level.")
+    panel: str | None = Field(None, description="Design factor: one panel per level.")
 
     _y_list = field_validator("y", mode="before")(_as_list)
 
     def factor_fields(self) -> list[tuple[str, str]]:
-        return [("group", self.group)] if self.group is not None else []
+        return [(f, k) for f, k in (("group", self.group), ("panel", self.panel))
+                if k is not None]
 
     def outcome_fields(self) -> list[tuple[str, str]]:
         return []  # series columns are checked against the ledger, not the outcomes
@@ -320,7 +322,8 @@ def _check_recipes(spec: Experiment, points: pd.DataFrame, path: Path) -> None:
     for i, r in enumerate(spec.figures):
         hidden = [k for k in varied if k not in r.factors()]
         if hidden:
-            fields = {"tradeoff": "along or group", "series": "group"}.get(r.kind, "x or group")
+            fields = {"tradeoff": "along or group", "series": "group or panel"}.get(
+                r.kind, "x or group")
             raise ConfigError(
                 f"{path}: figure {r.name!r} (figures.{i}): the design varies {hidden}, which "
                 f"the figure does not show; use them as {fields}, or fix them in the design")

@@ -34,11 +34,13 @@ from scipy.sparse.csgraph import connected_components
 
 from .config import Moderation as ModerationConfig
 from .network import sorted_unique
+from .operation import ORIGIN_NAMES
 from .posts import KIND_OP_SHARE, KIND_RESHARE
 
 SIGNALS = ("age", "rate", "sync", "duplicate", "cluster", "language", "reports")
 STATUS_OK, STATUS_DEMOTED, STATUS_REMOVED = 0, 1, 2
-FAN_NARRATIVE_BASE = np.int64(1) << 40  # fan slogans never collide with operation narratives
+UNIQUE = -1  # fingerprint of content nobody else posts; fan slogans are below it, operation
+# content directions are >= 0, so the two never collide
 FEED_HORIZON_HOURS = 24 * 7  # older organic posts are not looked for when a user is removed
 
 
@@ -51,7 +53,7 @@ class Observation:
     post_author: np.ndarray  # int64
     post_created: np.ndarray  # int32 tick
     post_original: np.ndarray  # bool: an original post or reply, not a reshare
-    post_fingerprint: np.ndarray  # int64 content fingerprint; -1 = unique content
+    post_fingerprint: np.ndarray  # int32 content fingerprint; UNIQUE = nobody else's
     post_language: np.ndarray  # int8
     post_quality: np.ndarray  # float32 writing quality as a classifier would judge it
     eng_src: np.ndarray  # int64 account that engaged
@@ -118,8 +120,8 @@ def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
     per_day = n_posts * 24.0 / cfg.window_hours
     sig[:, 1] = 1.0 - np.exp(-per_day / cfg.rate_scale_per_day)
 
-    fp = orig & (obs.post_fingerprint >= 0)
-    f_acc, f_key = ai[fp], obs.post_fingerprint[fp]
+    fp = orig & (obs.post_fingerprint != UNIQUE)
+    f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
     in_bin = f_key * 1_000_003 + obs.post_created[fp] // cfg.sync_window_hours
     sync = _distinct_per_key(in_bin, f_acc) >= cfg.copost_min_accounts
     dup = _distinct_per_key(f_key, f_acc) >= cfg.duplicate_min_accounts
@@ -165,9 +167,9 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
         ok[ok] &= (scores.accounts[si[ok]] == src[ok]) & cand[si[ok]] & cand[di[ok]]
         rows.append(si[ok])
         cols.append(di[ok])
-    orig = obs.post_original & (obs.post_fingerprint >= 0)
+    orig = obs.post_original & (obs.post_fingerprint != UNIQUE)
     ai = np.searchsorted(scores.accounts, obs.post_author[orig])
-    in_bin = obs.post_fingerprint[orig] * 1_000_003 + obs.post_created[orig] // \
+    in_bin = obs.post_fingerprint[orig].astype(np.int64) * 1_000_003 + obs.post_created[orig] // \
         cfg.sync_window_hours
     keep = cand[ai]
     if keep.any():  # accounts joined through a node per (content, window)
@@ -268,13 +270,13 @@ class Moderation:
         n = pop.n
         # observable profiles: organic accounts were registered long before the run
         age = pc.account_age_median_days * np.exp(self.rng.standard_normal(n))
-        self.organic_born = -(age * 24).astype(np.int64)
-        self._set_initial_ages()
+        self.organic_born = -(age * 24).astype(np.int32)
+        self.set_ages(np.arange(m.accounts.n), initial=True)
         self.main_language = np.array([int(np.argmax(c.languages)) for c in
                                        pc.communities], np.int8)
         self.fan_group = self._fan_groups()
         # per-post state the detector and enforcement need (grown with the post store)
-        self.fingerprint = np.full(1024, -1, np.int64)
+        self.fingerprint = np.full(1024, UNIQUE, np.int32)
         self.status = np.zeros(1024, np.int8)
         self.op_ids = np.zeros(0, np.int64)  # every operation post, in creation order
         self.op_authors = np.zeros(0, np.int64)  # and its author
@@ -284,9 +286,6 @@ class Moderation:
         self.removals: list[dict] = []
 
     # ---- observables ---------------------------------------------------------------------
-    def _set_initial_ages(self) -> None:
-        self.set_ages(np.arange(self.model.accounts.n), initial=True)
-
     def set_ages(self, ids: np.ndarray, initial: bool = False) -> None:
         """Registration ticks of operation accounts: hijacked ones are as old as organic
         accounts; the first accounts are weeks to months old; bought ones older; fresh new."""
@@ -297,7 +296,7 @@ class Moderation:
         organic_like = pc.account_age_median_days * np.exp(self.rng.standard_normal(n))
         mean = oc.initial_account_age_days if initial else oc.bought_account_age_days
         aged = self.rng.exponential(mean, n) if mean > 0 else np.zeros(n)
-        fresh = acc.origin[ids] == 3
+        fresh = acc.origin[ids] == ORIGIN_NAMES.index("fresh")
         days = np.where(acc.hijacked[ids], organic_like, np.where(fresh, 0.0, aged))
         acc.born[ids] = (acc.created[ids] - days * 24).astype(np.int32)
 
@@ -307,7 +306,7 @@ class Moderation:
         pc = self.model.cfg.population
         pop = self.model.pop
         size = pc.fan_group_size
-        group = np.full(pop.n, -1, np.int64)
+        group = np.full(pop.n, -1, np.int32)
         # fans are keen users: drawn with probability proportional to their activity
         k = round(pc.fan_group_share * pop.n)
         key = self.rng.exponential(size=pop.n) / pop.sessions_per_day
@@ -320,7 +319,7 @@ class Moderation:
             members.append(in_c[: in_c.size // size * size])
         self.fan_members = np.concatenate(members) if members else np.zeros(0, np.int64)
         group[self.fan_members] = np.arange(self.fan_members.size) // size
-        self.position = np.zeros(pop.n, np.int64)  # place of a member within its group
+        self.position = np.zeros(pop.n, np.int32)  # place of a member within its group
         self.position[self.fan_members] = np.arange(self.fan_members.size) % size
         return group
 
@@ -328,7 +327,7 @@ class Moderation:
         if n > self.fingerprint.size:
             size = max(n, 2 * self.fingerprint.size)
             self.fingerprint = np.concatenate((self.fingerprint, np.full(
-                size - self.fingerprint.size, -1, np.int64)))
+                size - self.fingerprint.size, UNIQUE, np.int32)))
             self.status = np.concatenate((self.status, np.zeros(size - self.status.size,
                                                                 np.int8)))
 
@@ -365,7 +364,9 @@ class Moderation:
             return
         slogan = self.rng.random(fan.size) < pc.fan_copost_prob
         day = m.tick // 24
-        self.fingerprint[ids[fan[slogan]]] = FAN_NARRATIVE_BASE + g[fan[slogan]] * 100_000 + day
+        # the group's slogan of the day: a negative code (hashed into int32 for huge runs)
+        code = (g[fan[slogan]].astype(np.int64) * 4096 + day % 4096) % 2_000_000_000
+        self.fingerprint[ids[fan[slogan]]] = UNIQUE - 1 - code
         k = self.rng.poisson(pc.fan_likes_per_post, fan.size)
         src = np.repeat(fan, k)
         if src.size:  # a random fellow member other than the author
@@ -412,7 +413,7 @@ class Moderation:
             eng_src=np.concatenate([e[1] for e in mod.eng_log] or [empty]),
             eng_dst=np.concatenate([e[2] for e in mod.eng_log] or [empty]),
             report_dst=np.concatenate([r[1] for r in mod.report_log] or [empty]),
-            born=np.concatenate((self.organic_born, acc.born.astype(np.int64))),
+            born=np.concatenate((self.organic_born, acc.born)).astype(np.int64),
             claimed_community=np.concatenate((m.pop.community, acc.community)),
             main_language=self.main_language,
         )

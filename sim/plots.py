@@ -622,40 +622,53 @@ def bars_figure(data: SweepData, recipe: BarsFigure, outcomes: list[str]) -> Fig
 
 def series_figure(data: SweepData, recipe: SeriesFigure) -> Figure | None:
     """A ``series`` recipe: each per-tick ledger column against simulated days, the mean over
-    the successful runs of each group level with its 95% CI band (t interval per tick)."""
-    r, group = recipe, recipe.group
+    the successful runs of each group level with its 95% CI band (t interval per tick), one
+    panel per level of ``panel``."""
+    r, group, panel = recipe, recipe.group, recipe.panel
     ts = ResultStore(data.out_dir).timeseries()
     if ts.empty:
         warnings.warn(f"figure {r.name!r}: no per-tick series stored", stacklevel=2)
         return None
-    runs = data.runs[["run"] + ([group] if group else [])]
-    ts = ts.merge(runs, on="run")  # successful runs only, with their group level
-    fig, ax = plt.subplots(figsize=(7, 4.8), dpi=120)
+    keep = ["run"] + [f for f in (group, panel) if f]
+    ts = ts.merge(data.runs[keep], on="run")  # successful runs only, with their levels
+    panels = _group_levels(data, panel)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 if len(panels) == 1 else 5.2 * len(panels),
+                                                      4.8), dpi=120, squeeze=False,
+                             sharey=True)
     drawn = []
-    for oi, col in enumerate(r.y):
-        for gi, g in enumerate(_group_levels(data, group)):
-            sub = ts if group is None else ts[ts[group] == g]
-            stats_ = [(day, mean_ci95(v[col].to_numpy(float))) for day, v in sub.groupby("day")]
-            if not stats_:
-                continue
-            day = np.array([d for d, _ in stats_])
-            m = np.array([x["mean"] for _, x in stats_])
-            c = np.nan_to_num(np.array([x["ci95"] for _, x in stats_]))
-            color = f"C{gi if group else oi}"
-            ax.fill_between(day, m - c, m + c, alpha=0.15, color=color)
-            ax.plot(day, m, lw=2, color=color, ls=_LINESTYLES[oi % len(_LINESTYLES)],
-                    label=_series_label(col if len(r.y) > 1 or not group else None, group, g))
-            drawn.append(np.concatenate([m, m + c]))
+    for ax, pv in zip(axes[0], panels, strict=True):
+        in_panel = ts if panel is None else ts[ts[panel] == pv]
+        for oi, col in enumerate(r.y):
+            for gi, g in enumerate(_group_levels(data, group)):
+                sub = in_panel if group is None else in_panel[in_panel[group] == g]
+                per_day = [(d, mean_ci95(v[col].to_numpy(float))) for d, v in sub.groupby("day")]
+                if not per_day:
+                    continue
+                day = np.array([d for d, _ in per_day])
+                m = np.array([x["mean"] for _, x in per_day])
+                c = np.nan_to_num(np.array([x["ci95"] for _, x in per_day]))
+                color = f"C{gi if group else oi}"
+                lo = m - c
+                if r.logy:  # a band reaching zero or below has no lower edge on a log axis
+                    lo = np.where(lo > 0, lo, np.nan)
+                ax.fill_between(day, lo, m + c, alpha=0.15, color=color)
+                ax.plot(day, m, lw=2, color=color, ls=_LINESTYLES[oi % len(_LINESTYLES)],
+                        label=_series_label(col if len(r.y) > 1 or not group else None, group,
+                                            g))
+                drawn.append(np.concatenate([m, m + c]))
+        ax.set_xlabel("simulated day")
+        ax.grid(True, alpha=0.3)
+        if panel is not None:
+            ax.set_title(f"{panel} = {_level_label(pv)}", fontsize=9)
     if not drawn:
         plt.close(fig)
         return None
-    _set_scales(ax, False, r.logy, None, np.concatenate(drawn))
-    ax.set_xlabel("simulated day")
-    ax.set_ylabel(r.ylabel or ", ".join(r.y))
+    for ax in axes[0]:
+        _set_scales(ax, False, r.logy, None, np.concatenate(drawn))
+    axes[0, 0].set_ylabel(r.ylabel or ", ".join(r.y))
+    axes[0, 0].legend(fontsize=8, title="mean, 95% CI", title_fontsize=8)
     default = f"{', '.join(r.y)} over time" + (f" by {group}" if group else "")
-    ax.set_title(_recipe_title(data, r.title or default), fontsize=10)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, title="mean, 95% CI", title_fontsize=8)
+    fig.suptitle(_recipe_title(data, r.title or default), fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -63,14 +63,19 @@ def test_watching_without_acting_changes_nothing_real(preset) -> None:
 
 
 # ---- the detector sees only observables -------------------------------------------------------
+def _model(preset, users: int, ticks: int, seed: int, **overrides) -> InfluenceModel:
+    """A moderated model run for ``ticks`` hours and kept for inspection."""
+    cfg = resolve_config(preset, users=users, days=ticks / 24 + 1, overrides={
+        **ON, **{f"moderation.{k}": v for k, v in overrides.items()}})
+    m = InfluenceModel(cfg, seed=seed)
+    m.run(ticks)
+    return m
+
+
 @pytest.fixture(scope="module")
 def watched(preset):
-    """A small moderated world run for two days, nothing removed yet."""
-    cfg = resolve_config(preset, users=4000, days=2, overrides={
-        **ON, "moderation.review_delay_hours": 10_000})
-    m = InfluenceModel(cfg, seed=5)
-    m.run(40)
-    return m
+    """A small moderated world run for 40 hours, nothing removed yet."""
+    return _model(preset, 4000, 40, seed=5, review_delay_hours=10_000)
 
 
 def _same(a: Observation, b: Observation) -> None:
@@ -174,12 +179,8 @@ def test_precision_recall_on_a_hand_built_case() -> None:
 
 @pytest.fixture(scope="module")
 def takedown(preset):
-    """A moderated run that removes accounts quickly, with its model kept for inspection."""
-    cfg = resolve_config(preset, users=5000, days=3, overrides={
-        **ON, "moderation.review_delay_hours": 0, "moderation.threshold": 0.3})
-    m = InfluenceModel(cfg, seed=2)
-    m.run(48)
-    return m
+    """A moderated run that removes accounts quickly."""
+    return _model(preset, 5000, 48, seed=2, review_delay_hours=0, threshold=0.3)
 
 
 def test_takedown_effects(takedown) -> None:
