@@ -228,6 +228,10 @@ class Moderation(Strict):
                                ge=0, le=100)
     weight_reports: float = F(2.0, "Signal weight: user reports (1 - exp(-reports / "
                               "report_scale)).", ge=0, le=100)
+    weight_coengagement: float = F(0.0, "Signal weight: share of the engagements an account "
+                                   "gave in step with copost_min_accounts or more others (same "
+                                   "target account, same sync window). Off by default: fans "
+                                   "of popular accounts do the same.", ge=0, le=100)
     age_scale_days: float = F(30.0, "Age scale of the young-account signal.", unit="days",
                               gt=0, le=10_000)
     rate_scale_per_day: float = F(20.0, "Rate scale of the posting-rate signal.",
@@ -248,7 +252,7 @@ class Moderation(Strict):
     def _valid(self) -> Moderation:
         if self.enabled and self.weight_age + self.weight_rate + self.weight_sync \
                 + self.weight_duplicate + self.weight_cluster + self.weight_language \
-                + self.weight_reports <= 0:
+                + self.weight_reports + self.weight_coengagement <= 0:
             raise ValueError("at least one signal weight must be positive")
         return self
 

@@ -8,7 +8,7 @@ Three layers, kept apart on purpose:
    community). Nothing in it says who runs an account; :meth:`Moderation.observe` builds it from
    the model without reading the hidden labels (``is_op``, operators, account kind).
 2. **The detector** (:func:`score_accounts`, :func:`linked_groups`): pure functions of an
-   Observation. Each account in the window gets seven signals in [0, 1] and a weighted mean,
+   Observation. Each account in the window gets eight signals in [0, 1] and a weighted mean,
    the suspicion score. Flagged accounts (score >= threshold) become one action each, or, in
    network mode, one action per connected group of linked suspicious accounts.
 3. **Enforcement** (:class:`Moderator`, a Mesa agent per moderating platform): after a review
@@ -37,7 +37,7 @@ from .network import sorted_unique
 from .operation import ORIGIN_NAMES
 from .posts import KIND_OP_SHARE, KIND_RESHARE
 
-SIGNALS = ("age", "rate", "sync", "duplicate", "cluster", "language", "reports")
+SIGNALS = ("age", "rate", "sync", "duplicate", "cluster", "language", "reports", "coengagement")
 STATUS_OK, STATUS_DEMOTED, STATUS_REMOVED = 0, 1, 2
 UNIQUE = -1  # fingerprint of content nobody else posts; fan slogans are below it, operation
 # content directions are >= 0, so the two never collide
@@ -58,6 +58,7 @@ class Observation:
     post_quality: np.ndarray  # float32 writing quality as a classifier would judge it
     eng_src: np.ndarray  # int64 account that engaged
     eng_dst: np.ndarray  # int64 account whose content it engaged with
+    eng_tick: np.ndarray  # int64 hour of the engagement
     report_dst: np.ndarray  # int64 account whose content was reported (one row per report)
     born: np.ndarray  # int64 registration tick, per account id
     claimed_community: np.ndarray  # int8 profile community, per account id
@@ -75,7 +76,8 @@ class Scores:
 
 def _weights(cfg: ModerationConfig) -> np.ndarray:
     return np.array([cfg.weight_age, cfg.weight_rate, cfg.weight_sync, cfg.weight_duplicate,
-                     cfg.weight_cluster, cfg.weight_language, cfg.weight_reports])
+                     cfg.weight_cluster, cfg.weight_language, cfg.weight_reports,
+                     cfg.weight_coengagement])
 
 
 def _distinct_per_key(key: np.ndarray, who: np.ndarray) -> np.ndarray:
@@ -102,7 +104,10 @@ def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
       itself (reciprocal engagement, the footprint of self-amplification);
     - language: mean over its original posts of 1 if written in a language other than the main
       one of its claimed community, else 1 - quality;
-    - reports: ``1 - exp(-reports / report_scale)``.
+    - reports: ``1 - exp(-reports / report_scale)``;
+    - coengagement: share of the engagements it gave that went to an account which
+      ``copost_min_accounts`` or more accounts engaged with in the same ``sync_window_hours``
+      (engaging in step with others; fans of a popular account do it too).
 
     Shares use a pseudo-count of one post (or engagement) so one coincidence is not a pattern.
     """
@@ -144,6 +149,14 @@ def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
     sig[:, 5] = np.bincount(ai[orig], weights=off, minlength=a_n) / np.maximum(n_orig, 1.0)
     reports = np.bincount(np.searchsorted(accounts, obs.report_dst), minlength=a_n)
     sig[:, 6] = 1.0 - np.exp(-reports / cfg.report_scale)
+
+    if src.size and cfg.weight_coengagement > 0:  # (skipped when it cannot count)
+        window = dst * 1_000_003 + obs.eng_tick // cfg.sync_window_hours
+        together = _distinct_per_key(window, src) >= cfg.copost_min_accounts
+        si = np.minimum(np.searchsorted(accounts, src), a_n - 1)
+        mine = accounts[si] == src  # engagers that are scored (seen posting or engaged with)
+        given = np.bincount(si[mine], minlength=a_n)
+        sig[:, 7] = np.bincount(si[mine & together], minlength=a_n) / (given + 1.0)
 
     w = _weights(cfg)
     score = sig @ (w / w.sum())
@@ -412,6 +425,8 @@ class Moderation:
             post_quality=c["quality"][ids],
             eng_src=np.concatenate([e[1] for e in mod.eng_log] or [empty]),
             eng_dst=np.concatenate([e[2] for e in mod.eng_log] or [empty]),
+            eng_tick=np.concatenate([np.full(e[1].size, e[0], np.int64) for e in mod.eng_log]
+                                    or [empty]),
             report_dst=np.concatenate([r[1] for r in mod.report_log] or [empty]),
             born=np.concatenate((self.organic_born, acc.born)).astype(np.int64),
             claimed_community=np.concatenate((m.pop.community, acc.community)),

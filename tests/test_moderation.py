@@ -17,6 +17,7 @@ import sim
 from sim.config import Moderation as ModerationConfig
 from sim.model import InfluenceModel
 from sim.moderation import (
+    SIGNALS,
     STATUS_DEMOTED,
     STATUS_REMOVED,
     Observation,
@@ -109,7 +110,8 @@ def _relabel(obs: Observation, perm: np.ndarray) -> Observation:
         now=obs.now, post_author=perm[obs.post_author], post_created=obs.post_created,
         post_original=obs.post_original, post_fingerprint=obs.post_fingerprint,
         post_language=obs.post_language, post_quality=obs.post_quality,
-        eng_src=perm[obs.eng_src], eng_dst=perm[obs.eng_dst], report_dst=perm[obs.report_dst],
+        eng_src=perm[obs.eng_src], eng_dst=perm[obs.eng_dst], eng_tick=obs.eng_tick,
+        report_dst=perm[obs.report_dst],
         born=obs.born[inv], claimed_community=obs.claimed_community[inv],
         main_language=obs.main_language)
 
@@ -120,13 +122,19 @@ def test_scores_do_not_depend_on_account_ids(watched) -> None:
     m = watched
     mod = m.moderation.moderators[0]
     obs = m.moderation.observe(mod)
-    s = score_accounts(obs, mod.cfg)
+    # every signal counts; "in step" means 2 accounts here (2-3 siblings share a platform)
+    cfg = mod.cfg.model_copy(update={"weight_coengagement": 1.0, "copost_min_accounts": 2,
+                                     "duplicate_min_accounts": 2})
+    s = score_accounts(obs, cfg)
     perm = np.random.default_rng(1).permutation(obs.born.size)
-    t = score_accounts(_relabel(obs, perm), mod.cfg)
+    t = score_accounts(_relabel(obs, perm), cfg)
     pos = np.searchsorted(t.accounts, perm[s.accounts])
     np.testing.assert_allclose(t.score[pos], s.score)
     op = s.accounts >= m.pop.n  # and the scores do separate the operation in this world
     assert s.score[op & s.eligible].mean() > s.score[~op & s.eligible].mean() + 0.2
+    for i, name in enumerate(SIGNALS):  # each coordination signal points the same way
+        if name in ("sync", "duplicate", "cluster", "coengagement"):
+            assert s.signals[op & s.eligible, i].mean() > s.signals[~op & s.eligible, i].mean()
 
 
 @st.composite
@@ -143,6 +151,7 @@ def observations(draw):
         post_quality=np.array(draw(st.lists(st.floats(0, 1), min_size=n_posts,
                                             max_size=n_posts)), np.float32),
         eng_src=ints(n_eng, n_acc - 1), eng_dst=ints(n_eng, n_acc - 1),
+        eng_tick=ints(n_eng, 47),
         report_dst=ints(draw(st.integers(0, 10)), n_acc - 1),
         born=ints(n_acc, 2000) - 1000, claimed_community=ints(n_acc, 2).astype(np.int8),
         main_language=np.array([0, 1, 0], np.int8))
@@ -152,7 +161,7 @@ def observations(draw):
 @given(obs=observations(), seed=st.integers(0, 2**32 - 1))
 def test_signals_are_bounded_and_label_free(obs: Observation, seed: int) -> None:
     """Every signal and score lies in [0, 1] and is invariant under renaming accounts."""
-    cfg = ModerationConfig(enabled=True, window_hours=48, min_posts=1)
+    cfg = ModerationConfig(enabled=True, window_hours=48, min_posts=1, weight_coengagement=1.0)
     s = score_accounts(obs, cfg)
     assert np.all((s.signals >= 0) & (s.signals <= 1)) and np.all((s.score >= 0) & (s.score <= 1))
     perm = np.random.default_rng(seed).permutation(obs.born.size)
@@ -292,3 +301,15 @@ def test_network_takedowns_remove_more_accounts_per_action(preset) -> None:
     per_one = one["operation_accounts_removed"] / np.maximum(one["moderation_actions"], 1)
     assert np.all(per_net > per_one), (per_net, per_one)
     assert per_one.max() <= 1.0
+
+
+@pytest.mark.slow
+def test_paraphrasing_evades_detection(preset) -> None:
+    """Operators who rewrite every post leave no shared content for the co-posting and
+    duplicate signals, so fewer of their accounts are removed (replacements held off)."""
+    keys = ("operation_accounts_removed",)
+    fixed = {"operation.replacement_budget": 0}
+    plain = _arm(preset, fixed, keys)
+    evasive = _arm(preset, {**fixed, "operation.paraphrase_prob": 1.0}, keys)
+    assert_greater(plain["operation_accounts_removed"], evasive["operation_accounts_removed"],
+                   "operation accounts removed, copied vs paraphrased content")
