@@ -81,6 +81,19 @@ def kidding_ratio(reported: float, real: float) -> float | None:
     return reported / real if real > 0 else None
 
 
+def account_followers(model) -> tuple[np.ndarray, np.ndarray]:
+    """Per troll account: its organic followers, and the followers it can report (organic +
+    bought + live siblings, since siblings follow each other); both 0 once removed."""
+    acc = model.accounts
+    organic = np.zeros(acc.n, np.int64)
+    for pf in model.platforms:
+        organic += pf.op_follower_counts(acc.n)
+    group = acc.operator.astype(np.int64) * len(model.platforms) + acc.platform
+    sib = np.bincount(group[acc.alive], minlength=int(group.max(initial=0)) + 1)[group] - 1
+    organic = np.where(acc.alive, organic, 0)
+    return organic, np.where(acc.alive, organic + acc.fake_followers + np.maximum(sib, 0), 0)
+
+
 def top_share(counts: np.ndarray, fraction: float = 0.01) -> float:
     """Share of the total held by the top ``fraction`` of entries (0 if the total is 0)."""
     total = counts.sum()
@@ -106,13 +119,7 @@ class Ledger:
         """Cumulative vanity and real figures at this moment."""
         acc = model.accounts
         alive = acc.alive
-        organic_f = np.zeros(acc.n, np.int64)
-        for pf in model.platforms:
-            organic_f += pf.op_follower_counts(acc.n)
-        # siblings follow each other: each live account is followed by its live siblings
-        group = acc.operator.astype(np.int64) * len(model.platforms) + acc.platform
-        sib = np.bincount(group[alive], minlength=int(group.max(initial=0)) + 1)[group] - 1
-        followers = (organic_f + acc.fake_followers + np.maximum(sib, 0))[alive].sum()
+        followers = account_followers(model)[1].sum()
         t = self.totals
         return {
             "posts_published": t["posts_published"],

@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 
 from .config import TACTICS, Config
-from .ledger import kidding_ratio
+from .ledger import account_followers, kidding_ratio
 from .population import categorical
 from .posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE
 
@@ -371,12 +371,7 @@ def operator_figures(m) -> dict[str, np.ndarray]:
 
     organic_eng = (c["likes_organic"][roots] + c["reshares_organic"][roots]
                    + c["replies_organic"][roots]).astype(np.float64)
-    organic_f = np.zeros(acc.n, np.int64)
-    for pf in m.platforms:
-        organic_f += pf.op_follower_counts(acc.n)
-    group = acc.operator.astype(np.int64) * len(m.platforms) + acc.platform
-    sib = np.bincount(group[acc.alive], minlength=int(group.max(initial=0)) + 1)[group] - 1
-    followers = np.where(acc.alive, organic_f + acc.fake_followers + np.maximum(sib, 0), 0)
+    organic_f, followers = account_followers(m)
     return {
         "posts_published": np.bincount(op, minlength=n_ops).astype(np.float64),
         "accounts_alive": per_op(acc.alive.astype(np.float64), acc.operator),
@@ -386,8 +381,7 @@ def operator_figures(m) -> dict[str, np.ndarray]:
                                         + c["imp_fake"][roots]).astype(np.float64)),
         "organic_engagements": per_op(organic_eng),
         "organic_impressions": per_op(c["imp_organic"][roots].astype(np.float64)),
-        "organic_followers": per_op(np.where(acc.alive, organic_f, 0).astype(np.float64),
-                                    acc.operator),
+        "organic_followers": per_op(organic_f.astype(np.float64), acc.operator),
     }
 
 
