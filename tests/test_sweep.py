@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,13 +73,16 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sim.cli", "sweep", str(exp), "--out", str(out),
            "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # its own process group, workers included
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "runs").glob("run-*.parquet"))
                                          if (out / "runs").exists() else []) < 3:
         time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)  # the coordinator dies mid-write
     proc.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):  # then its orphaned workers, as a job kill would
+        os.killpg(proc.pid, signal.SIGKILL)
     partial = len(list((out / "runs").glob("run-*.parquet")))
     assert 3 <= partial < 16, "the kill should land part-way"
     resumed = run_sweep(exp, out, executor="local", workers=2)
