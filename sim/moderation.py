@@ -80,6 +80,11 @@ def _weights(cfg: ModerationConfig) -> np.ndarray:
                      cfg.weight_coengagement])
 
 
+def _in_window(key: np.ndarray, tick: np.ndarray, cfg: ModerationConfig) -> np.ndarray:
+    """One code per (key, sync window): what "at the same time" means for every signal."""
+    return key.astype(np.int64) * 1_000_003 + tick // cfg.sync_window_hours
+
+
 def _distinct_per_key(key: np.ndarray, who: np.ndarray) -> np.ndarray:
     """For each row, the number of distinct ``who`` values sharing its ``key``."""
     if key.size == 0:
@@ -127,7 +132,7 @@ def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
 
     fp = orig & (obs.post_fingerprint != UNIQUE)
     f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
-    in_bin = f_key * 1_000_003 + obs.post_created[fp] // cfg.sync_window_hours
+    in_bin = _in_window(f_key, obs.post_created[fp], cfg)
     sync = _distinct_per_key(in_bin, f_acc) >= cfg.copost_min_accounts
     dup = _distinct_per_key(f_key, f_acc) >= cfg.duplicate_min_accounts
     sig[:, 2] = np.bincount(f_acc[sync], minlength=a_n) / (n_orig + 1.0)
@@ -151,7 +156,7 @@ def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
     sig[:, 6] = 1.0 - np.exp(-reports / cfg.report_scale)
 
     if src.size and cfg.weight_coengagement > 0:  # (skipped when it cannot count)
-        window = dst * 1_000_003 + obs.eng_tick // cfg.sync_window_hours
+        window = _in_window(dst, obs.eng_tick, cfg)
         together = _distinct_per_key(window, src) >= cfg.copost_min_accounts
         si = np.minimum(np.searchsorted(accounts, src), a_n - 1)
         mine = accounts[si] == src  # engagers that are scored (seen posting or engaged with)
@@ -182,8 +187,7 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
         cols.append(di[ok])
     orig = obs.post_original & (obs.post_fingerprint != UNIQUE)
     ai = np.searchsorted(scores.accounts, obs.post_author[orig])
-    in_bin = obs.post_fingerprint[orig].astype(np.int64) * 1_000_003 + obs.post_created[orig] // \
-        cfg.sync_window_hours
+    in_bin = _in_window(obs.post_fingerprint[orig], obs.post_created[orig], cfg)
     keep = cand[ai]
     if keep.any():  # accounts joined through a node per (content, window)
         _, kid = np.unique(in_bin[keep], return_inverse=True)
