@@ -35,9 +35,9 @@ import json, sys, time
 from sim.model import InfluenceModel
 from sim.runner import resolve_config
 
-def peak_mb():
+def status_mb(key):
     for line in open("/proc/self/status"):
-        if line.startswith("VmHWM"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -45,14 +45,21 @@ cfg = resolve_config(sys.argv[1], users=int(sys.argv[2]), days=float(sys.argv[3]
 t0 = time.perf_counter()
 model = InfluenceModel(cfg)
 t1 = time.perf_counter()
-build_peak = peak_mb()
-model.run()
+build_peak = status_mb("VmHWM")
+rss_by_day = []
+while model.tick < cfg.ticks:  # a day at a time, noting resident memory at each day's end
+    model.run(min(24, cfg.ticks - model.tick))
+    rss_by_day.append(round(status_mb("VmRSS")))
+    print(f"day {len(rss_by_day)}: {time.perf_counter() - t1:.0f} s, RSS {rss_by_day[-1]} MB, "
+          f"peak {status_mb('VmHWM'):.0f} MB", file=sys.stderr, flush=True)
 t2 = time.perf_counter()
 t = model.ledger.totals
 post_bytes = sum(c.itemsize for c in model.posts.cols.values())
 print(json.dumps({"model_seconds": t2 - t0, "build_seconds": t1 - t0, "tick_seconds": t2 - t1,
-                  "ticks": model.tick, "posts": int(model.posts.n),
+                  "ticks": model.tick, "posts": int(model.posts.made),
+                  "posts_held": int(model.posts.n),
                   "post_state_mb": model.posts.n * post_bytes / 2**20,
+                  "rss_by_day_mb": " ".join(map(str, rss_by_day)),
                   "posts_published": int(t["posts_published"]),
                   "deliveries": int(t["deliveries"]), "build_peak_rss_mb": build_peak,
                   "follower_edges": sum(pf.graph.n_edges for pf in model.platforms)}))
@@ -133,8 +140,8 @@ def main() -> None:
     ap.add_argument("--with-10m", action="store_true",
                     help="add 10^7 users to the series (over --days-10m days)")
     ap.add_argument("--days-10m", type=float, default=2,
-                    help="horizon of the 10^7-user point (memory and per-hour cost; post "
-                         "state grows with days, see the post_state_mb column)")
+                    help="horizon of the 10^7-user point (a 30-day run takes about an hour; "
+                         "memory levels off after feed_max_age_hours, see rss_by_day_mb)")
     ap.add_argument("--out", type=Path, default=RESULTS / "scaling",
                     help="series output stem: writes STEM.csv and STEM.png")
     ap.add_argument("--replot", action="store_true", help="redraw STEM.png from STEM.csv")

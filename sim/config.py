@@ -333,6 +333,14 @@ class Engagement(Strict):
                                          "mode: independent cascade).", ge=0, le=1)
     reshare_memory: int = F(8, "Recently reshared roots a user remembers (never reshares the "
                             "same item twice within this memory).", ge=1, le=64)
+    feed_max_age_hours: int = F(168, "Items older than this leave every feed unread, and posts "
+                                "older than this leave memory (operation content is kept for "
+                                "the posts table; the ledgers keep all totals). Bounds memory "
+                                "on long runs; must be at least every moderation window.",
+                                unit="hours", ge=24, le=100_000,
+                                source="assumption: a feed's inventory is its last week; at the "
+                                "default freshness half-life a week-old item is 2^-56 as "
+                                "engaging as a new one")
 
     @field_validator("comprehension")
     @classmethod
@@ -695,6 +703,13 @@ class Config(Strict):
                     raise ValueError(_format_error(e, p.name, Moderation,
                                                    f"platforms.{i}.moderation.")
                                      .split("\n", 1)[1].strip()) from None
+        max_age = self.engagement.feed_max_age_hours
+        for i, p in enumerate(self.platforms):
+            m = self.moderation_of(i)
+            if m is not None and m.window_hours > max_age:
+                raise ValueError(f"moderation.window_hours ({m.window_hours}, platform {p.name}) "
+                                 f"must not exceed engagement.feed_max_age_hours ({max_age}): "
+                                 "older posts have left memory")
         comms = [c.name for c in self.population.communities]
         for k in self.operation.persona_communities:
             if k not in comms:

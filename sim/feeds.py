@@ -60,22 +60,31 @@ class Feeds:
         self.read[r, slot] = False
         self.ptr[urows] = (self.ptr[urows] + counts) % self.k
 
+    def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
+        """Rewrite post indices after a compaction (``new`` from :meth:`PostStore.compact`;
+        dropped posts become empty slots), a block of rows at a time to keep the peak small."""
+        for a in range(0, self.items.shape[0], chunk):
+            block = self.items[a: a + chunk]
+            block[...] = new[block]
 
-def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int) -> np.ndarray:
-    """Scores of feed items (higher is shown first); empty slots get -inf.
+
+def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int, max_age: int
+                ) -> np.ndarray:
+    """Scores of feed items (higher is shown first); empty slots and items older than
+    ``max_age`` hours (aged out of feeds) get -inf.
 
     ``chronological``: newest first (ties within an hour in creation order). ``engagement``:
     ``w * log(1 + E) - ln2 * age / halflife``, where E is the root's visible engagement count
     (in-network engagement included, which is how self-amplification can game ranking)."""
-    valid = items >= 0
-    ids = np.where(valid, items, 0)
-    if p.ranking == "chronological":  # creation hour; post ids break ties within the hour
-        score = posts.cols["created"][ids] + ids * 1e-10
+    ids = np.where(items >= 0, items, 0)
+    created = posts.cols["created"][ids]
+    if p.ranking == "chronological":  # creation hour; global ids break ties within the hour
+        score = created + posts.cols["gid"][ids] * 1e-10
     else:
-        age = (now - posts.cols["created"][ids]).astype(np.float32)
+        age = (now - created).astype(np.float32)
         e = posts.engagements(posts.cols["root"][ids]).astype(np.float32)
         score = p.engagement_weight * np.log1p(e) - (LN2 / p.recency_halflife_hours) * age
-    return np.where(valid, score, -np.inf)
+    return np.where((items >= 0) & (now - created <= max_age), score, -np.inf)
 
 
 def external_scores(p: Platform, age: np.ndarray, now: int) -> np.ndarray:

@@ -25,6 +25,8 @@ from .posts import KIND_ORGANIC, KIND_RESHARE, PostStore
 
 
 class InfluenceModel(mesa.Model):
+    COMPACT_EVERY_HOURS = 24  # how often old posts leave memory (no effect on results)
+
     def __init__(self, cfg: Config, seed: int | None = None) -> None:
         seed = cfg.run.seed if seed is None else int(seed)
         super().__init__(rng=seed)
@@ -57,7 +59,7 @@ class InfluenceModel(mesa.Model):
                           for i in range(int(self.accounts.operator.max(initial=-1)) + 1)]
         self.paymaster = Paymaster(self)
         self._queue: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._tick_first_post: list[int] = []
+        self._tick_first_post: list[int] = []  # gid of each tick's first post
         self._pool_cache: dict[tuple[int, int], np.ndarray] = {}
         self._seed_hijacked_audiences(np.arange(self.accounts.n))
         # moderation draws from its own stream: with it off, nothing above or below changes
@@ -71,7 +73,7 @@ class InfluenceModel(mesa.Model):
     # ==== one tick ==============================================================================
     def step(self) -> None:
         """One hour of the world."""
-        self._tick_first_post.append(self.posts.n)
+        self._tick_first_post.append(self.posts.made)
         self._pool_cache.clear()
         # 1. Operators decide their hour (buy followers; if on shift: build audience, post,
         #    plant replies, amplify); their plans are carried out together.
@@ -87,6 +89,9 @@ class InfluenceModel(mesa.Model):
         # 5. The paymaster receives the period's report; the ledgers record the hour.
         self.paymaster.step()
         self.ledger.record(self)
+        # 6. Once a day, posts too old for any feed leave memory (the ledgers keep their totals).
+        if (self.tick + 1) % self.COMPACT_EVERY_HOURS == 0:
+            self.age_out(self.tick + 1 - self.cfg.engagement.feed_max_age_hours)
         self.tick += 1
 
     def run(self, ticks: int | None = None, progress=None) -> None:
@@ -249,7 +254,8 @@ class InfluenceModel(mesa.Model):
 
     def _copy_posts(self, users, roots, parents, platform) -> np.ndarray:
         c = self.posts.cols
-        return self.posts.add(author=users, root=roots, parent=parents, platform=platform,
+        return self.posts.add(author=users, root=roots, parent=c["gid"][parents],
+                              platform=platform,
                               kind=KIND_RESHARE,
                               topic=c["topic"][roots], language=c["language"][roots],
                               is_op=c["is_op"][roots], quality=c["quality"][roots],
@@ -305,10 +311,31 @@ class InfluenceModel(mesa.Model):
 
     # ==== operation support ====================================================================
     def first_post_since(self, tick: int) -> int:
-        """Id of the first post created at or after ``tick`` (posts are numbered in time)."""
+        """Index of the first post created at or after ``tick`` (posts are held in creation
+        order, and every post of the last ``feed_max_age_hours`` is held)."""
         if tick >= len(self._tick_first_post):
             return self.posts.n
-        return self._tick_first_post[max(tick, 0)]
+        return self.posts.index_of(self._tick_first_post[max(tick, 0)])
+
+    def age_out(self, cutoff: int) -> None:
+        """Drop from memory the posts created before ``cutoff`` (invisible in feeds from now on,
+        see ``rank_scores``), except operation content (for the posts table) and the roots of
+        posts kept; every array holding post indices is remapped. Changes no result: a run
+        compacting every hour equals one never compacting (``tests/test_posts.py``)."""
+        first = self.first_post_since(cutoff)
+        if first == 0:
+            return
+        c = self.posts.cols
+        n = self.posts.n
+        keep = np.ones(n, bool)
+        keep[:first] = c["is_op"][:first]
+        keep[c["root"][:n][keep]] = True
+        new = self.posts.compact(keep)
+        for pf in self.platforms:
+            pf.feeds.remap(new)
+        self.reshare_memory.remap(new)
+        if self.moderation is not None:
+            self.moderation.compact(keep, new)
 
     def accounts_acquired(self, ids: np.ndarray) -> None:
         """Replacement accounts join: hijacked ones bring an old audience; moderation learns
@@ -414,7 +441,8 @@ class InfluenceModel(mesa.Model):
 
     def _scores(self, pf: Platform, ids: np.ndarray) -> np.ndarray:
         """Ranking scores of feed items, after moderation (removed: -inf; demoted: lower)."""
-        s = rank_scores(pf.cfg, ids, self.posts, self.tick)
+        s = rank_scores(pf.cfg, ids, self.posts, self.tick,
+                        self.cfg.engagement.feed_max_age_hours)
         return s if self.moderation is None else self.moderation.adjust_scores(pf.index, ids, s)
 
     def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray

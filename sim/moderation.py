@@ -41,7 +41,6 @@ SIGNALS = ("age", "rate", "sync", "duplicate", "cluster", "language", "reports",
 STATUS_OK, STATUS_DEMOTED, STATUS_REMOVED = 0, 1, 2
 UNIQUE = -1  # fingerprint of content nobody else posts; fan slogans are below it, operation
 # content directions are >= 0, so the two never collide
-FEED_HORIZON_HOURS = 24 * 7  # older organic posts are not looked for when a user is removed
 
 
 @dataclass
@@ -348,6 +347,15 @@ class Moderation:
             self.status = np.concatenate((self.status, np.zeros(size - self.status.size,
                                                                 np.int8)))
 
+    def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
+        """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
+        n, k = keep.size, int(keep.sum())
+        self._grow(n)
+        for arr, fill in ((self.fingerprint, UNIQUE), (self.status, 0)):
+            arr[:k] = arr[:n][keep]
+            arr[k:n] = fill
+        self.op_ids = new[self.op_ids].astype(np.int64)
+
     def op_posts(self, ids: np.ndarray) -> None:
         """New operation posts: originals carry the day's content direction (unless
         paraphrased); content of demoted accounts is demoted from the start."""
@@ -448,7 +456,8 @@ class Moderation:
         hit = [self.op_ids[np.isin(self.op_authors, accounts[accounts >= n])]]
         org = accounts[accounts < n]
         if org.size:  # wrongly removed users: scan the posts that can still be in feeds
-            ids = np.arange(m.first_post_since(m.tick - FEED_HORIZON_HOURS), m.posts.n)
+            ids = np.arange(m.first_post_since(m.tick - m.cfg.engagement.feed_max_age_hours),
+                            m.posts.n)
             mask = np.zeros(n, bool)
             mask[org] = True
             a = c["author"][ids]

@@ -286,7 +286,7 @@ def publish(m, authors: np.ndarray, is_reply: np.ndarray, lag_mean: np.ndarray,
                       kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
                       topic=acc.community[authors], language=acc.language[authors],
                       is_op=True, quality=quality, timeliness=timeliness, created=m.tick,
-                      parent=targets)
+                      parent=np.where(targets >= 0, m.posts.cols["gid"][targets], -1))
     np.maximum.at(m.posts.cols["hijack_reply"], targets[reply], ids[reply])
     acc.first_post[authors] = np.where(acc.first_post[authors] < 0, m.tick,
                                        acc.first_post[authors])
@@ -333,7 +333,8 @@ def amplify(m, ids: np.ndarray, authors: np.ndarray, mean: np.ndarray,
     who = _siblings(comp, n_acc, lo, size, g, authors, src, m.rng)
     roots = ids[src]
     c = m.posts.cols
-    new = m.posts.add(author=m.pop.n + who, root=roots, parent=roots, platform=acc.platform[who],
+    new = m.posts.add(author=m.pop.n + who, root=roots, parent=c["gid"][roots],
+                      platform=acc.platform[who],
                       kind=KIND_OP_SHARE, topic=c["topic"][roots], language=c["language"][roots],
                       is_op=True, quality=c["quality"][roots], timeliness=c["timeliness"][roots],
                       created=m.tick)

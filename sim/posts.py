@@ -5,6 +5,11 @@ the original, and all counters are kept on the root, so an item's visible engage
 ranking and social proof) is the root's total, in-network engagement included.
 Authors live in one id space: organic users ``0 .. n_users-1``, troll account ``k`` is
 ``n_users + k``.
+
+Memory stays bounded: posts too old to be in any feed are compacted away (:meth:`PostStore.compact`)
+while operation content stays for the posts table. A post's *index* (what feeds and every hot
+array hold) can therefore change at a compaction; its global id ``gid`` (creation order over the
+whole run, the ``post_id`` of the output) never does. Compaction keeps the order of indices.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ KIND_NAMES = ("organic_post", "organic_reshare", "op_post", "op_hijack_reply", "
 
 _COLUMNS: dict[str, tuple[type, int | float]] = {
     # identity and content
+    "gid": (np.int64, -1),  # global id: creation order over the run, never changes
     "author": (np.int32, -1),
-    "root": (np.int32, -1),
-    "parent": (np.int32, -1),  # the item reshared, or the thread a reply was planted under
+    "root": (np.int32, -1),  # index of the original
+    "parent": (np.int64, -1),  # gid of the item reshared, or of the thread replied under
     "platform": (np.int8, -1),
     "kind": (np.int8, -1),
     "topic": (np.int8, -1),
@@ -37,8 +43,9 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "eng_op": (np.int32, 0),
     "eng_visible": (np.int32, 0),  # organic likes + reshares + replies + in-network engagements
     "reports": (np.int32, 0),
-    "hijack_reply": (np.int32, -1),  # newest operation reply planted under this thread
+    "hijack_reply": (np.int32, -1),  # index of the newest operation reply under this thread
 }
+_INDEX_COLUMNS = ("root", "hijack_reply")  # hold post indices: remapped by a compaction
 
 
 def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
@@ -51,14 +58,15 @@ def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
 class PostStore:
     """Growable columns indexed by post id (capacity grows by a quarter as needed).
 
-    Memory grows with the posts made: about 70 bytes a post (reshares are posts), plus the
-    spare capacity (at most a quarter) of the columns whose default is not zero (24 bytes a
-    slot)."""
+    Memory grows with the posts held: about 80 bytes a post (reshares are posts), plus the
+    spare capacity (at most a quarter) of the columns whose default is not zero (36 bytes a
+    slot). Compaction keeps what is held bounded."""
 
     GROWTH = 1.25
 
     def __init__(self, capacity: int = 1024) -> None:
-        self.n = 0
+        self.n = 0  # posts held
+        self.made = 0  # posts ever made (the next gid)
         self.cols: dict[str, np.ndarray] = {
             k: _column(capacity, dtype, fill) for k, (dtype, fill) in _COLUMNS.items()}
 
@@ -84,8 +92,33 @@ class PostStore:
             self.cols[name][self.n: need] = v
         if "root" not in values:
             self.cols["root"][self.n: need] = ids
+        self.cols["gid"][self.n: need] = np.arange(self.made, self.made + k)
         self.n = need
+        self.made += k
         return ids
+
+    def index_of(self, gid: int) -> int:
+        """Index of the first post held whose global id is ``gid`` or later."""
+        return int(np.searchsorted(self.cols["gid"][: self.n], gid))
+
+    def compact(self, keep: np.ndarray) -> np.ndarray:
+        """Drop the posts not in ``keep`` (a mask over the posts held; it must hold the root of
+        every post it holds). Returns the map old index -> new index (-1: dropped), one longer
+        than the posts held with -1 last, so that ``new[items]`` maps ``-1`` to ``-1`` too."""
+        n = self.n
+        new = np.full(n + 1, -1, np.int32)
+        k = int(keep.sum())
+        new[:n][keep] = np.arange(k, dtype=np.int32)
+        for name, (_, fill) in _COLUMNS.items():
+            col = self.cols[name]
+            col[:k] = col[:n][keep]
+            if name in _INDEX_COLUMNS:
+                col[:k] = new[col[:k]]
+                if name == "root" and (col[:k] < 0).any():
+                    raise ValueError("compact: keep must hold the root of every post it keeps")
+            col[k:n] = fill  # spare slots hold the defaults ``add`` relies on
+        self.n = k
+        return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:
         """Visible engagement count of roots: organic and in-network, as a platform shows it."""

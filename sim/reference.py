@@ -100,7 +100,8 @@ class User(mesa.Agent):
             post = int(feeds.items[row, slot])
             if post >= 0 and not feeds.read[row, slot]:
                 score, tie = feed_score(pf, post, m)
-                candidates.append((score, tie, slot, post))
+                if score > -math.inf:  # not aged out
+                    candidates.append((score, tie, slot, post))
         for j, score in enumerate(outside):
             if score > -math.inf:
                 candidates.append((score, -1, feeds.k + j, None))
@@ -120,9 +121,12 @@ def feed_score(pf: Platform, post: int, model: InfluenceModel) -> tuple[float, i
     Chronological: the creation hour, ties going to the later-created item (larger post id).
     Engagement: ``w * ln(1 + E) - ln2 * age / halflife``, where E is the visible engagement of
     the item's root (organic likes, reshares and replies plus in-network engagements) and age
-    is counted from the item's own creation; no tie-break (ties go to the lower slot)."""
+    is counted from the item's own creation; no tie-break (ties go to the lower slot).
+    An item older than ``feed_max_age_hours`` has left the feed: -inf."""
     c = model.posts.cols
     created = int(c["created"][post])
+    if model.tick - created > model.cfg.engagement.feed_max_age_hours:
+        return -math.inf, 0
     if pf.cfg.ranking == "chronological":
         return float(created), post
     root = int(c["root"][post])

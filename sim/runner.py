@@ -201,7 +201,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
                                               "replies_organic"))
     organic_eng = likes + resh + reps
     return pd.DataFrame({
-        "post_id": ids.astype(np.int64),
+        "post_id": c["gid"][ids],
         "kind": pd.Categorical.from_codes(kind[ids], KIND_NAMES),
         "account": acc.astype(np.int32),
         "operator": model.accounts.operator[acc],
@@ -212,7 +212,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
         "quality": c["quality"][ids],
         "timeliness": c["timeliness"][ids],
         "created_tick": c["created"][ids],
-        "thread_post_id": c["parent"][ids].astype(np.int64),
+        "thread_post_id": c["parent"][ids],
         "reported_impressions": c["imp_organic"][ids] + c["imp_op"][ids] + c["imp_fake"][ids],
         "reported_engagements": organic_eng + c["eng_op"][ids],
         "organic_impressions": c["imp_organic"][ids],

@@ -1,0 +1,122 @@
+"""Bounded per-post state: posts too old for any feed leave memory, and nothing else changes.
+
+Items older than ``engagement.feed_max_age_hours`` are unreadable (a model rule, applied at every
+read). Compaction, which drops such posts from memory and renumbers the rest, is bookkeeping
+only: a run that compacts every hour must equal, table for table, one that never does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.model import InfluenceModel
+from sim.posts import PostStore
+from sim.runner import collect, resolve_config
+
+MAX_AGE = 24
+
+
+class Hourly(InfluenceModel):
+    COMPACT_EVERY_HOURS = 1
+
+
+class Never(InfluenceModel):
+    COMPACT_EVERY_HOURS = 10**9
+
+
+@pytest.fixture(scope="module")
+def cfg(preset):
+    # moderation on (it holds per-post state too), replies planted under threads, followers
+    return resolve_config(preset, users=3000, days=4, overrides={
+        "engagement.feed_max_age_hours": MAX_AGE, "moderation.window_hours": MAX_AGE,
+        "operation.scale_with_users": False, "operation.n_operators": 3,
+        "operation.hijacked_audience_mean": 60, "moderation.counterfactual": False,
+        "population.reshare_prob": 0.3})  # many reshares: reshare memories matter
+
+
+@pytest.fixture(scope="module")
+def models(cfg):
+    out = []
+    for cls in (Hourly, Never):
+        m = cls(cfg)
+        m.run()
+        out.append(m)
+    return out
+
+
+def test_compaction_changes_no_result(models) -> None:
+    a, b = (collect(m, runtime=0.0) for m in models)
+    assert a.summary["posts_published"] > 0 and a.summary["operation_accounts_removed"] > 0
+    assert a.summary == b.summary
+    for name in ("timeseries", "posts", "reports", "removals", "accounts", "operators"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True,
+                                      obj=name)
+
+
+def test_memory_holds_recent_posts_operation_content_and_their_roots(models) -> None:
+    hourly, never = models
+    assert hourly.posts.made == never.posts.made == never.posts.n
+    p = hourly.posts
+    c = {k: v[: p.n] for k, v in p.cols.items()}
+    assert p.n < never.posts.n / 2  # four days held in about one
+    cutoff = hourly.tick - MAX_AGE  # compacted after the last hour
+    old = c["created"] < cutoff
+    root_of_kept = np.zeros(p.n, bool)
+    root_of_kept[c["root"]] = True
+    assert (c["is_op"] | root_of_kept)[old].all()  # nothing held without a reason
+    assert np.all(np.diff(c["gid"]) > 0)  # creation order kept
+    young = never.posts.cols["created"][: never.posts.n] >= cutoff
+    assert np.array_equal(never.posts.cols["gid"][: never.posts.n][young], c["gid"][~old])
+    # every index held anywhere points to a post held
+    for pf in hourly.platforms:
+        assert pf.feeds.items.max() < p.n
+    assert hourly.reshare_memory.items.max() < p.n
+    assert np.array_equal(c["gid"][c["root"]], never.posts.cols["gid"][
+        never.posts.cols["root"][c["gid"]]])
+
+
+def test_old_items_are_never_read(cfg) -> None:
+    """Ages of items read, measured on the reads themselves: none beyond the limit."""
+    m = Never(cfg)
+    ages = []
+    read = m._read
+
+    def spy(pf, rows, n_read, external):
+        ri, posts = read(pf, rows, n_read, external)
+        ages.append(m.tick - m.posts.cols["created"][posts])
+        return ri, posts
+
+    m._read = spy
+    m.run()
+    ages = np.concatenate(ages)
+    assert ages.size > 0 and ages.max() <= MAX_AGE
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_compact_moves_every_column_and_maps_indices(data) -> None:
+    n = data.draw(st.integers(1, 60))
+    store = PostStore(capacity=4)
+    roots = np.arange(n, dtype=np.int32)
+    for i in range(1, n):  # a copy of an earlier original, or an original
+        j = data.draw(st.integers(0, i))
+        roots[i] = roots[j] if j < i else i
+    for i in range(n):
+        store.add(author=i, root=int(roots[i]), quality=i / n, hijack_reply=-1)
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    keep[roots[keep]] = True
+    before = {k: v[:n].copy() for k, v in store.cols.items()}
+    new = store.compact(keep)
+    k = int(keep.sum())
+    assert store.n == k and store.made == n and new[-1] == -1
+    assert np.array_equal(new[:n][keep], np.arange(k)) and (new[:n][~keep] == -1).all()
+    for name in ("gid", "author", "quality", "created"):
+        assert np.array_equal(store.cols[name][:k], before[name][keep])
+    assert np.array_equal(store.cols["gid"][store.cols["root"][:k]], before["root"][keep])
+    assert (store.cols["author"][k:n] == -1).all() and (store.cols["imp_organic"][k:n] == 0).all()
+    more = store.add(author=0)  # new posts get fresh global ids after the kept ones
+    assert store.cols["gid"][more[0]] == n
