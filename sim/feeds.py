@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import kernels
 from .config import Platform
 from .posts import PostStore
 
@@ -118,44 +119,14 @@ def _read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, external: np.n
     outside items competing with them (``external``, -inf where absent); returns (row index
     into ``rows``, post id) pairs for the feed items read, best first within a row, and marks
     them read. ``score(post_ids)`` gives the ranking scores of feed items (``rank_scores``);
-    items scored ``-inf`` (content removed by moderation) are never read.
+    items scored ``-inf`` (aged out, or removed by moderation) are never read.
 
     Order: descending score; ties go to the lower position, feed slots ``0..K-1`` before outside
-    items. Only unread feed items are scored and sorted (typically a sixth of the slots); outside
-    items leave no trace, so all that matters about them is how many outrank each feed item.
-    Sorted in descending order per row, the first ``room`` of them all outrank a feed item of
-    score ``s`` exactly when the ``room``-th is ``> s``: one lookup per feed item, no merge."""
-    m, k = rows.size, feeds.k
-    items = feeds.items[rows]
-    cand = items >= 0
-    cand &= ~feeds.read[rows]
-    flat = np.flatnonzero(cand)  # unread feed items, in (row, slot) order
-    post = items.ravel()[flat]
-    s = score(post)
-    row = flat // k
-    # rank within each row: a stable per-row sort of the (few) candidates, compacted to the left
-    counts = np.bincount(row, minlength=m)
-    starts = np.cumsum(counts) - counts
-    width = int(counts.max(initial=0))
-    col = np.arange(flat.size) - starts[row]
-    neg = np.full((m, width), np.inf)
-    neg[row, col] = -s
-    take = np.minimum(counts, n_read)
-    ri, q = np.nonzero(np.arange(min(width, int(n_read.max(initial=0))))[None, :] < take[:, None])
-    idx = starts[ri] + np.argsort(neg, axis=1, kind="stable")[ri, q]
-    # outside items: an item at feed rank q is read if fewer than ``n_read - q`` of them outrank it
-    room = n_read[ri] - q
-    w = external.shape[1]
-    if w:
-        ext = external
-        if not (ext[:, 1:] <= ext[:, :-1]).all():
-            ext = -np.sort(-ext, axis=1)
-        beaten = ext[ri, np.minimum(room, w) - 1] > s[idx]
-        ok = ~(beaten & (room <= w))
-        ri, idx = ri[ok], idx[ok]
-    gone = np.isneginf(s[idx])  # removed by moderation: never read
-    if gone.any():
-        ri, idx = ri[~gone], idx[~gone]
-    slot = flat[idx] - row[idx] * k
-    feeds.read[rows[ri], slot] = True
-    return ri, post[idx]
+    items. Only unread feed items are scored (typically a sixth of the slots); outside items
+    leave no trace, so all that matters about them is how many outrank each feed item
+    (``kernels.pick``)."""
+    who, slot, post = kernels.unread(feeds.items, feeds.read, rows)
+    ext = external
+    if ext.shape[1] > 1 and not (ext[:, 1:] <= ext[:, :-1]).all():
+        ext = -np.sort(-ext, axis=1)
+    return kernels.pick(feeds.read, rows, n_read, who, slot, post, score(post), ext)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from . import kernels
 from .behaviour import Coefficients, action_probs, match_factor
 from .config import LANGUAGES, Config
 from .feeds import Feeds, external_scores, rank_scores, read_top
@@ -140,19 +141,9 @@ class InfluenceModel(mesa.Model):
             return np.empty((rows.size, 0))
         arrived = self.rng.poisson(rate * gap)
         n = np.minimum(arrived, n_read)
-        width = int(n.max(initial=0))
-        spacing = self.rng.exponential(size=(rows.size, width))
-        for j in range(1, width):  # cumulative sums along each row: column by column is the
-            spacing[:, j] += spacing[:, j - 1]  # same sums, faster than cumsum over short rows
-        last = np.where(n > 0, spacing[np.arange(rows.size), np.maximum(n - 1, 0)], 0.0) \
-            if width else np.zeros(rows.size)
-        total = last + self.rng.gamma(np.maximum(arrived + 1 - n, 1))
-        age = spacing  # gap * S_k / S_(E+1), in place
-        age *= gap[:, None]
-        age /= total[:, None]
-        s = external_scores(pf.cfg, age, self.tick)
-        s[np.arange(width)[None, :] >= n[:, None]] = -np.inf
-        return s
+        age = self.rng.exponential(size=(rows.size, int(n.max(initial=0))))
+        kernels.order_statistic_ages(age, n, gap, self.rng.gamma(np.maximum(arrived + 1 - n, 1)))
+        return external_scores(pf.cfg, age, self.tick)  # no item (age +inf): -inf
 
     def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
                n_from_feed: int = 0) -> None:
@@ -167,8 +158,8 @@ class InfluenceModel(mesa.Model):
         n = pop.n
         roots = c["root"][posts]
         is_op = c["is_op"][roots]
-        np.add.at(c["imp_organic"], roots, 1)
-        np.add.at(self.ledger.op_exposure, users[is_op], 1)
+        kernels.count_at(c["imp_organic"], roots)
+        kernels.count_at(self.ledger.op_exposure, users[is_op])
         n_op = int(is_op.sum())
         self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
 
@@ -187,12 +178,12 @@ class InfluenceModel(mesa.Model):
             follow[follow] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
         reshare = self._first_reshares(users, roots, reshare)
 
-        np.add.at(c["likes_organic"], roots[like], 1)
-        np.add.at(c["reshares_organic"], roots[reshare], 1)
-        np.add.at(c["replies_organic"], roots[reply], 1)
+        kernels.count_at(c["likes_organic"], roots[like])
+        kernels.count_at(c["reshares_organic"], roots[reshare])
+        kernels.count_at(c["replies_organic"], roots[reply])
         n_eng = like.astype(np.int32) + reshare + reply
-        np.add.at(c["eng_visible"], roots[n_eng > 0], n_eng[n_eng > 0])
-        np.add.at(c["reports"], roots[report], 1)
+        kernels.add_at(c["eng_visible"], roots[n_eng > 0], n_eng[n_eng > 0])
+        kernels.count_at(c["reports"], roots[report])
         if self.moderation is not None:  # what the platform sees
             eng = like | reshare | reply
             self.moderation.engagements(pf.index, users[eng], authors[eng])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .config import Platform
 
 
@@ -122,20 +123,5 @@ def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
 
 def csr_contains(indptr: np.ndarray, sorted_values: np.ndarray, rows: np.ndarray,
                  values: np.ndarray) -> np.ndarray:
-    """Vectorised membership test: is ``values[i]`` in the sorted slice of row ``rows[i]``?"""
-    lo = indptr[rows].copy()
-    hi = indptr[rows + 1].copy()
-    if lo.size == 0:
-        return np.zeros(0, bool)
-    while True:  # bisection on all queries at once: O(log max degree) passes
-        active = lo < hi
-        if not active.any():
-            break
-        mid = (lo + hi) // 2
-        mid_val = sorted_values[np.minimum(mid, sorted_values.size - 1)]
-        go_right = active & (mid_val < values)
-        lo = np.where(go_right, mid + 1, lo)
-        hi = np.where(active & ~go_right, mid, hi)
-    found = lo < indptr[rows + 1]
-    found[found] = sorted_values[lo[found]] == values[found]
-    return found
+    """Is ``values[i]`` in the sorted slice of row ``rows[i]``? (One bisection per query.)"""
+    return kernels.csr_contains(indptr, sorted_values, rows, values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from . import kernels
 from .config import Platform as PlatformConfig
 from .feeds import Feeds
 from .network import FollowerGraph, csr_contains, sorted_unique
@@ -34,6 +35,7 @@ class Platform(mesa.Agent):
         self.utc_hour = (self.utc % 24).astype(np.int8)  # UTC offset as an index 0..23
         self.last_session = np.full(members.size, -24, np.int32)  # tick of each row's last visit
         self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
+        self._row_count = np.zeros(members.size, np.int32)  # scratch for delivery
 
     # --- follower lookups -------------------------------------------------------------------
     def op_follower_slices(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,35 +71,17 @@ class Platform(mesa.Agent):
 
     # --- delivery ----------------------------------------------------------------------------
     def deliver(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
-        """Put new posts into their authors' followers' feeds; returns deliveries made."""
+        """Put new posts (in creation order) into their authors' followers' feeds; returns the
+        deliveries made."""
         if post_ids.size == 0:
             return 0
         n = self.n_users
         org = authors < n
         g = self.graph
-        a = authors[org]
-        deg = g.indptr[a + 1] - g.indptr[a]
-        f_org = g.followers[_ranges(g.indptr[a], deg)]
-        p_org = np.repeat(post_ids[org], deg)
-        lo, hi = self.op_follower_slices(authors[~org] - n)
-        f_op = (self.op_keys[_ranges(lo, hi - lo)] % n).astype(np.int32)
-        p_op = np.repeat(post_ids[~org], hi - lo)
-        rows = self.row_of[np.concatenate((f_org, f_op))]
-        posts = np.concatenate((p_org, p_op))
-        # Group by feed row, creation (id) order within a row. Each (row, post) pair is unique,
-        # so sorting one packed key (row in the high 32 bits, post id in the low) gives the
-        # order of two stable sorts, and faster: no argsort, no gathers.
-        key = np.sort((rows.astype(np.int64) << 32) | posts)
-        self.feeds.deliver((key >> 32).astype(np.int32), (key & 0xFFFFFFFF).astype(np.int32),
-                           grouped=True)
-        return int(posts.size)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(s, s + l)`` for each pair, vectorised."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(lengths)
-    offs = np.repeat(starts - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + offs
+        a = np.where(org, authors, 0)
+        lo, hi = g.indptr[a], g.indptr[a + 1]  # organic authors: their slice of the graph
+        if not org.all():  # troll accounts: their slice of op_keys
+            lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
+        return kernels.deliver(self.feeds.items, self.feeds.read, self.feeds.ptr, self.row_of,
+                               post_ids, org, lo, hi, g.followers, self.op_keys, n,
+                               self._row_count)
