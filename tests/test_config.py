@@ -28,6 +28,9 @@ PRESET = ROOT / "experiments" / "spamouflage.toml"
     ({"population.diurnal": [1.0, 2.0]}, ["population.diurnal", "24 entries"]),
     ({"operation.persona_communities": {"martians": 1.0}}, ["unknown community 'martians'"]),
     ({"operation.work_blocks": [[12, 9]]}, ["work block (12, 9)"]),
+    ({"engagement.feed_max_age_hours": 12}, ["engagement.feed_max_age_hours", "24 <= value"]),
+    ({"moderation.window_hours": 200}, ["moderation.window_hours (200",
+                                        "engagement.feed_max_age_hours (168)"]),
 ])
 def test_bad_values_name_the_field(overrides, expected):
     with pytest.raises(ConfigError) as err:
