@@ -2,7 +2,7 @@
 
     python benchmarks/engine.py                        # headline preset, 100k users, 30 days
     python benchmarks/engine.py --users 1000000        # the 1M-user target
-    python benchmarks/engine.py --users 10000 100000 1000000 --csv benchmarks/results/engine.csv
+    python benchmarks/engine.py --users 10000 100000 1000000 --csv out.csv
     python benchmarks/engine.py --series               # 10^4 .. 10^6 users: CSV + log-log PNG
     python benchmarks/engine.py --series --with-10m    # ... and 10^7 (over --days-10m days)
 

@@ -2,7 +2,8 @@
 
     python benchmarks/speedup.py                           # headline preset at 20,000 users
     python benchmarks/speedup.py --users 100000 --ticks 3
-    python benchmarks/speedup.py --users 20000 --csv benchmarks/results/speedup.csv
+    python benchmarks/speedup.py --users 20000 100000 --ticks 24 \
+        --csv benchmarks/results/speedup.csv
 
 Both engines are built from the same config and seed, so they share one world. Both first run
 the same ``--warmup`` hours with the vectorised kernels (the reference model switches to its
@@ -94,10 +95,48 @@ def same_state(a: InfluenceModel, b: InfluenceModel) -> bool:
                for pa, pb in zip(a.platforms, b.platforms, strict=True))
 
 
+def compare(config: str, users: int, days: float, warmup: int, ticks: int,
+            seed: int | None) -> list[dict]:
+    """Rows of the CSV for one population size (and the summary line on stderr)."""
+    # the reference implements the core engine: compare both without moderation
+    cfg = resolve_config(config, users=users, days=days,
+                         overrides={"moderation.enabled": False})
+    seed = cfg.run.seed if seed is None else seed
+
+    vec = InfluenceModel(cfg, seed=seed)
+    ref = WarmStartReference(cfg, seed=seed)
+    vec.run(warmup)
+    ref.run(warmup)
+    if not same_state(vec, ref):
+        raise SystemExit("the two engines differ after the warm-up; cannot compare")
+    t_vec = Clock(vec).run(ticks)
+    ref.per_agent = True
+    t_ref = Clock(ref).run(ticks)
+    t_full = Clock(InfluenceModel(cfg, seed=seed)).run(cfg.ticks)
+
+    def row(engine: str, start: int, n_ticks: int, t: dict[str, float], base=None) -> dict:
+        r = {"engine": engine, "users": users, "from_tick": start, "ticks": n_ticks,
+             "wall_s_per_hour": f"{t['wall']:.4g}", "cpu_s_per_hour": f"{t['cpu']:.4g}",
+             "kernel_wall_s_per_hour": f"{t['kernel_wall']:.4g}",
+             "kernel_cpu_s_per_hour": f"{t['kernel_cpu']:.4g}"}
+        for k, column in SPEEDUP.items():
+            r[column] = f"{t[k] / base[k]:.1f}" if base else ""
+        return r
+
+    print(f"speed-up at {users:,} users, hours {warmup}-{warmup + ticks - 1}: "
+          f"whole tick {t_ref['wall'] / t_vec['wall']:.0f}x wall, "
+          f"{t_ref['cpu'] / t_vec['cpu']:.0f}x CPU; the four kernels "
+          f"{t_ref['kernel_wall'] / t_vec['kernel_wall']:.0f}x wall, "
+          f"{t_ref['kernel_cpu'] / t_vec['kernel_cpu']:.0f}x CPU", file=sys.stderr)
+    return [row("vectorised", warmup, ticks, t_vec),
+            row("reference", warmup, ticks, t_ref, base=t_vec),
+            row("vectorised_whole_run", 0, cfg.ticks, t_full)]
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default=str(ROOT / "experiments" / "spamouflage.toml"))
-    ap.add_argument("--users", type=int, default=20_000)
+    ap.add_argument("--users", type=int, nargs="+", default=[20_000])
     ap.add_argument("--days", type=float, default=2.0,
                     help="horizon of the whole vectorised run timed for context")
     ap.add_argument("--warmup", type=int, default=24,
@@ -107,34 +146,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--csv", type=Path, default=None, help="also write the table here")
     args = ap.parse_args(argv)
 
-    # the reference implements the core engine: compare both without moderation
-    cfg = resolve_config(args.config, users=args.users, days=args.days,
-                         overrides={"moderation.enabled": False})
-    seed = cfg.run.seed if args.seed is None else args.seed
-
-    vec = InfluenceModel(cfg, seed=seed)
-    ref = WarmStartReference(cfg, seed=seed)
-    vec.run(args.warmup)
-    ref.run(args.warmup)
-    if not same_state(vec, ref):
-        raise SystemExit("the two engines differ after the warm-up; cannot compare")
-    t_vec = Clock(vec).run(args.ticks)
-    ref.per_agent = True
-    t_ref = Clock(ref).run(args.ticks)
-    t_full = Clock(InfluenceModel(cfg, seed=seed)).run(cfg.ticks)
-
-    def row(engine: str, start: int, ticks: int, t: dict[str, float], base=None) -> dict:
-        r = {"engine": engine, "users": args.users, "from_tick": start, "ticks": ticks,
-             "wall_s_per_hour": f"{t['wall']:.4g}", "cpu_s_per_hour": f"{t['cpu']:.4g}",
-             "kernel_wall_s_per_hour": f"{t['kernel_wall']:.4g}",
-             "kernel_cpu_s_per_hour": f"{t['kernel_cpu']:.4g}"}
-        for k, column in SPEEDUP.items():
-            r[column] = f"{t[k] / base[k]:.1f}" if base else ""
-        return r
-
-    rows = [row("vectorised", args.warmup, args.ticks, t_vec),
-            row("reference", args.warmup, args.ticks, t_ref, base=t_vec),
-            row("vectorised_whole_run", 0, cfg.ticks, t_full)]
+    rows = [r for n in args.users
+            for r in compare(args.config, n, args.days, args.warmup, args.ticks, args.seed)]
     out = csv.DictWriter(sys.stdout, FIELDS, lineterminator="\n")
     out.writeheader()
     out.writerows(rows)
@@ -144,12 +157,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
             w = csv.DictWriter(f, FIELDS)
             w.writeheader()
             w.writerows(rows)
-    sys.stdout.flush()
-    print(f"speed-up at {args.users:,} users, hours {args.warmup}-{args.warmup + args.ticks - 1}: "
-          f"whole tick {t_ref['wall'] / t_vec['wall']:.0f}x wall, "
-          f"{t_ref['cpu'] / t_vec['cpu']:.0f}x CPU; the four kernels "
-          f"{t_ref['kernel_wall'] / t_vec['kernel_wall']:.0f}x wall, "
-          f"{t_ref['kernel_cpu'] / t_vec['kernel_cpu']:.0f}x CPU", file=sys.stderr)
     return rows
 
 
