@@ -1,12 +1,12 @@
 """Per-user feeds as fixed-width ring buffers, with vectorised delivery, ranking and reading.
 
-A platform with ``m`` members keeps an ``m x K`` array of post ids (``-1`` = empty), a parallel
-"already read" mask and a write pointer per row. Delivery writes a batch of (row, post) pairs,
-keeping the newest ``K`` per row; ranking scores only the unread items of the active rows (a
-feed is mostly empty or read: scoring every slot cost several times more); reading takes each
-row's top ``attention`` items. Limited attention and a ranked feed
-are the point: an item competes with everything else its readers' followees post
-(Weng et al. 2012; Hodas & Lerman 2012).
+A platform with ``m`` members keeps an ``m x K`` array of post indices (``-1`` = empty), a
+parallel "already read" mask and a write pointer per row. Delivery writes a batch of (row, post)
+pairs, keeping the newest ``K`` per row; ranking scores only the unread items of the active rows
+(a feed is mostly empty or read: scoring every slot cost several times more); reading takes each
+row's top ``attention`` items. Limited attention and a ranked feed are the point: an item
+competes with everything else its readers' followees post (Weng et al. 2012; Hodas & Lerman
+2012).
 """
 
 from __future__ import annotations
@@ -29,20 +29,16 @@ class Feeds:
         self.read = np.zeros((n_rows, capacity), bool)
         self.ptr = np.zeros(n_rows, np.int32)
 
-    def deliver(self, rows: np.ndarray, posts: np.ndarray, grouped: bool = False) -> None:
+    def deliver(self, rows: np.ndarray, posts: np.ndarray) -> None:
         """Write ``posts[i]`` into feed row ``rows[i]``; pairs must be in creation order.
 
-        Per row, the newest ``K`` deliveries survive and overwrite the oldest slots. With
-        ``grouped`` the caller promises the pairs are already sorted by row (creation order kept
-        within each row), which saves the stable sort here."""
+        Per row, the newest ``K`` deliveries survive and overwrite the oldest slots (the rule of
+        ``kernels.deliver``, which platforms use for their followers' feeds)."""
         if rows.size == 0:
             return
-        if grouped:
-            r, p = rows, posts
-        else:
-            order = np.argsort(rows, kind="stable")
-            r = rows[order]
-            p = posts[order]
+        order = np.argsort(rows, kind="stable")
+        r = rows[order]
+        p = posts[order]
         first = np.empty(r.size, bool)
         first[0] = True
         np.not_equal(r[1:], r[:-1], out=first[1:])
