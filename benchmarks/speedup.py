@@ -2,7 +2,7 @@
 
     python benchmarks/speedup.py                           # headline preset at 20,000 users
     python benchmarks/speedup.py --users 100000 --ticks 3
-    python benchmarks/speedup.py --users 20000 100000 --ticks 24 \
+    python benchmarks/speedup.py --users 20000 100000 --ticks 48 --days 3 \
         --csv benchmarks/results/speedup.csv
 
 Both engines are built from the same config and seed, so they share one world. Both first run
