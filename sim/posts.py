@@ -56,7 +56,7 @@ def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
 
 
 class PostStore:
-    """Growable columns indexed by post id (capacity grows by a quarter as needed).
+    """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
     Memory grows with the posts held: about 80 bytes a post (reshares are posts), plus the
     spare capacity (at most a quarter) of the columns whose default is not zero (36 bytes a
@@ -106,6 +106,8 @@ class PostStore:
         every post it holds). Returns the map old index -> new index (-1: dropped), one longer
         than the posts held with -1 last, so that ``new[items]`` maps ``-1`` to ``-1`` too."""
         n = self.n
+        if not keep[self.cols["root"][:n][keep]].all():
+            raise ValueError("compact: keep must hold the root of every post it keeps")
         new = np.full(n + 1, -1, np.int32)
         k = int(keep.sum())
         new[:n][keep] = np.arange(k, dtype=np.int32)
@@ -114,8 +116,6 @@ class PostStore:
             col[:k] = col[:n][keep]
             if name in _INDEX_COLUMNS:
                 col[:k] = new[col[:k]]
-                if name == "root" and (col[:k] < 0).any():
-                    raise ValueError("compact: keep must hold the root of every post it keeps")
             col[k:n] = fill  # spare slots hold the defaults ``add`` relies on
         self.n = k
         return new

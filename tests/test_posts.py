@@ -120,3 +120,12 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
     assert (store.cols["author"][k:n] == -1).all() and (store.cols["imp_organic"][k:n] == 0).all()
     more = store.add(author=0)  # new posts get fresh global ids after the kept ones
     assert store.cols["gid"][more[0]] == n
+
+
+def test_compact_refuses_to_drop_the_root_of_a_kept_post() -> None:
+    store = PostStore(capacity=4)
+    original = store.add(author=0)
+    store.add(author=1, root=int(original[0]))
+    with pytest.raises(ValueError, match="root"):
+        store.compact(np.array([False, True]))
+    assert store.n == 2 and store.cols["root"][1] == 0  # left as it was
