@@ -67,21 +67,20 @@ class Feeds:
 
 def rank_scores(p: Platform, items: np.ndarray, posts: PostStore, now: int, max_age: int
                 ) -> np.ndarray:
-    """Scores of feed items (higher is shown first); empty slots and items older than
-    ``max_age`` hours (aged out of feeds) get -inf.
+    """Scores of feed items (post indices; higher is shown first); items older than ``max_age``
+    hours (aged out of feeds) get -inf.
 
     ``chronological``: newest first (ties within an hour in creation order). ``engagement``:
     ``w * log(1 + E) - ln2 * age / halflife``, where E is the root's visible engagement count
     (in-network engagement included, which is how self-amplification can game ranking)."""
-    ids = np.where(items >= 0, items, 0)
-    created = posts.cols["created"][ids]
+    created = posts.cols["created"][items]
     if p.ranking == "chronological":  # creation hour; global ids break ties within the hour
-        score = created + posts.cols["gid"][ids] * 1e-10
+        score = created + posts.cols["gid"][items] * 1e-10
     else:
         age = (now - created).astype(np.float32)
-        e = posts.engagements(posts.cols["root"][ids]).astype(np.float32)
+        e = posts.engagements(posts.cols["root"][items]).astype(np.float32)
         score = p.engagement_weight * np.log1p(e) - (LN2 / p.recency_halflife_hours) * age
-    return np.where((items >= 0) & (now - created <= max_age), score, -np.inf)
+    return np.where(now - created <= max_age, score, -np.inf)
 
 
 def external_scores(p: Platform, age: np.ndarray, now: int) -> np.ndarray:
@@ -112,7 +111,8 @@ def read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, external: np.nd
 def _read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray,
               score: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each active row reads its ``n_read`` best items among its unread feed items and the
-    outside items competing with them (``external``, -inf where absent); returns (row index
+    outside items competing with them (``external``: one row per reader, in descending order
+    as ``_outside_items`` draws them, -inf where absent); returns (row index
     into ``rows``, post id) pairs for the feed items read, best first within a row, and marks
     them read. ``score(post_ids)`` gives the ranking scores of feed items (``rank_scores``);
     items scored ``-inf`` (aged out, or removed by moderation) are never read.
@@ -122,7 +122,4 @@ def _read_top(feeds: Feeds, rows: np.ndarray, n_read: np.ndarray, external: np.n
     leave no trace, so all that matters about them is how many outrank each feed item
     (``kernels.pick``)."""
     who, slot, post = kernels.unread(feeds.items, feeds.read, rows)
-    ext = external
-    if ext.shape[1] > 1 and not (ext[:, 1:] <= ext[:, :-1]).all():
-        ext = -np.sort(-ext, axis=1)
-    return kernels.pick(feeds.read, rows, n_read, who, slot, post, score(post), ext)
+    return kernels.pick(feeds.read, rows, n_read, who, slot, post, score(post), external)

@@ -133,7 +133,8 @@ class InfluenceModel(mesa.Model):
         uniform times over that gap. Outside items all score alike but for age, so only the
         ``n = min(E, n_read)`` youngest can matter: their ages are the first ``n`` order
         statistics of ``E`` uniforms, drawn directly as ``gap * S_k / S_(E+1)`` with ``S`` the
-        cumulative sums of unit exponentials (``S_(E+1) = S_n + Gamma(E + 1 - n)``)."""
+        cumulative sums of unit exponentials (``S_(E+1) = S_n + Gamma(E + 1 - n)``). Each row
+        comes out youngest first, so in descending score order, as ``read_top`` needs."""
         gap = np.minimum(self.tick - pf.last_session[rows], 24).astype(np.float64)
         pf.last_session[rows] = self.tick
         rate = pf.cfg.external_items_per_hour

@@ -31,8 +31,7 @@ class Platform(mesa.Agent):
         self.graph = graph
         self.feeds = Feeds(members.size, cfg.feed_capacity)
         self.session_rate = session_rate.astype(np.float32)  # expected sessions per hour (row)
-        self.utc = model.pop.utc_offset[members].astype(np.int32)
-        self.utc_hour = (self.utc % 24).astype(np.int8)  # UTC offset as an index 0..23
+        self.utc_hour = (model.pop.utc_offset[members] % 24).astype(np.int8)  # offset as 0..23
         self.last_session = np.full(members.size, -24, np.int32)  # tick of each row's last visit
         self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
         self._row_count = np.zeros(members.size, np.int32)  # scratch for delivery
