@@ -29,7 +29,7 @@ from sim.reference import ReferenceModel
 from sim.runner import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNELS = ("_active_rows", "_read", "_draw", "_deliver")
+KERNELS = ("_active_rows", "_read", "_action_probs", "_draw", "_deliver")
 FIELDS = ["engine", "users", "from_tick", "ticks", "wall_s_per_hour", "cpu_s_per_hour",
           "kernel_wall_s_per_hour", "kernel_cpu_s_per_hour", "speedup_wall", "speedup_cpu",
           "kernel_speedup_wall", "kernel_speedup_cpu"]
@@ -48,8 +48,11 @@ class WarmStartReference(ReferenceModel):
     def _active_rows(self, pf):
         return self._engine()._active_rows(self, pf)
 
-    def _read(self, pf, rows, n_read, external):
-        return self._engine()._read(self, pf, rows, n_read, external)
+    def _read(self, pf, rows, n_read, gap):
+        return self._engine()._read(self, pf, rows, n_read, gap)
+
+    def _action_probs(self, users, roots, followed):
+        return self._engine()._action_probs(self, users, roots, followed)
 
     def _draw(self, probs):
         return self._engine()._draw(self, probs)
@@ -59,7 +62,7 @@ class WarmStartReference(ReferenceModel):
 
 
 class Clock:
-    """Seconds (wall, CPU) spent in a model's step and, separately, inside its four kernels."""
+    """Seconds (wall, CPU) spent in a model's step and, separately, inside its five kernels."""
 
     def __init__(self, model: InfluenceModel) -> None:
         self.model = model
@@ -125,7 +128,7 @@ def compare(config: str, users: int, days: float, warmup: int, ticks: int,
 
     print(f"speed-up at {users:,} users, hours {warmup}-{warmup + ticks - 1}: "
           f"whole tick {t_ref['wall'] / t_vec['wall']:.0f}x wall, "
-          f"{t_ref['cpu'] / t_vec['cpu']:.0f}x CPU; the four kernels "
+          f"{t_ref['cpu'] / t_vec['cpu']:.0f}x CPU; the five kernels "
           f"{t_ref['kernel_wall'] / t_vec['kernel_wall']:.0f}x wall, "
           f"{t_ref['kernel_cpu'] / t_vec['kernel_cpu']:.0f}x CPU", file=sys.stderr)
     return [row("vectorised", warmup, ticks, t_vec),

@@ -1,13 +1,13 @@
-"""Compiled inner loops (numba) for the three steps whose work is irregular per user.
+"""Compiled inner loops (numba) for the steps whose work is irregular per user.
 
-Delivering posts into ring-buffer feeds, picking each reader's best unread items, and adding
-counts onto a few posts are loops over a variable number of items per user. As whole-array numpy
-they need sorts, scatters and padded temporaries; as a loop compiled once (``numba``, cached on
-disk) they are one pass. Each function states the rule it implements; the callers in ``feeds``,
-``platform`` and ``model`` say what it is for. Only integer work and comparisons happen here: all
-floating-point arithmetic (scores, probabilities) and every random draw stay in numpy, so results
-are the same, bit for bit, as with the whole-array versions these replaced (the golden runs in
-``tests/data`` check it).
+Delivering posts into ring-buffer feeds, each reader's pick of its best unread items against
+the outside items competing with them, the engagement coin flips, and adding counts onto a few
+posts are loops over a variable number of items per user. As whole-array numpy they need sorts,
+scatters, padded temporaries and one random number per possible event; as a loop compiled once
+(``numba``, cached on disk) they are one pass that draws only the random numbers an outcome
+depends on. Random draws here come from the model's own generator (passed in), so one seed
+still fixes a run. Each function states the rule it implements; the callers in ``platform`` and
+``model`` say what it is for, and ``sim.reference`` restates each rule one agent at a time.
 """
 
 from __future__ import annotations
@@ -15,121 +15,140 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
+
 
 @njit(cache=True)
-def deliver(items, read, ptr, row_of, posts, organic, lo, hi, followers, op_keys, n_users,
-            count):
+def deliver(items, read, ptr, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     """Write each post into its followers' feeds, posts in creation order.
 
     Post ``i``'s followers are ``followers[lo[i]:hi[i]]`` if ``organic[i]`` (the follower
     graph), else ``op_keys[lo[i]:hi[i]] % n_users`` (troll accounts' followers). A write goes to
-    the slot under the row's pointer (its oldest item) and moves the pointer on; of more than
-    ``K`` deliveries to one row in a batch only the newest ``K`` are written. ``count`` is
-    scratch of one int per row, all zero (and left zero). Returns the number of deliveries."""
+    the slot under the row's pointer (its oldest item) and moves the pointer on, so a row keeps
+    its newest ``K`` items. Returns the number of deliveries."""
     k = items.shape[1]
-    total = 0
-    for i in range(posts.size):  # deliveries per row in this batch
-        for j in range(lo[i], hi[i]):
-            f = followers[j] if organic[i] else op_keys[j] % n_users
-            count[row_of[f]] += 1
-            total += 1
     for i in range(posts.size):
         for j in range(lo[i], hi[i]):
             f = followers[j] if organic[i] else op_keys[j] % n_users
             r = row_of[f]
-            if count[r] <= k:  # among the row's newest K of the batch
-                s = ptr[r]
-                items[r, s] = posts[i]
-                read[r, s] = False
-                ptr[r] = s + 1 if s + 1 < k else 0
-            count[r] -= 1
-    return total
+            s = ptr[r]
+            items[r, s] = posts[i]
+            read[r, s] = False
+            ptr[r] = s + 1 if s + 1 < k else 0
+    return (hi - lo).sum()
 
 
 @njit(cache=True)
-def unread(items, read, rows):
-    """Unread items of the given feed rows: (index into ``rows``, slot, post id), in row then
-    slot order."""
+def read_feeds(rng, items, read, rows, n_read, gap, outside_rate, chronological, weight, decay,
+               outside_score0, now, max_age, created, gid, root, engagement, status, penalty):
+    """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
+    the outside items that arrived over its last ``gap[i]`` hours; marks the feed items read and
+    returns (index into ``rows``, post id) pairs, rows in order, best first.
+
+    Feed item scores: chronological, ``created + gid * 1e-10`` (newest first, creation order
+    within an hour); engagement, ``weight * ln(1 + E) - decay * age`` with ``E`` the root's
+    visible engagement. Items older than ``max_age`` hours are never read; with moderation
+    (``status`` per post, non-empty), an item whose post or root is removed (2) is never read
+    and a demoted one (1) scores ``penalty`` lower. Outside items arrive as a Poisson process of
+    ``outside_rate`` per hour, so their ages from now are drawn youngest first as cumulative
+    exponential spacings, lazily, only while one could still take a reader's attention; they
+    score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
+
+    Order: descending score; ties go to feed items before outside items and, among feed items,
+    to the lower slot."""
     k = items.shape[1]
-    n = 0
+    total = 0
     for i in range(rows.size):
-        r = rows[i]
-        for s in range(k):
-            if items[r, s] >= 0 and not read[r, s]:
-                n += 1
-    who = np.empty(n, np.int64)
-    slot = np.empty(n, np.int64)
-    post = np.empty(n, np.int32)
-    n = 0
-    for i in range(rows.size):
-        r = rows[i]
-        for s in range(k):
-            if items[r, s] >= 0 and not read[r, s]:
-                who[n] = i
-                slot[n] = s
-                post[n] = items[r, s]
-                n += 1
-    return who, slot, post
-
-
-@njit(cache=True)
-def pick(read, rows, n_read, who, slot, post, score, external):
-    """Each row reads its ``n_read`` best unread items (from :func:`unread`, with their ranking
-    ``score``), best first, where outside items (``external``: one row of scores per reader,
-    sorted in descending order, -inf where absent) compete for the same attention.
-
-    Order: descending score, ties to the lower slot; an outside item outranks a feed item only
-    with a strictly higher score. The feed item at rank ``q`` is read unless ``n_read - q``
-    outside items outrank it; items scored -inf (aged out or removed) are never read. Marks the
-    items read; returns (index into ``rows``, post id) pairs, rows in order, best first."""
-    w = external.shape[1]
-    m = rows.size
-    out_who = np.empty(who.size, np.int64)
-    out_post = np.empty(who.size, np.int32)
-    order = np.empty(read.shape[1], np.int64)
+        total += min(n_read[i], k)
+    out_who = np.empty(total, np.int64)
+    out_post = np.empty(total, np.int32)
+    score = np.empty(k, np.float64)
+    slot = np.empty(k, np.int64)
+    moderated = status.size > 0
     n_out = 0
-    a = 0
-    for i in range(m):
-        b = a
-        while b < who.size and who[b] == i:
-            b += 1
-        c = b - a
-        for x in range(c):  # insertion sort: descending score, stable (slot order)
-            order[x] = a + x
-            y = x
-            while y > 0 and score[order[y - 1]] < score[order[y]]:
-                order[y - 1], order[y] = order[y], order[y - 1]
+    for i in range(rows.size):
+        r = rows[i]
+        c = 0  # unread candidates, kept sorted: descending score, then slot
+        for s in range(k):
+            p = items[r, s]
+            if p < 0 or read[r, s]:
+                continue
+            age = now - created[p]
+            if age > max_age:
+                continue
+            if chronological:
+                x = created[p] + gid[p] * 1e-10
+            else:
+                e = engagement[root[p]]
+                x = weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
+            if moderated:
+                st = max(status[p], status[root[p]])
+                if st == 2:
+                    continue
+                if st == 1:
+                    x -= penalty
+            y = c
+            while y > 0 and score[y - 1] < x:
+                score[y] = score[y - 1]
+                slot[y] = slot[y - 1]
                 y -= 1
-        for q in range(min(c, n_read[i])):
-            j = order[q]
-            s = score[j]
-            room = n_read[i] - q
-            if s == -np.inf or (room <= w and external[i, room - 1] > s):
-                break  # every later item scores no higher
-            read[rows[i], slot[j]] = True
+            score[y] = x
+            slot[y] = s
+            c += 1
+        if c == 0 or n_read[i] <= 0:
+            continue
+        a = np.inf  # age of the youngest outside item not yet read
+        if outside_rate > 0.0:
+            a = rng.exponential() / outside_rate
+        f = 0
+        for _ in range(n_read[i]):
+            if f == c:
+                break  # what is left is outside items, which leave no trace
+            if a <= gap[i]:
+                xo = now - a if chronological else outside_score0 - decay * a
+                if xo > score[f]:
+                    a += rng.exponential() / outside_rate
+                    continue
+            s = slot[f]
+            read[r, s] = True
             out_who[n_out] = i
-            out_post[n_out] = post[j]
+            out_post[n_out] = items[r, s]
             n_out += 1
-        a = b
+            f += 1
     return out_who[:n_out], out_post[:n_out]
 
 
 @njit(cache=True)
-def order_statistic_ages(spacing, n, gap, tail):
-    """In place: row ``i`` of unit exponentials ``e`` becomes the ages of the youngest ``n[i]``
-    of ``E`` items arrived uniformly over the last ``gap[i]`` hours, ``gap * S_k / (S_n +
-    tail)`` with ``S_k = e_1 + .. + e_k`` and ``tail ~ Gamma(E + 1 - n)`` (the rest of the
-    ``E + 1`` spacings); entries beyond ``n[i]`` become +inf (no item)."""
-    for i in range(spacing.shape[0]):
-        total = 0.0
-        for j in range(n[i]):
-            total += spacing[i, j]
-            spacing[i, j] = total
-        total += tail[i]
-        for j in range(n[i]):
-            spacing[i, j] = spacing[i, j] * gap[i] / total
-        for j in range(n[i], spacing.shape[1]):
-            spacing[i, j] = np.inf
+def draw_actions(rng, probs):
+    """Independent Bernoulli draws, ``out[i, j] = U < probs[i, j]``, with about one uniform
+    per row when the probabilities are small.
+
+    One uniform ``u`` decides whether any of the row's events happens (probability ``1 -
+    prod(1 - p)``) and, if so, which is the first (``P(first = j) = p_j prod_{l<j}(1 - p_l)``);
+    each later event then gets its own draw. The joint distribution is that of one coin per
+    probability."""
+    n, m = probs.shape
+    out = np.zeros((n, m), np.bool_)
+    for i in range(n):
+        any_event = 0.0
+        survive = 1.0
+        for j in range(m):
+            any_event += survive * probs[i, j]
+            survive *= 1.0 - probs[i, j]
+        u = rng.random()
+        if u >= any_event:
+            continue
+        acc = 0.0
+        survive = 1.0
+        for j in range(m):
+            acc += survive * probs[i, j]
+            if u < acc:
+                out[i, j] = True
+                for q in range(j + 1, m):
+                    out[i, q] = rng.random() < probs[i, q]
+                break
+            survive *= 1.0 - probs[i, j]
+    return out
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ import numpy as np
 from . import kernels
 from .behaviour import Coefficients, action_probs, match_factor
 from .config import LANGUAGES, Config
-from .feeds import Feeds, external_scores, rank_scores, read_top
+from .feeds import Feeds, read
 from .ledger import Ledger
 from .moderation import Moderation
 from .network import make_follower_graph
@@ -112,7 +112,7 @@ class InfluenceModel(mesa.Model):
         users = pf.members[rows]
         n_read = (self.pop.attention[users].astype(np.int32) if pc.attention_limited
                   else np.full(rows.size, pf.feeds.k, np.int32))
-        ri, posts = self._read(pf, rows, n_read, self._outside_items(pf, rows, n_read))
+        ri, posts = self._read(pf, rows, n_read, pf.open_sessions(rows, self.tick))
         readers = users[ri]
         # readers of a hijacked thread (on the thread's own platform) may also see its newest
         # planted operation reply
@@ -125,26 +125,6 @@ class InfluenceModel(mesa.Model):
         self.engage(pf, np.concatenate((readers, readers[seen])),
                     np.concatenate((posts, reply[seen])), n_from_feed=posts.size)
         self.organic_posts(pf, users)
-
-    def _outside_items(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray) -> np.ndarray:
-        """Scores of the outside items competing for each reader's attention this session.
-
-        ``E`` ~ Poisson(rate x hours since the last visit, at most a day) items arrived, at
-        uniform times over that gap. Outside items all score alike but for age, so only the
-        ``n = min(E, n_read)`` youngest can matter: their ages are the first ``n`` order
-        statistics of ``E`` uniforms, drawn directly as ``gap * S_k / S_(E+1)`` with ``S`` the
-        cumulative sums of unit exponentials (``S_(E+1) = S_n + Gamma(E + 1 - n)``). Each row
-        comes out youngest first, so in descending score order, as ``read_top`` needs."""
-        gap = np.minimum(self.tick - pf.last_session[rows], 24).astype(np.float64)
-        pf.last_session[rows] = self.tick
-        rate = pf.cfg.external_items_per_hour
-        if rate <= 0:
-            return np.empty((rows.size, 0))
-        arrived = self.rng.poisson(rate * gap)
-        n = np.minimum(arrived, n_read)
-        age = self.rng.exponential(size=(rows.size, int(n.max(initial=0))))
-        kernels.order_statistic_ages(age, n, gap, self.rng.gamma(np.maximum(arrived + 1 - n, 1)))
-        return external_scores(pf.cfg, age, self.tick)  # no item (age +inf): -inf
 
     def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
                n_from_feed: int = 0) -> None:
@@ -311,7 +291,7 @@ class InfluenceModel(mesa.Model):
 
     def age_out(self, cutoff: int) -> None:
         """Drop from memory the posts created before ``cutoff`` (invisible in feeds from now on,
-        see ``rank_scores``), except operation content (for the posts table) and the roots of
+        see ``feeds.read``), except operation content (for the posts table) and the roots of
         posts kept; every array holding post indices is remapped. Changes no result: a run
         compacting every hour equals one never compacting (``tests/test_posts.py``)."""
         first = self.first_post_since(cutoff)
@@ -427,15 +407,14 @@ class InfluenceModel(mesa.Model):
         p = pf.session_rate * np.roll(self.diurnal, -(self.tick % 24))[pf.utc_hour]
         return np.flatnonzero(self.rng.random(p.size, dtype=np.float32) < p)
 
-    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray
+    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-        return read_top(pf.feeds, rows, n_read, external, lambda ids: self._scores(pf, ids))
-
-    def _scores(self, pf: Platform, ids: np.ndarray) -> np.ndarray:
-        """Ranking scores of feed items, after moderation (removed: -inf; demoted: lower)."""
-        s = rank_scores(pf.cfg, ids, self.posts, self.tick,
-                        self.cfg.engagement.feed_max_age_hours)
-        return s if self.moderation is None else self.moderation.adjust_scores(pf.index, ids, s)
+        """Each active row reads its best unread items against the outside items that arrived
+        over the ``gap`` hours since its last session (``feeds.read``)."""
+        status, penalty = (None, 0.0) if self.moderation is None else \
+            self.moderation.feed_status(pf.index)
+        return read(pf.feeds, pf.cfg, rows, n_read, gap, self.rng, self.posts, self.tick,
+                    self.cfg.engagement.feed_max_age_hours, status, penalty)
 
     def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
                       ) -> np.ndarray:
@@ -452,7 +431,8 @@ class InfluenceModel(mesa.Model):
                             self.coef.comprehension[lang, item_lang], quality, c["is_op"][roots])
 
     def _draw(self, probs: np.ndarray) -> np.ndarray:
-        return self.rng.random(probs.shape, dtype=np.float32) < probs
+        """One independent coin flip per probability (``kernels.draw_actions``)."""
+        return kernels.draw_actions(self.rng, probs)
 
     def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
         return pf.deliver(ids, authors)

@@ -505,20 +505,18 @@ class Moderation:
         self._grow(self.model.posts.n)
         return np.maximum(self.status[items], self.status[c["root"][items]])
 
-    def adjust_scores(self, p: int, items: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Feed scores after moderation: removed content is gone (-inf); demoted content ranks
-        as if ``demotion_hours`` older. Applies on every platform, since removed content is
+    def feed_status(self, p: int) -> tuple[np.ndarray, float]:
+        """What reading on platform ``p`` needs: the status of every post held (an item whose
+        post or root is removed is gone; demoted, it ranks as if ``demotion_hours`` older), and
+        that age penalty in score units. Applies on every platform, since removed content is
         removed wherever it was carried."""
-        status = self.visible_status(items)
-        if not status.any():
-            return scores
+        self._grow(self.model.posts.n)
         pcfg = self.model.cfg.platforms[p]
         mod = self.by_platform.get(p)
         hours = mod.cfg.demotion_hours if mod is not None else 0.0
         penalty = hours if pcfg.ranking == "chronological" else \
             hours * np.log(2.0) / pcfg.recency_halflife_hours
-        out = np.where(status == STATUS_DEMOTED, scores - penalty, scores)
-        return np.where(status == STATUS_REMOVED, -np.inf, out)
+        return self.status, float(penalty)
 
     def present(self, p: int, rows: np.ndarray) -> np.ndarray:
         """The rows among ``rows`` whose account on platform ``p`` has not been removed."""

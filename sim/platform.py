@@ -34,7 +34,6 @@ class Platform(mesa.Agent):
         self.utc_hour = (model.pop.utc_offset[members] % 24).astype(np.int8)  # offset as 0..23
         self.last_session = np.full(members.size, -24, np.int32)  # tick of each row's last visit
         self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
-        self._row_count = np.zeros(members.size, np.int32)  # scratch for delivery
 
     # --- follower lookups -------------------------------------------------------------------
     def op_follower_slices(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +67,13 @@ class Platform(mesa.Agent):
         self.op_keys = sorted_unique(np.concatenate((self.op_keys, new)))
         return int(self.op_keys.size - before)
 
+    def open_sessions(self, rows: np.ndarray, tick: int) -> np.ndarray:
+        """Note a session of each of ``rows`` now; hours since each one's last (at most a day,
+        the window over which outside items can still compete)."""
+        gap = np.minimum(tick - self.last_session[rows], 24).astype(np.float64)
+        self.last_session[rows] = tick
+        return gap
+
     # --- delivery ----------------------------------------------------------------------------
     def deliver(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
         """Put new posts (in creation order) into their authors' followers' feeds; returns the
@@ -82,5 +88,4 @@ class Platform(mesa.Agent):
         if not org.all():  # troll accounts: their slice of op_keys
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
         return kernels.deliver(self.feeds.items, self.feeds.read, self.feeds.ptr, self.row_of,
-                               post_ids, org, lo, hi, g.followers, self.op_keys, n,
-                               self._row_count)
+                               post_ids, org, lo, hi, g.followers, self.op_keys, n)

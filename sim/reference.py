@@ -1,9 +1,10 @@
-"""Per-agent reference implementation of the model's four inner kernels.
+"""Per-agent reference implementation of the model's inner kernels.
 
-Why this exists: :class:`sim.model.InfluenceModel` runs its hot loops as array operations (masks,
-stable sorts, ring-buffer arithmetic on whole batches). That is fast but easy to get subtly
-wrong, and a wrong mask looks like a plausible result. :class:`ReferenceModel` restates the same
-rules the way one would write them on paper, one agent and one item at a time:
+Why this exists: :class:`sim.model.InfluenceModel` runs its hot loops as array operations and
+compiled loops (masks, insertion sorts, lazily drawn outside items, ring-buffer arithmetic on
+whole batches, one uniform deciding five coin flips). That is fast but easy to get subtly wrong,
+and a wrong mask looks like a plausible result. :class:`ReferenceModel` restates the same rules
+the way one would write them on paper, one agent and one item at a time:
 
 - every organic user is a :class:`User` agent that decides, platform by platform, whether to go
   online this hour (one coin flip with probability sessions-per-hour x the diurnal weight of the
@@ -11,25 +12,22 @@ rules the way one would write them on paper, one agent and one item at a time:
 - an online user scores each unread item of its own feed with the platform's ranking rule
   (chronological: newest first, and within one hour the later-created first; engagement:
   ``w * log(1 + E) - ln2 * age / halflife`` with E the root's likes + reshares + replies +
-  in-network engagements, ties going to the lower slot) and reads its ``n_read`` best, best
-  first, outside items (from accounts beyond the simulated population) competing for the same
-  attention;
+  in-network engagements, ties going to the lower slot), draws how many outside items (from
+  accounts beyond the simulated population) arrived since its last session and when, and reads
+  its ``n_read`` best of all of them, best first;
 - every reader works out its own engagement probabilities for each item it read, with the same
   formula on scalars, and each probability is one coin flip;
 - every new post is written into each follower's feed one at a time: the write goes to the
   slot under the row's pointer (the oldest item), and the pointer moves on by one.
 
-Everything else (operators, the engagement formula, the draw of outside items, ledgers) is
-inherited unchanged, so the two engines differ only in these kernels; run it with
-``sim.run(config, model_cls=ReferenceModel)``. Their random draws are made in a different
-order, so the two agree in distribution, not draw for draw; where every probability is 0 or 1
-they agree exactly (``tests/test_reference.py``). ``benchmarks/speedup.py`` measures what the
-vectorised kernels buy.
-
-One intended difference in layout: when more than ``K`` items reach one feed in a single hour,
-writing them one by one leaves the ``K`` newest in the same ring order as the batched write but
-rotated, and the pointer elsewhere; read from the pointer (oldest to newest) the two feeds are
-identical. Only the slot-order tie-break between equal engagement scores can then differ.
+Everything else (operators, the engagement formula, ledgers) is inherited unchanged, so the two
+engines differ only in these kernels; run it with ``sim.run(config, model_cls=ReferenceModel)``.
+Their random draws are made differently (the vectorised engine draws outside items as a Poisson
+process, youngest first and only as far as they matter, and decides a read's five coin flips
+with about one uniform), so the two agree in distribution, not draw for draw; where every
+probability is 0 or 1 and there are no outside items they agree exactly
+(``tests/test_reference.py``). ``benchmarks/speedup.py`` measures what the vectorised kernels
+buy.
 """
 
 from __future__ import annotations
@@ -85,11 +83,12 @@ class User(mesa.Agent):
         p = self.session_rate[platform] * float(m.diurnal[local_hour])
         return bool(m.rng.random() < p)
 
-    def read_feed(self, pf: Platform, n_read: int, outside: list[float]) -> list[int]:
-        """Read my ``n_read`` best items among my unread feed items and the ``outside`` items
-        (scores of items from beyond the simulated population that compete for my attention
-        this session; -inf where absent). Marks the feed items read and returns their post ids,
-        best first; outside items take attention but leave no trace."""
+    def read_feed(self, pf: Platform, n_read: int, gap: float) -> list[int]:
+        """Read my ``n_read`` best items among my unread feed items and the outside items that
+        arrived over the ``gap`` hours since my last session (from accounts beyond the simulated
+        population: ``E ~ Poisson(rate x gap)`` of them, each at a uniform time in that gap).
+        Marks the feed items read and returns their post ids, best first; outside items take
+        attention but leave no trace."""
         m = self.model
         feeds = pf.feeds
         row = self.feed_row[pf.index]
@@ -102,9 +101,10 @@ class User(mesa.Agent):
                 score, tie = feed_score(pf, post, m)
                 if score > -math.inf:  # not aged out
                     candidates.append((score, tie, slot, post))
-        for j, score in enumerate(outside):
-            if score > -math.inf:
-                candidates.append((score, -1, feeds.k + j, None))
+        arrived = int(m.rng.poisson(pf.cfg.external_items_per_hour * gap))
+        for j in range(arrived):
+            age = gap * float(m.rng.random())
+            candidates.append((outside_score(pf, age, m), -1, feeds.k + j, None))
         candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
         read = []
         for _, _, slot, post in candidates[:n_read]:
@@ -137,6 +137,15 @@ def feed_score(pf: Platform, post: int, model: InfluenceModel) -> tuple[float, i
             - math.log(2.0) / pf.cfg.recency_halflife_hours * age), 0
 
 
+def outside_score(pf: Platform, age: float, model: InfluenceModel) -> float:
+    """The ranking score of an outside item ``age`` hours old: as a feed item created then
+    (chronological) or with the platform's ``external_engagement`` as its visible engagement."""
+    if pf.cfg.ranking == "chronological":
+        return model.tick - age
+    return (pf.cfg.engagement_weight * math.log1p(pf.cfg.external_engagement)
+            - math.log(2.0) / pf.cfg.recency_halflife_hours * age)
+
+
 class ReferenceModel(InfluenceModel):
     """The model with its four kernels as plain per-agent loops (see the module docstring)."""
 
@@ -158,13 +167,14 @@ class ReferenceModel(InfluenceModel):
                 rows.append(user.feed_row[pf.index])
         return np.array(rows, dtype=np.int64)
 
-    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, external: np.ndarray
+    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
         """Each online member reads their own feed; (index into ``rows``, post id) pairs."""
         reader_index, posts = [], []
-        for i, (row, k) in enumerate(zip(rows.tolist(), n_read.tolist(), strict=True)):
+        for i, (row, k, g) in enumerate(zip(rows.tolist(), n_read.tolist(), gap.tolist(),
+                                            strict=True)):
             user = self.users[int(pf.members[row])]
-            for post in user.read_feed(pf, k, external[i].tolist()):
+            for post in user.read_feed(pf, k, g):
                 reader_index.append(i)
                 posts.append(post)
         return np.array(reader_index, dtype=np.int64), np.array(posts, dtype=np.int32)

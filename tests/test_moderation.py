@@ -19,6 +19,7 @@ from sim.model import InfluenceModel
 from sim.moderation import (
     SIGNALS,
     STATUS_DEMOTED,
+    STATUS_OK,
     STATUS_REMOVED,
     Observation,
     moderation_metrics,
@@ -33,9 +34,11 @@ ON = {"moderation.enabled": True}
 # ---- moderation off is the core engine --------------------------------------------------------
 @pytest.mark.parametrize("case", sorted(json.loads(GOLDEN.read_text())))
 def test_moderation_off_reproduces_the_core_engine(preset, case) -> None:
-    """Runs recorded before moderation existed (tests/data/core_engine_golden.json, written by the
-    engine without any moderation code) are reproduced exactly with moderation off: the ledgers
-    and every per-tick figure they had."""
+    """Runs recorded by the core engine (tests/data/core_engine_golden.json) are reproduced
+    exactly with moderation off: the ledgers and every per-tick figure. They were first written
+    by the engine before any moderation code existed, and reproduced exactly until the reading
+    and engagement draws were compiled (which changed every run's draws); they were then
+    re-recorded with moderation off, so they now pin the core engine's draws down."""
     golden = json.loads(GOLDEN.read_text())[case]
     c = golden["case"]
     overrides = {**c["overrides"], "moderation.enabled": False}
@@ -232,27 +235,42 @@ def test_operators_replace_removed_accounts_within_budget(preset) -> None:
     assert 0 < acquired <= 3 * 4 * n_ops  # the purchase rate caps acquisitions
     assert set(full.accounts.loc[~first, "origin"]) <= {"bought", "hijacked", "fresh"}
     assert (none.accounts["origin"] == "initial").all()
-    assert full.summary["accounts_alive"] > none.summary["accounts_alive"]
+    # more accounts alive over the run (the last hour alone depends on the takedown waves)
+    assert full.timeseries["accounts_alive"].mean() > none.timeseries["accounts_alive"].mean()
     assert full.summary["posts_published"] > none.summary["posts_published"]
     ts = full.timeseries
     assert (ts["posts_published"].diff().dropna() >= 0).all()  # reported volume never shrinks
     assert ts["accounts_alive"].min() < ts["accounts_alive"].iloc[0]
 
 
-def test_demotion_hides_planted_replies_and_lowers_rank(takedown) -> None:
+def test_demotion_lowers_rank_and_removal_hides(takedown) -> None:
+    """Read through the platform's own feeds: of two items alike but for their status, the
+    demoted one is read after the other, the removed one never."""
     m = takedown
+    pf = m.platforms[0]
     mod = m.moderation
-    items = np.arange(min(m.posts.n, 50))
-    scores = np.zeros(items.size)
-    saved = mod.status[items].copy()
+    c = m.posts.cols
+    # three originals made in the same hour, alone in one feed row, alike but for status
+    n = m.posts.n
+    alike = np.flatnonzero((c["created"][:n] == c["created"][n - 1])
+                           & (c["root"][:n] == np.arange(n)) & (c["eng_visible"][:n] == 0))
+    ids = alike[:3].astype(np.int32)
+    assert ids.size == 3 and (status_before := mod.feed_status(0)[0][ids]).max() == STATUS_OK
+    status, penalty = mod.feed_status(0)
+    assert penalty > 0
+    status[ids] = [STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED]
+    row = np.array([0])
+    saved = pf.feeds.items[0].copy(), pf.feeds.read[0].copy(), pf.cfg
     try:
-        mod.status[items[:10]] = STATUS_DEMOTED
-        mod.status[items[10:20]] = STATUS_REMOVED
-        out = mod.adjust_scores(0, items, scores)
+        pf.feeds.items[0] = -1
+        pf.feeds.items[0, :3] = ids
+        pf.feeds.read[0] = False
+        pf.cfg = pf.cfg.model_copy(update={"external_items_per_hour": 0.0})
+        _, read = m._read(pf, row, np.array([3], np.int32), np.array([1.0]))
     finally:
-        mod.status[items] = saved
-    direct = m.posts.cols["root"][items] == items
-    assert np.all(out[:10][direct[:10]] < 0) and np.all(np.isneginf(out[10:20]))
+        pf.feeds.items[0], pf.feeds.read[0], pf.cfg = saved
+        status[ids] = status_before
+    assert read.tolist() == [ids[1], ids[0]]
 
 
 # ---- direction of effects (paired seeds) ------------------------------------------------------
