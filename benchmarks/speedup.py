@@ -94,7 +94,7 @@ def same_state(a: InfluenceModel, b: InfluenceModel) -> bool:
     if a.tick != b.tick or a.posts.n != b.posts.n or dict(a.ledger.totals) != dict(b.ledger.totals):
         return False
     return all(np.array_equal(pa.feeds.items, pb.feeds.items)
-               and np.array_equal(pa.feeds.read, pb.feeds.read)
+               and np.array_equal(pa.feeds.unread, pb.feeds.unread)
                for pa, pb in zip(a.platforms, b.platforms, strict=True))
 
 

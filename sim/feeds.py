@@ -1,12 +1,14 @@
 """Per-user feeds as fixed-width ring buffers, with vectorised delivery, ranking and reading.
 
-A platform with ``m`` members keeps an ``m x K`` array of post indices (``-1`` = empty), a
-parallel "already read" mask and a write pointer per row. Delivery writes a batch of (row, post)
-pairs, keeping the newest ``K`` per row; reading scores only the unread items of the active rows
-and takes each row's top ``attention`` items, against outside items drawn only as far as they
-could matter. Limited attention and a ranked feed are the point: an item
-competes with everything else its readers' followees post (Weng et al. 2012; Hodas & Lerman
-2012).
+A platform with ``m`` members keeps an ``m x K`` array of post indices (``-1`` = empty), a bit
+mask per row of the slots holding an unread item (one 64-bit word per 64 slots: a few bytes a
+row, so finding a reader's unread items touches its feed row only where there are some, and
+delivery touches one row of items, not two arrays) and a write pointer per row. Delivery writes
+a batch of (row, post) pairs, keeping the newest ``K`` per row; reading scores only the unread
+items of the active rows and takes each row's top ``attention`` items, against outside items
+drawn only as far as they could matter. Limited attention and a ranked feed are the point: an
+item competes with everything else its readers' followees post (Weng et al. 2012; Hodas &
+Lerman 2012).
 """
 
 from __future__ import annotations
@@ -20,12 +22,42 @@ from .posts import PostStore
 LN2 = np.log(2.0)
 
 
+def pack_flags(flags: np.ndarray) -> np.ndarray:
+    """Bool ``(rows, K)`` slot flags as ``(rows, ceil(K / 64))`` 64-bit masks (bit ``s % 64`` of
+    word ``s // 64`` is slot ``s``)."""
+    n, k = flags.shape
+    words = np.zeros((n, (k + 63) // 64), np.uint64)
+    for s in range(k):
+        words[:, s >> 6] |= flags[:, s].astype(np.uint64) << np.uint64(s & 63)
+    return words
+
+
+def unpack_flags(words: np.ndarray, k: int) -> np.ndarray:
+    """Inverse of :func:`pack_flags`."""
+    s = np.arange(k)
+    return ((words[:, s >> 6] >> (s & 63).astype(np.uint64)) & np.uint64(1)).astype(bool)
+
+
 class Feeds:
     def __init__(self, n_rows: int, capacity: int) -> None:
         self.k = capacity
         self.items = np.full((n_rows, capacity), -1, np.int32)
-        self.read = np.zeros((n_rows, capacity), bool)
+        self.unread = np.zeros((n_rows, (capacity + 63) // 64), np.uint64)  # see module doc
         self.ptr = np.zeros(n_rows, np.int32)
+
+    def is_unread(self, row: int, slot: int) -> bool:
+        return bool(self.unread[row, slot >> 6] >> np.uint64(slot & 63) & np.uint64(1))
+
+    def set_unread(self, row: int, slot: int, unread: bool) -> None:
+        bit = np.uint64(1) << np.uint64(slot & 63)
+        if unread:
+            self.unread[row, slot >> 6] |= bit
+        else:
+            self.unread[row, slot >> 6] &= ~bit
+
+    def read_flags(self) -> np.ndarray:
+        """Bool ``(rows, K)``: the slot holds an item already read."""
+        return (self.items >= 0) & ~unpack_flags(self.unread, self.k)
 
     def deliver(self, rows: np.ndarray, posts: np.ndarray) -> None:
         """Write ``posts[i]`` into feed row ``rows[i]``; pairs must be in creation order.
@@ -51,7 +83,8 @@ class Feeds:
             keep = rank >= np.repeat(drop, counts)
             r, p, slot = r[keep], p[keep], slot[keep]
         self.items[r, slot] = p
-        self.read[r, slot] = False
+        np.bitwise_or.at(self.unread, (r, slot >> 6),
+                         np.uint64(1) << (slot & 63).astype(np.uint64))
         self.ptr[urows] = (self.ptr[urows] + counts) % self.k
 
     def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
@@ -60,6 +93,7 @@ class Feeds:
         for a in range(0, self.items.shape[0], chunk):
             block = self.items[a: a + chunk]
             block[...] = new[block]
+            kernels.clear_empty(block, self.unread[a: a + chunk])
 
 
 def read(feeds: Feeds, p: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray,
@@ -80,7 +114,7 @@ def read(feeds: Feeds, p: Platform, rows: np.ndarray, n_read: np.ndarray, gap: n
     decay = LN2 / p.recency_halflife_hours
     c = posts.cols
     return kernels.read_feeds(
-        rng, feeds.items, feeds.read, rows, n_read, gap, float(p.external_items_per_hour),
+        rng, feeds.items, feeds.unread, rows, n_read, gap, float(p.external_items_per_hour),
         p.ranking == "chronological", float(p.engagement_weight), decay,
         float(p.engagement_weight * np.log1p(p.external_engagement)), now, max_age,
         c["created"], c["gid"], c["root"], c["eng_visible"],

@@ -19,7 +19,7 @@ LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts
 
 
 @njit(cache=True)
-def deliver(items, read, ptr, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
+def deliver(items, unread, ptr, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     """Write each post into its followers' feeds, posts in creation order.
 
     Post ``i``'s followers are ``followers[lo[i]:hi[i]]`` if ``organic[i]`` (the follower
@@ -33,13 +33,35 @@ def deliver(items, read, ptr, row_of, posts, organic, lo, hi, followers, op_keys
             r = row_of[f]
             s = ptr[r]
             items[r, s] = posts[i]
-            read[r, s] = False
+            unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
             ptr[r] = s + 1 if s + 1 < k else 0
     return (hi - lo).sum()
 
 
 @njit(cache=True)
-def read_feeds(rng, items, read, rows, n_read, gap, outside_rate, chronological, weight, decay,
+def online(u, rate, utc_hour, weight):
+    """Indices ``i`` with ``u[i] < rate[i] * weight[utc_hour[i]]`` (in single precision, as
+    numpy computes it): who opens the platform this hour."""
+    out = np.empty(u.size, np.int64)
+    n = 0
+    for i in range(u.size):
+        if u[i] < rate[i] * weight[utc_hour[i]]:
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def popcount(x):
+    """Number of set bits of a 64-bit word."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True)
+def read_feeds(rng, items, unread, rows, n_read, gap, outside_rate, chronological, weight, decay,
                outside_score0, now, max_age, created, gid, root, engagement, status, penalty):
     """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
     the outside items that arrived over its last ``gap[i]`` hours; marks the feed items read and
@@ -55,67 +77,92 @@ def read_feeds(rng, items, read, rows, n_read, gap, outside_rate, chronological,
     score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
 
     Order: descending score; ties go to feed items before outside items and, among feed items,
-    to the lower slot."""
-    k = items.shape[1]
+    to the lower slot. ``unread`` holds each row's bit mask of slots with an unread item."""
+    n_words = unread.shape[1]
+    # 1. the unread slots of every row, from the bit masks alone (small, mostly cached)
+    start = np.empty(rows.size + 1, np.int64)
+    n = 0
+    for i in range(rows.size):
+        start[i] = n
+        for w in range(n_words):
+            n += popcount(unread[rows[i], w])
+    start[rows.size] = n
+    slot = np.empty(n, np.int64)
+    post = np.empty(n, np.int32)
+    j = 0
+    for i in range(rows.size):  # their posts: one feed row per reader, loads independent
+        r = rows[i]
+        for w in range(n_words):
+            m = unread[r, w]
+            b = 0
+            while m:
+                if m & np.uint64(1):
+                    s = w * 64 + b
+                    slot[j] = s
+                    post[j] = items[r, s]
+                    j += 1
+                m >>= np.uint64(1)
+                b += 1
+    # 2. their scores, independent of one another (-inf: never read)
+    score = np.empty(n, np.float64)
+    moderated = status.size > 0
+    for j in range(n):
+        p = post[j]
+        age = now - created[p]
+        if chronological:
+            x = created[p] + gid[p] * 1e-10
+        else:
+            e = engagement[root[p]]
+            x = weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
+        if moderated:
+            st = max(status[p], status[root[p]])
+            x = -np.inf if st == 2 else (x - penalty if st == 1 else x)
+        score[j] = x if age <= max_age else -np.inf
+    # 3. each reader takes its best, one at a time, against the outside items
     total = 0
     for i in range(rows.size):
-        total += min(n_read[i], k)
+        total += min(n_read[i], start[i + 1] - start[i])
     out_who = np.empty(total, np.int64)
     out_post = np.empty(total, np.int32)
-    score = np.empty(k, np.float64)
-    slot = np.empty(k, np.int64)
-    moderated = status.size > 0
     n_out = 0
     for i in range(rows.size):
-        r = rows[i]
-        c = 0  # unread candidates, kept sorted: descending score, then slot
-        for s in range(k):
-            p = items[r, s]
-            if p < 0 or read[r, s]:
-                continue
-            age = now - created[p]
-            if age > max_age:
-                continue
-            if chronological:
-                x = created[p] + gid[p] * 1e-10
-            else:
-                e = engagement[root[p]]
-                x = weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
-            if moderated:
-                st = max(status[p], status[root[p]])
-                if st == 2:
-                    continue
-                if st == 1:
-                    x -= penalty
-            y = c
-            while y > 0 and score[y - 1] < x:
-                score[y] = score[y - 1]
-                slot[y] = slot[y - 1]
-                y -= 1
-            score[y] = x
-            slot[y] = s
-            c += 1
-        if c == 0 or n_read[i] <= 0:
+        lo, hi = start[i], start[i + 1]
+        if hi == lo or n_read[i] <= 0:
             continue
         a = np.inf  # age of the youngest outside item not yet read
-        if outside_rate > 0.0:
-            a = rng.exponential() / outside_rate
-        f = 0
+        first = True
         for _ in range(n_read[i]):
-            if f == c:
+            best = -1  # best candidate left: highest score, then lowest slot
+            for j in range(lo, hi):
+                if score[j] > -np.inf and (best < 0 or score[j] > score[best]):
+                    best = j
+            if best < 0:
                 break  # what is left is outside items, which leave no trace
+            if first:
+                first = False
+                if outside_rate > 0.0:
+                    a = rng.exponential() / outside_rate
             if a <= gap[i]:
                 xo = now - a if chronological else outside_score0 - decay * a
-                if xo > score[f]:
+                if xo > score[best]:
                     a += rng.exponential() / outside_rate
                     continue
-            s = slot[f]
-            read[r, s] = True
+            s = slot[best]
+            unread[rows[i], s >> 6] &= ~(np.uint64(1) << np.uint64(s & 63))
+            score[best] = -np.inf
             out_who[n_out] = i
-            out_post[n_out] = items[r, s]
+            out_post[n_out] = post[best]
             n_out += 1
-            f += 1
     return out_who[:n_out], out_post[:n_out]
+
+
+@njit(cache=True)
+def clear_empty(items, unread):
+    """Clear the unread bit of every empty slot (``items < 0``)."""
+    for r in range(items.shape[0]):
+        for s in range(items.shape[1]):
+            if items[r, s] < 0:
+                unread[r, s >> 6] &= ~(np.uint64(1) << np.uint64(s & 63))
 
 
 @njit(cache=True)

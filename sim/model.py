@@ -403,9 +403,10 @@ class InfluenceModel(mesa.Model):
         sessions-per-hour x the diurnal weight of their local hour."""
         if self.cfg.population.always_active:
             return np.arange(pf.members.size)
-        # weight of local hour (tick + utc) % 24 by UTC offset: a 24-entry table, one gather
-        p = pf.session_rate * np.roll(self.diurnal, -(self.tick % 24))[pf.utc_hour]
-        return np.flatnonzero(self.rng.random(p.size, dtype=np.float32) < p)
+        # weight of local hour (tick + utc) % 24 by UTC offset: a 24-entry table
+        u = self.rng.random(pf.session_rate.size, dtype=np.float32)
+        return kernels.online(u, pf.session_rate, pf.utc_hour,
+                              np.roll(self.diurnal, -(self.tick % 24)))
 
     def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:

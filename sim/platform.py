@@ -87,5 +87,5 @@ class Platform(mesa.Agent):
         lo, hi = g.indptr[a], g.indptr[a + 1]  # organic authors: their slice of the graph
         if not org.all():  # troll accounts: their slice of op_keys
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
-        return kernels.deliver(self.feeds.items, self.feeds.read, self.feeds.ptr, self.row_of,
+        return kernels.deliver(self.feeds.items, self.feeds.unread, self.feeds.ptr, self.row_of,
                                post_ids, org, lo, hi, g.followers, self.op_keys, n)

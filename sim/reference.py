@@ -97,7 +97,7 @@ class User(mesa.Agent):
         candidates = []
         for slot in range(feeds.k):
             post = int(feeds.items[row, slot])
-            if post >= 0 and not feeds.read[row, slot]:
+            if post >= 0 and feeds.is_unread(row, slot):
                 score, tie = feed_score(pf, post, m)
                 if score > -math.inf:  # not aged out
                     candidates.append((score, tie, slot, post))
@@ -109,7 +109,7 @@ class User(mesa.Agent):
         read = []
         for _, _, slot, post in candidates[:n_read]:
             if post is not None:  # a feed item (outside items leave no trace)
-                feeds.read[row, slot] = True
+                feeds.set_unread(row, slot, False)
                 read.append(post)
         return read
 
@@ -215,7 +215,7 @@ class ReferenceModel(InfluenceModel):
                 row = int(pf.row_of[follower])
                 slot = int(feeds.ptr[row])  # the oldest item (or an empty slot)
                 feeds.items[row, slot] = post
-                feeds.read[row, slot] = False
+                feeds.set_unread(row, slot, True)
                 feeds.ptr[row] = (slot + 1) % feeds.k
                 made += 1
         return made

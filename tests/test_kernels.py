@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest, chisquare
 
 from sim import kernels
-from sim.feeds import Feeds
+from sim.feeds import Feeds, pack_flags, unpack_flags
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.data())
 def test_delivery_one_by_one_matches_the_batched_rule(data) -> None:
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    n_users, k = data.draw(st.integers(1, 12)), data.draw(st.integers(1, 6))
+    n_users, k = data.draw(st.integers(1, 12)), data.draw(st.sampled_from([1, 2, 5, 64, 70]))
     # a follower graph (CSR) and troll-account followers (sorted account * n + follower)
     deg = rng.integers(0, n_users + 1, n_users)
     indptr = np.concatenate(([0], np.cumsum(deg)))
@@ -36,7 +36,7 @@ def test_delivery_one_by_one_matches_the_batched_rule(data) -> None:
 
     a, b = Feeds(n_users, k), Feeds(n_users, k)  # the same earlier state
     a.items[:] = b.items[:] = rng.integers(-1, 50, (n_users, k))
-    a.read[:] = b.read[:] = rng.random((n_users, k)) < 0.5
+    a.unread[:] = b.unread[:] = pack_flags((a.items >= 0) & (rng.random((n_users, k)) < 0.5))
     a.ptr[:] = b.ptr[:] = rng.integers(0, k, n_users)
     org = authors < n_users
     lo = np.where(org, indptr[np.minimum(authors, n_users - 1)], 0)
@@ -44,7 +44,7 @@ def test_delivery_one_by_one_matches_the_batched_rule(data) -> None:
     acc = authors[~org] - n_users
     lo[~org] = np.searchsorted(op_keys, acc * n_users)
     hi[~org] = np.searchsorted(op_keys, (acc + 1) * n_users)
-    made = kernels.deliver(a.items, a.read, a.ptr, np.arange(n_users, dtype=np.int32), posts,
+    made = kernels.deliver(a.items, a.unread, a.ptr, np.arange(n_users, dtype=np.int32), posts,
                            org, lo, hi, followers, op_keys, n_users)
 
     rows, batch = [], []  # the same deliveries, pair by pair, for the whole-array rule
@@ -54,7 +54,7 @@ def test_delivery_one_by_one_matches_the_batched_rule(data) -> None:
         batch += [posts[i]] * fs.size
     b.deliver(np.array(rows, np.int64), np.array(batch, np.int32))
     assert made == len(rows)
-    assert np.array_equal(a.items, b.items) and np.array_equal(a.read, b.read)
+    assert np.array_equal(a.items, b.items) and np.array_equal(a.unread, b.unread)
     assert np.array_equal(a.ptr, b.ptr)
 
 
@@ -86,17 +86,22 @@ def test_membership_in_sorted_slices(slices, data) -> None:
 def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now=100,
           max_age=168, created=None, gid=None, root=None, eng=None, status=None, penalty=0.0,
           weight=1.0, decay=0.1, outside0=0.0):
+    """``kernels.read_feeds`` on every row, with read flags as a bool array (updated)."""
     rows = np.arange(items.shape[0])
     gap = np.full(rows.size, 24.0) if gap is None else gap
+    unread = pack_flags((items >= 0) & ~read)
     n = int(items.max(initial=0)) + 1
     created = np.zeros(n, np.int32) if created is None else created
-    return kernels.read_feeds(
-        rng, items, read, rows, np.asarray(n_read, np.int32), gap, rate, chronological, weight,
+    out = kernels.read_feeds(
+        rng, items, unread, rows, np.asarray(n_read, np.int32), gap, rate, chronological, weight,
         decay, outside0, now, max_age, created,
         np.arange(n, dtype=np.int64) if gid is None else gid,
         np.arange(n, dtype=np.int32) if root is None else root,
         np.zeros(n, np.int32) if eng is None else eng,
         np.zeros(0, np.int8) if status is None else status, penalty)
+    held = items >= 0
+    read[held] = ~unpack_flags(unread, items.shape[1])[held]
+    return out
 
 
 @settings(max_examples=80, deadline=None)
@@ -105,7 +110,8 @@ def test_reading_takes_the_best_unread_items_in_order(data) -> None:
     """Without outside items: each row reads its ``n_read`` best readable items, best first,
     ties to the lower slot; removed and aged-out items never, demoted ones ``penalty`` lower."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    n_rows, k, n_posts = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 8)), 20
+    n_rows, n_posts = data.draw(st.integers(1, 6)), 20
+    k = data.draw(st.sampled_from([1, 3, 8, 64, 70]))
     chrono = data.draw(st.booleans())
     items = rng.integers(-1, n_posts, (n_rows, k)).astype(np.int32)
     read = rng.random((n_rows, k)) < 0.3
@@ -183,3 +189,15 @@ def test_action_draws_are_independent_coins() -> None:
     q = p.astype(np.float64)
     expected = n * np.prod(np.where(bits == 1, q, 1 - q), axis=1)
     assert chisquare(np.bincount(code, minlength=8), expected).pvalue > 1e-3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 130), st.integers(0, 2**32 - 1))
+def test_slot_flags_pack_into_64_bit_words_and_back(k, seed) -> None:
+    flags = np.random.default_rng(seed).random((5, k)) < 0.4
+    words = pack_flags(flags)
+    assert words.shape == (5, (k + 63) // 64)
+    assert np.array_equal(unpack_flags(words, k), flags)
+    f = Feeds(5, k)
+    f.unread[:] = words
+    assert all(f.is_unread(r, s) == flags[r, s] for r in range(5) for s in range(k))

@@ -260,15 +260,17 @@ def test_demotion_lowers_rank_and_removal_hides(takedown) -> None:
     assert penalty > 0
     status[ids] = [STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED]
     row = np.array([0])
-    saved = pf.feeds.items[0].copy(), pf.feeds.read[0].copy(), pf.cfg
+    saved = pf.feeds.items[0].copy(), pf.feeds.unread[0].copy(), pf.cfg
     try:
         pf.feeds.items[0] = -1
         pf.feeds.items[0, :3] = ids
-        pf.feeds.read[0] = False
+        pf.feeds.unread[0] = 0
+        for slot in range(3):
+            pf.feeds.set_unread(0, slot, True)
         pf.cfg = pf.cfg.model_copy(update={"external_items_per_hour": 0.0})
         _, read = m._read(pf, row, np.array([3], np.int32), np.array([1.0]))
     finally:
-        pf.feeds.items[0], pf.feeds.read[0], pf.cfg = saved
+        pf.feeds.items[0], pf.feeds.unread[0], pf.cfg = saved
         status[ids] = status_before
     assert read.tolist() == [ids[1], ids[0]]
 

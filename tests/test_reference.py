@@ -221,9 +221,9 @@ def test_certain_run_is_identical(ranking, capacity):
     for pv, pr in zip(vec.platforms, ref.platforms, strict=True):
         if ranking == "engagement":
             assert _score_gaps_are_safe(vec, pv)
-        for name in ("items", "read", "ptr"):
+        for name in ("items", "unread", "ptr"):
             np.testing.assert_array_equal(getattr(pv.feeds, name), getattr(pr.feeds, name))
-    for name in ("items", "read", "ptr"):
+    for name in ("items", "unread", "ptr"):
         np.testing.assert_array_equal(getattr(vec.reshare_memory, name),
                                       getattr(ref.reshare_memory, name))
     if ranking == "chronological":  # some feed really overflowed within an hour
@@ -287,15 +287,15 @@ def test_read_kernel_is_identical(midrun, unlimited):
         gap = np.full(rows.size, 24.0)
         cfg = pf.cfg
         pf.cfg = cfg.model_copy(update={"external_items_per_hour": 0.0})
-        before = pf.feeds.read.copy()
+        before = pf.feeds.unread.copy()
         try:
             ri_vec, posts_vec = InfluenceModel._read(m, pf, rows, n_read, gap)
-            read_vec = pf.feeds.read.copy()
-            pf.feeds.read[:] = before
+            read_vec = pf.feeds.unread.copy()
+            pf.feeds.unread[:] = before
             ri_ref, posts_ref = m._read(pf, rows, n_read, gap)
-            read_ref = pf.feeds.read.copy()
+            read_ref = pf.feeds.unread.copy()
         finally:
-            pf.feeds.read[:] = before
+            pf.feeds.unread[:] = before
             pf.cfg = cfg
         assert posts_vec.size > 100
         np.testing.assert_array_equal(ri_vec, ri_ref, pf.name)
@@ -314,13 +314,13 @@ def test_deliver_kernel_is_identical(midrun):
         authors = c["author"][sel]
         assert (authors >= m.pop.n).any() and (authors < m.pop.n).any()
         f = pf.feeds
-        before = f.items.copy(), f.read.copy(), f.ptr.copy()
+        before = f.items.copy(), f.unread.copy(), f.ptr.copy()
         n_vec = InfluenceModel._deliver(m, pf, sel, authors)
-        after_vec = f.items.copy(), f.read.copy(), f.ptr.copy()
-        f.items[:], f.read[:], f.ptr[:] = before
+        after_vec = f.items.copy(), f.unread.copy(), f.ptr.copy()
+        f.items[:], f.unread[:], f.ptr[:] = before
         n_ref = m._deliver(pf, sel, authors)
-        after_ref = f.items.copy(), f.read.copy(), f.ptr.copy()
-        f.items[:], f.read[:], f.ptr[:] = before
+        after_ref = f.items.copy(), f.unread.copy(), f.ptr.copy()
+        f.items[:], f.unread[:], f.ptr[:] = before
         assert n_vec == n_ref > 20 * f.k
         for a, b in zip(after_vec, after_ref, strict=True):
             np.testing.assert_array_equal(a, b, pf.name)
