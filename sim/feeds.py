@@ -60,32 +60,10 @@ class Feeds:
         return (self.items >= 0) & ~unpack_flags(self.unread, self.k)
 
     def deliver(self, rows: np.ndarray, posts: np.ndarray) -> None:
-        """Write ``posts[i]`` into feed row ``rows[i]``; pairs must be in creation order.
-
-        Each write goes to the slot under the row's pointer (its oldest item) and moves the
-        pointer on, as if written one by one: the rule of ``kernels.deliver``, which platforms
-        use for their followers' feeds."""
-        if rows.size == 0:
-            return
-        order = np.argsort(rows, kind="stable")
-        r = rows[order]
-        p = posts[order]
-        first = np.empty(r.size, bool)
-        first[0] = True
-        np.not_equal(r[1:], r[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, r.size))
-        urows = r[starts]
-        rank = np.arange(r.size) - np.repeat(starts, counts)
-        drop = np.maximum(counts - self.k, 0)
-        slot = (np.repeat(self.ptr[urows], counts) + rank) % self.k
-        if drop.any():  # more than K new items for some rows: the older ones are overwritten
-            keep = rank >= np.repeat(drop, counts)
-            r, p, slot = r[keep], p[keep], slot[keep]
-        self.items[r, slot] = p
-        np.bitwise_or.at(self.unread, (r, slot >> 6),
-                         np.uint64(1) << (slot & 63).astype(np.uint64))
-        self.ptr[urows] = (self.ptr[urows] + counts) % self.k
+        """Write ``posts[i]`` into feed row ``rows[i]``; pairs must be in creation order. Each
+        write goes to the slot under the row's pointer (its oldest item) and moves the pointer
+        on (``kernels.push``; platforms deliver to followers with ``kernels.deliver``)."""
+        kernels.push(self.items, self.unread, self.ptr, rows, posts)
 
     def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
         """Rewrite post indices after a compaction (``new`` from :meth:`PostStore.compact`;

@@ -61,6 +61,19 @@ def popcount(x):
 
 
 @njit(cache=True)
+def push(items, unread, ptr, rows, posts):
+    """Write ``posts[i]`` into feed row ``rows[i]``, one pair after another, by the rule of
+    :func:`deliver`."""
+    k = items.shape[1]
+    for i in range(rows.size):
+        r = rows[i]
+        s = ptr[r]
+        items[r, s] = posts[i]
+        unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+        ptr[r] = s + 1 if s + 1 < k else 0
+
+
+@njit(cache=True)
 def read_feeds(rng, items, unread, rows, n_read, gap, outside_rate, chronological, weight, decay,
                outside_score0, now, max_age, created, gid, root, engagement, status, penalty):
     """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
