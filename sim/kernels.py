@@ -1,10 +1,11 @@
 """Compiled inner loops (numba) for the steps whose work is irregular per user.
 
-Delivering posts into ring-buffer feeds, each reader's pick of its best unread items against
-the outside items competing with them, the engagement coin flips, and adding counts onto a few
-posts are loops over a variable number of items per user. As whole-array numpy they need sorts,
-scatters, padded temporaries and one random number per possible event; as a loop compiled once
-(``numba``, cached on disk) they are one pass that draws only the random numbers an outcome
+Delivering posts into ring-buffer feeds, deciding who is online, each reader's pick of its best
+unread items against the outside items competing with them, the engagement coin flips, and
+counting each read's impression and actions onto posts and ledgers are loops over a variable
+number of items per user. As whole-array numpy they need sorts, scatters, padded temporaries,
+dozens of passes over small arrays and one random number per possible event; as a loop compiled
+once (``numba``, cached on disk) they are one pass that draws only the random numbers an outcome
 depends on. Random draws here come from the model's own generator (passed in), so one seed
 still fixes a run. Each function states the rule it implements; the callers in ``platform`` and
 ``model`` say what it is for, and ``sim.reference`` restates each rule one agent at a time.
@@ -212,18 +213,69 @@ def draw_actions(rng, probs):
 
 
 @njit(cache=True)
-def add_at(target, index, value):
-    """``target[index[i]] += value[i]`` for every ``i``, repeated indices accumulating (as
-    ``np.add.at``, which is several times slower)."""
-    for i in range(index.size):
-        target[index[i]] += value[i]
+def impressions(users, posts, n_from_feed, root, is_op, author, imp_organic, exposure, indptr,
+                followers, op_keys, n_users):
+    """Reads ``(users[i], posts[i])``: each is an impression of the post's root, counted on the
+    root (``imp_organic``) and, for operation content, on the reader (``exposure``). Returns,
+    per read, the root, whether it is operation content, its author, and whether the reader
+    follows that author: the first ``n_from_feed`` reads came through the feed, where an
+    original is from a followed account; otherwise the author's followers are searched (the
+    organic graph's sorted slice ``followers[indptr[a]:indptr[a + 1]]``, or for a troll
+    account the sorted keys ``account * n_users + follower``)."""
+    n = users.size
+    roots = np.empty(n, root.dtype)
+    op = np.empty(n, np.bool_)
+    authors = np.empty(n, author.dtype)
+    followed = np.empty(n, np.bool_)
+    for i in range(n):
+        r = root[posts[i]]
+        u = users[i]
+        roots[i] = r
+        imp_organic[r] += 1
+        op[i] = is_op[r]
+        if op[i]:
+            exposure[u] += 1
+        a = author[r]
+        authors[i] = a
+        if i < n_from_feed and posts[i] == r:
+            followed[i] = True
+        elif a < n_users:
+            lo, hi = indptr[a], indptr[a + 1]
+            j = lo + np.searchsorted(followers[lo:hi], u)
+            followed[i] = j < hi and followers[j] == u
+        else:
+            key = np.int64(a - n_users) * n_users + u
+            j = np.searchsorted(op_keys, key)
+            followed[i] = j < op_keys.size and op_keys[j] == key
+    return roots, op, authors, followed
 
 
 @njit(cache=True)
-def count_at(target, index):
-    """``target[index[i]] += 1`` for every ``i`` (as ``np.add.at(target, index, 1)``)."""
-    for i in range(index.size):
-        target[index[i]] += 1
+def tally(acts, users, roots, op, likes, reshares, replies, eng_visible, reports, engaged,
+          is_media, is_high_profile):
+    """Count each read's actions (``acts`` columns: like, reshare, reply, follow, report) on
+    its root, and for operation content mark the reader as engaged and total (likes,
+    reshares, replies, reports, reshares by media accounts, by high-profile accounts)."""
+    sums = np.zeros(6, np.int64)
+    for i in range(users.size):
+        r = roots[i]
+        like, reshare, reply, report = acts[i, 0], acts[i, 1], acts[i, 2], acts[i, 4]
+        likes[r] += like
+        reshares[r] += reshare
+        replies[r] += reply
+        eng_visible[r] += like + reshare + reply
+        reports[r] += report
+        if op[i]:
+            if like or reshare or reply:
+                engaged[users[i]] = True
+            sums[0] += like
+            sums[1] += reshare
+            sums[2] += reply
+            sums[3] += report
+            if reshare:
+                sums[4] += is_media[users[i]]
+                sums[5] += is_high_profile[users[i]]
+    return sums
 
 
 @njit(cache=True)

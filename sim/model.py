@@ -137,49 +137,32 @@ class InfluenceModel(mesa.Model):
         c = self.posts.cols
         pop = self.pop
         n = pop.n
-        roots = c["root"][posts]
-        is_op = c["is_op"][roots]
-        kernels.count_at(c["imp_organic"], roots)
-        kernels.count_at(self.ledger.op_exposure, users[is_op])
+        g = pf.graph
+        roots, is_op, authors, followed = kernels.impressions(
+            users, posts, n_from_feed, c["root"], c["is_op"], c["author"], c["imp_organic"],
+            self.ledger.op_exposure, g.indptr, g.followers, pf.op_keys, n)
         n_op = int(is_op.sum())
         self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
-
-        authors = c["author"][roots]
-        followed = np.zeros(users.size, bool)
-        direct = np.zeros(users.size, bool)
-        direct[:n_from_feed] = posts[:n_from_feed] == roots[:n_from_feed]
-        followed[direct] = True
-        followed[~direct] = pf.follows(users[~direct], authors[~direct])
         acts = self._draw(self._action_probs(users, roots, followed))
         like, reshare, reply, follow, report = acts.T
-        op_author = authors >= n
-        follow &= op_author & ~followed
+        follow &= (authors >= n) & ~followed
         if follow.any():  # a live troll account on this platform can be followed here
             acc = authors[follow] - n
             follow[follow] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
-        reshare = self._first_reshares(users, roots, reshare)
-
-        kernels.count_at(c["likes_organic"], roots[like])
-        kernels.count_at(c["reshares_organic"], roots[reshare])
-        kernels.count_at(c["replies_organic"], roots[reply])
-        n_eng = like.astype(np.int32) + reshare + reply
-        kernels.add_at(c["eng_visible"], roots[n_eng > 0], n_eng[n_eng > 0])
-        kernels.count_at(c["reports"], roots[report])
+        acts[:, 1] = reshare = self._first_reshares(users, roots, reshare)
+        n_like, n_resh, n_rep, n_report, n_media, n_hp = kernels.tally(
+            acts, users, roots, is_op, c["likes_organic"], c["reshares_organic"],
+            c["replies_organic"], c["eng_visible"], c["reports"], self.ledger.engaged[pf.index],
+            pop.is_media, pop.is_high_profile)
         if self.moderation is not None:  # what the platform sees
             eng = like | reshare | reply
             self.moderation.engagements(pf.index, users[eng], authors[eng])
             self.moderation.reports(pf.index, authors[report])
-        engaged = (like | reshare | reply) & is_op
-        self.ledger.engaged[pf.index, users[engaged]] = True
-        n_like, n_resh, n_rep = (int((a & is_op).sum()) for a in (like, reshare, reply))
-        op_reshare = reshare & is_op
         self.ledger.add(organic_likes=n_like, organic_reshares=n_resh, organic_replies=n_rep,
                         organic_engagements=n_like + n_resh + n_rep,
                         reported_engagements=n_like + n_resh + n_rep,
-                        organic_reports=int((report & is_op).sum()),
-                        media_amplifications=int(pop.is_media[users[op_reshare]].sum()),
-                        high_profile_amplifications=int(
-                            pop.is_high_profile[users[op_reshare]].sum()))
+                        organic_reports=n_report, media_amplifications=n_media,
+                        high_profile_amplifications=n_hp)
         if follow.any():
             new = pf.add_op_followers(authors[follow] - n, users[follow])
             self.ledger.add(organic_followers_gained=new)

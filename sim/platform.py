@@ -13,7 +13,7 @@ import numpy as np
 from . import kernels
 from .config import Platform as PlatformConfig
 from .feeds import Feeds
-from .network import FollowerGraph, csr_contains, sorted_unique
+from .network import FollowerGraph, sorted_unique
 
 
 class Platform(mesa.Agent):
@@ -44,19 +44,6 @@ class Platform(mesa.Agent):
 
     def op_follower_counts(self, n_accounts: int) -> np.ndarray:
         return np.bincount(self.op_keys // self.n_users, minlength=n_accounts)
-
-    def follows(self, users: np.ndarray, authors: np.ndarray) -> np.ndarray:
-        """Does organic ``users[i]`` follow ``authors[i]`` (organic or troll) here?"""
-        out = np.zeros(users.size, bool)
-        org = authors < self.n_users
-        if org.any():
-            out[org] = csr_contains(self.graph.indptr, self.graph.followers, authors[org],
-                                    users[org])
-        if (~org).any() and self.op_keys.size:
-            key = (authors[~org].astype(np.int64) - self.n_users) * self.n_users + users[~org]
-            pos = np.minimum(np.searchsorted(self.op_keys, key), self.op_keys.size - 1)
-            out[~org] = self.op_keys[pos] == key
-        return out
 
     def add_op_followers(self, accounts: np.ndarray, users: np.ndarray) -> int:
         """Record that ``users`` follow troll ``accounts``; returns how many edges are new."""

@@ -82,18 +82,6 @@ def _batched_delivery(f: Feeds, rows: np.ndarray, posts: np.ndarray) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.integers(0, 9), max_size=40), st.lists(st.integers(-3, 3), max_size=40))
-def test_counting_at_indices_matches_numpy(index, values) -> None:
-    index = np.array(index, np.int64)
-    values = np.resize(np.array(values or [1], np.int32), index.size)
-    for fn, args in ((kernels.count_at, (index,)), (kernels.add_at, (index, values))):
-        got, want = np.zeros(10, np.int32), np.zeros(10, np.int32)
-        fn(got, *args)
-        np.add.at(want, index, 1 if fn is kernels.count_at else values)
-        assert np.array_equal(got, want)
-
-
-@settings(max_examples=50, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 30), max_size=8, unique=True), min_size=1, max_size=6),
        st.data())
 def test_membership_in_sorted_slices(slices, data) -> None:
@@ -224,3 +212,61 @@ def test_slot_flags_pack_into_64_bit_words_and_back(k, seed) -> None:
     f = Feeds(5, k)
     f.unread[:] = words
     assert all(f.is_unread(r, s) == flags[r, s] for r in range(5) for s in range(k))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40))
+def test_impressions_count_and_find_followed_authors(seed, n_reads) -> None:
+    rng = np.random.default_rng(seed)
+    n_users, n_acc, n_posts = 8, 3, 12
+    follows = {(a, u) for a in range(n_users + n_acc) for u in range(n_users)
+               if rng.random() < 0.3}
+    indptr = np.zeros(n_users + 1, np.int64)
+    for a in range(n_users):
+        indptr[a + 1] = indptr[a] + sum((a, u) in follows for u in range(n_users))
+    followers = np.array([u for a in range(n_users) for u in range(n_users) if (a, u) in follows],
+                         np.int32)
+    op_keys = np.array(sorted((a - n_users) * n_users + u for a, u in follows if a >= n_users),
+                       np.int64)
+    root = np.where(rng.random(n_posts) < 0.4, rng.integers(0, n_posts, n_posts),
+                    np.arange(n_posts)).astype(np.int32)
+    author = rng.integers(0, n_users + n_acc, n_posts).astype(np.int32)
+    is_op = author >= n_users
+    users = rng.integers(0, n_users, n_reads).astype(np.int32)
+    posts = rng.integers(0, n_posts, n_reads).astype(np.int32)
+    n_feed = int(rng.integers(0, n_reads + 1))
+    imp, exposure = np.zeros(n_posts, np.int32), np.zeros(n_users, np.int32)
+    roots, op, authors, followed = kernels.impressions(
+        users, posts, n_feed, root, is_op, author, imp, exposure, indptr, followers, op_keys,
+        n_users)
+    assert np.array_equal(roots, root[posts]) and np.array_equal(authors, author[roots])
+    assert np.array_equal(op, is_op[roots])
+    assert np.array_equal(imp, np.bincount(roots, minlength=n_posts))
+    assert np.array_equal(exposure, np.bincount(users[op], minlength=n_users))
+    want = [(i < n_feed and posts[i] == roots[i]) or (int(authors[i]), int(u)) in follows
+            for i, u in enumerate(users)]
+    assert followed.tolist() == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40))
+def test_tally_counts_actions_on_roots_and_operation_totals(seed, n) -> None:
+    rng = np.random.default_rng(seed)
+    acts = rng.random((n, 5)) < 0.3
+    users = rng.integers(0, 6, n).astype(np.int32)
+    roots = rng.integers(0, 9, n).astype(np.int32)
+    op = rng.random(n) < 0.5
+    media, high = rng.random(6) < 0.5, rng.random(6) < 0.5
+    cols = [np.zeros(9, np.int32) for _ in range(5)]
+    engaged = np.zeros(6, bool)
+    sums = kernels.tally(acts, users, roots, op, *cols, engaged, media, high)
+    like, reshare, reply, _, report = acts.T
+    for col, a in zip(cols, (like, reshare, reply, like.astype(int) + reshare + reply, report),
+                      strict=True):
+        want = np.zeros(9, np.int64)
+        np.add.at(want, roots, a)
+        assert np.array_equal(col, want)
+    eng = (like | reshare | reply) & op
+    assert np.array_equal(engaged, np.isin(np.arange(6), users[eng]))
+    assert sums.tolist() == [int((a & op).sum()) for a in (like, reshare, reply, report)] + [
+        int(media[users[reshare & op]].sum()), int(high[users[reshare & op]].sum())]
