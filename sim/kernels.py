@@ -251,6 +251,28 @@ def impressions(users, posts, n_from_feed, root, is_op, author, imp_organic, exp
 
 
 @njit(cache=True)
+def read_fields(users, roots, community, language, propensity, topic, post_lang, quality,
+                timeliness, created, eng_visible, is_op, now):
+    """What the engagement formula needs of each read (``users[i]`` read root ``roots[i]``),
+    gathered in one pass: the reader's community, language and propensity; the root's topic,
+    language, quality, timeliness, age in hours (single precision), visible engagement and
+    whether it is operation content."""
+    n = users.size
+    comm, lang = np.empty(n, community.dtype), np.empty(n, language.dtype)
+    prop = np.empty(n, propensity.dtype)
+    top, ilang = np.empty(n, topic.dtype), np.empty(n, post_lang.dtype)
+    qual, tim = np.empty(n, quality.dtype), np.empty(n, timeliness.dtype)
+    age, eng, op = np.empty(n, np.float32), np.empty(n, eng_visible.dtype), np.empty(n, np.bool_)
+    for i in range(n):
+        u, r = users[i], roots[i]
+        comm[i], lang[i], prop[i] = community[u], language[u], propensity[u]
+        top[i], ilang[i], qual[i], tim[i] = topic[r], post_lang[r], quality[r], timeliness[r]
+        age[i] = np.float32(now - created[r])
+        eng[i], op[i] = eng_visible[r], is_op[r]
+    return comm, lang, prop, top, ilang, qual, tim, age, eng, op
+
+
+@njit(cache=True)
 def tally(acts, users, roots, op, likes, reshares, replies, eng_visible, reports, engaged,
           is_media, is_high_profile):
     """Count each read's actions (``acts`` columns: like, reshare, reply, follow, report) on

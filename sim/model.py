@@ -405,14 +405,14 @@ class InfluenceModel(mesa.Model):
         """Engagement probabilities (like, reshare, reply, follow, report) of each read."""
         c = self.posts.cols
         pop = self.pop
-        lang, item_lang = pop.language[users], c["language"][roots]
-        quality = c["quality"][roots]
-        match = match_factor(self.coef, pop.community[users], lang, c["topic"][roots],
-                             item_lang, quality, c["timeliness"][roots],
-                             (self.tick - c["created"][roots]).astype(np.float32),
-                             self.posts.engagements(roots), followed)
-        return action_probs(self.coef, pop.propensity[users], match,
-                            self.coef.comprehension[lang, item_lang], quality, c["is_op"][roots])
+        comm, lang, prop, topic, item_lang, quality, timeliness, age, eng, is_op = \
+            kernels.read_fields(users, roots, pop.community, pop.language, pop.propensity,
+                                c["topic"], c["language"], c["quality"], c["timeliness"],
+                                c["created"], c["eng_visible"], c["is_op"], self.tick)
+        match = match_factor(self.coef, comm, lang, topic, item_lang, quality, timeliness, age,
+                             eng, followed)
+        return action_probs(self.coef, prop, match, self.coef.comprehension[lang, item_lang],
+                            quality, is_op)
 
     def _draw(self, probs: np.ndarray) -> np.ndarray:
         """One independent coin flip per probability (``kernels.draw_actions``)."""

@@ -270,3 +270,20 @@ def test_tally_counts_actions_on_roots_and_operation_totals(seed, n) -> None:
     assert np.array_equal(engaged, np.isin(np.arange(6), users[eng]))
     assert sums.tolist() == [int((a & op).sum()) for a in (like, reshare, reply, report)] + [
         int(media[users[reshare & op]].sum()), int(high[users[reshare & op]].sum())]
+
+
+def test_read_fields_gather_what_the_formula_needs() -> None:
+    rng = np.random.default_rng(2)
+    users, roots = rng.integers(0, 50, 200), rng.integers(0, 80, 200).astype(np.int32)
+    pop = [rng.integers(0, 5, 50).astype(np.int8), rng.integers(0, 3, 50).astype(np.int8),
+           rng.random(50).astype(np.float32)]
+    posts = [rng.integers(0, 5, 80).astype(np.int8), rng.integers(0, 3, 80).astype(np.int8),
+             rng.random(80).astype(np.float32), rng.random(80).astype(np.float32),
+             rng.integers(0, 90, 80).astype(np.int32), rng.integers(0, 9, 80).astype(np.int32),
+             rng.random(80) < 0.5]
+    got = kernels.read_fields(users, roots, *pop, *posts, 100)
+    created = posts[4]
+    want = [a[users] for a in pop] + [a[roots] for a in posts[:4]] + [
+        (100 - created[roots]).astype(np.float32), posts[5][roots], posts[6][roots]]
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
