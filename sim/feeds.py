@@ -55,10 +55,6 @@ class Feeds:
         else:
             self.unread[row, slot >> 6] &= ~bit
 
-    def read_flags(self) -> np.ndarray:
-        """Bool ``(rows, K)``: the slot holds an item already read."""
-        return (self.items >= 0) & ~unpack_flags(self.unread, self.k)
-
     def deliver(self, rows: np.ndarray, posts: np.ndarray) -> None:
         """Write ``posts[i]`` into feed row ``rows[i]``; pairs must be in creation order. Each
         write goes to the slot under the row's pointer (its oldest item) and moves the pointer
