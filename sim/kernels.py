@@ -14,7 +14,9 @@ still fixes a run. Each function states the rule it implements; the callers in `
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
 
@@ -52,13 +54,20 @@ def online(u, rate, utc_hour, weight):
     return out[:n]
 
 
-@njit(cache=True)
-def popcount(x):
-    """Number of set bits of a 64-bit word."""
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a 64-bit word (one CPU instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def lowest_bit(typingctx, x):
+    """Index of the lowest set bit of a non-zero 64-bit word (one CPU instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+    return types.uint64(types.uint64), codegen
 
 
 @njit(cache=True)
@@ -99,7 +108,7 @@ def read_feeds(rng, items, unread, rows, n_read, gap, outside_rate, chronologica
     for i in range(rows.size):
         start[i] = n
         for w in range(n_words):
-            n += popcount(unread[rows[i], w])
+            n += np.int64(popcount(unread[rows[i], w]))
     start[rows.size] = n
     slot = np.empty(n, np.int64)
     post = np.empty(n, np.int32)
@@ -108,15 +117,12 @@ def read_feeds(rng, items, unread, rows, n_read, gap, outside_rate, chronologica
         r = rows[i]
         for w in range(n_words):
             m = unread[r, w]
-            b = 0
             while m:
-                if m & np.uint64(1):
-                    s = w * 64 + b
-                    slot[j] = s
-                    post[j] = items[r, s]
-                    j += 1
-                m >>= np.uint64(1)
-                b += 1
+                s = w * 64 + np.int64(lowest_bit(m))
+                slot[j] = s
+                post[j] = items[r, s]
+                j += 1
+                m &= m - np.uint64(1)
     # 2. their scores, independent of one another (-inf: never read)
     score = np.empty(n, np.float64)
     moderated = status.size > 0
