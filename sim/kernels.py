@@ -102,7 +102,7 @@ def read_feeds(rng, items, unread, rows, n_read, gap, outside_rate, chronologica
     Order: descending score; ties go to feed items before outside items and, among feed items,
     to the lower slot. ``unread`` holds each row's bit mask of slots with an unread item."""
     n_words = unread.shape[1]
-    # 1. the unread slots of every row, from the bit masks alone (small, mostly cached)
+    # 1. the unread slots of every row, from the bit masks alone (a few bytes a row)
     start = np.empty(rows.size + 1, np.int64)
     n = 0
     for i in range(rows.size):
