@@ -22,6 +22,29 @@ LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts
 
 
 @njit(cache=True)
+def write(items, unread, ptr, r, post):
+    """Write ``post`` into feed row ``r`` over its oldest slot (under the pointer), mark the slot
+    unread and move the pointer on: the ring-buffer rule every delivery follows."""
+    s = ptr[r]
+    items[r, s] = post
+    unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+    ptr[r] = s + 1 if s + 1 < items.shape[1] else 0
+
+
+@njit(cache=True)
+def mark_read(unread, r, s):
+    """Clear the unread bit of slot ``s`` of row ``r``."""
+    unread[r, s >> 6] &= ~(np.uint64(1) << np.uint64(s & 63))
+
+
+@njit(cache=True)
+def in_sorted(values, lo, hi, v):
+    """Is ``v`` in the sorted slice ``values[lo:hi]``? (One bisection.)"""
+    j = lo + np.searchsorted(values[lo:hi], v)
+    return j < hi and values[j] == v
+
+
+@njit(cache=True)
 def deliver(items, unread, ptr, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     """Write each post into its followers' feeds, posts in creation order.
 
@@ -29,15 +52,10 @@ def deliver(items, unread, ptr, row_of, posts, organic, lo, hi, followers, op_ke
     graph), else ``op_keys[lo[i]:hi[i]] % n_users`` (troll accounts' followers). A write goes to
     the slot under the row's pointer (its oldest item) and moves the pointer on, so a row keeps
     its newest ``K`` items. Returns the number of deliveries."""
-    k = items.shape[1]
     for i in range(posts.size):
         for j in range(lo[i], hi[i]):
             f = followers[j] if organic[i] else op_keys[j] % n_users
-            r = row_of[f]
-            s = ptr[r]
-            items[r, s] = posts[i]
-            unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
-            ptr[r] = s + 1 if s + 1 < k else 0
+            write(items, unread, ptr, row_of[f], posts[i])
     return (hi - lo).sum()
 
 
@@ -72,15 +90,9 @@ def lowest_bit(typingctx, x):
 
 @njit(cache=True)
 def push(items, unread, ptr, rows, posts):
-    """Write ``posts[i]`` into feed row ``rows[i]``, one pair after another, by the rule of
-    :func:`deliver`."""
-    k = items.shape[1]
+    """Write ``posts[i]`` into feed row ``rows[i]``, one pair after another (:func:`write`)."""
     for i in range(rows.size):
-        r = rows[i]
-        s = ptr[r]
-        items[r, s] = posts[i]
-        unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
-        ptr[r] = s + 1 if s + 1 < k else 0
+        write(items, unread, ptr, rows[i], posts[i])
 
 
 @njit(cache=True)
@@ -167,8 +179,7 @@ def read_feeds(rng, items, unread, rows, n_read, gap, outside_rate, chronologica
                 if xo > score[best]:
                     a += rng.exponential() / outside_rate
                     continue
-            s = slot[best]
-            unread[rows[i], s >> 6] &= ~(np.uint64(1) << np.uint64(s & 63))
+            mark_read(unread, rows[i], slot[best])
             score[best] = -np.inf
             out_who[n_out] = i
             out_post[n_out] = post[best]
@@ -182,7 +193,7 @@ def clear_empty(items, unread):
     for r in range(items.shape[0]):
         for s in range(items.shape[1]):
             if items[r, s] < 0:
-                unread[r, s >> 6] &= ~(np.uint64(1) << np.uint64(s & 63))
+                mark_read(unread, r, s)
 
 
 @njit(cache=True)
@@ -246,13 +257,9 @@ def impressions(users, posts, n_from_feed, root, is_op, author, imp_organic, exp
         if i < n_from_feed and posts[i] == r:
             followed[i] = True
         elif a < n_users:
-            lo, hi = indptr[a], indptr[a + 1]
-            j = lo + np.searchsorted(followers[lo:hi], u)
-            followed[i] = j < hi and followers[j] == u
+            followed[i] = in_sorted(followers, indptr[a], indptr[a + 1], u)
         else:
-            key = np.int64(a - n_users) * n_users + u
-            j = np.searchsorted(op_keys, key)
-            followed[i] = j < op_keys.size and op_keys[j] == key
+            followed[i] = in_sorted(op_keys, 0, op_keys.size, np.int64(a - n_users) * n_users + u)
     return roots, op, authors, followed
 
 
@@ -311,7 +318,5 @@ def csr_contains(indptr, sorted_values, rows, values):
     """Is ``values[i]`` in ``sorted_values[indptr[rows[i]]:indptr[rows[i] + 1]]``?"""
     out = np.zeros(rows.size, np.bool_)
     for i in range(rows.size):
-        lo, hi = indptr[rows[i]], indptr[rows[i] + 1]
-        j = lo + np.searchsorted(sorted_values[lo:hi], values[i])
-        out[i] = j < hi and sorted_values[j] == values[i]
+        out[i] = in_sorted(sorted_values, indptr[rows[i]], indptr[rows[i] + 1], values[i])
     return out

@@ -14,7 +14,23 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest, chisquare
 
 from sim import kernels
-from sim.feeds import Feeds, pack_flags, unpack_flags
+from sim.feeds import Feeds
+
+
+def pack_flags(flags: np.ndarray) -> np.ndarray:
+    """Bool ``(rows, K)`` slot flags as ``(rows, ceil(K / 64))`` 64-bit masks (bit ``s % 64`` of
+    word ``s // 64`` is slot ``s``)."""
+    n, k = flags.shape
+    words = np.zeros((n, (k + 63) // 64), np.uint64)
+    for s in range(k):
+        words[:, s >> 6] |= flags[:, s].astype(np.uint64) << np.uint64(s & 63)
+    return words
+
+
+def unpack_flags(words: np.ndarray, k: int) -> np.ndarray:
+    """Inverse of :func:`pack_flags`."""
+    s = np.arange(k)
+    return ((words[:, s >> 6] >> (s & 63).astype(np.uint64)) & np.uint64(1)).astype(bool)
 
 
 @settings(max_examples=80, deadline=None)
