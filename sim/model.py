@@ -1,10 +1,12 @@
 """The model: one tick is one hour, and ``InfluenceModel.step`` is the whole tick, in order.
 
 State lives in arrays (population, follower graphs, feeds, posts, troll accounts); the Mesa agents
-are the few decision-makers: operators, the paymaster and platforms. Four inner kernels (who is
-online, who reads what, the Bernoulli draws, feed delivery) are methods so that the per-agent
-reference implementation (``sim.reference``) can swap in plain loops over agents and be compared
-with the vectorised ones; a fifth, the engagement probabilities of each read, likewise.
+are the few decision-makers: operators, the paymaster and platforms. What organic users do is
+written as kernel methods (the ``_``-prefixed methods at the end: who is online, what each reads,
+reply views, impressions, engagement probabilities and coin flips, follows, first reshares,
+counting actions, cross-posts, composing posts, feed delivery), so that the per-agent reference
+implementation (``sim.reference``) can swap in plain loops over agents and be compared with the
+vectorised ones.
 """
 
 from __future__ import annotations
@@ -114,16 +116,9 @@ class InfluenceModel(mesa.Model):
                   else np.full(rows.size, pf.feeds.k, np.int32))
         ri, posts = self._read(pf, rows, n_read, pf.open_sessions(rows, self.tick))
         readers = users[ri]
-        # readers of a hijacked thread (on the thread's own platform) may also see its newest
-        # planted operation reply
-        c = self.posts.cols
-        roots = c["root"][posts]
-        reply = np.where(c["platform"][roots] == pf.index, c["hijack_reply"][roots], -1)
-        seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
-        if self.moderation is not None:  # replies of removed or demoted accounts are hidden
-            seen[seen] = self.moderation.visible_status(reply[seen]) == 0
-        self.engage(pf, np.concatenate((readers, readers[seen])),
-                    np.concatenate((posts, reply[seen])), n_from_feed=posts.size)
+        reply_readers, replies = self._reply_views(pf, readers, posts)
+        self.engage(pf, np.concatenate((readers, reply_readers)),
+                    np.concatenate((posts, replies)), n_from_feed=posts.size)
         self.organic_posts(pf, users)
 
     def engage(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
@@ -134,26 +129,16 @@ class InfluenceModel(mesa.Model):
         an account the reader follows, so only the other pairs need a follower lookup."""
         if users.size == 0:
             return
-        c = self.posts.cols
-        pop = self.pop
-        n = pop.n
-        g = pf.graph
-        roots, is_op, authors, followed = kernels.impressions(
-            users, posts, n_from_feed, c["root"], c["is_op"], c["author"], c["imp_organic"],
-            self.ledger.op_exposure, g.indptr, g.followers, pf.op_keys, n)
+        n = self.pop.n
+        roots, is_op, authors, followed = self._impressions(pf, users, posts, n_from_feed)
         n_op = int(is_op.sum())
         self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
         acts = self._draw(self._action_probs(users, roots, followed))
         like, reshare, reply, follow, report = acts.T
-        follow &= (authors >= n) & ~followed
-        if follow.any():  # a live troll account on this platform can be followed here
-            acc = authors[follow] - n
-            follow[follow] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
+        follow &= self._followable(pf, users, authors, followed)
         acts[:, 1] = reshare = self._first_reshares(users, roots, reshare)
-        n_like, n_resh, n_rep, n_report, n_media, n_hp = kernels.tally(
-            acts, users, roots, is_op, c["likes_organic"], c["reshares_organic"],
-            c["replies_organic"], c["eng_visible"], c["reports"], self.ledger.engaged[pf.index],
-            pop.is_media, pop.is_high_profile)
+        n_like, n_resh, n_rep, n_report, n_media, n_hp = self._tally(pf, acts, users, roots,
+                                                                     is_op)
         if self.moderation is not None:  # what the platform sees
             eng = like | reshare | reply
             self.moderation.engagements(pf.index, users[eng], authors[eng])
@@ -171,7 +156,9 @@ class InfluenceModel(mesa.Model):
 
     def _first_reshares(self, users: np.ndarray, roots: np.ndarray,
                         reshare: np.ndarray) -> np.ndarray:
-        """A user reshares an item at most once (within their reshare memory)."""
+        """A user reshares an item at most once: not if the root is in their reshare memory
+        (as it stood at the start of the batch), nor twice within the batch; the reshares kept
+        enter the memory in batch order."""
         idx = np.flatnonzero(reshare)
         if idx.size == 0:
             return reshare
@@ -192,19 +179,11 @@ class InfluenceModel(mesa.Model):
         """Reshares go to the resharer's followers; some are carried to another platform."""
         ids = self._copy_posts(users, roots, parents, pf.index)
         self.queue(ids, users, np.full(ids.size, pf.index, np.int8))
-        p_cross = self.cfg.engagement.cross_post_prob
-        if p_cross <= 0 or len(self.platforms) < 2:
-            return
-        carry = self.rng.random(users.size) < p_cross
-        options = self.pop.member[users[carry]].copy()
-        options[:, pf.index] = False
-        score = np.where(options, self.rng.random(options.shape), -1.0)
-        has = options.any(axis=1)
-        u, r = users[carry][has], roots[carry][has]
-        q = np.argmax(score[has], axis=1).astype(np.int8)
-        if u.size:
-            ids = self._copy_posts(u, r, parents[carry][has], q)
-            self.queue(ids, u, q)
+        carried, to = self._cross_posts(pf, users)
+        if carried.size:
+            u, r = users[carried], roots[carried]
+            ids = self._copy_posts(u, r, parents[carried], to)
+            self.queue(ids, u, to)
             self.ledger.add(organic_cross_posts=int(self.posts.cols["is_op"][r].sum()))
 
     def _copy_posts(self, users, roots, parents, platform) -> np.ndarray:
@@ -217,19 +196,14 @@ class InfluenceModel(mesa.Model):
                               timeliness=c["timeliness"][roots], created=self.tick)
 
     def organic_posts(self, pf: Platform, users: np.ndarray) -> None:
-        pc = self.cfg.population
-        rng = self.rng
-        authors = users[rng.random(users.size) < pc.post_prob]
+        """Online ``users`` may write an original post (``_compose``), delivered with the
+        hour's other posts."""
+        authors, topic, quality = self._compose(users)
         if authors.size == 0:
             return
-        n_comm = len(pc.communities)
-        own = rng.random(authors.size) < pc.own_topic_prob
-        topic = np.where(own, self.pop.community[authors], rng.integers(0, n_comm, authors.size))
-        a = pc.quality_mean * pc.quality_concentration
-        b = (1 - pc.quality_mean) * pc.quality_concentration
         ids = self.posts.add(author=authors, platform=pf.index, kind=KIND_ORGANIC, topic=topic,
                              language=self.pop.language[authors], is_op=False,
-                             quality=rng.beta(a, b, authors.size), created=self.tick)
+                             quality=quality, created=self.tick)
         self.queue(ids, authors, np.full(ids.size, pf.index, np.int8))
         self.ledger.add(organic_posts=int(ids.size))
         if self.moderation is not None:
@@ -417,6 +391,83 @@ class InfluenceModel(mesa.Model):
     def _draw(self, probs: np.ndarray) -> np.ndarray:
         """One independent coin flip per probability (``kernels.draw_actions``)."""
         return kernels.draw_actions(self.rng, probs)
+
+    def _reply_views(self, pf: Platform, readers: np.ndarray, posts: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """A reader of a hijacked thread (on the thread's own platform) also sees its newest
+        planted operation reply with probability ``reply_view_prob``; with moderation, replies
+        of removed or demoted accounts are hidden. Returns (reader, reply) pairs."""
+        c = self.posts.cols
+        roots = c["root"][posts]
+        reply = np.where(c["platform"][roots] == pf.index, c["hijack_reply"][roots], -1)
+        seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
+        if self.moderation is not None:
+            seen[seen] = self.moderation.visible_status(reply[seen]) == 0
+        return readers[seen], reply[seen]
+
+    def _impressions(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
+                     n_from_feed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Count each read as an impression of its root (and, for operation content, on the
+        reader); per read, the root, whether it is operation content, its author and whether
+        the reader follows that author (``kernels.impressions``)."""
+        c = self.posts.cols
+        g = pf.graph
+        return kernels.impressions(
+            users, posts, n_from_feed, c["root"], c["is_op"], c["author"], c["imp_organic"],
+            self.ledger.op_exposure, g.indptr, g.followers, pf.op_keys, self.pop.n)
+
+    def _followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
+                    followed: np.ndarray) -> np.ndarray:
+        """Which reads' authors their reader could start following here: a live troll account on
+        this platform that the reader does not follow yet (the organic graph is fixed)."""
+        n = self.pop.n
+        ok = (authors >= n) & ~followed
+        acc = authors[ok] - n
+        ok[ok] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
+        return ok
+
+    def _tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,
+               is_op: np.ndarray) -> np.ndarray:
+        """Count each read's actions on its root; for operation content, mark engaged readers
+        and return the totals (likes, reshares, replies, reports, media reshares,
+        high-profile reshares) (``kernels.tally``)."""
+        c = self.posts.cols
+        pop = self.pop
+        return kernels.tally(
+            acts, users, roots, is_op, c["likes_organic"], c["reshares_organic"],
+            c["replies_organic"], c["eng_visible"], c["reports"], self.ledger.engaged[pf.index],
+            pop.is_media, pop.is_high_profile)
+
+    def _cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each resharer also carries the item to one other platform they use, with probability
+        ``cross_post_prob``, chosen uniformly among them. Returns (index into ``users``,
+        platform) pairs."""
+        p_cross = self.cfg.engagement.cross_post_prob
+        if p_cross <= 0 or len(self.platforms) < 2:
+            return np.zeros(0, np.int64), np.zeros(0, np.int8)
+        carry = np.flatnonzero(self.rng.random(users.size) < p_cross)
+        options = self.pop.member[users[carry]].copy()
+        options[:, pf.index] = False
+        score = np.where(options, self.rng.random(options.shape), -1.0)
+        has = options.any(axis=1)
+        return carry[has], np.argmax(score[has], axis=1).astype(np.int8)
+
+    def _compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each online user writes an original post with probability ``post_prob``: on their
+        own community's topic with probability ``own_topic_prob``, else on a uniformly random
+        one, with quality ~ Beta(mean ``quality_mean``, concentration
+        ``quality_concentration``). Returns (authors, topics, qualities)."""
+        pc = self.cfg.population
+        rng = self.rng
+        authors = users[rng.random(users.size) < pc.post_prob]
+        if authors.size == 0:
+            return authors, authors, np.zeros(0)
+        own = rng.random(authors.size) < pc.own_topic_prob
+        topic = np.where(own, self.pop.community[authors],
+                         rng.integers(0, len(pc.communities), authors.size))
+        a = pc.quality_mean * pc.quality_concentration
+        b = (1 - pc.quality_mean) * pc.quality_concentration
+        return authors, topic, rng.beta(a, b, authors.size)
 
     def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
         return pf.deliver(ids, authors)

@@ -17,21 +17,30 @@ the way one would write them on paper, one agent and one item at a time:
   its ``n_read`` best of all of them, best first;
 - every reader works out its own engagement probabilities for each item it read, with the same
   formula on scalars, and each probability is one coin flip;
+- a reader of a hijacked thread flips its own coin for seeing the newest planted reply;
+- each read is taken in one at a time: counted as an impression, with the reader looking up
+  whether it follows the author; each reader then carries out its own actions (counting likes,
+  reshares, replies and reports on the item, following a troll account it may follow,
+  resharing an item at most once, carrying a reshare to another platform it uses);
+- every online user decides for itself whether to write a post, on what topic, of what
+  quality;
 - every new post is written into each follower's feed one at a time: the write goes to the
   slot under the row's pointer (the oldest item), and the pointer moves on by one.
 
-Everything else (operators, the engagement formula, ledgers) is inherited unchanged, so the two
-engines differ only in these kernels; run it with ``sim.run(config, model_cls=ReferenceModel)``.
-Their random draws are made differently (the vectorised engine draws outside items as a Poisson
-process, youngest first and only as far as they matter, and decides a read's five coin flips
-with about one uniform), so the two agree in distribution, not draw for draw; where every
-probability is 0 or 1 and there are no outside items they agree exactly
+Everything else (operators, the paymaster, the post store, ledgers, the order of the tick's
+phases) is inherited unchanged, so the two engines differ only in these kernels; run it with
+``sim.run(config, model_cls=ReferenceModel)``. Their random draws are made differently (the
+vectorised engine draws outside items as a Poisson process, youngest first and only as far as
+they matter, decides a read's five coin flips with about one uniform, and draws each kind of
+decision for a whole batch at once), so the two agree in distribution, not draw for draw; where
+every probability is 0 or 1 and there are no outside items they agree exactly
 (``tests/test_reference.py``). ``benchmarks/speedup.py`` measures what the vectorised kernels
 buy.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import mesa
@@ -39,6 +48,7 @@ import numpy as np
 
 from .behaviour import action_probs, match_factor
 from .config import Config
+from .feeds import Feeds
 from .model import InfluenceModel
 from .platform import Platform
 
@@ -73,6 +83,78 @@ class User(mesa.Agent):
         return action_probs(m.coef, float(pop.propensity[self.uid]), match,
                             float(m.coef.comprehension[lang, item_lang]), quality,
                             bool(c["is_op"][root]))
+
+    def sees_reply(self, pf: Platform, post: int) -> int | None:
+        """Having read ``post``: if its root is a thread on this platform under which the
+        operation planted replies, do I also see the newest one?"""
+        m = self.model
+        c = m.posts.cols
+        root = int(c["root"][post])
+        reply = int(c["hijack_reply"][root])
+        if int(c["platform"][root]) != pf.index or reply < 0:
+            return None
+        return reply if m.rng.random() < m.cfg.engagement.reply_view_prob else None
+
+    def take_in(self, pf: Platform, post: int, from_feed: bool) -> tuple[int, bool, int, bool]:
+        """Reading ``post`` is an impression of its root (counted on the root and, for
+        operation content, on me). Returns the root, whether it is operation content, its
+        author and whether I follow that author (an original in my feed is from someone I
+        follow; otherwise I look the author up)."""
+        m = self.model
+        c = m.posts.cols
+        root = int(c["root"][post])
+        author = int(c["author"][root])
+        c["imp_organic"][root] += 1
+        is_op = bool(c["is_op"][root])
+        if is_op:
+            m.ledger.op_exposure[self.uid] += 1
+        followed = (from_feed and post == root) or follows(pf, self.uid, author)
+        return root, is_op, author, followed
+
+    def could_follow(self, pf: Platform, author: int, followed: bool) -> bool:
+        """Could I start following ``author`` here? Only a live troll account on this platform
+        that I do not follow yet (organic follows are fixed)."""
+        acc = self.model.accounts
+        a = author - self.model.pop.n
+        return a >= 0 and not followed and bool(acc.alive[a]) and int(acc.platform[a]) == pf.index
+
+    def act_on(self, pf: Platform, root: int, is_op: bool, like: bool, reshare: bool,
+               reply: bool, report: bool) -> None:
+        """Count my actions on an item I read on its root; engaging with operation content
+        marks me as engaged on this platform."""
+        m = self.model
+        c = m.posts.cols
+        c["likes_organic"][root] += like
+        c["reshares_organic"][root] += reshare
+        c["replies_organic"][root] += reply
+        c["eng_visible"][root] += like + reshare + reply
+        c["reports"][root] += report
+        if is_op and (like or reshare or reply):
+            m.ledger.engaged[pf.index, self.uid] = True
+
+    def carries_across(self, pf: Platform) -> int | None:
+        """Having reshared an item here: do I also post it to another platform I use (which
+        one, uniformly)?"""
+        m = self.model
+        p = m.cfg.engagement.cross_post_prob
+        if p <= 0 or len(m.platforms) < 2 or not m.rng.random() < p:
+            return None
+        others = [j for j in self.feed_row if j != pf.index]
+        return others[int(m.rng.integers(len(others)))] if others else None
+
+    def compose(self) -> tuple[int, float] | None:
+        """Do I write an original post this session? If so, its topic and quality."""
+        m = self.model
+        pc = m.cfg.population
+        if not m.rng.random() < pc.post_prob:
+            return None
+        if m.rng.random() < pc.own_topic_prob:
+            topic = int(m.pop.community[self.uid])
+        else:
+            topic = int(m.rng.integers(len(pc.communities)))
+        a = pc.quality_mean * pc.quality_concentration
+        b = (1 - pc.quality_mean) * pc.quality_concentration
+        return topic, float(m.rng.beta(a, b))
 
     def goes_online(self, platform: int) -> bool:
         """Does this user open ``platform`` this hour?"""
@@ -114,6 +196,28 @@ class User(mesa.Agent):
         return read
 
 
+def write(feeds: Feeds, row: int, post: int) -> None:
+    """Write ``post`` into feed ``row`` over its oldest item (or an empty slot), under the
+    row's pointer, as unread; the pointer moves on by one."""
+    slot = int(feeds.ptr[row])
+    feeds.items[row, slot] = post
+    feeds.set_unread(row, slot, True)
+    feeds.ptr[row] = (slot + 1) % feeds.k
+
+
+def follows(pf: Platform, user: int, author: int) -> bool:
+    """Does ``user`` follow ``author`` on this platform? (An organic author's sorted follower
+    list, or a troll account's followers among the platform's sorted follow keys.)"""
+    n = pf.n_users
+    if author < n:
+        g = pf.graph
+        lo, hi, key, keys = int(g.indptr[author]), int(g.indptr[author + 1]), user, g.followers
+    else:
+        lo, hi, key, keys = 0, pf.op_keys.size, (author - n) * n + user, pf.op_keys
+    i = bisect.bisect_left(keys, key, lo, hi)
+    return i < hi and int(keys[i]) == key
+
+
 def feed_score(pf: Platform, post: int, model: InfluenceModel) -> tuple[float, int]:
     """The platform's ranking score of one feed item (larger is shown first), with what breaks
     ties between equal scores.
@@ -147,7 +251,7 @@ def outside_score(pf: Platform, age: float, model: InfluenceModel) -> float:
 
 
 class ReferenceModel(InfluenceModel):
-    """The model with its four kernels as plain per-agent loops (see the module docstring)."""
+    """The model with its kernels as plain per-agent loops (see the module docstring)."""
 
     def __init__(self, cfg: Config, seed: int | None = None) -> None:
         if cfg.moderation.enabled:
@@ -194,6 +298,84 @@ class ReferenceModel(InfluenceModel):
         flips = [self.rng.random() < p for p in probs.ravel().tolist()]
         return np.array(flips, dtype=bool).reshape(probs.shape)
 
+    def _reply_views(self, pf: Platform, readers: np.ndarray, posts: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Each reader of each item asks whether they also see a planted reply under it."""
+        who, replies = [], []
+        for u, post in zip(readers.tolist(), posts.tolist(), strict=True):
+            reply = self.users[u].sees_reply(pf, post)
+            if reply is not None:
+                who.append(u)
+                replies.append(reply)
+        return np.array(who, dtype=readers.dtype), np.array(replies, dtype=posts.dtype)
+
+    def _impressions(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
+                     n_from_feed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each reader takes in each item they read, one read at a time."""
+        out = [self.users[u].take_in(pf, p, i < n_from_feed)
+               for i, (u, p) in enumerate(zip(users.tolist(), posts.tolist(), strict=True))]
+        roots, is_op, authors, followed = (list(x) for x in zip(*out, strict=True)) \
+            if out else ([], [], [], [])
+        return (np.array(roots, np.int32), np.array(is_op, bool), np.array(authors, np.int32),
+                np.array(followed, bool))
+
+    def _followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
+                    followed: np.ndarray) -> np.ndarray:
+        return np.array([self.users[u].could_follow(pf, a, f) for u, a, f in
+                         zip(users.tolist(), authors.tolist(), followed.tolist(), strict=True)],
+                        dtype=bool)
+
+    def _first_reshares(self, users: np.ndarray, roots: np.ndarray,
+                        reshare: np.ndarray) -> np.ndarray:
+        """Read by read: a reshare stands unless the root is in the reader's reshare memory
+        (as it was when the batch began) or the reader already reshared it in this batch;
+        the reshares that stand then enter the memory, in batch order."""
+        memory = self.reshare_memory
+        out = np.zeros_like(reshare)
+        done: set[tuple[int, int]] = set()
+        for i, (u, r) in enumerate(zip(users.tolist(), roots.tolist(), strict=True)):
+            if reshare[i] and (u, r) not in done and r not in memory.items[u].tolist():
+                done.add((u, r))
+                out[i] = True
+        for i in np.flatnonzero(out).tolist():
+            write(memory, int(users[i]), int(roots[i]))
+        return out
+
+    def _tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,
+               is_op: np.ndarray) -> np.ndarray:
+        """Each reader acts on what they read; the operation's totals are summed as they go."""
+        sums = np.zeros(6, np.int64)
+        pop = self.pop
+        for u, r, op, a in zip(users.tolist(), roots.tolist(), is_op.tolist(), acts.tolist(),
+                               strict=True):
+            like, reshare, reply, _, report = a
+            self.users[u].act_on(pf, r, op, like, reshare, reply, report)
+            if op:
+                sums += (like, reshare, reply, report, reshare and bool(pop.is_media[u]),
+                         reshare and bool(pop.is_high_profile[u]))
+        return sums
+
+    def _cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        carried, to = [], []
+        for i, u in enumerate(users.tolist()):
+            q = self.users[u].carries_across(pf)
+            if q is not None:
+                carried.append(i)
+                to.append(q)
+        return np.array(carried, np.int64), np.array(to, np.int8)
+
+    def _compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each online user in turn decides whether to post, and what."""
+        authors, topics, qualities = [], [], []
+        for u in users.tolist():
+            post = self.users[u].compose()
+            if post is not None:
+                authors.append(u)
+                topics.append(post[0])
+                qualities.append(post[1])
+        return (np.array(authors, users.dtype), np.array(topics, np.int8),
+                np.array(qualities, np.float64))
+
     def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
         """Post by post (in creation order), follower by follower: write into the follower's
         feed over its oldest item. Returns the number of writes."""
@@ -212,10 +394,6 @@ class ReferenceModel(InfluenceModel):
                         troll_followers.setdefault(key // n, []).append(key % n)
                 followers = troll_followers.get(author - n, [])
             for follower in followers:
-                row = int(pf.row_of[follower])
-                slot = int(feeds.ptr[row])  # the oldest item (or an empty slot)
-                feeds.items[row, slot] = post
-                feeds.set_unread(row, slot, True)
-                feeds.ptr[row] = (slot + 1) % feeds.k
+                write(feeds, int(pf.row_of[follower]), post)
                 made += 1
         return made
