@@ -60,16 +60,55 @@ def deliver(items, unread, ptr, row_of, posts, organic, lo, hi, followers, op_ke
 
 
 @njit(cache=True)
-def online(u, rate, utc_hour, weight):
-    """Indices ``i`` with ``u[i] < rate[i] * weight[utc_hour[i]]`` (in single precision, as
-    numpy computes it): who opens the platform this hour."""
-    out = np.empty(u.size, np.int64)
+def online(rng, rate, utc_hour, weight):
+    """Indices ``i`` with ``U < rate[i] * weight[utc_hour[i]]``, one single-precision uniform
+    ``U`` per ``i`` in order: who opens the platform this hour."""
+    out = np.empty(rate.size, np.int64)
     n = 0
-    for i in range(u.size):
-        if u[i] < rate[i] * weight[utc_hour[i]]:
+    for i in range(rate.size):
+        if rng.random(dtype=np.float32) < rate[i] * weight[utc_hour[i]]:
             out[n] = i
             n += 1
     return out[:n]
+
+
+@njit(cache=True)
+def reply_views(rng, posts, root, platform, hijack_reply, here, prob):
+    """For each read ``posts[i]`` one uniform ``U``: the read's thread (its root) shows its
+    newest planted reply if it has one, lives on platform ``here`` and ``U < prob``. Returns
+    (read index, reply) pairs."""
+    who = np.empty(posts.size, np.int64)
+    reply = np.empty(posts.size, hijack_reply.dtype)
+    n = 0
+    for i in range(posts.size):
+        r = root[posts[i]]
+        seen = rng.random() < prob
+        if seen and platform[r] == here and hijack_reply[r] >= 0:
+            who[n] = i
+            reply[n] = hijack_reply[r]
+            n += 1
+    return who[:n], reply[:n]
+
+
+@njit(cache=True)
+def first_reshares(users, roots, reshare, memory, n_posts):
+    """Which reshares stand: not of a root in the reader's ``memory`` row (as it stands on
+    entry), nor a repeat of an earlier (reader, root) pair of the batch."""
+    idx = np.flatnonzero(reshare)
+    key = users[idx].astype(np.int64) * (n_posts + 1) + roots[idx]
+    order = np.argsort(key, kind="mergesort")
+    out = np.zeros(reshare.size, np.bool_)
+    for k in range(idx.size):
+        j = order[k]
+        if k > 0 and key[order[k - 1]] == key[j]:
+            continue  # a repeat (the sort is stable: the first of a pair comes first)
+        i = idx[j]
+        fresh = True
+        for s in range(memory.shape[1]):
+            if memory[users[i], s] == roots[i]:
+                fresh = False
+        out[i] = fresh
+    return out
 
 
 @intrinsic

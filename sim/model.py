@@ -159,19 +159,11 @@ class InfluenceModel(mesa.Model):
         """A user reshares an item at most once: not if the root is in their reshare memory
         (as it stood at the start of the batch), nor twice within the batch; the reshares kept
         enter the memory in batch order."""
-        idx = np.flatnonzero(reshare)
-        if idx.size == 0:
+        if not reshare.any():
             return reshare
-        mem = self.reshare_memory.items[users[idx]]
-        fresh = ~(mem == roots[idx, None]).any(axis=1)
-        key = users[idx].astype(np.int64) * (self.posts.n + 1) + roots[idx]
-        _, first = np.unique(key, return_index=True)
-        once = np.zeros(idx.size, bool)
-        once[first] = True
-        out = np.zeros_like(reshare)
-        out[idx[fresh & once]] = True
-        keep = idx[fresh & once]
-        self.reshare_memory.deliver(users[keep], roots[keep])
+        out = kernels.first_reshares(users, roots, reshare, self.reshare_memory.items,
+                                     self.posts.n)
+        self.reshare_memory.deliver(users[out], roots[out])
         return out
 
     def _reshare(self, pf: Platform, users: np.ndarray, roots: np.ndarray,
@@ -361,8 +353,7 @@ class InfluenceModel(mesa.Model):
         if self.cfg.population.always_active:
             return np.arange(pf.members.size)
         # weight of local hour (tick + utc) % 24 by UTC offset: a 24-entry table
-        u = self.rng.random(pf.session_rate.size, dtype=np.float32)
-        return kernels.online(u, pf.session_rate, pf.utc_hour,
+        return kernels.online(self.rng, pf.session_rate, pf.utc_hour,
                               np.roll(self.diurnal, -(self.tick % 24)))
 
     def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
@@ -398,12 +389,13 @@ class InfluenceModel(mesa.Model):
         planted operation reply with probability ``reply_view_prob``; with moderation, replies
         of removed or demoted accounts are hidden. Returns (reader, reply) pairs."""
         c = self.posts.cols
-        roots = c["root"][posts]
-        reply = np.where(c["platform"][roots] == pf.index, c["hijack_reply"][roots], -1)
-        seen = (reply >= 0) & (self.rng.random(reply.size) < self.cfg.engagement.reply_view_prob)
+        who, reply = kernels.reply_views(self.rng, posts, c["root"], c["platform"],
+                                         c["hijack_reply"], pf.index,
+                                         self.cfg.engagement.reply_view_prob)
         if self.moderation is not None:
-            seen[seen] = self.moderation.visible_status(reply[seen]) == 0
-        return readers[seen], reply[seen]
+            shown = self.moderation.visible_status(reply) == 0
+            who, reply = who[shown], reply[shown]
+        return readers[who], reply
 
     def _impressions(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
                      n_from_feed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
