@@ -15,18 +15,20 @@ lookups, engagement probabilities and coin flips, follows, reshares and cross-po
 actions, composing posts, delivery); what both engines share (operators, the paymaster, the
 post store, ledgers) is in the whole tick only.
 
-The vectorised window takes milliseconds an hour, so machine noise moves it by tens of percent
-from one run to the next: it is timed ``--repeat`` times (a fresh model each time, the same
-work) and the median is reported, with the smallest and largest CPU time. The reference takes
-about a second an hour and is timed once. The CSV gives seconds per simulated hour (wall clock
-and process CPU time; CPU time is the steadier figure on a shared machine) and the speed-up,
-plus the vectorised engine's seconds per hour over a whole ``--days`` run for context.
+The speed of these shared machines drifts by tens of percent over minutes, and moves both
+engines alike. So the two are timed in pairs, one right after the other, ``--repeat`` times
+(a fresh model each time, the same work), and the speed-up is the median over the pairs of
+reference time / vectorised time, with the smallest and largest. Times are process CPU time
+per simulated hour (steadier than wall time on a shared machine; wall time is in the CSV too),
+medians over the repeats. The last row gives the vectorised engine's time per hour over a
+whole ``--days`` run, for context.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -43,11 +45,9 @@ KERNELS = tuple(k for k, v in vars(ReferenceModel).items()
                 if k.startswith("_") and not k.startswith("__") and callable(v)
                 and k in vars(InfluenceModel))
 FIELDS = ["engine", "users", "from_tick", "ticks", "repeats", "wall_s_per_hour",
-          "cpu_s_per_hour", "cpu_s_per_hour_min", "cpu_s_per_hour_max",
-          "kernel_wall_s_per_hour", "kernel_cpu_s_per_hour", "speedup_wall", "speedup_cpu",
-          "kernel_speedup_wall", "kernel_speedup_cpu"]
-SPEEDUP = {"wall": "speedup_wall", "cpu": "speedup_cpu", "kernel_wall": "kernel_speedup_wall",
-           "kernel_cpu": "kernel_speedup_cpu"}  # reference time / vectorised time
+          "cpu_s_per_hour", "cpu_s_per_hour_min", "cpu_s_per_hour_max", "kernel_cpu_s_per_hour",
+          "speedup_cpu", "speedup_cpu_min", "speedup_cpu_max",
+          "kernel_speedup_cpu", "kernel_speedup_cpu_min", "kernel_speedup_cpu_max"]
 
 
 class WarmStartReference(ReferenceModel):
@@ -95,12 +95,27 @@ class Clock:
                 "kernel_wall": self.kernel_wall / ticks, "kernel_cpu": self.kernel_cpu / ticks}
 
 
-def same_state(a: InfluenceModel, b: InfluenceModel) -> bool:
-    if a.tick != b.tick or a.posts.n != b.posts.n or dict(a.ledger.totals) != dict(b.ledger.totals):
-        return False
-    return all(np.array_equal(pa.feeds.items, pb.feeds.items)
-               and np.array_equal(pa.feeds.unread, pb.feeds.unread)
-               for pa, pb in zip(a.platforms, b.platforms, strict=True))
+def state_digest(model: InfluenceModel) -> str:
+    """A fingerprint of the state the timed window starts from (ledgers, posts, feeds)."""
+    h = hashlib.sha256(repr((model.tick, model.posts.n, sorted(model.ledger.totals.items())))
+                       .encode())
+    for pf in model.platforms:
+        h.update(pf.feeds.items.tobytes())
+        h.update(pf.feeds.unread.tobytes())
+    return h.hexdigest()
+
+
+def timed_window(cls: type[InfluenceModel], cfg, seed: int, warmup: int, ticks: int,
+                 digest: str | None) -> tuple[dict[str, float], str]:
+    """Build, warm up (vectorised kernels), check the state, time ``ticks`` hours."""
+    model = cls(cfg, seed=seed)
+    model.run(warmup)
+    d = state_digest(model)
+    if digest is not None and d != digest:
+        raise SystemExit("the two engines differ after the warm-up; cannot compare")
+    if isinstance(model, WarmStartReference):
+        model.per_agent = True
+    return Clock(model).run(ticks), d
 
 
 def compare(config: str, users: int, days: float, warmup: int, ticks: int, repeat: int,
@@ -110,44 +125,41 @@ def compare(config: str, users: int, days: float, warmup: int, ticks: int, repea
     cfg = resolve_config(config, users=users, days=days,
                          overrides={"moderation.enabled": False})
     seed = cfg.run.seed if seed is None else seed
+    vec, ref, digest = [], [], None
+    for _ in range(repeat):  # pairs, one right after the other
+        t, digest = timed_window(InfluenceModel, cfg, seed, warmup, ticks, digest)
+        vec.append(t)
+        ref.append(timed_window(WarmStartReference, cfg, seed, warmup, ticks, digest)[0])
+    full = Clock(InfluenceModel(cfg, seed=seed)).run(cfg.ticks)
 
-    ref = WarmStartReference(cfg, seed=seed)
-    ref.run(warmup)
-    runs = []
-    for _ in range(repeat):
-        vec = InfluenceModel(cfg, seed=seed)
-        vec.run(warmup)
-        if not same_state(vec, ref):
-            raise SystemExit("the two engines differ after the warm-up; cannot compare")
-        runs.append(Clock(vec).run(ticks))
-    t_vec = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
-    spread = [min(r["cpu"] for r in runs), max(r["cpu"] for r in runs)]
-    ref.per_agent = True
-    t_ref = Clock(ref).run(ticks)
-    t_full = Clock(InfluenceModel(cfg, seed=seed)).run(cfg.ticks)
+    def med(runs, key):
+        return float(np.median([r[key] for r in runs]))
 
-    def row(engine: str, start: int, n_ticks: int, t: dict[str, float], base=None,
-            spread=(None, None), repeats: int = 1) -> dict:
+    ratio = {k: [r[k] / v[k] for r, v in zip(ref, vec, strict=True)] for k in ("cpu", "kernel_cpu")}
+
+    def row(engine: str, start: int, n_ticks: int, runs, speedup: bool = False) -> dict:
+        cpu = [r["cpu"] for r in runs]
         r = {"engine": engine, "users": users, "from_tick": start, "ticks": n_ticks,
-             "repeats": repeats,
-             "wall_s_per_hour": f"{t['wall']:.4g}", "cpu_s_per_hour": f"{t['cpu']:.4g}",
-             "cpu_s_per_hour_min": "" if spread[0] is None else f"{spread[0]:.4g}",
-             "cpu_s_per_hour_max": "" if spread[1] is None else f"{spread[1]:.4g}",
-             "kernel_wall_s_per_hour": f"{t['kernel_wall']:.4g}",
-             "kernel_cpu_s_per_hour": f"{t['kernel_cpu']:.4g}"}
-        for k, column in SPEEDUP.items():
-            r[column] = f"{t[k] / base[k]:.1f}" if base else ""
+             "repeats": len(runs), "wall_s_per_hour": f"{med(runs, 'wall'):.4g}",
+             "cpu_s_per_hour": f"{med(runs, 'cpu'):.4g}", "cpu_s_per_hour_min": f"{min(cpu):.4g}",
+             "cpu_s_per_hour_max": f"{max(cpu):.4g}",
+             "kernel_cpu_s_per_hour": f"{med(runs, 'kernel_cpu'):.4g}"}
+        for k, column in (("cpu", "speedup_cpu"), ("kernel_cpu", "kernel_speedup_cpu")):
+            x = ratio[k]
+            r[column] = f"{np.median(x):.1f}" if speedup else ""
+            r[column + "_min"] = f"{min(x):.1f}" if speedup else ""
+            r[column + "_max"] = f"{max(x):.1f}" if speedup else ""
         return r
 
-    print(f"speed-up at {users:,} users, hours {warmup}-{warmup + ticks - 1} (vectorised: "
-          f"median of {repeat}): whole tick {t_ref['wall'] / t_vec['wall']:.0f}x wall, "
-          f"{t_ref['cpu'] / t_vec['cpu']:.0f}x CPU "
-          f"({t_ref['cpu'] / spread[1]:.0f}-{t_ref['cpu'] / spread[0]:.0f}x over the repeats); "
-          f"the kernels {t_ref['kernel_wall'] / t_vec['kernel_wall']:.0f}x wall, "
-          f"{t_ref['kernel_cpu'] / t_vec['kernel_cpu']:.0f}x CPU", file=sys.stderr)
-    return [row("vectorised", warmup, ticks, t_vec, spread=spread, repeats=repeat),
-            row("reference", warmup, ticks, t_ref, base=t_vec),
-            row("vectorised_whole_run", 0, cfg.ticks, t_full)]
+    def span(x):
+        return f"{np.median(x):.0f}x (pairs {min(x):.0f}-{max(x):.0f}x)"
+
+    print(f"speed-up at {users:,} users, hours {warmup}-{warmup + ticks - 1}, {repeat} pairs: "
+          f"whole tick {span(ratio['cpu'])}; the kernels {span(ratio['kernel_cpu'])}",
+          file=sys.stderr)
+    return [row("vectorised", warmup, ticks, vec),
+            row("reference", warmup, ticks, ref, speedup=True),
+            row("vectorised_whole_run", 0, cfg.ticks, [full])]
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -160,7 +172,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     help="hours run (vectorised kernels) before the timed window")
     ap.add_argument("--ticks", type=int, default=6, help="hours in the timed window")
     ap.add_argument("--repeat", type=int, default=5,
-                    help="times the vectorised window is timed (median reported)")
+                    help="pairs of timed windows (medians reported)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--csv", type=Path, default=None, help="also write the table here")
     args = ap.parse_args(argv)

@@ -303,3 +303,49 @@ def test_read_fields_gather_what_the_formula_needs() -> None:
         (100 - created[roots]).astype(np.float32), posts[5][roots], posts[6][roots]]
     for g, w in zip(got, want, strict=True):
         assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 300))
+def test_online_and_reply_views_draw_as_numpy_would(seed, n) -> None:
+    """The compiled draws are numpy's own: with one seed, the same uniforms in the same order
+    as the whole-array rule, and the generator left in the same state."""
+    rng = np.random.default_rng(seed)
+    rate = rng.random(n).astype(np.float32)
+    hour = rng.integers(0, 24, n).astype(np.int8)
+    weight = (2 * rng.random(24)).astype(np.float32)
+    a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    want = np.flatnonzero(b.random(n, dtype=np.float32) < rate * weight[hour])
+    assert np.array_equal(kernels.online(a, rate, hour, weight), want)
+    assert a.random() == b.random()
+
+    n_posts = 20
+    root = np.where(rng.random(n_posts) < 0.5, rng.integers(0, n_posts, n_posts),
+                    np.arange(n_posts)).astype(np.int32)
+    platform = rng.integers(0, 2, n_posts).astype(np.int8)
+    hijack = np.where(rng.random(n_posts) < 0.5, rng.integers(0, n_posts, n_posts),
+                      -1).astype(np.int32)
+    posts = rng.integers(0, n_posts, n).astype(np.int32)
+    who, reply = kernels.reply_views(a, posts, root, platform, hijack, 1, 0.4)
+    r = root[posts]
+    shown = np.where(platform[r] == 1, hijack[r], -1)
+    seen = np.flatnonzero((shown >= 0) & (b.random(n) < 0.4))
+    assert np.array_equal(who, seen) and np.array_equal(reply, shown[seen])
+    assert a.random() == b.random()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 60))
+def test_first_reshares_stand_once_and_not_from_memory(seed, n) -> None:
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, 4, n).astype(np.int32)
+    roots = rng.integers(0, 6, n).astype(np.int32)
+    reshare = rng.random(n) < 0.6
+    memory = rng.integers(-1, 6, (4, 3)).astype(np.int32)
+    got = kernels.first_reshares(users, roots, reshare, memory, 6)
+    seen, want = set(), []
+    for u, r, x in zip(users.tolist(), roots.tolist(), reshare.tolist(), strict=True):
+        want.append(x and (u, r) not in seen and r not in memory[u])
+        if x:
+            seen.add((u, r))
+    assert got.tolist() == want
