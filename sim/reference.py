@@ -321,6 +321,7 @@ class ReferenceModel(InfluenceModel):
 
     def _followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
                     followed: np.ndarray) -> np.ndarray:
+        """Each reader asks whether it could start following the author of what it read."""
         return np.array([self.users[u].could_follow(pf, a, f) for u, a, f in
                          zip(users.tolist(), authors.tolist(), followed.tolist(), strict=True)],
                         dtype=bool)
@@ -356,6 +357,7 @@ class ReferenceModel(InfluenceModel):
         return sums
 
     def _cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each resharer in turn decides whether to carry the item to another platform."""
         carried, to = [], []
         for i, u in enumerate(users.tolist()):
             q = self.users[u].carries_across(pf)
