@@ -1,14 +1,15 @@
 """Compiled inner loops (numba) for the steps whose work is irregular per user.
 
 Delivering posts into ring-buffer feeds, deciding who is online, each reader's pick of its best
-unread items against the outside items competing with them, the engagement coin flips, and
-counting each read's impression and actions onto posts and ledgers are loops over a variable
-number of items per user. As whole-array numpy they need sorts, scatters, padded temporaries,
-dozens of passes over small arrays and one random number per possible event; as a loop compiled
-once (``numba``, cached on disk) they are one pass that draws only the random numbers an outcome
-depends on. Random draws here come from the model's own generator (passed in), so one seed
-still fixes a run. Each function states the rule it implements; the callers in ``platform`` and
-``model`` say what it is for, and ``sim.reference`` restates each rule one agent at a time.
+unread items against the outside items competing with them, reply views, the engagement coin
+flips, first reshares, and counting each read's impression and actions onto posts and ledgers
+are loops over a variable number of items per user. As whole-array numpy they need sorts,
+scatters, padded temporaries, dozens of passes over small arrays and one random number per
+possible event; as a loop compiled once (``numba``, cached on disk) they are one pass that
+draws only the random numbers an outcome depends on. Random draws here come from the model's
+own generator (passed in), so one seed still fixes a run. Each function states the rule it
+implements; the callers in ``platform`` and ``model`` say what it is for, and
+``sim.reference`` restates each rule one agent at a time.
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ class InfluenceModel(mesa.Model):
         self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
         acts = self._draw(self._action_probs(users, roots, followed))
         like, reshare, reply, follow, report = acts.T
-        follow &= self._followable(pf, users, authors, followed)
+        drawn = np.flatnonzero(follow)
+        follow[drawn] = self._followable(pf, users[drawn], authors[drawn], followed[drawn])
         acts[:, 1] = reshare = self._first_reshares(users, roots, reshare)
         n_like, n_resh, n_rep, n_report, n_media, n_hp = self._tally(pf, acts, users, roots,
                                                                      is_op)
@@ -410,8 +411,9 @@ class InfluenceModel(mesa.Model):
 
     def _followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
                     followed: np.ndarray) -> np.ndarray:
-        """Which reads' authors their reader could start following here: a live troll account on
-        this platform that the reader does not follow yet (the organic graph is fixed)."""
+        """Which of these authors their reader could start following here: a live troll
+        account on this platform that the reader does not follow yet (the organic graph is
+        fixed)."""
         n = self.pop.n
         ok = (authors >= n) & ~followed
         acc = authors[ok] - n
