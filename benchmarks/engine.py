@@ -47,8 +47,8 @@ model = InfluenceModel(cfg)
 t1 = time.perf_counter()
 build_peak = status_mb("VmHWM")
 rss_by_day = []
-while model.tick < cfg.ticks:  # a day at a time, noting resident memory at each day's end
-    model.run(min(24, cfg.ticks - model.tick))
+while model.steps < cfg.ticks:  # a day at a time, noting resident memory at each day's end
+    model.run(min(24, cfg.ticks - model.steps))
     rss_by_day.append(round(status_mb("VmRSS")))
     print(f"day {len(rss_by_day)}: {time.perf_counter() - t1:.0f} s, RSS {rss_by_day[-1]} MB, "
           f"peak {status_mb('VmHWM'):.0f} MB", file=sys.stderr, flush=True)
@@ -56,7 +56,7 @@ t2 = time.perf_counter()
 t = model.ledger.totals
 post_bytes = sum(c.itemsize for c in model.posts.cols.values())
 print(json.dumps({"model_seconds": t2 - t0, "build_seconds": t1 - t0, "tick_seconds": t2 - t1,
-                  "ticks": model.tick, "posts": int(model.posts.made),
+                  "ticks": model.steps, "posts": int(model.posts.made),
                   "posts_held": int(model.posts.n),
                   "post_state_mb": model.posts.n * post_bytes / 2**20,
                   "rss_by_day_mb": " ".join(map(str, rss_by_day)),

@@ -36,34 +36,56 @@ from pathlib import Path
 import numpy as np
 
 from sim.model import InfluenceModel
-from sim.reference import ReferenceModel
+from sim.organic import OrganicUsers
+from sim.platform import Platform
+from sim.reference import ReferenceModel, ReferenceOrganic, ReferencePlatform
 from sim.runner import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
-# the kernels: every method the per-agent reference restates
-KERNELS = tuple(k for k, v in vars(ReferenceModel).items()
-                if k.startswith("_") and not k.startswith("__") and callable(v)
-                and k in vars(InfluenceModel))
+# the kernels: every method the per-agent reference restates (organic decisions, delivery)
+KERNELS = {
+    "organic": (OrganicUsers, ReferenceOrganic,
+                tuple(k for k, v in vars(ReferenceOrganic).items()
+                      if callable(v) and not k.startswith("_") and k in vars(OrganicUsers))),
+    "platform": (Platform, ReferencePlatform, ("fan_out",)),
+}
 FIELDS = ["engine", "users", "from_tick", "ticks", "repeats", "wall_s_per_hour",
           "cpu_s_per_hour", "cpu_s_per_hour_min", "cpu_s_per_hour_max", "kernel_cpu_s_per_hour",
           "speedup_cpu", "speedup_cpu_min", "speedup_cpu_max",
           "kernel_speedup_cpu", "kernel_speedup_cpu_min", "kernel_speedup_cpu_max"]
 
 
-class WarmStartReference(ReferenceModel):
-    """The reference model running the vectorised kernels until ``per_agent`` is set."""
+class Switch:
+    """Whether the warm-start reference runs its per-agent kernels yet."""
 
     per_agent = False
 
 
-def _switchable(name: str):
+def _switchable(vectorised: type, per_agent: type, name: str):
     def kernel(self, *args):
-        return getattr(ReferenceModel if self.per_agent else InfluenceModel, name)(self, *args)
+        return getattr(per_agent if Switch.per_agent else vectorised, name)(self, *args)
     return kernel
 
 
-for _name in KERNELS:
-    setattr(WarmStartReference, _name, _switchable(_name))
+class WarmOrganic(ReferenceOrganic):
+    pass
+
+
+class WarmPlatform(ReferencePlatform):
+    pass
+
+
+for _cls, (_vec, _ref, _names) in zip((WarmOrganic, WarmPlatform), KERNELS.values(),
+                                      strict=True):
+    for _name in _names:
+        setattr(_cls, _name, _switchable(_vec, _ref, _name))
+
+
+class WarmStartReference(ReferenceModel):
+    """The reference model running the vectorised kernels until ``Switch.per_agent`` is set."""
+
+    organic_cls = WarmOrganic
+    platform_cls = WarmPlatform
 
 
 class Clock:
@@ -72,8 +94,11 @@ class Clock:
     def __init__(self, model: InfluenceModel) -> None:
         self.model = model
         self.kernel_cpu = 0.0
-        for name in KERNELS:
-            setattr(model, name, self._clocked(getattr(model, name)))
+        owners = {"organic": [model.organic], "platform": model.platforms}
+        for part, (_, _, names) in KERNELS.items():
+            for obj in owners[part]:
+                for name in names:
+                    setattr(obj, name, self._clocked(getattr(obj, name)))
 
     def _clocked(self, kernel):
         def call(*args):
@@ -107,13 +132,14 @@ def state_digest(model: InfluenceModel) -> str:
 def timed_window(cls: type[InfluenceModel], cfg, seed: int, warmup: int, ticks: int,
                  digest: str | None) -> tuple[dict[str, float], str]:
     """Build, warm up (vectorised kernels), check the state, time ``ticks`` hours."""
+    Switch.per_agent = False
     model = cls(cfg, seed=seed)
     model.run(warmup)
     d = state_digest(model)
     if digest is not None and d != digest:
         raise SystemExit("the two engines differ after the warm-up; cannot compare")
     if isinstance(model, WarmStartReference):
-        model.per_agent = True
+        Switch.per_agent = True
     return Clock(model).run(ticks), d
 
 

@@ -28,11 +28,17 @@ kidding ratio
 
 from __future__ import annotations
 
-from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import TACTICS
+
+if TYPE_CHECKING:
+    from .model import InfluenceModel
+    from .operation.accounts import TrollAccounts
+    from .platform import Platform
+    from .population import Population
 
 SERIES = ("tick", "day", "posts_published", "accounts_alive", "accounts_run",
           "operation_accounts_removed", "reported_followers", "reported_impressions",
@@ -45,6 +51,13 @@ VANITY = ("posts_published", "accounts_alive", "reported_followers", "reported_i
           "reported_engagements")
 REAL = ("organic_exposed_users", "organic_impressions", "organic_engagements",
         "organic_reshares", "organic_followers_gained")
+
+COUNTERS = ("posts_published", "hijack_replies", "reported_impressions", "reported_engagements",
+            "in_network_engagements", "organic_impressions", "organic_likes",
+            "organic_reshares", "organic_replies", "organic_engagements", "organic_reports",
+            "organic_cross_posts", "organic_followers_gained", "organic_posts",
+            "media_amplifications", "high_profile_amplifications", "deliveries")
+"""Event counters the tick adds to (``Ledger.add``); any other name is an error."""
 
 
 def breakout_category(reached: np.ndarray, media_amplifications: int,
@@ -81,15 +94,15 @@ def kidding_ratio(reported: float, real: float) -> float | None:
     return reported / real if real > 0 else None
 
 
-def account_followers(model) -> tuple[np.ndarray, np.ndarray]:
+def account_followers(acc: TrollAccounts, platforms: list[Platform]
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Per troll account: its organic followers, and the followers it can report (organic +
-    bought + live siblings, since siblings follow each other); both 0 once removed."""
-    acc = model.accounts
+    bought + live siblings, since a team's accounts follow each other); both 0 once removed."""
     organic = np.zeros(acc.n, np.int64)
-    for pf in model.platforms:
+    for pf in platforms:
         organic += pf.op_follower_counts(acc.n)
-    group = acc.operator.astype(np.int64) * len(model.platforms) + acc.platform
-    sib = np.bincount(group[acc.alive], minlength=int(group.max(initial=0)) + 1)[group] - 1
+    team = acc.team(len(platforms))
+    sib = np.bincount(team[acc.alive], minlength=int(team.max(initial=0)) + 1)[team] - 1
     organic = np.where(acc.alive, organic, 0)
     return organic, np.where(acc.alive, organic + acc.fake_followers + np.maximum(sib, 0), 0)
 
@@ -105,21 +118,27 @@ def top_share(counts: np.ndarray, fraction: float = 0.01) -> float:
 
 
 class Ledger:
+    """Counters of events (declared in :data:`COUNTERS`), per-user exposure and engagement, and
+    one row per hour of cumulative figures (the ``timeseries`` table)."""
+
     def __init__(self, n_users: int, n_platforms: int) -> None:
-        self.totals: dict[str, int] = defaultdict(int)
+        self.totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.op_exposure = np.zeros(n_users, np.int32)  # reads of op content per organic user
         self.engaged = np.zeros((n_platforms, n_users), bool)  # engaged with op content there
         self.rows: list[dict] = []
 
     def add(self, **counts: int) -> None:
+        """Add to declared counters; an unknown name raises instead of counting into a new
+        key."""
         for k, v in counts.items():
+            if k not in self.totals:
+                raise KeyError(f"ledger: unknown counter {k!r}; declared: {COUNTERS}")
             self.totals[k] += int(v)
 
-    def snapshot(self, model) -> dict[str, float]:
+    def snapshot(self, acc: TrollAccounts, platforms: list[Platform]) -> dict[str, float]:
         """Cumulative vanity and real figures at this moment."""
-        acc = model.accounts
         alive = acc.alive
-        followers = account_followers(model)[1].sum()
+        followers = account_followers(acc, platforms)[1].sum()
         t = self.totals
         return {
             "posts_published": t["posts_published"],
@@ -136,9 +155,10 @@ class Ledger:
             "organic_followers_gained": t["organic_followers_gained"],
         }
 
-    def record(self, model) -> None:
-        row = {"tick": model.tick + 1, "day": (model.tick + 1) / 24}
-        row.update(self.snapshot(model))
+    def record(self, hours: int, acc: TrollAccounts, platforms: list[Platform]) -> None:
+        """Append the row of cumulative figures after ``hours`` simulated hours."""
+        row = {"tick": hours, "day": hours / 24}
+        row.update(self.snapshot(acc, platforms))
         t = self.totals
         ratio = kidding_ratio(t["reported_engagements"], t["organic_engagements"])
         row["kidding_ratio"] = np.nan if ratio is None else ratio
@@ -146,20 +166,21 @@ class Ledger:
         row["kidding_ratio_impressions"] = np.nan if ratio is None else ratio
         self.rows.append(row)
 
-    def reached(self, model) -> np.ndarray:
+    def reached(self, pop: Population, platforms: list[Platform], b) -> np.ndarray:
         """(platform x community) matrix: did enough organic users of the community engage with
-        operation content on the platform? Enough = the larger of ``min_engaged_users`` and
-        ``min_engaged_share`` of the community's members there."""
-        comm = model.pop.community
-        n_comm = len(model.pop.community_names)
-        b = model.cfg.breakout
+        operation content on the platform? Enough = the larger of ``b.min_engaged_users`` and
+        ``b.min_engaged_share`` of the community's members there."""
+        comm = pop.community
+        n_comm = len(pop.community_names)
         counts = np.stack([np.bincount(comm[e], minlength=n_comm) for e in self.engaged])
         members = np.stack([np.bincount(comm[pf.members], minlength=n_comm)
-                            for pf in model.platforms])
+                            for pf in platforms])
         return counts >= np.maximum(b.min_engaged_users, b.min_engaged_share * members)
 
-    def summary(self, model) -> dict:
-        s: dict = self.snapshot(model)
+    def summary(self, model: InfluenceModel) -> dict:
+        """Every ledger total at the end of a run, with the Breakout category, adaptive
+        operators' best splits and moderation's scores."""
+        s: dict = self.snapshot(model.operation.accounts, model.platforms)
         t = self.totals
         all_eng = t["reported_engagements"]
         s["in_network_engagements"] = t["in_network_engagements"]
@@ -173,7 +194,7 @@ class Ledger:
         s["organic_cross_posts"] = t["organic_cross_posts"]
         s["media_amplifications"] = t["media_amplifications"]
         s["high_profile_amplifications"] = t["high_profile_amplifications"]
-        reached = self.reached(model)
+        reached = self.reached(model.pop, model.platforms, model.cfg.breakout)
         s["platforms_reached"] = [pf.name for pf, r in
                                   zip(model.platforms, reached, strict=True) if r.any()]
         s["communities_reached"] = [c for c, r in

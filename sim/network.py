@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from . import kernels
 from .config import Platform
 
 
@@ -121,7 +121,18 @@ def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
     return FollowerGraph(indptr, followers)
 
 
-def csr_contains(indptr: np.ndarray, sorted_values: np.ndarray, rows: np.ndarray,
-                 values: np.ndarray) -> np.ndarray:
-    """Is ``values[i]`` in the sorted slice of row ``rows[i]``? (One bisection per query.)"""
-    return kernels.csr_contains(indptr, sorted_values, rows, values)
+@njit(cache=True)
+def in_sorted(values, lo, hi, v):
+    """Is ``v`` in the sorted slice ``values[lo:hi]``? (One bisection.)"""
+    j = lo + np.searchsorted(values[lo:hi], v)
+    return j < hi and values[j] == v
+
+
+@njit(cache=True)
+def csr_contains(indptr, sorted_values, rows, values):
+    """Is ``values[i]`` in the sorted slice ``sorted_values[indptr[rows[i]]:indptr[rows[i] + 1]]``
+    (row ``rows[i]`` of a CSR graph)? One bisection per query."""
+    out = np.zeros(rows.size, np.bool_)
+    for i in range(rows.size):
+        out[i] = in_sorted(sorted_values, indptr[rows[i]], indptr[rows[i] + 1], values[i])
+    return out

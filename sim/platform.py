@@ -1,37 +1,37 @@
 """A platform: its members, follower graph, troll-account followers and feeds.
 
-Platforms are Mesa agents (there are few). Organic follows are fixed at graph generation; follows
-of troll accounts change during a run (hijacked audiences, follow-backs, follows after
-engagement), so they are kept apart as a sorted key array ``account * n_users + follower``.
+Organic follows are fixed at graph generation; follows of troll accounts change during a run
+(hijacked audiences, follow-backs, follows after engagement), so they are kept apart as a sorted
+key array ``account * n_users + follower``. A platform is state, not a decision-maker: its
+moderation team is the agent (:class:`sim.moderation.Moderator`).
 """
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
-from . import kernels
 from .config import Platform as PlatformConfig
-from .feeds import Feeds
+from .feeds import Feeds, Ranking, ranking
+from .feeds.kernels import fan_out
 from .network import FollowerGraph, sorted_unique
 
 
-class Platform(mesa.Agent):
-    def __init__(self, model: mesa.Model, index: int, cfg: PlatformConfig,
-                 members: np.ndarray, graph: FollowerGraph, session_rate: np.ndarray) -> None:
-        super().__init__(model)
+class Platform:
+    def __init__(self, index: int, cfg: PlatformConfig, members: np.ndarray, graph: FollowerGraph,
+                 session_rate: np.ndarray, utc_offset: np.ndarray, n_users: int,
+                 max_age: int) -> None:
         self.index = index
         self.cfg = cfg
         self.name = cfg.name
         self.members = members  # sorted global ids
-        n = model.pop.n
-        self.n_users = n
-        self.row_of = np.full(n, -1, np.int32)
+        self.n_users = n_users
+        self.row_of = np.full(n_users, -1, np.int32)
         self.row_of[members] = np.arange(members.size, dtype=np.int32)
         self.graph = graph
         self.feeds = Feeds(members.size, cfg.feed_capacity)
+        self.ranking: Ranking = ranking(cfg, max_age)
         self.session_rate = session_rate.astype(np.float32)  # expected sessions per hour (row)
-        self.utc_hour = (model.pop.utc_offset[members] % 24).astype(np.int8)  # offset as 0..23
+        self.utc_hour = (utc_offset[members] % 24).astype(np.int8)  # offset as 0..23
         self.last_session = np.full(members.size, -24, np.int32)  # tick of each row's last visit
         self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
 
@@ -54,6 +54,13 @@ class Platform(mesa.Agent):
         self.op_keys = sorted_unique(np.concatenate((self.op_keys, new)))
         return int(self.op_keys.size - before)
 
+    def drop_op_followers(self, accounts: np.ndarray, n_accounts: int) -> None:
+        """Removed troll ``accounts`` lose every follower here."""
+        if accounts.size and self.op_keys.size:
+            gone = np.zeros(n_accounts, bool)
+            gone[accounts] = True
+            self.op_keys = self.op_keys[~gone[self.op_keys // self.n_users]]
+
     def open_sessions(self, rows: np.ndarray, tick: int) -> np.ndarray:
         """Note a session of each of ``rows`` now; hours since each one's last (at most a day,
         the window over which outside items can still compete)."""
@@ -62,9 +69,9 @@ class Platform(mesa.Agent):
         return gap
 
     # --- delivery ----------------------------------------------------------------------------
-    def deliver(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
+    def fan_out(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
         """Put new posts (in creation order) into their authors' followers' feeds; returns the
-        deliveries made."""
+        writes made (:func:`sim.feeds.kernels.fan_out`)."""
         if post_ids.size == 0:
             return 0
         n = self.n_users
@@ -74,5 +81,5 @@ class Platform(mesa.Agent):
         lo, hi = g.indptr[a], g.indptr[a + 1]  # organic authors: their slice of the graph
         if not org.all():  # troll accounts: their slice of op_keys
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
-        return kernels.deliver(self.feeds.items, self.feeds.unread, self.feeds.ptr, self.row_of,
-                               post_ids, org, lo, hi, g.followers, self.op_keys, n)
+        return fan_out(self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.followers,
+                       self.op_keys, n)

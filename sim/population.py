@@ -38,6 +38,17 @@ def categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
         0, len(w) - 1)
 
 
+def beta_params(mean: float, concentration: float) -> tuple[float, float]:
+    """Beta(a, b) shape parameters from a mean and a concentration ``a + b``."""
+    return mean * concentration, (1 - mean) * concentration
+
+
+def pareto_fitness(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
+    """``n`` Pareto draws with density exponent ``exponent`` (> 1): used as popularity in
+    follower attachment, they give in-degree ~ k^-exponent (Chung-Lu)."""
+    return (1.0 - rng.random(n)) ** (-1.0 / (exponent - 1.0))
+
+
 def make_population(cfg: Config, rng: np.random.Generator) -> Population:
     """Draw every organic user's attributes. The draw order is fixed, so a seed fixes all."""
     pc = cfg.population
@@ -55,9 +66,7 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
     attention = 1 + rng.poisson(max(pc.attention_mean - 1.0, 0.0), n)
     s = pc.propensity_sigma
     propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s)  # mean 1
-    # Pareto fitness with density exponent alpha gives in-degree ~ k^-alpha (Chung-Lu).
-    alpha = pc.popularity_exponent
-    fitness = (1.0 - rng.random(n)) ** (-1.0 / (alpha - 1.0))
+    fitness = pareto_fitness(rng, n, pc.popularity_exponent)
     is_media = np.zeros(n, bool)
     is_hp = np.zeros(n, bool)
     for ci in range(len(comms)):

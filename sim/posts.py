@@ -14,6 +14,8 @@ whole run, the ``post_id`` of the output) never does. Compaction keeps the order
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 KIND_ORGANIC, KIND_RESHARE, KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE = range(5)
@@ -46,6 +48,12 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "hijack_reply": (np.int32, -1),  # index of the newest operation reply under this thread
 }
 _INDEX_COLUMNS = ("root", "hijack_reply")  # hold post indices: remapped by a compaction
+_CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy shares its root's
+
+
+PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in _COLUMNS])
+PostColumns.__doc__ = """Every column of the store (full capacity) as one bundle for the compiled
+loops, fields named as the columns."""
 
 
 def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
@@ -53,6 +61,14 @@ def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
     counters) come from ``np.zeros``, whose untouched pages the OS maps lazily, so the spare
     capacity of a grown store costs (almost) no memory until posts fill it."""
     return np.zeros(size, dtype) if fill == 0 else np.full(size, fill, dtype)
+
+
+def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndarray:
+    """A column of ``size`` slots holding ``col[:keep]`` and ``fill`` after it: how every
+    per-post array grows with the store."""
+    out = _column(size, col.dtype, fill)
+    out[:keep] = col[:keep]
+    return out
 
 
 class PostStore:
@@ -67,6 +83,7 @@ class PostStore:
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0  # posts held
         self.made = 0  # posts ever made (the next gid)
+        self.hour_starts: list[int] = []  # gid of the first post of each hour
         self.cols: dict[str, np.ndarray] = {
             k: _column(capacity, dtype, fill) for k, (dtype, fill) in _COLUMNS.items()}
 
@@ -83,10 +100,8 @@ class PostStore:
         cap = next(iter(self.cols.values())).size
         if need > cap:
             new_cap = max(need, int(self.GROWTH * cap))
-            for name, (dtype, fill) in _COLUMNS.items():  # one column at a time: small peak
-                grown = _column(new_cap, dtype, fill)
-                grown[: self.n] = self.cols[name][: self.n]
-                self.cols[name] = grown
+            for name, (_, fill) in _COLUMNS.items():  # one column at a time: small peak
+                self.cols[name] = resized(self.cols[name], new_cap, self.n, fill)
         ids = np.arange(self.n, need, dtype=np.int32)
         for name, v in values.items():
             self.cols[name][self.n: need] = v
@@ -97,9 +112,32 @@ class PostStore:
         self.made += k
         return ids
 
+    def add_copies(self, roots: np.ndarray, parents: np.ndarray, *, author: np.ndarray,
+                   platform, kind: int, created: int) -> np.ndarray:
+        """Append reshares of ``parents`` (posts whose originals are ``roots``): each copy
+        points to the original and carries its content. Returns the new post ids."""
+        c = self.cols
+        return self.add(author=author, root=roots, parent=c["gid"][parents], platform=platform,
+                        kind=kind, created=created, **{k: c[k][roots] for k in _CONTENT})
+
+    def columns(self) -> PostColumns:
+        """The columns as a :class:`PostColumns` bundle (valid until the store next grows)."""
+        return PostColumns(**self.cols)
+
     def index_of(self, gid: int) -> int:
         """Index of the first post held whose global id is ``gid`` or later."""
         return int(np.searchsorted(self.cols["gid"][: self.n], gid))
+
+    def start_hour(self) -> None:
+        """Mark the start of an hour: posts made from now on were created in it."""
+        self.hour_starts.append(self.made)
+
+    def first_since(self, hour: int) -> int:
+        """Index of the first post created at or after ``hour`` (posts are held in creation
+        order, and every post of the last ``feed_max_age_hours`` is held)."""
+        if hour >= len(self.hour_starts):
+            return self.n
+        return self.index_of(self.hour_starts[max(hour, 0)])
 
     def compact(self, keep: np.ndarray) -> np.ndarray:
         """Drop the posts not in ``keep`` (a mask over the posts held; it must hold the root of

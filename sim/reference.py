@@ -27,8 +27,10 @@ the way one would write them on paper, one agent and one item at a time:
 - every new post is written into each follower's feed one at a time: the write goes to the
   slot under the row's pointer (the oldest item), and the pointer moves on by one.
 
-Everything else (operators, the paymaster, the post store, ledgers, the order of the tick's
-phases) is inherited unchanged, so the two engines differ only in these kernels; run it with
+The engagement formula is restated here too (:func:`engagement_probs`, on scalars), so that a
+change to the engine's formula that is not made here shows up as a disagreement. Everything else
+(operators, the paymaster, the post store, ledgers, the order of the tick's phases) is inherited
+unchanged, so the two engines differ only in these kernels; run it with
 ``sim.run(config, model_cls=ReferenceModel)``. Their random draws are made differently (the
 vectorised engine draws outside items as a Poisson process, youngest first and only as far as
 they matter, decides a read's five coin flips with about one uniform, and draws each kind of
@@ -46,10 +48,9 @@ import math
 import mesa
 import numpy as np
 
-from .behaviour import action_probs, match_factor
 from .config import Config
-from .feeds import Feeds
 from .model import InfluenceModel
+from .organic import OrganicUsers, ReshareMemory
 from .platform import Platform
 
 
@@ -69,20 +70,17 @@ class User(mesa.Agent):
         self.session_rate = {j: per_hour * usage[j] / total for j in joined}
         self.feed_row = {j: int(model.platforms[j].row_of[uid]) for j in joined}
 
-    def engagement_probs(self, root: int, followed: bool) -> np.ndarray:
+    def engagement_probs(self, root: int, followed: bool) -> list[float]:
         """My probabilities of (like, reshare, reply, follow, report) for an item I read."""
         m = self.model
         c = m.posts.cols
         pop = m.pop
-        lang, item_lang = int(pop.language[self.uid]), int(c["language"][root])
-        quality = float(c["quality"][root])
-        visible = int(c["eng_visible"][root])
-        match = match_factor(m.coef, int(pop.community[self.uid]), lang, int(c["topic"][root]),
-                             item_lang, quality, float(c["timeliness"][root]),
-                             float(m.tick - int(c["created"][root])), visible, followed)
-        return action_probs(m.coef, float(pop.propensity[self.uid]), match,
-                            float(m.coef.comprehension[lang, item_lang]), quality,
-                            bool(c["is_op"][root]))
+        return engagement_probs(
+            m.cfg, int(pop.community[self.uid]), int(pop.language[self.uid]),
+            float(pop.propensity[self.uid]), int(c["topic"][root]), int(c["language"][root]),
+            float(c["quality"][root]), float(c["timeliness"][root]),
+            float(m.tick - int(c["created"][root])), int(c["eng_visible"][root]), followed,
+            bool(c["is_op"][root]))
 
     def sees_reply(self, pf: Platform, post: int) -> int | None:
         """Having read ``post``: if its root is a thread on this platform under which the
@@ -114,7 +112,7 @@ class User(mesa.Agent):
     def could_follow(self, pf: Platform, author: int, followed: bool) -> bool:
         """Could I start following ``author`` here? Only a live troll account on this platform
         that I do not follow yet (organic follows are fixed)."""
-        acc = self.model.accounts
+        acc = self.model.operation.accounts
         a = author - self.model.pop.n
         return a >= 0 and not followed and bool(acc.alive[a]) and int(acc.platform[a]) == pf.index
 
@@ -152,9 +150,8 @@ class User(mesa.Agent):
             topic = int(m.pop.community[self.uid])
         else:
             topic = int(m.rng.integers(len(pc.communities)))
-        a = pc.quality_mean * pc.quality_concentration
-        b = (1 - pc.quality_mean) * pc.quality_concentration
-        return topic, float(m.rng.beta(a, b))
+        return topic, float(m.rng.beta(pc.quality_mean * pc.quality_concentration,
+                                       (1 - pc.quality_mean) * pc.quality_concentration))
 
     def goes_online(self, platform: int) -> bool:
         """Does this user open ``platform`` this hour?"""
@@ -162,7 +159,7 @@ class User(mesa.Agent):
         if m.cfg.population.always_active:
             return True
         local_hour = (m.tick + self.utc_offset) % 24
-        p = self.session_rate[platform] * float(m.diurnal[local_hour])
+        p = self.session_rate[platform] * float(m.organic.diurnal[local_hour])
         return bool(m.rng.random() < p)
 
     def read_feed(self, pf: Platform, n_read: int, gap: float) -> list[int]:
@@ -196,13 +193,44 @@ class User(mesa.Agent):
         return read
 
 
-def write(feeds: Feeds, row: int, post: int) -> None:
+def write(feeds, row: int, post: int) -> None:
     """Write ``post`` into feed ``row`` over its oldest item (or an empty slot), under the
     row's pointer, as unread; the pointer moves on by one."""
     slot = int(feeds.ptr[row])
     feeds.items[row, slot] = post
     feeds.set_unread(row, slot, True)
     feeds.ptr[row] = (slot + 1) % feeds.k
+
+
+def remember(memory: ReshareMemory, user: int, root: int) -> None:
+    """``user`` remembers ``root`` over its oldest remembered reshare."""
+    slot = int(memory.ptr[user])
+    memory.items[user, slot] = root
+    memory.ptr[user] = (slot + 1) % memory.items.shape[1]
+
+
+def engagement_probs(cfg: Config, reader_comm: int, reader_lang: int, propensity: float,
+                     topic: int, item_lang: int, quality: float, timeliness: float, age: float,
+                     visible: int, followed: bool, is_op: bool) -> list[float]:
+    """The engagement formula of docs/model.md (Section 7.7), for one read, written out on
+    scalars: each action's base probability x propensity x match, where match = topic x
+    comprehension x quality^q x timeliness x freshness x social proof x followed author;
+    follows only of operation authors; reports = report_prob x propensity x (1 - quality) x
+    comprehension; each clipped to [0, 1]."""
+    ec, pc = cfg.engagement, cfg.population
+    if ec.fixed_reshare_prob is not None:
+        return [0.0, ec.fixed_reshare_prob, 0.0, 0.0, 0.0]
+    comprehension = ec.comprehension[reader_lang][item_lang]
+    match = ((1.0 if reader_comm == topic else ec.cross_topic_factor) * comprehension
+             * quality ** ec.quality_exponent * timeliness
+             * math.exp(-math.log(2.0) / ec.freshness_halflife_hours * age)
+             * (1.0 + ec.social_proof_weight * math.log1p(visible))
+             * (ec.followed_author_factor if followed else 1.0))
+    p = propensity * match
+    probs = [pc.like_prob * p, pc.reshare_prob * p, pc.reply_prob * p,
+             pc.follow_prob * p if is_op else 0.0,
+             pc.report_prob * propensity * (1.0 - quality) * comprehension]
+    return [min(max(x, 0.0), 1.0) for x in probs]
 
 
 def follows(pf: Platform, user: int, author: int) -> bool:
@@ -250,19 +278,12 @@ def outside_score(pf: Platform, age: float, model: InfluenceModel) -> float:
             - math.log(2.0) / pf.cfg.recency_halflife_hours * age)
 
 
-class ReferenceModel(InfluenceModel):
-    """The model with its kernels as plain per-agent loops (see the module docstring)."""
+class ReferenceOrganic(OrganicUsers):
+    """Organic behaviour with each decision taken by each :class:`User` agent in turn."""
 
-    def __init__(self, cfg: Config, seed: int | None = None) -> None:
-        if cfg.moderation.enabled:
-            raise ValueError("moderation.enabled: the per-agent reference implements the core "
-                             "engine only; run it with moderation.enabled = false")
-        super().__init__(cfg, seed)
-        # Creating agents draws no random numbers, so a seed gives the same world as in
-        # InfluenceModel.
-        self.users = [User(self, uid) for uid in range(self.pop.n)]
+    users: list[User]  # set by ReferenceModel
 
-    def _active_rows(self, pf: Platform) -> np.ndarray:
+    def online(self, pf: Platform) -> np.ndarray:
         """Ask each member in turn whether they go online; their feed rows, in row order."""
         rows = []
         for uid in pf.members.tolist():
@@ -271,7 +292,7 @@ class ReferenceModel(InfluenceModel):
                 rows.append(user.feed_row[pf.index])
         return np.array(rows, dtype=np.int64)
 
-    def _read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
+    def read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
         """Each online member reads their own feed; (index into ``rows``, post id) pairs."""
         reader_index, posts = [], []
@@ -283,22 +304,22 @@ class ReferenceModel(InfluenceModel):
                 posts.append(post)
         return np.array(reader_index, dtype=np.int64), np.array(posts, dtype=np.int32)
 
-    def _action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
-                      ) -> np.ndarray:
+    def action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
+                     ) -> np.ndarray:
         """Each reader works out its own engagement probabilities for the item it read, one
-        read at a time, with the same formula (``sim.behaviour``) on scalars."""
+        read at a time (:func:`engagement_probs`)."""
         out = np.empty((users.size, 5), np.float32)
         for i, (u, r, f) in enumerate(zip(users.tolist(), roots.tolist(), followed.tolist(),
                                           strict=True)):
             out[i] = self.users[u].engagement_probs(r, f)
         return out
 
-    def _draw(self, probs: np.ndarray) -> np.ndarray:
+    def draw(self, probs: np.ndarray) -> np.ndarray:
         """One coin flip per probability."""
         flips = [self.rng.random() < p for p in probs.ravel().tolist()]
         return np.array(flips, dtype=bool).reshape(probs.shape)
 
-    def _reply_views(self, pf: Platform, readers: np.ndarray, posts: np.ndarray
+    def reply_views(self, pf: Platform, readers: np.ndarray, posts: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Each reader of each item asks whether they also see a planted reply under it."""
         who, replies = [], []
@@ -309,7 +330,7 @@ class ReferenceModel(InfluenceModel):
                 replies.append(reply)
         return np.array(who, dtype=readers.dtype), np.array(replies, dtype=posts.dtype)
 
-    def _impressions(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
+    def impressions(self, pf: Platform, users: np.ndarray, posts: np.ndarray,
                      n_from_feed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each reader takes in each item they read, one read at a time."""
         out = [self.users[u].take_in(pf, p, i < n_from_feed)
@@ -319,19 +340,19 @@ class ReferenceModel(InfluenceModel):
         return (np.array(roots, np.int32), np.array(is_op, bool), np.array(authors, np.int32),
                 np.array(followed, bool))
 
-    def _followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
+    def followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
                     followed: np.ndarray) -> np.ndarray:
         """Each reader asks whether it could start following the author of what it read."""
         return np.array([self.users[u].could_follow(pf, a, f) for u, a, f in
                          zip(users.tolist(), authors.tolist(), followed.tolist(), strict=True)],
                         dtype=bool)
 
-    def _first_reshares(self, users: np.ndarray, roots: np.ndarray,
+    def first_reshares(self, users: np.ndarray, roots: np.ndarray,
                         reshare: np.ndarray) -> np.ndarray:
         """Read by read: a reshare stands unless the root is in the reader's reshare memory
         (as it was when the batch began) or the reader already reshared it in this batch;
         the reshares that stand then enter the memory, in batch order."""
-        memory = self.reshare_memory
+        memory = self.memory
         out = np.zeros_like(reshare)
         done: set[tuple[int, int]] = set()
         for i, (u, r) in enumerate(zip(users.tolist(), roots.tolist(), strict=True)):
@@ -339,10 +360,10 @@ class ReferenceModel(InfluenceModel):
                 done.add((u, r))
                 out[i] = True
         for i in np.flatnonzero(out).tolist():
-            write(memory, int(users[i]), int(roots[i]))
+            remember(memory, int(users[i]), int(roots[i]))
         return out
 
-    def _tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,
+    def tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,
                is_op: np.ndarray) -> np.ndarray:
         """Each reader acts on what they read; the operation's totals are summed as they go."""
         sums = np.zeros(6, np.int64)
@@ -356,7 +377,7 @@ class ReferenceModel(InfluenceModel):
                          reshare and bool(pop.is_high_profile[u]))
         return sums
 
-    def _cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each resharer in turn decides whether to carry the item to another platform."""
         carried, to = [], []
         for i, u in enumerate(users.tolist()):
@@ -366,7 +387,7 @@ class ReferenceModel(InfluenceModel):
                 to.append(q)
         return np.array(carried, np.int64), np.array(to, np.int8)
 
-    def _compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each online user in turn decides whether to post, and what."""
         authors, topics, qualities = [], [], []
         for u in users.tolist():
@@ -378,24 +399,44 @@ class ReferenceModel(InfluenceModel):
         return (np.array(authors, users.dtype), np.array(topics, np.int8),
                 np.array(qualities, np.float64))
 
-    def _deliver(self, pf: Platform, ids: np.ndarray, authors: np.ndarray) -> int:
+class ReferencePlatform(Platform):
+    """A platform whose delivery writes follower by follower."""
+
+    def fan_out(self, ids: np.ndarray, authors: np.ndarray) -> int:
         """Post by post (in creation order), follower by follower: write into the follower's
         feed over its oldest item. Returns the number of writes."""
-        n = self.pop.n
+        n = self.n_users
         troll_followers: dict[int, list[int]] | None = None
-        feeds = pf.feeds
+        feeds = self.feeds
         made = 0
         for post, author in zip(ids.tolist(), authors.tolist(), strict=True):
             if author < n:  # organic author: the follower graph
-                g = pf.graph
+                g = self.graph
                 followers = g.followers[g.indptr[author]:g.indptr[author + 1]].tolist()
             else:  # troll account: its organic followers on this platform
                 if troll_followers is None:
                     troll_followers = {}
-                    for key in pf.op_keys.tolist():
+                    for key in self.op_keys.tolist():
                         troll_followers.setdefault(key // n, []).append(key % n)
                 followers = troll_followers.get(author - n, [])
             for follower in followers:
-                write(feeds, int(pf.row_of[follower]), post)
+                write(feeds, int(self.row_of[follower]), post)
                 made += 1
         return made
+
+
+class ReferenceModel(InfluenceModel):
+    """The model with its kernels as plain per-agent loops (see the module docstring)."""
+
+    organic_cls = ReferenceOrganic
+    platform_cls = ReferencePlatform
+
+    def __init__(self, cfg: Config, seed: int | None = None) -> None:
+        if cfg.moderation.enabled:
+            raise ValueError("moderation.enabled: the per-agent reference implements the core "
+                             "engine only; run it with moderation.enabled = false")
+        super().__init__(cfg, seed)
+        # Creating agents draws no random numbers, so a seed gives the same world as in
+        # InfluenceModel.
+        self.users = [User(self, uid) for uid in range(self.pop.n)]
+        self.organic.users = self.users

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .config import LANGUAGES, Config, build_config, load_config
 from .model import InfluenceModel
-from .operation import ORIGIN_NAMES
+from .operation.accounts import ORIGIN_NAMES
 from .output import atomic_dir, write_json, write_table
 from .posts import KIND_NAMES, KIND_OP_POST, KIND_OP_REPLY
 
@@ -55,7 +55,7 @@ class RunResult:
             if figures:
                 (tmp / "figures").mkdir()
                 if self.summary.get("model") == "simsom":
-                    from .simsom import quality_figure
+                    from .simsom.model import quality_figure
                     quality_figure(self.timeseries, self.summary, tmp / "figures" / "quality.png")
                 else:
                     headline_figure(self.timeseries, self.summary,
@@ -110,8 +110,8 @@ def run_simsom(cfg: Config) -> RunResult:
 
     ``timeseries`` holds the per-step average quality of human feeds; the operation tables are
     empty (SimSoM has no operation accounts or posts ledger)."""
-    from .simsom import run_pair
-    from .simsom import summary as simsom_summary
+    from .simsom.model import run_pair
+    from .simsom.model import summary as simsom_summary
 
     t0 = time.perf_counter()
     res, base = run_pair(cfg)
@@ -149,9 +149,9 @@ def collect(model: InfluenceModel, runtime: float) -> RunResult:
         "schema_version": 1,
         "package_version": version("sim"),
         "seed": model.seed,
-        "ticks": model.tick,
+        "ticks": model.steps,
         "n_users": model.pop.n,
-        "n_accounts": model.accounts.n,
+        "n_accounts": model.operation.accounts.n,
         "n_operators": len(model.operators),
         "follower_edges": {pf.name: pf.graph.n_edges for pf in model.platforms},
         "runtime_seconds": round(runtime, 3),
@@ -173,7 +173,7 @@ def empty_removals() -> pd.DataFrame:
 
 def account_table(model: InfluenceModel) -> pd.DataFrame:
     """One row per operation account: who ran it, where, how it came, and its fate."""
-    acc = model.accounts
+    acc = model.operation.accounts
     return pd.DataFrame({
         "account": np.arange(acc.n, dtype=np.int32),
         "operator": acc.operator,
@@ -204,7 +204,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
         "post_id": c["gid"][ids],
         "kind": pd.Categorical.from_codes(kind[ids], KIND_NAMES),
         "account": acc.astype(np.int32),
-        "operator": model.accounts.operator[acc],
+        "operator": model.operation.accounts.operator[acc],
         "platform": pd.Categorical.from_codes(c["platform"][ids],
                                               [pf.name for pf in model.platforms]),
         "topic": pd.Categorical.from_codes(c["topic"][ids], list(model.pop.community_names)),

@@ -147,11 +147,11 @@ def one_outbreak(cfg: Config, seed: int) -> tuple[int, int]:
     followees = np.bincount(m.platforms[0].graph.followers, minlength=n)
     assert followees.max() <= FEED_CAPACITY, "a feed could overflow: widen FEED_CAPACITY"
     author = int(np.random.default_rng([seed, 17]).integers(n))
-    root = m.inject_post(author)
-    m.deliver_queued()
+    root = m.organic.inject_post(author, 0, m.steps)
+    m.outbox.flush(m.platforms)
     before = -1
     while m.posts.n != before:  # stop after an hour with no reshare: all read, nothing in flight
-        assert m.tick < MAX_TICKS, f"cascade still running after {MAX_TICKS} ticks (seed {seed})"
+        assert m.steps < MAX_TICKS, f"cascade still running after {MAX_TICKS} ticks (seed {seed})"
         before = m.posts.n
         m.run(1)
     size = int(m.posts.cols["reshares_organic"][root]) + 1
@@ -166,7 +166,7 @@ def one_outbreak(cfg: Config, seed: int) -> tuple[int, int]:
     graph = m.platforms[0].graph
     assert csr_contains(graph.indptr, graph.followers, posts.author[parent],
                         posts.author[1:]).all()
-    return size, m.tick
+    return size, m.steps
 
 
 @functools.cache

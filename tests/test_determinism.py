@@ -94,7 +94,8 @@ def test_seed_fixes_the_world(cfg) -> None:
               "member"):
         np.testing.assert_array_equal(getattr(m1.pop, k), getattr(m2.pop, k), err_msg=k)
     for k in ("platform", "community", "language", "fluency", "hijacked"):
-        np.testing.assert_array_equal(getattr(m1.accounts, k), getattr(m2.accounts, k))
+        np.testing.assert_array_equal(getattr(m1.operation.accounts, k),
+                                      getattr(m2.operation.accounts, k))
     # another seed draws another graph on every platform
     for p1, p3 in zip(m1.platforms, m3.platforms, strict=True):
         assert p1.graph.n_edges != p3.graph.n_edges or \

@@ -13,8 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest, chisquare
 
-from sim import kernels
-from sim.feeds import Feeds
+from sim.feeds import Feeds, Ranking
+from sim.feeds import kernels as feed_kernels
+from sim.network import csr_contains
+from sim.organic import kernels
+from sim.posts import PostColumns, PostStore
+
+
+def post_columns(n: int, **given: np.ndarray) -> PostColumns:
+    """A post-table bundle of ``n`` rows: the ``given`` arrays (written through), defaults
+    elsewhere."""
+    cols = PostStore(capacity=max(n, 1)).cols
+    cols.update(given)
+    return PostColumns(**cols)
 
 
 def pack_flags(flags: np.ndarray) -> np.ndarray:
@@ -61,8 +72,8 @@ def test_delivery_follows_the_batched_rule(data) -> None:
     acc = authors[~org] - n_users
     lo[~org] = np.searchsorted(op_keys, acc * n_users)
     hi[~org] = np.searchsorted(op_keys, (acc + 1) * n_users)
-    made = kernels.deliver(a.items, a.unread, a.ptr, np.arange(n_users, dtype=np.int32), posts,
-                           org, lo, hi, followers, op_keys, n_users)
+    made = feed_kernels.fan_out(a.arrays, np.arange(n_users, dtype=np.int32), posts, org, lo,
+                                hi, followers, op_keys, n_users)
 
     rows, batch = [], []  # the same deliveries, pair by pair, for the whole-array rule
     for i in range(n_posts):
@@ -70,7 +81,7 @@ def test_delivery_follows_the_batched_rule(data) -> None:
         rows += fs.tolist()
         batch += [posts[i]] * fs.size
     _batched_delivery(b, np.array(rows, np.int64), np.array(batch, np.int32))
-    c.deliver(np.array(rows, np.int64), np.array(batch, np.int32))
+    c.push(np.array(rows, np.int64), np.array(batch, np.int32))
     assert made == len(rows)
     for f in (b, c):
         assert np.array_equal(a.items, f.items) and np.array_equal(a.unread, f.unread)
@@ -106,7 +117,7 @@ def test_membership_in_sorted_slices(slices, data) -> None:
     q_rows = np.array(data.draw(st.lists(st.integers(0, len(slices) - 1), max_size=20)), np.int64)
     q_vals = np.array(data.draw(st.lists(st.integers(0, 30), min_size=q_rows.size,
                                          max_size=q_rows.size)), np.int32)
-    got = kernels.csr_contains(indptr, values, q_rows, q_vals)
+    got = csr_contains(indptr, values, q_rows, q_vals)
     assert got.tolist() == [int(v) in slices[r] for r, v in zip(q_rows, q_vals, strict=True)]
 
 
@@ -119,13 +130,16 @@ def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now
     unread = pack_flags((items >= 0) & ~read)
     n = int(items.max(initial=0)) + 1
     created = np.zeros(n, np.int32) if created is None else created
-    out = kernels.read_feeds(
-        rng, items, unread, rows, np.asarray(n_read, np.int32), gap, rate, chronological, weight,
-        decay, outside0, now, max_age, created,
-        np.arange(n, dtype=np.int64) if gid is None else gid,
-        np.arange(n, dtype=np.int32) if root is None else root,
-        np.zeros(n, np.int32) if eng is None else eng,
-        np.zeros(0, np.int8) if status is None else status, penalty)
+    feed = feed_kernels.FeedArrays(items, unread, np.zeros(items.shape[0], np.int32))
+    rank = Ranking(chronological, float(weight), float(decay), float(rate), float(outside0),
+                   int(max_age), float(penalty))
+    posts = post_columns(n, created=created,
+                         gid=np.arange(n, dtype=np.int64) if gid is None else gid,
+                         root=np.arange(n, dtype=np.int32) if root is None else root,
+                         eng_visible=np.zeros(n, np.int32) if eng is None else eng)
+    out = feed_kernels.read_feeds(rng, feed, rows, np.asarray(n_read, np.int32), gap, rank,
+                                  posts, np.zeros(0, np.int8) if status is None else status,
+                                  now)
     held = items >= 0
     read[held] = ~unpack_flags(unread, items.shape[1])[held]
     return out
@@ -252,9 +266,9 @@ def test_impressions_count_and_find_followed_authors(seed, n_reads) -> None:
     posts = rng.integers(0, n_posts, n_reads).astype(np.int32)
     n_feed = int(rng.integers(0, n_reads + 1))
     imp, exposure = np.zeros(n_posts, np.int32), np.zeros(n_users, np.int32)
+    table = post_columns(n_posts, root=root, is_op=is_op, author=author, imp_organic=imp)
     roots, op, authors, followed = kernels.impressions(
-        users, posts, n_feed, root, is_op, author, imp, exposure, indptr, followers, op_keys,
-        n_users)
+        users, posts, n_feed, table, exposure, indptr, followers, op_keys, n_users)
     assert np.array_equal(roots, root[posts]) and np.array_equal(authors, author[roots])
     assert np.array_equal(op, is_op[roots])
     assert np.array_equal(imp, np.bincount(roots, minlength=n_posts))
@@ -275,7 +289,9 @@ def test_tally_counts_actions_on_roots_and_operation_totals(seed, n) -> None:
     media, high = rng.random(6) < 0.5, rng.random(6) < 0.5
     cols = [np.zeros(9, np.int32) for _ in range(5)]
     engaged = np.zeros(6, bool)
-    sums = kernels.tally(acts, users, roots, op, *cols, engaged, media, high)
+    table = post_columns(9, **dict(zip(("likes_organic", "reshares_organic", "replies_organic",
+                                        "eng_visible", "reports"), cols, strict=True)))
+    sums = kernels.tally(acts, users, roots, op, table, engaged, media, high)
     like, reshare, reply, _, report = acts.T
     for col, a in zip(cols, (like, reshare, reply, like.astype(int) + reshare + reply, report),
                       strict=True):
@@ -297,7 +313,9 @@ def test_read_fields_gather_what_the_formula_needs() -> None:
              rng.random(80).astype(np.float32), rng.random(80).astype(np.float32),
              rng.integers(0, 90, 80).astype(np.int32), rng.integers(0, 9, 80).astype(np.int32),
              rng.random(80) < 0.5]
-    got = kernels.read_fields(users, roots, *pop, *posts, 100)
+    table = post_columns(80, **dict(zip(("topic", "language", "quality", "timeliness", "created",
+                                         "eng_visible", "is_op"), posts, strict=True)))
+    got = kernels.read_fields(users, roots, *pop, table, 100)
     created = posts[4]
     want = [a[users] for a in pop] + [a[roots] for a in posts[:4]] + [
         (100 - created[roots]).astype(np.float32), posts[5][roots], posts[6][roots]]
@@ -326,7 +344,8 @@ def test_online_and_reply_views_draw_as_numpy_would(seed, n) -> None:
     hijack = np.where(rng.random(n_posts) < 0.5, rng.integers(0, n_posts, n_posts),
                       -1).astype(np.int32)
     posts = rng.integers(0, n_posts, n).astype(np.int32)
-    who, reply = kernels.reply_views(a, posts, root, platform, hijack, 1, 0.4)
+    table = post_columns(n_posts, root=root, platform=platform, hijack_reply=hijack)
+    who, reply = kernels.reply_views(a, posts, table, 1, 0.4)
     r = root[posts]
     shown = np.where(platform[r] == 1, hijack[r], -1)
     seen = np.flatnonzero((shown >= 0) & (b.random(n) < 0.4))

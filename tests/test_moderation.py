@@ -91,9 +91,9 @@ def test_observation_does_not_read_hidden_labels(watched) -> None:
     """Scrambling every hidden label (is_op, who runs an account, how it was acquired) leaves
     what the platform observes unchanged: it would differ if ``observe`` read any of them."""
     m = watched
-    mod = m.moderation.moderators[0]
+    mod = m.moderation.moderators.to_list()[0]
     before = m.moderation.observe(mod)
-    c, acc = m.posts.cols, m.accounts
+    c, acc = m.posts.cols, m.operation.accounts
     saved = c["is_op"].copy(), acc.operator.copy(), acc.origin.copy()
     rng = np.random.default_rng(0)
     try:
@@ -123,7 +123,7 @@ def test_scores_do_not_depend_on_account_ids(watched) -> None:
     """Operation accounts have the highest ids; renaming every account at random gives every
     account the same score, so the detector cannot be using ids as a label."""
     m = watched
-    mod = m.moderation.moderators[0]
+    mod = m.moderation.moderators.to_list()[0]
     obs = m.moderation.observe(mod)
     # every signal counts; "in step" means 2 accounts here (2-3 siblings share a platform)
     cfg = mod.cfg.model_copy(update={"weight_coengagement": 1.0, "copost_min_accounts": 2,
@@ -199,7 +199,7 @@ def test_takedown_effects(takedown) -> None:
     """Removed accounts lose their followers and their content's readers; the summary's
     precision and recall agree with the removal table and the accounts' ground truth."""
     m = takedown
-    acc = m.accounts
+    acc = m.operation.accounts
     gone = np.flatnonzero(~acc.alive)
     assert gone.size > 0
     for pf in m.platforms:  # followers of removed accounts are gone
@@ -208,7 +208,7 @@ def test_takedown_effects(takedown) -> None:
     posts = np.flatnonzero(np.isin(c["author"][: m.posts.n], m.pop.n + gone))
     assert (m.moderation.status[posts] == STATUS_REMOVED).any()
     imp_before = c["imp_organic"][posts].copy()
-    recent = posts[c["created"][posts] >= m.tick - 24 * 6]
+    recent = posts[c["created"][posts] >= m.steps - 24 * 6]
     status = m.moderation.visible_status(recent)
     assert np.all(status[np.isin(c["author"][recent], m.pop.n + gone)] == STATUS_REMOVED)
     m.run(12)  # nobody reads removed content any more
@@ -260,17 +260,17 @@ def test_demotion_lowers_rank_and_removal_hides(takedown) -> None:
     assert penalty > 0
     status[ids] = [STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED]
     row = np.array([0])
-    saved = pf.feeds.items[0].copy(), pf.feeds.unread[0].copy(), pf.cfg
+    saved = pf.feeds.items[0].copy(), pf.feeds.unread[0].copy(), pf.ranking
     try:
         pf.feeds.items[0] = -1
         pf.feeds.items[0, :3] = ids
         pf.feeds.unread[0] = 0
         for slot in range(3):
             pf.feeds.set_unread(0, slot, True)
-        pf.cfg = pf.cfg.model_copy(update={"external_items_per_hour": 0.0})
-        _, read = m._read(pf, row, np.array([3], np.int32), np.array([1.0]))
+        pf.ranking = pf.ranking._replace(outside_rate=0.0)
+        _, read = m.organic.read(pf, row, np.array([3], np.int32), np.array([1.0]))
     finally:
-        pf.feeds.items[0], pf.feeds.unread[0], pf.cfg = saved
+        pf.feeds.items[0], pf.feeds.unread[0], pf.ranking = saved
         status[ids] = status_before
     assert read.tolist() == [ids[1], ids[0]]
 

@@ -21,7 +21,7 @@ from test_mechanisms import PairedRuns, assert_greater
 
 import sim
 from sim.config import TACTICS
-from sim.operation import Learner, candidate_splits
+from sim.incentives import Learner, candidate_splits
 
 ADAPTIVE = {"adaptation.enabled": True, "paymaster.report_period_days": 1,
             "operation.scale_with_users": False, "operation.n_operators": 2,

@@ -63,7 +63,7 @@ def test_memory_holds_recent_posts_operation_content_and_their_roots(models) -> 
     p = hourly.posts
     c = {k: v[: p.n] for k, v in p.cols.items()}
     assert p.n < never.posts.n / 2  # four days held in about one
-    cutoff = hourly.tick - MAX_AGE  # compacted after the last hour
+    cutoff = hourly.steps - MAX_AGE  # compacted after the last hour
     old = c["created"] < cutoff
     root_of_kept = np.zeros(p.n, bool)
     root_of_kept[c["root"]] = True
@@ -74,7 +74,7 @@ def test_memory_holds_recent_posts_operation_content_and_their_roots(models) -> 
     # every index held anywhere points to a post held
     for pf in hourly.platforms:
         assert pf.feeds.items.max() < p.n
-    assert hourly.reshare_memory.items.max() < p.n
+    assert hourly.organic.memory.items.max() < p.n
     assert np.array_equal(c["gid"][c["root"]], never.posts.cols["gid"][
         never.posts.cols["root"][c["gid"]]])
 
@@ -83,14 +83,14 @@ def test_old_items_are_never_read(cfg) -> None:
     """Ages of items read, measured on the reads themselves: none beyond the limit."""
     m = Never(cfg)
     ages = []
-    read = m._read
+    read = m.organic.read
 
     def spy(pf, rows, n_read, external):
         ri, posts = read(pf, rows, n_read, external)
         ages.append(m.tick - m.posts.cols["created"][posts])
         return ri, posts
 
-    m._read = spy
+    m.organic.read = spy
     m.run()
     ages = np.concatenate(ages)
     assert ages.size > 0 and ages.max() <= MAX_AGE

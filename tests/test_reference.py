@@ -52,6 +52,8 @@ from scipy.stats import chi2_contingency, mannwhitneyu
 
 import sim
 from sim.model import InfluenceModel
+from sim.organic import OrganicUsers
+from sim.platform import Platform
 from sim.posts import KIND_OP_POST, KIND_OP_REPLY, KIND_ORGANIC
 from sim.reference import ReferenceModel, User
 from sim.runner import collect, resolve_config
@@ -154,12 +156,12 @@ def test_hour_of_day_profile_agrees(runs):
 
 def _post_as_troll(model: InfluenceModel, account: int) -> None:
     """One operation post by ``account`` now, with no random draws (queued for delivery)."""
-    acc = model.accounts
+    acc = model.operation.accounts
     ids = model.posts.add(author=model.pop.n + account, platform=acc.platform[account],
                           kind=KIND_OP_POST, topic=acc.community[account],
                           language=acc.language[account], is_op=True, quality=1.0,
-                          created=model.tick)
-    model.queue(ids, np.array([model.pop.n + account]), acc.platform[[account]])
+                          created=model.steps)
+    model.outbox.add(ids, np.array([model.pop.n + account]), acc.platform[[account]])
 
 
 def _certain_run(model_cls: type[InfluenceModel], cfg: sim.Config) -> InfluenceModel:
@@ -172,8 +174,9 @@ def _certain_run(model_cls: type[InfluenceModel], cfg: sim.Config) -> InfluenceM
     model = model_cls(cfg, seed=7)
     for t in range(cfg.ticks):
         for pf in model.platforms:
-            model.inject_post(int(pf.members[(37 * t) % pf.members.size]), pf.index)
-        _post_as_troll(model, t % model.accounts.n)
+            model.organic.inject_post(int(pf.members[(37 * t) % pf.members.size]), pf.index,
+                                      model.steps)
+        _post_as_troll(model, t % model.operation.accounts.n)
         model.step()
     return model
 
@@ -223,9 +226,9 @@ def test_certain_run_is_identical(ranking, capacity):
             assert _score_gaps_are_safe(vec, pv)
         for name in ("items", "unread", "ptr"):
             np.testing.assert_array_equal(getattr(pv.feeds, name), getattr(pr.feeds, name))
-    for name in ("items", "unread", "ptr"):
-        np.testing.assert_array_equal(getattr(vec.reshare_memory, name),
-                                      getattr(ref.reshare_memory, name))
+    for name in ("items", "ptr"):
+        np.testing.assert_array_equal(getattr(vec.organic.memory, name),
+                                      getattr(ref.organic.memory, name))
     if ranking == "chronological":  # some feed really overflowed within an hour
         per_hour = [np.bincount(pv.row_of[np.repeat(
             *_followers_and_counts(vec, pv, t))], minlength=pv.members.size).max()
@@ -286,17 +289,20 @@ def test_read_kernel_is_identical(midrun, unlimited):
                   else m.pop.attention[pf.members].astype(np.int32))
         gap = np.full(rows.size, 24.0)
         cfg = pf.cfg
+        rank = pf.ranking
         pf.cfg = cfg.model_copy(update={"external_items_per_hour": 0.0})
+        pf.ranking = rank._replace(outside_rate=0.0)
         before = pf.feeds.unread.copy()
         try:
-            ri_vec, posts_vec = InfluenceModel._read(m, pf, rows, n_read, gap)
+            ri_vec, posts_vec = OrganicUsers.read(m.organic, pf, rows, n_read, gap)
             read_vec = pf.feeds.unread.copy()
             pf.feeds.unread[:] = before
-            ri_ref, posts_ref = m._read(pf, rows, n_read, gap)
+            ri_ref, posts_ref = m.organic.read(pf, rows, n_read, gap)
             read_ref = pf.feeds.unread.copy()
         finally:
             pf.feeds.unread[:] = before
             pf.cfg = cfg
+            pf.ranking = rank
         assert posts_vec.size > 100
         np.testing.assert_array_equal(ri_vec, ri_ref, pf.name)
         np.testing.assert_array_equal(posts_vec, posts_ref, pf.name)  # same order: best first
@@ -315,10 +321,10 @@ def test_deliver_kernel_is_identical(midrun):
         assert (authors >= m.pop.n).any() and (authors < m.pop.n).any()
         f = pf.feeds
         before = f.items.copy(), f.unread.copy(), f.ptr.copy()
-        n_vec = InfluenceModel._deliver(m, pf, sel, authors)
+        n_vec = Platform.fan_out(pf, sel, authors)
         after_vec = f.items.copy(), f.unread.copy(), f.ptr.copy()
         f.items[:], f.unread[:], f.ptr[:] = before
-        n_ref = m._deliver(pf, sel, authors)
+        n_ref = pf.fan_out(sel, authors)
         after_ref = f.items.copy(), f.unread.copy(), f.ptr.copy()
         f.items[:], f.unread[:], f.ptr[:] = before
         assert n_vec == n_ref > 20 * f.k
@@ -329,12 +335,13 @@ def test_deliver_kernel_is_identical(midrun):
 def test_draw_kernel(midrun):
     m = midrun
     certain = (np.arange(10_000).reshape(2000, 5) % 3 == 0).astype(np.float32)
-    np.testing.assert_array_equal(InfluenceModel._draw(m, certain), m._draw(certain))
-    assert m._draw(certain).dtype == bool and m._draw(certain).shape == certain.shape
+    o = m.organic
+    np.testing.assert_array_equal(OrganicUsers.draw(o, certain), o.draw(certain))
+    assert o.draw(certain).dtype == bool and o.draw(certain).shape == certain.shape
     p = np.full((4000, 5), 0.3, np.float32)
     se = math.sqrt(0.3 * 0.7 / p.size)
-    assert abs(InfluenceModel._draw(m, p).mean() - 0.3) < 5 * se
-    assert abs(m._draw(p).mean() - 0.3) < 5 * se
+    assert abs(OrganicUsers.draw(o, p).mean() - 0.3) < 5 * se
+    assert abs(o.draw(p).mean() - 0.3) < 5 * se
 
 
 def test_active_rows_kernel(midrun):
@@ -350,7 +357,7 @@ def test_active_rows_kernel(midrun):
     pop_cfg.always_active = True
     try:
         for pf in m.platforms:
-            np.testing.assert_array_equal(InfluenceModel._active_rows(m, pf),
-                                          m._active_rows(pf))
+            np.testing.assert_array_equal(OrganicUsers.online(m.organic, pf),
+                                          m.organic.online(pf))
     finally:
         pop_cfg.always_active = False

@@ -41,8 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import Config, Platform, Simsom
-from .network import make_follower_graph, sorted_unique
+from ..config import Config, Platform, Simsom
+from ..network import make_follower_graph, sorted_unique
+from ..population import pareto_fitness
 
 STREAMS = ("human_graph", "bot_graph", "human_dynamics", "bot_dynamics")
 
@@ -145,8 +146,7 @@ class SimSoMModel:
         p = self.p
         g = self.rng["human_graph"]
         n_h = self.n_h
-        alpha = p.popularity_exponent
-        fitness = (1.0 - g.random(n_h)) ** (-1.0 / (alpha - 1.0))
+        fitness = pareto_fitness(g, n_h, p.popularity_exponent)
         if p.followees_sigma == 0:
             plat = Platform(name="simsom", graph=p.graph, followees_mean=p.followees_mean,
                             homophily=0.0)

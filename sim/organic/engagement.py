@@ -1,7 +1,9 @@
 """What an organic user does with an item they read: the engagement probabilities.
 
-One formula, written on arrays, serves both the vectorised engine and the per-agent reference
-(which calls it on scalars). Every action's probability is the user's base probability times the
+The formula is written on arrays for the vectorised engine (the per-agent reference,
+``sim.reference``, restates it on scalars, so a change here that is not made there shows up as a
+disagreement between the two). It is also used for follow-backs of audience building. Every
+action's probability is the user's base probability times the
 user's propensity times a *match* factor:
 
     match = topic * comprehension[reader language, item language] * quality ** q
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Config
+from ..config import Config
 
 ACTIONS = ("like", "reshare", "reply", "follow", "report")
 

@@ -1,215 +1,45 @@
-"""Platform moderation: observable signals, a suspicion score, review delay, takedown or demotion.
+"""Enforcement: each moderating platform's team (a Mesa agent) scans, flags, reviews and acts.
 
-Three layers, kept apart on purpose:
+:class:`Moderation` holds what moderation needs beside the core engine: what the platforms can
+observe (content fingerprints, who engaged with whom, user reports, account registration dates,
+fan groups of organic users who look coordinated) and what enforcement changed (removed or
+demoted posts and accounts, members banned from a platform). Each :class:`Moderator` scans its
+platform every ``scan_interval_hours`` with the detector (``sim.moderation.detection``), queues
+flagged accounts (or linked groups, in network mode) for review, and after an exponential review
+delay (drawn from the moderation stream) removes them (their content leaves feeds, their
+followers are gone, organic users lose their account on that platform) or demotes their content.
 
-1. **What a platform can observe** (:class:`Observation`): posts in a recent window (author,
-   time, whether original or a reshare, content fingerprint, language, writing quality), who
-   engaged with whose content, user reports, and account profiles (registration time, claimed
-   community). Nothing in it says who runs an account; :meth:`Moderation.observe` builds it from
-   the model without reading the hidden labels (``is_op``, operators, account kind).
-2. **The detector** (:func:`score_accounts`, :func:`linked_groups`): pure functions of an
-   Observation. Each account in the window gets eight signals in [0, 1] and a weighted mean,
-   the suspicion score. Flagged accounts (score >= threshold) become one action each, or, in
-   network mode, one action per connected group of linked suspicious accounts.
-3. **Enforcement** (:class:`Moderator`, a Mesa agent per moderating platform): after a review
-   delay an action removes the accounts (their content leaves feeds, their followers are gone,
-   organic users lose their account on that platform) or demotes their content in ranking.
-
-Everything the detector alone needs and the core engine does not (organic account ages, fan
-groups, content fingerprints, which sibling engaged) is drawn from a separate random stream, so a
-run with moderation off is draw for draw the core engine's run. Ground truth is used only in
+Everything moderation alone needs is drawn from its own random stream, so a run with moderation
+off is draw for draw the core engine's run. Ground truth is used only in
 :meth:`Moderation.summary` to score the moderation (precision, recall, wrongful removals).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from .config import Moderation as ModerationConfig
-from .network import sorted_unique
-from .operation import ORIGIN_NAMES
-from .posts import KIND_OP_SHARE, KIND_RESHARE
+from ..config import Moderation as ModerationConfig
+from ..operation.accounts import ORIGIN_NAMES
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, resized
+from .detection import UNIQUE, Observation, linked_groups, score_accounts
 
-SIGNALS = ("age", "rate", "sync", "duplicate", "cluster", "language", "reports", "coengagement")
+if TYPE_CHECKING:
+    from ..model import InfluenceModel
+
 STATUS_OK, STATUS_DEMOTED, STATUS_REMOVED = 0, 1, 2
-UNIQUE = -1  # fingerprint of content nobody else posts; fan slogans are below it, operation
-# content directions are >= 0, so the two never collide
-
-
-@dataclass
-class Observation:
-    """What one platform can see at one moment. Account ids share one space (organic users and
-    operation accounts alike); profiles are indexed by account id."""
-
-    now: int
-    post_author: np.ndarray  # int64
-    post_created: np.ndarray  # int32 tick
-    post_original: np.ndarray  # bool: an original post or reply, not a reshare
-    post_fingerprint: np.ndarray  # int32 content fingerprint; UNIQUE = nobody else's
-    post_language: np.ndarray  # int8
-    post_quality: np.ndarray  # float32 writing quality as a classifier would judge it
-    eng_src: np.ndarray  # int64 account that engaged
-    eng_dst: np.ndarray  # int64 account whose content it engaged with
-    eng_tick: np.ndarray  # int64 hour of the engagement
-    report_dst: np.ndarray  # int64 account whose content was reported (one row per report)
-    born: np.ndarray  # int64 registration tick, per account id
-    claimed_community: np.ndarray  # int8 profile community, per account id
-    main_language: np.ndarray  # int8 main language of each community
-
-
-@dataclass
-class Scores:
-    accounts: np.ndarray  # int64 account ids seen in the window, sorted
-    n_posts: np.ndarray  # posts of any kind in the window
-    signals: np.ndarray  # float (accounts x SIGNALS)
-    score: np.ndarray  # weighted mean of the signals
-    eligible: np.ndarray  # bool: enough posts to be judged
-
-
-def _weights(cfg: ModerationConfig) -> np.ndarray:
-    return np.array([cfg.weight_age, cfg.weight_rate, cfg.weight_sync, cfg.weight_duplicate,
-                     cfg.weight_cluster, cfg.weight_language, cfg.weight_reports,
-                     cfg.weight_coengagement])
-
-
-def _in_window(key: np.ndarray, tick: np.ndarray, cfg: ModerationConfig) -> np.ndarray:
-    """One code per (key, sync window): what "at the same time" means for every signal."""
-    return key.astype(np.int64) * 1_000_003 + tick // cfg.sync_window_hours
-
-
-def _distinct_per_key(key: np.ndarray, who: np.ndarray) -> np.ndarray:
-    """For each row, the number of distinct ``who`` values sharing its ``key``."""
-    if key.size == 0:
-        return np.zeros(0, np.int64)
-    _, kid = np.unique(key, return_inverse=True)
-    pairs = sorted_unique(kid.astype(np.int64) * (int(who.max()) + 1) + who)
-    per_key = np.bincount(pairs // (int(who.max()) + 1), minlength=int(kid.max()) + 1)
-    return per_key[kid]
-
-
-def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
-    """Signals and suspicion score of every account active (posting, engaged with or reported)
-    in the window. Signals, each in [0, 1]:
-
-    - age: ``exp(-age / age_scale_days)``, young accounts score high;
-    - rate: ``1 - exp(-posts per day / rate_scale_per_day)``;
-    - sync: share of its original posts whose content ``copost_min_accounts`` or more accounts
-      posted within the same ``sync_window_hours``;
-    - duplicate: share of its original posts whose content ``duplicate_min_accounts`` or more
-      accounts posted in the window;
-    - cluster: share of the engagement it received that came from accounts it engaged with
-      itself (reciprocal engagement, the footprint of self-amplification);
-    - language: mean over its original posts of 1 if written in a language other than the main
-      one of its claimed community, else 1 - quality;
-    - reports: ``1 - exp(-reports / report_scale)``;
-    - coengagement: share of the engagements it gave that went to an account which
-      ``copost_min_accounts`` or more accounts engaged with in the same ``sync_window_hours``
-      (engaging in step with others; fans of a popular account do it too).
-
-    Shares use a pseudo-count of one post (or engagement) so one coincidence is not a pattern.
-    """
-    ids = np.concatenate((obs.post_author, obs.eng_dst, obs.report_dst))
-    accounts = sorted_unique(ids.astype(np.int64))
-    a_n = accounts.size
-    ai = np.searchsorted(accounts, obs.post_author)
-    n_posts = np.bincount(ai, minlength=a_n)
-    orig = obs.post_original
-    n_orig = np.bincount(ai[orig], minlength=a_n).astype(np.float64)
-    sig = np.zeros((a_n, len(SIGNALS)))
-
-    age_days = np.maximum(obs.now - obs.born[accounts], 0) / 24.0
-    sig[:, 0] = np.exp(-age_days / cfg.age_scale_days)
-    per_day = n_posts * 24.0 / cfg.window_hours
-    sig[:, 1] = 1.0 - np.exp(-per_day / cfg.rate_scale_per_day)
-
-    fp = orig & (obs.post_fingerprint != UNIQUE)
-    f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
-    in_bin = _in_window(f_key, obs.post_created[fp], cfg)
-    sync = _distinct_per_key(in_bin, f_acc) >= cfg.copost_min_accounts
-    dup = _distinct_per_key(f_key, f_acc) >= cfg.duplicate_min_accounts
-    sig[:, 2] = np.bincount(f_acc[sync], minlength=a_n) / (n_orig + 1.0)
-    sig[:, 3] = np.bincount(f_acc[dup], minlength=a_n) / (n_orig + 1.0)
-
-    src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
-    if src.size:
-        span = int(max(src.max(), dst.max())) + 1
-        edges = sorted_unique(src * span + dst)
-        back = dst * span + src
-        pos = np.minimum(np.searchsorted(edges, back), edges.size - 1)
-        reciprocal = edges[pos] == back
-        di = np.searchsorted(accounts, dst)
-        received = np.bincount(di, minlength=a_n)
-        sig[:, 4] = np.bincount(di[reciprocal], minlength=a_n) / (received + 1.0)
-
-    main = obs.main_language[obs.claimed_community[obs.post_author[orig]]]
-    off = np.where(obs.post_language[orig] != main, 1.0, 1.0 - obs.post_quality[orig])
-    sig[:, 5] = np.bincount(ai[orig], weights=off, minlength=a_n) / np.maximum(n_orig, 1.0)
-    reports = np.bincount(np.searchsorted(accounts, obs.report_dst), minlength=a_n)
-    sig[:, 6] = 1.0 - np.exp(-reports / cfg.report_scale)
-
-    if src.size and cfg.weight_coengagement > 0:  # (skipped when it cannot count)
-        window = _in_window(dst, obs.eng_tick, cfg)
-        together = _distinct_per_key(window, src) >= cfg.copost_min_accounts
-        si = np.minimum(np.searchsorted(accounts, src), a_n - 1)
-        mine = accounts[si] == src  # engagers that are scored (seen posting or engaged with)
-        given = np.bincount(si[mine], minlength=a_n)
-        sig[:, 7] = np.bincount(si[mine & together], minlength=a_n) / (given + 1.0)
-
-    w = _weights(cfg)
-    score = sig @ (w / w.sum())
-    return Scores(accounts, n_posts, sig, score, n_posts >= cfg.min_posts)
-
-
-def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
-                  flagged: np.ndarray) -> list[np.ndarray]:
-    """Network mode: groups of suspicious accounts (eligible, score >= network_threshold)
-    linked by reciprocal engagement or by co-posting the same content in one sync window, that
-    contain at least one flagged account. Returns index arrays into ``scores.accounts``."""
-    a_n = scores.accounts.size
-    cand = scores.eligible & (scores.score >= cfg.network_threshold)
-    cand |= flagged
-    rows, cols = [], []
-    src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
-    if src.size:
-        si = np.searchsorted(scores.accounts, src)
-        di = np.searchsorted(scores.accounts, dst)
-        ok = (si < a_n) & (di < a_n)
-        ok[ok] &= (scores.accounts[si[ok]] == src[ok]) & cand[si[ok]] & cand[di[ok]]
-        rows.append(si[ok])
-        cols.append(di[ok])
-    orig = obs.post_original & (obs.post_fingerprint != UNIQUE)
-    ai = np.searchsorted(scores.accounts, obs.post_author[orig])
-    in_bin = _in_window(obs.post_fingerprint[orig], obs.post_created[orig], cfg)
-    keep = cand[ai]
-    if keep.any():  # accounts joined through a node per (content, window)
-        _, kid = np.unique(in_bin[keep], return_inverse=True)
-        rows.append(ai[keep])
-        cols.append(a_n + kid)
-    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    size = int(max(a_n, c.max(initial=a_n - 1) + 1))
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(size, size))
-    _, label = connected_components(graph, directed=False)
-    label = label[:a_n]
-    seeds = np.unique(label[flagged])
-    members = cand & np.isin(label, seeds)
-    order = np.argsort(label[members], kind="stable")
-    idx = np.flatnonzero(members)[order]
-    bounds = np.flatnonzero(np.diff(label[idx])) + 1
-    return np.split(idx, bounds)
 
 
 class Moderator(mesa.Agent):
     """One platform's moderation team: scans, queues flagged accounts for review, acts."""
 
-    def __init__(self, model: mesa.Model, owner: Moderation, platform: int,
+    model: InfluenceModel
+
+    def __init__(self, model: InfluenceModel, owner: Moderation, platform: int,
                  cfg: ModerationConfig) -> None:
         super().__init__(model)
         self.owner = owner
@@ -277,7 +107,7 @@ class Moderator(mesa.Agent):
 class Moderation:
     """Moderation of every moderating platform, plus the detector-only observables."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model: InfluenceModel) -> None:
         self.model = m = model
         cfg = m.cfg
         self.rng = np.random.default_rng(np.random.SeedSequence(m.seed, spawn_key=(2,)))
@@ -287,7 +117,7 @@ class Moderation:
         # observable profiles: organic accounts were registered long before the run
         age = pc.account_age_median_days * np.exp(self.rng.standard_normal(n))
         self.organic_born = -(age * 24).astype(np.int32)
-        self.set_ages(np.arange(m.accounts.n), initial=True)
+        self.set_ages(np.arange(m.operation.accounts.n), initial=True)
         self.main_language = np.array([int(np.argmax(c.languages)) for c in
                                        pc.communities], np.int8)
         self.fan_group = self._fan_groups()
@@ -296,8 +126,9 @@ class Moderation:
         self.status = np.zeros(1024, np.int8)
         self.op_ids = np.zeros(0, np.int64)  # every operation post, in creation order
         self.op_authors = np.zeros(0, np.int64)  # and its author
-        self.moderators = [Moderator(m, self, j, mc) for j in range(len(m.platforms))
-                           if (mc := cfg.moderation_of(j)) is not None]
+        self.moderators = mesa.agent.AgentSet(
+            [Moderator(m, self, j, mc) for j in range(len(m.platforms))
+             if (mc := cfg.moderation_of(j)) is not None], random=m.random)
         self.by_platform = {mod.p: mod for mod in self.moderators}
         self.removals: list[dict] = []
 
@@ -305,7 +136,7 @@ class Moderation:
     def set_ages(self, ids: np.ndarray, initial: bool = False) -> None:
         """Registration ticks of operation accounts: hijacked ones are as old as organic
         accounts; the first accounts are weeks to months old; bought ones older; fresh new."""
-        acc = self.model.accounts
+        acc = self.model.operation.accounts
         oc = self.model.cfg.operation
         pc = self.model.cfg.population
         n = ids.size
@@ -340,12 +171,11 @@ class Moderation:
         return group
 
     def _grow(self, n: int) -> None:
+        """Keep the per-post arrays as long as the post store (``posts.resized``)."""
         if n > self.fingerprint.size:
             size = max(n, 2 * self.fingerprint.size)
-            self.fingerprint = np.concatenate((self.fingerprint, np.full(
-                size - self.fingerprint.size, UNIQUE, np.int32)))
-            self.status = np.concatenate((self.status, np.zeros(size - self.status.size,
-                                                                np.int8)))
+            self.fingerprint = resized(self.fingerprint, size, self.fingerprint.size, UNIQUE)
+            self.status = resized(self.status, size, self.status.size, STATUS_OK)
 
     def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
         """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
@@ -420,12 +250,12 @@ class Moderation:
         """What platform ``mod.p`` can see over its window: no hidden labels are read."""
         m = self.model
         self._grow(m.posts.n)
-        first = m.first_post_since(m.tick + 1 - mod.cfg.window_hours)
+        first = m.posts.first_since(m.tick + 1 - mod.cfg.window_hours)
         ids = np.arange(first, m.posts.n)
         c = m.posts.cols
         ids = ids[c["platform"][ids] == mod.p]
         kind = c["kind"][ids]
-        acc = m.accounts
+        acc = m.operation.accounts
         empty = np.zeros(0, np.int64)
         return Observation(
             now=m.tick,
@@ -456,7 +286,7 @@ class Moderation:
         hit = [self.op_ids[np.isin(self.op_authors, accounts[accounts >= n])]]
         org = accounts[accounts < n]
         if org.size:  # wrongly removed users: scan the posts that can still be in feeds
-            ids = np.arange(m.first_post_since(m.tick - m.cfg.engagement.feed_max_age_hours),
+            ids = np.arange(m.posts.first_since(m.tick - m.cfg.engagement.feed_max_age_hours),
                             m.posts.n)
             mask = np.zeros(n, bool)
             mask[org] = True
@@ -475,7 +305,7 @@ class Moderation:
         m = self.model
         n = m.pop.n
         pf = m.platforms[mod.p]
-        acc = m.accounts
+        acc = m.operation.accounts
         op = accounts[accounts >= n] - n
         op = op[acc.alive[op]]
         org = accounts[accounts < n]
@@ -484,10 +314,7 @@ class Moderation:
         lost_org = pf.graph.indptr[org + 1] - pf.graph.indptr[org]
         acc.alive[op] = False
         acc.removed_tick[op] = m.tick
-        if op.size and pf.op_keys.size:
-            gone = np.zeros(acc.n, bool)
-            gone[op] = True
-            pf.op_keys = pf.op_keys[~gone[pf.op_keys // n]]
+        pf.drop_op_followers(op, acc.n)
         mod.banned_rows[pf.row_of[org]] = True
         self._mark_recent(mod.p, np.concatenate((op + n, org)), STATUS_REMOVED)
         for ids, lost, is_op in ((op + n, lost_op, True), (org, lost_org, False)):
@@ -523,10 +350,6 @@ class Moderation:
         mod = self.by_platform.get(p)
         return rows if mod is None else rows[~mod.banned_rows[rows]]
 
-    def step(self) -> None:
-        for mod in self.moderators:
-            mod.step()
-
     # ---- ledger --------------------------------------------------------------------------
     COLUMNS = {"platform": str, "account": np.int64, "operation": bool,
                "flagged_tick": np.int64, "removed_tick": np.int64, "first_active_tick": np.int64,
@@ -554,7 +377,7 @@ class Moderation:
     def summary(self) -> dict:
         """Ledger additions, scored against ground truth (the analyst's view)."""
         m = self.model
-        acc = m.accounts
+        acc = m.operation.accounts
         df = self.removal_table()
         out: dict = moderation_metrics(df, n_operation_accounts=int(np.isin(
             acc.platform, list(self.by_platform)).sum()))

@@ -1,0 +1,123 @@
+"""Per-user feeds as fixed-width ring buffers: delivery writes, ranked reading.
+
+A platform with ``m`` members keeps an ``m x K`` array of post indices (``-1`` = empty), a bit
+mask per row of the slots holding an unread item (one 64-bit word per 64 slots: a few bytes a
+row, so finding a reader's unread items touches its feed row only where there are some, and
+delivery touches one row of items, not two arrays) and a write pointer per row. Delivery writes
+(row, post) pairs in creation order, keeping the newest ``K`` per row; reading scores only the
+unread items of the online rows and takes each row's top ``attention`` items, against outside
+items drawn only as far as they could matter. Limited attention and a ranked feed are the point:
+an item competes with everything else its readers' followees post (Weng et al. 2012; Hodas &
+Lerman 2012). The compiled loops are in :mod:`sim.feeds.kernels`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import Platform as PlatformConfig
+from ..posts import PostStore
+from .kernels import FeedArrays, Ranking, clear_empty, push, read_feeds
+
+LN2 = np.log(2.0)
+
+
+class Feeds:
+    """One platform's feeds (:class:`~sim.feeds.kernels.FeedArrays`)."""
+
+    def __init__(self, n_rows: int, capacity: int) -> None:
+        self.k = capacity
+        self.arrays = FeedArrays(np.full((n_rows, capacity), -1, np.int32),
+                                 np.zeros((n_rows, (capacity + 63) // 64), np.uint64),
+                                 np.zeros(n_rows, np.int32))
+
+    @property
+    def items(self) -> np.ndarray:
+        return self.arrays.items
+
+    @property
+    def unread(self) -> np.ndarray:
+        return self.arrays.unread
+
+    @property
+    def ptr(self) -> np.ndarray:
+        return self.arrays.ptr
+
+    def is_unread(self, row: int, slot: int) -> bool:
+        return bool(self.unread[row, slot >> 6] >> np.uint64(slot & 63) & np.uint64(1))
+
+    def set_unread(self, row: int, slot: int, unread: bool) -> None:
+        bit = np.uint64(1) << np.uint64(slot & 63)
+        if unread:
+            self.unread[row, slot >> 6] |= bit
+        else:
+            self.unread[row, slot >> 6] &= ~bit
+
+    def push(self, rows: np.ndarray, posts: np.ndarray) -> None:
+        """Write ``posts[i]`` into row ``rows[i]``, pairs in creation order: each write goes to
+        the slot under the row's pointer (its oldest item) and moves the pointer on."""
+        push(self.arrays, rows, posts)
+
+    def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
+        """Rewrite post indices after a compaction (``new`` from :meth:`PostStore.compact`;
+        dropped posts become empty slots), a block of rows at a time to keep the peak small."""
+        for a in range(0, self.items.shape[0], chunk):
+            block = self.items[a: a + chunk]
+            block[...] = new[block]
+            clear_empty(block, self.unread[a: a + chunk])
+
+
+def ranking(p: PlatformConfig, max_age: int, penalty: float = 0.0) -> Ranking:
+    """A platform's ranking rule. Scores (higher is shown first): ``chronological``, newest
+    first (ties within an hour in creation order); ``engagement``, ``w * ln(1 + E) - ln2 * age /
+    halflife``, where E is the root's visible engagement count (in-network engagement included,
+    which is how self-amplification can game ranking). Outside items score alike but for their
+    age, with ``external_engagement`` as E. Items older than ``max_age`` hours have left the
+    feed; a demoted item scores ``penalty`` lower."""
+    return Ranking(p.ranking == "chronological", float(p.engagement_weight),
+                   LN2 / p.recency_halflife_hours, float(p.external_items_per_hour),
+                   float(p.engagement_weight * np.log1p(p.external_engagement)), int(max_age),
+                   float(penalty))
+
+
+def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray,
+         rng: np.random.Generator, posts: PostStore, now: int,
+         status: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each online row reads its ``n_read`` best items among its unread feed items and the
+    outside items that arrived over its last ``gap`` hours (:func:`~sim.feeds.kernels.
+    read_feeds`); returns (index into ``rows``, post id) pairs, best first within a row, and
+    marks them read. With moderation, ``status`` (per post) hides removed items and demotes
+    demoted ones."""
+    return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(),
+                      np.zeros(0, np.int8) if status is None else status, now)
+
+
+class Outbox:
+    """Everything posted in the hour (by anyone, on any platform), held until the hour's end,
+    when it reaches followers' feeds in creation order: nothing posted this hour can be read
+    before the next."""
+
+    def __init__(self) -> None:
+        self._batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, ids: np.ndarray, authors: np.ndarray, platforms: np.ndarray | int) -> None:
+        """Queue posts ``ids`` by ``authors`` on ``platforms`` (one per post, or one for all)."""
+        if ids.size:
+            self._batches.append((ids, np.asarray(authors, np.int32),
+                                  np.broadcast_to(np.asarray(platforms, np.int8), ids.shape)))
+
+    def flush(self, platforms: list) -> int:
+        """Deliver the hour's posts, platform by platform, into followers' feeds
+        (``Platform.fan_out``); returns the number of feed writes."""
+        if not self._batches:
+            return 0
+        ids, authors, plat = (np.concatenate(x) for x in zip(*self._batches, strict=True))
+        self._batches.clear()
+        order = np.argsort(ids, kind="stable")
+        ids, authors, plat = ids[order], authors[order], plat[order]
+        writes = 0
+        for pf in platforms:
+            sel = plat == pf.index
+            if sel.any():
+                writes += pf.fan_out(ids[sel], authors[sel])
+        return writes

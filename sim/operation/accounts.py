@@ -1,0 +1,108 @@
+"""The operation's troll accounts: one row each, and how they are made.
+
+Accounts are rows of :class:`TrollAccounts`, created at the start (``make_accounts``) and as
+replacements of removed ones (``new_accounts`` with an origin: bought from sellers, hijacked,
+or freshly opened). Bought (fake) followers are drawn from the vanity stream: they only inflate
+counts, so buying them cannot perturb the real world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import Config
+from ..population import beta_params, categorical
+
+ORIGIN_NAMES = ("initial", "bought", "hijacked", "fresh")
+"""How an account came to the operation: at the start, or as a replacement of each kind."""
+
+
+@dataclass
+class TrollAccounts:
+    platform: np.ndarray  # int8
+    operator: np.ndarray  # int32
+    community: np.ndarray  # int8 persona community
+    language: np.ndarray  # int8
+    fluency: np.ndarray  # float32, quality of its content
+    created: np.ndarray  # int32 tick the operation started running it
+    hijacked: np.ndarray  # bool: arrived with an old audience
+    origin: np.ndarray  # int8 index into ORIGIN_NAMES
+    born: np.ndarray = field(init=False)  # int32 tick the account was registered (<= created)
+    alive: np.ndarray = field(init=False)
+    fake_followers: np.ndarray = field(init=False)  # int64 bought followers
+    removed_tick: np.ndarray = field(init=False)  # int32, -1 while alive
+    first_post: np.ndarray = field(init=False)  # int32 tick of its first post, -1 if none
+
+    def __post_init__(self) -> None:
+        n = self.platform.size
+        self.born = self.created.copy()
+        self.alive = np.ones(n, bool)
+        self.fake_followers = np.zeros(n, np.int64)
+        self.removed_tick = np.full(n, -1, np.int32)
+        self.first_post = np.full(n, -1, np.int32)
+
+    @property
+    def n(self) -> int:
+        return int(self.platform.size)
+
+    def extend(self, new: TrollAccounts) -> np.ndarray:
+        """Append ``new`` accounts (replacements); returns their ids."""
+        ids = np.arange(self.n, self.n + new.n)
+        for name in self.__dataclass_fields__:
+            setattr(self, name, np.concatenate((getattr(self, name), getattr(new, name))))
+        return ids
+
+    def team(self, n_platforms: int) -> np.ndarray:
+        """Each account's team: the accounts of the same operator on the same platform, which
+        amplify and follow one another (a key ``operator * n_platforms + platform``)."""
+        return self.operator.astype(np.int64) * n_platforms + self.platform
+
+
+def n_operators(cfg: Config) -> int:
+    oc = cfg.operation
+    if not oc.enabled:
+        return 0
+    if oc.scale_with_users:
+        return max(1, round(oc.n_operators * cfg.population.n_users / oc.reference_users)) \
+            if oc.n_operators else 0
+    return oc.n_operators
+
+
+def make_accounts(cfg: Config, rng: np.random.Generator,
+                  vanity_rng: np.random.Generator) -> TrollAccounts:
+    """The operation's first accounts: ``accounts_per_operator`` per operator, spread over
+    platforms by ``platform_weights``, each with bought followers."""
+    oc = cfg.operation
+    n_ops = n_operators(cfg)
+    n = n_ops * oc.accounts_per_operator
+    names = [p.name for p in cfg.platforms]
+    w = np.array([oc.platform_weights.get(nm, 0.0 if oc.platform_weights else 1.0)
+                  for nm in names])
+    accounts = new_accounts(cfg, rng, categorical(rng, w, n).astype(np.int8),
+                            np.repeat(np.arange(n_ops, dtype=np.int32), oc.accounts_per_operator),
+                            hijacked=None, tick=0)
+    accounts.fake_followers[:] = vanity_rng.poisson(oc.fake_followers_mean, n)
+    return accounts
+
+
+def new_accounts(cfg: Config, rng: np.random.Generator, platform: np.ndarray,
+                 operator: np.ndarray, hijacked: np.ndarray | None, tick: int,
+                 origin: np.ndarray | None = None) -> TrollAccounts:
+    """Accounts with personas drawn from the operation's config (``hijacked=None``: drawn with
+    ``hijacked_share``, as at the start)."""
+    oc = cfg.operation
+    n = platform.size
+    comm_names = [c.name for c in cfg.population.communities]
+    cw = np.array([oc.persona_communities.get(c, 0.0) for c in comm_names])
+    a, b = beta_params(oc.fluency_mean, oc.fluency_concentration)
+    community = categorical(rng, cw, n).astype(np.int8)
+    language = categorical(rng, oc.persona_languages, n).astype(np.int8)
+    fluency = rng.beta(a, b, n).astype(np.float32)
+    if hijacked is None:
+        hijacked = rng.random(n) < oc.hijacked_share
+    return TrollAccounts(platform=platform, operator=operator, community=community,
+                         language=language, fluency=fluency,
+                         created=np.full(n, tick, np.int32), hijacked=hijacked,
+                         origin=np.zeros(n, np.int8) if origin is None else origin)

@@ -1,0 +1,274 @@
+"""Carrying out the operators' plans: acquiring accounts, audience building, posting, planting
+replies under popular threads, and self-amplification.
+
+:class:`Operation` holds the operation's troll accounts and carries out every operator's
+:class:`~sim.operation.operators.HourPlan` of the hour in one vectorised pass. It writes posts
+into the post store and the outbox (delivered at the hour's end), counts into the ledgers, and
+tells moderation what the platform would observe (new posts, which sibling engaged). Fake
+followers and fake views come from the vanity stream: they only inflate counts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Config
+from ..feeds import Outbox
+from ..ledger import Ledger
+from ..organic.engagement import Coefficients, match_factor
+from ..population import Population, categorical
+from ..posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, KIND_ORGANIC, PostStore
+from .accounts import ORIGIN_NAMES, make_accounts, new_accounts
+from .operators import HourPlan
+
+if TYPE_CHECKING:
+    from ..moderation import Moderation
+    from ..platform import Platform
+
+
+class Operation:
+    """The operation's accounts and the execution of its operators' plans."""
+
+    def __init__(self, cfg: Config, pop: Population, platforms: list[Platform],
+                 posts: PostStore, ledger: Ledger, outbox: Outbox, rng: np.random.Generator,
+                 vanity_rng: np.random.Generator) -> None:
+        self.cfg = cfg
+        self.pop = pop
+        self.platforms = platforms
+        self.posts = posts
+        self.ledger = ledger
+        self.outbox = outbox
+        self.rng = rng
+        self.vanity_rng = vanity_rng
+        self.coef = Coefficients.from_config(cfg)
+        self.moderation: Moderation | None = None  # set once moderation exists
+        self.accounts = make_accounts(cfg, rng, vanity_rng)
+        self.members_by_comm = [self._group_by_community(pf.members) for pf in platforms]
+        self._pool: dict[tuple[int, int], np.ndarray] = {}  # this hour's reply targets
+        self.seed_hijacked_audiences(np.arange(self.accounts.n))
+
+    def _group_by_community(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        comm = self.pop.community[members]
+        order = np.argsort(comm, kind="stable")
+        bounds = np.searchsorted(comm[order], np.arange(len(self.pop.community_names) + 1))
+        return members[order], bounds
+
+    # ==== accounts ==============================================================================
+    def acquire(self, operator: int, platform: np.ndarray, now: int) -> np.ndarray:
+        """New accounts for ``operator`` on the given platforms, of kinds drawn from
+        ``replacement_mix``: bought (aged, from account sellers), hijacked (old, with an old
+        audience) or fresh. All arrive with bought followers, like the first accounts; moderation
+        learns their registration dates."""
+        oc = self.cfg.operation
+        n = platform.size
+        mix = [oc.replacement_mix.get(k, 0.0) for k in ORIGIN_NAMES[1:]]
+        origin = (1 + categorical(self.rng, mix, n)).astype(np.int8)
+        new = new_accounts(self.cfg, self.rng, platform, np.full(n, operator, np.int32),
+                           hijacked=origin == ORIGIN_NAMES.index("hijacked"), tick=now,
+                           origin=origin)
+        new.fake_followers[:] = self.vanity_rng.poisson(oc.fake_followers_mean, n)
+        ids = self.accounts.extend(new)
+        self.seed_hijacked_audiences(ids)
+        if self.moderation is not None:
+            self.moderation.set_ages(ids)
+        return ids
+
+    def seed_hijacked_audiences(self, ids: np.ndarray) -> None:
+        """Hijacked accounts among ``ids`` arrive with an old audience of random members (not
+        in the real ledger's 'followers gained': the operation did not win them)."""
+        acc = self.accounts
+        mean = self.cfg.operation.hijacked_audience_mean
+        hij = ids[acc.hijacked[ids]]
+        if hij.size == 0 or mean <= 0:
+            return
+        size = self.rng.geometric(1.0 / (1.0 + mean), hij.size) - 1
+        for pf in self.platforms:
+            sel = acc.platform[hij] == pf.index
+            a = np.repeat(hij[sel], size[sel])
+            if a.size and pf.members.size:
+                pf.add_op_followers(a, pf.members[self.rng.integers(0, pf.members.size,
+                                                                    a.size)])
+
+    # ==== the hour's plans ======================================================================
+    def carry_out(self, plans: list[HourPlan], now: int) -> None:
+        """Carry out every operator's plan for this hour in one vectorised pass."""
+        self._pool.clear()
+        if not plans:
+            return
+        rng = self.rng
+        acc = np.concatenate([p.accounts for p in plans])
+
+        def per_account(name: str) -> np.ndarray:
+            return np.repeat([getattr(p, name) for p in plans], [p.accounts.size for p in plans])
+
+        buy = per_account("buy_followers")
+        if buy.any():
+            self.accounts.fake_followers[acc] += self.vanity_rng.poisson(buy)
+        bonus = per_account("quality_bonus")
+        self.build_audience(acc, rng.poisson(per_account("follow_rate")), bonus)
+        n_posts = rng.poisson(per_account("post_rate"))
+        authors = np.repeat(acc, n_posts)
+        if authors.size == 0:
+            return
+        is_reply = rng.random(authors.size) < np.repeat(per_account("hijack_fraction"), n_posts)
+        ids = self.publish(authors, is_reply, np.repeat(per_account("content_lag_hours"),
+                                                        n_posts),
+                           np.repeat(bonus, n_posts), now)
+        self.amplify(ids, authors, np.repeat(per_account("self_amp_per_post"), n_posts),
+                     np.repeat(per_account("self_amp_share_fraction"), n_posts), now)
+
+    def build_audience(self, accounts: np.ndarray, n_follows: np.ndarray,
+                       quality_bonus: np.ndarray) -> None:
+        """Accounts follow organic users (a ``targeting`` share within the persona community);
+        each target follows back with a probability scaled like an engagement of the persona's
+        writing (fluency plus any bonus for fluent writers)."""
+        acc_ids = np.repeat(accounts, n_follows)
+        bonus = np.repeat(quality_bonus, n_follows)
+        if acc_ids.size == 0:
+            return
+        acc = self.accounts
+        rng = self.rng
+        targeted = rng.random(acc_ids.size) < self.cfg.operation.targeting
+        u01 = rng.random(acc_ids.size)
+        targets = np.full(acc_ids.size, -1, np.int32)
+        for pf in self.platforms:
+            sel = acc.platform[acc_ids] == pf.index
+            if not sel.any():
+                continue
+            by_comm, bounds = self.members_by_comm[pf.index]
+            if by_comm.size == 0:  # nobody to follow here
+                targeted[sel] = False
+                continue
+            c = acc.community[acc_ids[sel]]
+            lo = np.where(targeted[sel], bounds[c], 0)
+            hi = np.where(targeted[sel], bounds[c + 1], by_comm.size)
+            empty = hi <= lo
+            lo, hi = np.where(empty, 0, lo), np.where(empty, by_comm.size, hi)
+            targets[sel] = by_comm[np.minimum(lo + (u01[sel] * (hi - lo)).astype(np.int64),
+                                              by_comm.size - 1)]
+        pop = self.pop
+        t = np.maximum(targets, 0)
+        m = match_factor(self.coef, pop.community[t], pop.language[t],
+                         acc.community[acc_ids], acc.language[acc_ids],
+                         np.minimum(acc.fluency[acc_ids] + bonus, 1.0), 1.0, 0.0, 0.0, False)
+        p = np.clip(self.cfg.population.follow_back_prob * pop.propensity[t] * m, 0, 1)
+        back = (rng.random(acc_ids.size) < p) & (targets >= 0)
+        for pf in self.platforms:
+            sel = back & (acc.platform[acc_ids] == pf.index)
+            if sel.any():
+                new = pf.add_op_followers(acc_ids[sel], targets[sel])
+                self.ledger.add(organic_followers_gained=new)
+
+    def reply_targets(self, p: int, topic: int, now: int) -> np.ndarray:
+        """Threads to plant replies under: the most-engaged organic originals of the last 24
+        hours on platform ``p`` (on ``topic`` only, if >= 0)."""
+        if (p, topic) not in self._pool:
+            posts = self.posts
+            ids = np.arange(posts.first_since(now - 24), posts.n)
+            c = posts.cols
+            ids = ids[(c["platform"][ids] == p) & (c["kind"][ids] == KIND_ORGANIC)]
+            if topic >= 0:
+                ids = ids[c["topic"][ids] == topic]
+            k = self.cfg.operation.hijack_pool
+            if ids.size > k:
+                e = posts.engagements(ids)
+                ids = np.sort(ids[np.argsort(-e, kind="stable")[:k]])
+            self._pool[p, topic] = ids
+        return self._pool[p, topic]
+
+    def publish(self, authors: np.ndarray, is_reply: np.ndarray, lag_mean: np.ndarray,
+                quality_bonus: np.ndarray, now: int) -> np.ndarray:
+        """Create posts and planted replies; returns their ids."""
+        acc = self.accounts
+        oc = self.cfg.operation
+        rng = self.rng
+        posts = self.posts
+        n = authors.size
+        n_users = self.pop.n
+        lag = rng.exponential(lag_mean) if lag_mean.any() else np.zeros(n)
+        timeliness = np.exp2(-lag / self.cfg.engagement.news_halflife_hours)
+        quality = np.clip(acc.fluency[authors] + quality_bonus + rng.normal(0.0, 0.05, n), 0.01,
+                          1.0)
+        platform = acc.platform[authors]
+        targets = np.full(n, -1, np.int64)
+        # threads are drawn per platform (and per persona topic if replies stay on topic)
+        topic = acc.community[authors].astype(np.int64) if oc.hijack_on_topic \
+            else np.full(n, -1, np.int64)
+        key = platform.astype(np.int64) * 1000 + topic + 1
+        for k in np.unique(key[is_reply]):
+            sel = np.flatnonzero(is_reply & (key == k))
+            pool = self.reply_targets(int(k // 1000), int(k % 1000) - 1, now)
+            if pool.size:
+                targets[sel] = pool[rng.integers(0, pool.size, sel.size)]
+        reply = targets >= 0
+        ids = posts.add(author=n_users + authors, platform=platform,
+                        kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
+                        topic=acc.community[authors], language=acc.language[authors],
+                        is_op=True, quality=quality, timeliness=timeliness, created=now,
+                        parent=np.where(targets >= 0, posts.cols["gid"][targets], -1))
+        np.maximum.at(posts.cols["hijack_reply"], targets[reply], ids[reply])
+        acc.first_post[authors] = np.where(acc.first_post[authors] < 0, now,
+                                           acc.first_post[authors])
+        if self.moderation is not None:
+            self.moderation.op_posts(ids)
+        self.outbox.add(ids[~reply], n_users + authors[~reply], platform[~reply])
+        fake_views = self.vanity_rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
+        posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
+        self.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
+                        reported_impressions=int(fake_views.sum()))
+        return ids
+
+    def amplify(self, ids: np.ndarray, authors: np.ndarray, mean: np.ndarray,
+                share_fraction: np.ndarray, now: int) -> None:
+        """Sibling accounts (same team: operator and platform, alive) engage with each new
+        post; some of those engagements are reshares delivered to the sharer's followers."""
+        acc = self.accounts
+        c = self.posts.cols
+        n_users = self.pop.n
+        alive = np.flatnonzero(acc.alive)
+        n_acc = np.int64(acc.n)
+        team = acc.team(len(self.platforms))
+        comp = np.sort(team[alive] * n_acc + alive)  # live accounts ordered by (team, id)
+        g = team[authors]
+        lo = np.searchsorted(comp, g * n_acc)
+        size = np.searchsorted(comp, (g + 1) * n_acc) - lo
+        k = np.where(size >= 2, self.rng.poisson(mean), 0).astype(np.int32)
+        if not k.any():
+            return
+        c["eng_op"][ids] += k
+        c["imp_op"][ids] += k
+        c["eng_visible"][ids] += k
+        total = int(k.sum())
+        self.ledger.add(reported_engagements=total, reported_impressions=total,
+                        in_network_engagements=total)
+        if self.moderation is not None:  # the platform sees which siblings engaged
+            src = np.repeat(np.arange(ids.size), k)
+            who = _siblings(comp, n_acc, lo, size, g, authors, src, self.moderation.rng)
+            self.moderation.engagements(acc.platform[authors[src]], n_users + who,
+                                        n_users + authors[src])
+        shares = self.rng.binomial(k, share_fraction)
+        src = np.repeat(np.arange(ids.size), shares)
+        if src.size == 0:
+            return
+        who = _siblings(comp, n_acc, lo, size, g, authors, src, self.rng)
+        roots = ids[src]
+        new = self.posts.add_copies(roots, roots, author=n_users + who,
+                                    platform=acc.platform[who], kind=KIND_OP_SHARE,
+                                    created=now)
+        if self.moderation is not None:
+            self.moderation.op_posts(new)
+        self.outbox.add(new, n_users + who, acc.platform[who])
+        self.ledger.add(posts_published=int(new.size))
+
+
+def _siblings(comp: np.ndarray, n_acc: np.int64, lo: np.ndarray, size: np.ndarray,
+              g: np.ndarray, authors: np.ndarray, src: np.ndarray,
+              rng: np.random.Generator) -> np.ndarray:
+    """A random live sibling, other than the author, for each post index in ``src``
+    (``comp``: live accounts keyed team * n_acc + id, sorted; ``lo``/``size``: each post's
+    team slice of ``comp``)."""
+    author_pos = np.searchsorted(comp, g[src] * n_acc + authors[src])
+    pick = lo[src] + rng.integers(0, size[src] - 1)
+    return (comp[pick + (pick >= author_pos)] % n_acc).astype(np.int64)

@@ -1,0 +1,285 @@
+"""What organic users do in an hour on one platform, in order: come online, read their ranked
+feeds (and planted replies under the threads they read), engage, reshare, and post.
+
+State lives in arrays (:class:`~sim.population.Population`, the platform's feeds, the post
+store); :class:`OrganicUsers` steps it for every online member at once. Each decision is one
+method (``online``, ``read``, ``reply_views``, ``impressions``, ``action_probs``, ``draw``,
+``followable``, ``first_reshares``, ``tally``, ``cross_posts``, ``compose``) so that the
+per-agent reference (``sim.reference``) can restate it one agent at a time and the two can be
+compared. Data flows one way: this module writes into the post store, the ledger, the outbox
+and (what the platform observes) moderation, and never calls back into the model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Config
+from ..feeds import Outbox, read
+from ..ledger import Ledger
+from ..population import Population, beta_params
+from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore
+from . import kernels
+from .engagement import Coefficients, action_probs, match_factor
+
+if TYPE_CHECKING:
+    from ..moderation import Moderation
+    from ..operation.accounts import TrollAccounts
+    from ..platform import Platform
+
+
+class ReshareMemory:
+    """The roots each user reshared most recently (a ring buffer of ``size`` per user): a user
+    never reshares an item still in memory."""
+
+    def __init__(self, n_users: int, size: int) -> None:
+        self.items = np.full((n_users, size), -1, np.int32)
+        self.ptr = np.zeros(n_users, np.int32)
+
+    def remember(self, users: np.ndarray, roots: np.ndarray) -> None:
+        """Each ``users[i]`` remembers ``roots[i]`` over its oldest entry, pairs in order."""
+        kernels.remember(self.items, self.ptr, users, roots)
+
+    def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
+        """Rewrite post indices after a compaction of the post store (dropped: -1)."""
+        for a in range(0, self.items.shape[0], chunk):
+            block = self.items[a: a + chunk]
+            block[...] = new[block]
+
+
+class OrganicUsers:
+    """The organic population's behaviour (see the module docstring and docs/model.md 7.5-7.9).
+
+    ``accounts`` (the operation's) is read only to know which troll accounts a reader could
+    follow; ``moderation`` (or None) hides removed users and content and observes engagement."""
+
+    def __init__(self, cfg: Config, pop: Population, posts: PostStore, ledger: Ledger,
+                 outbox: Outbox, accounts: TrollAccounts, rng: np.random.Generator,
+                 moderation: Moderation | None) -> None:
+        self.cfg = cfg
+        self.pop = pop
+        self.posts = posts
+        self.ledger = ledger
+        self.outbox = outbox
+        self.accounts = accounts
+        self.rng = rng
+        self.moderation = moderation
+        self.coef = Coefficients.from_config(cfg)
+        self.memory = ReshareMemory(pop.n, cfg.engagement.reshare_memory)
+        diurnal = np.asarray(cfg.population.diurnal, np.float64)
+        self.diurnal = (diurnal / diurnal.mean()).astype(np.float32)
+        self.now = 0  # the hour being simulated
+
+    # ==== the hour, top to bottom ===============================================================
+    def hour(self, pf: Platform, now: int) -> None:
+        """Online members of ``pf`` read their feeds, engage, reshare and post."""
+        self.now = now
+        rows = self.online(pf)
+        if self.moderation is not None:  # members removed from this platform stay away
+            rows = self.moderation.present(pf.index, rows)
+        if rows.size == 0:
+            return
+        users = pf.members[rows]
+        n_read = (self.pop.attention[users].astype(np.int32)
+                  if self.cfg.population.attention_limited
+                  else np.full(rows.size, pf.feeds.k, np.int32))
+        ri, items = self.read(pf, rows, n_read, pf.open_sessions(rows, now))
+        readers = users[ri]
+        reply_readers, replies = self.reply_views(pf, readers, items)
+        self.engage(pf, np.concatenate((readers, reply_readers)),
+                    np.concatenate((items, replies)), n_from_feed=items.size)
+        self.write_posts(pf, users)
+
+    def engage(self, pf: Platform, users: np.ndarray, items: np.ndarray,
+               n_from_feed: int = 0) -> None:
+        """Impressions, then likes/reshares/replies/follows/reports for (user, item) reads.
+
+        The first ``n_from_feed`` pairs were read in the feed: an original post there came from
+        an account the reader follows, so only the other pairs need a follower lookup."""
+        if users.size == 0:
+            return
+        roots, is_op, authors, followed = self.impressions(pf, users, items, n_from_feed)
+        n_op = int(is_op.sum())
+        self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
+        acts = self.draw(self.action_probs(users, roots, followed))
+        like, reshare, reply, follow, report = acts.T
+        drawn = np.flatnonzero(follow)
+        follow[drawn] = self.followable(pf, users[drawn], authors[drawn], followed[drawn])
+        acts[:, 1] = reshare = self.first_reshares(users, roots, reshare)
+        n_like, n_resh, n_rep, n_report, n_media, n_hp = self.tally(pf, acts, users, roots, is_op)
+        if self.moderation is not None:  # what the platform sees
+            eng = like | reshare | reply
+            self.moderation.engagements(pf.index, users[eng], authors[eng])
+            self.moderation.reports(pf.index, authors[report])
+        self.ledger.add(organic_likes=n_like, organic_reshares=n_resh, organic_replies=n_rep,
+                        organic_engagements=n_like + n_resh + n_rep,
+                        reported_engagements=n_like + n_resh + n_rep,
+                        organic_reports=n_report, media_amplifications=n_media,
+                        high_profile_amplifications=n_hp)
+        if follow.any():
+            new = pf.add_op_followers(authors[follow] - self.pop.n, users[follow])
+            self.ledger.add(organic_followers_gained=new)
+        if reshare.any():
+            self.reshare(pf, users[reshare], roots[reshare], items[reshare])
+
+    def reshare(self, pf: Platform, users: np.ndarray, roots: np.ndarray,
+                parents: np.ndarray) -> None:
+        """Reshares go to the resharer's followers; some are carried to another platform."""
+        posts = self.posts
+        ids = posts.add_copies(roots, parents, author=users, platform=pf.index,
+                               kind=KIND_RESHARE, created=self.now)
+        self.outbox.add(ids, users, pf.index)
+        carried, to = self.cross_posts(pf, users)
+        if carried.size:
+            u, r = users[carried], roots[carried]
+            ids = posts.add_copies(r, parents[carried], author=u, platform=to,
+                                   kind=KIND_RESHARE, created=self.now)
+            self.outbox.add(ids, u, to)
+            self.ledger.add(organic_cross_posts=int(posts.cols["is_op"][r].sum()))
+
+    def write_posts(self, pf: Platform, users: np.ndarray) -> None:
+        """Online ``users`` may write an original post (``compose``), delivered with the hour's
+        other posts."""
+        authors, topic, quality = self.compose(users)
+        if authors.size == 0:
+            return
+        ids = self.posts.add(author=authors, platform=pf.index, kind=KIND_ORGANIC, topic=topic,
+                             language=self.pop.language[authors], is_op=False,
+                             quality=quality, created=self.now)
+        self.outbox.add(ids, authors, pf.index)
+        self.ledger.add(organic_posts=int(ids.size))
+        if self.moderation is not None:
+            self.moderation.organic_posts(pf.index, ids, authors)
+
+    def inject_post(self, author: int, platform: int, now: int, *, topic: int | None = None,
+                    quality: float = 1.0, is_op: bool = False) -> int:
+        """Post one organic item now (delivered with this hour's posts); the author counts as
+        having shared it. Seeds cascades in validation experiments."""
+        topic = int(self.pop.community[author]) if topic is None else topic
+        ids = self.posts.add(author=author, platform=platform, kind=KIND_ORGANIC, topic=topic,
+                             language=self.pop.language[author], is_op=is_op, quality=quality,
+                             created=now)
+        self.memory.remember(np.array([author], np.int32), ids)
+        self.outbox.add(ids, np.array([author]), platform)
+        return int(ids[0])
+
+    # ==== decisions (vectorised; sim.reference restates each one agent at a time) ===============
+    def online(self, pf: Platform) -> np.ndarray:
+        """Members who open this platform this hour: one Bernoulli each, with probability
+        sessions-per-hour x the diurnal weight of their local hour."""
+        if self.cfg.population.always_active:
+            return np.arange(pf.members.size)
+        # weight of local hour (now + utc) % 24 by UTC offset: a 24-entry table
+        return kernels.online(self.rng, pf.session_rate, pf.utc_hour,
+                              np.roll(self.diurnal, -(self.now % 24)))
+
+    def read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Each online row reads its best unread items against the outside items that arrived
+        over the ``gap`` hours since its last session (``feeds.read``)."""
+        rank, status = pf.ranking, None
+        if self.moderation is not None:
+            status, penalty = self.moderation.feed_status(pf.index)
+            rank = rank._replace(penalty=penalty)
+        return read(pf.feeds, rank, rows, n_read, gap, self.rng, self.posts, self.now, status)
+
+    def reply_views(self, pf: Platform, readers: np.ndarray, items: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """A reader of a hijacked thread (on the thread's own platform) also sees its newest
+        planted operation reply with probability ``reply_view_prob``; with moderation, replies
+        of removed or demoted accounts are hidden. Returns (reader, reply) pairs."""
+        who, reply = kernels.reply_views(self.rng, items, self.posts.columns(), pf.index,
+                                         self.cfg.engagement.reply_view_prob)
+        if self.moderation is not None:
+            shown = self.moderation.visible_status(reply) == 0
+            who, reply = who[shown], reply[shown]
+        return readers[who], reply
+
+    def impressions(self, pf: Platform, users: np.ndarray, items: np.ndarray, n_from_feed: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Count each read as an impression of its root (and, for operation content, on the
+        reader); per read, the root, whether it is operation content, its author and whether
+        the reader follows that author (``kernels.impressions``)."""
+        g = pf.graph
+        return kernels.impressions(users, items, n_from_feed, self.posts.columns(),
+                                   self.ledger.op_exposure, g.indptr, g.followers, pf.op_keys,
+                                   self.pop.n)
+
+    def action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
+                     ) -> np.ndarray:
+        """Engagement probabilities (like, reshare, reply, follow, report) of each read."""
+        pop = self.pop
+        comm, lang, prop, topic, item_lang, quality, timeliness, age, eng, is_op = \
+            kernels.read_fields(users, roots, pop.community, pop.language, pop.propensity,
+                                self.posts.columns(), self.now)
+        match = match_factor(self.coef, comm, lang, topic, item_lang, quality, timeliness, age,
+                             eng, followed)
+        return action_probs(self.coef, prop, match, self.coef.comprehension[lang, item_lang],
+                            quality, is_op)
+
+    def draw(self, probs: np.ndarray) -> np.ndarray:
+        """One independent coin flip per probability (``kernels.draw_actions``)."""
+        return kernels.draw_actions(self.rng, probs)
+
+    def followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
+                   followed: np.ndarray) -> np.ndarray:
+        """Which of these authors their reader could start following here: a live troll
+        account on this platform that the reader does not follow yet (the organic graph is
+        fixed)."""
+        n = self.pop.n
+        ok = (authors >= n) & ~followed
+        acc = authors[ok] - n
+        ok[ok] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
+        return ok
+
+    def first_reshares(self, users: np.ndarray, roots: np.ndarray,
+                       reshare: np.ndarray) -> np.ndarray:
+        """A user reshares an item at most once: not if the root is in their reshare memory
+        (as it stood at the start of the batch), nor twice within the batch; the reshares kept
+        enter the memory in batch order."""
+        if not reshare.any():
+            return reshare
+        out = kernels.first_reshares(users, roots, reshare, self.memory.items, self.posts.n)
+        self.memory.remember(users[out], roots[out])
+        return out
+
+    def tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,
+              is_op: np.ndarray) -> np.ndarray:
+        """Count each read's actions on its root; for operation content, mark engaged readers
+        and return the totals (likes, reshares, replies, reports, media reshares,
+        high-profile reshares) (``kernels.tally``)."""
+        pop = self.pop
+        return kernels.tally(acts, users, roots, is_op, self.posts.columns(),
+                             self.ledger.engaged[pf.index], pop.is_media, pop.is_high_profile)
+
+    def cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each resharer also carries the item to one other platform they use, with probability
+        ``cross_post_prob``, chosen uniformly among them. Returns (index into ``users``,
+        platform) pairs."""
+        p_cross = self.cfg.engagement.cross_post_prob
+        if p_cross <= 0 or len(self.cfg.platforms) < 2:
+            return np.zeros(0, np.int64), np.zeros(0, np.int8)
+        carry = np.flatnonzero(self.rng.random(users.size) < p_cross)
+        options = self.pop.member[users[carry]].copy()
+        options[:, pf.index] = False
+        score = np.where(options, self.rng.random(options.shape), -1.0)
+        has = options.any(axis=1)
+        return carry[has], np.argmax(score[has], axis=1).astype(np.int8)
+
+    def compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each online user writes an original post with probability ``post_prob``: on their
+        own community's topic with probability ``own_topic_prob``, else on a uniformly random
+        one, with quality ~ Beta(mean ``quality_mean``, concentration
+        ``quality_concentration``). Returns (authors, topics, qualities)."""
+        pc = self.cfg.population
+        rng = self.rng
+        authors = users[rng.random(users.size) < pc.post_prob]
+        if authors.size == 0:
+            return authors, authors, np.zeros(0)
+        own = rng.random(authors.size) < pc.own_topic_prob
+        topic = np.where(own, self.pop.community[authors],
+                         rng.integers(0, len(pc.communities), authors.size))
+        a, b = beta_params(pc.quality_mean, pc.quality_concentration)
+        return authors, topic, rng.beta(a, b, authors.size)

@@ -1,0 +1,195 @@
+"""Compiled loops (numba) for what organic users do in an hour: who is online, reply views, the
+engagement coin flips, first reshares, and counting each read's impression and actions.
+
+Each is a loop over a variable number of items per user: as whole-array numpy it would need
+sorts, scatters, padded temporaries and one random number per possible event; compiled
+(``numba``, cached on disk) it is one pass drawing only the random numbers an outcome depends
+on, from the model's own generator (passed in), so one seed still fixes a run. Each function
+states its rule; ``sim.reference`` restates each one agent at a time. ``posts`` is a
+:class:`~sim.posts.PostColumns` bundle."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..network import in_sorted
+
+
+@njit(cache=True)
+def online(rng, rate, utc_hour, weight):
+    """Indices ``i`` with ``U < rate[i] * weight[utc_hour[i]]``, one single-precision uniform
+    ``U`` per ``i`` in order: who opens the platform this hour."""
+    out = np.empty(rate.size, np.int64)
+    n = 0
+    for i in range(rate.size):
+        if rng.random(dtype=np.float32) < rate[i] * weight[utc_hour[i]]:
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def reply_views(rng, items, posts, here, prob):
+    """For each read ``items[i]`` one uniform ``U``: the read's thread (its root) shows its
+    newest planted reply if it has one, lives on platform ``here`` and ``U < prob``. Returns
+    (read index, reply) pairs."""
+    who = np.empty(items.size, np.int64)
+    reply = np.empty(items.size, posts.hijack_reply.dtype)
+    n = 0
+    for i in range(items.size):
+        r = posts.root[items[i]]
+        seen = rng.random() < prob
+        if seen and posts.platform[r] == here and posts.hijack_reply[r] >= 0:
+            who[n] = i
+            reply[n] = posts.hijack_reply[r]
+            n += 1
+    return who[:n], reply[:n]
+
+
+@njit(cache=True)
+def first_reshares(users, roots, reshare, memory, n_posts):
+    """Which reshares stand: not of a root in the reader's ``memory`` row (as it stands on
+    entry), nor a repeat of an earlier (reader, root) pair of the batch."""
+    idx = np.flatnonzero(reshare)
+    key = users[idx].astype(np.int64) * (n_posts + 1) + roots[idx]
+    order = np.argsort(key, kind="mergesort")
+    out = np.zeros(reshare.size, np.bool_)
+    for k in range(idx.size):
+        j = order[k]
+        if k > 0 and key[order[k - 1]] == key[j]:
+            continue  # a repeat (the sort is stable: the first of a pair comes first)
+        i = idx[j]
+        fresh = True
+        for s in range(memory.shape[1]):
+            if memory[users[i], s] == roots[i]:
+                fresh = False
+        out[i] = fresh
+    return out
+
+
+@njit(cache=True)
+def remember(memory, ptr, users, roots):
+    """Write ``roots[i]`` into ``users[i]``'s memory over its oldest entry, pairs in order."""
+    for i in range(users.size):
+        u = users[i]
+        s = ptr[u]
+        memory[u, s] = roots[i]
+        ptr[u] = s + 1 if s + 1 < memory.shape[1] else 0
+
+
+@njit(cache=True)
+def draw_actions(rng, probs):
+    """Independent Bernoulli draws, ``out[i, j] = U < probs[i, j]``, with about one uniform
+    per row when the probabilities are small.
+
+    One uniform ``u`` decides whether any of the row's events happens (probability ``1 -
+    prod(1 - p)``) and, if so, which is the first (``P(first = j) = p_j prod_{l<j}(1 - p_l)``);
+    each later event then gets its own draw. The joint distribution is that of one coin per
+    probability."""
+    n, m = probs.shape
+    out = np.zeros((n, m), np.bool_)
+    for i in range(n):
+        any_event = 0.0
+        survive = 1.0
+        for j in range(m):
+            any_event += survive * probs[i, j]
+            survive *= 1.0 - probs[i, j]
+        u = rng.random()
+        if u >= any_event:
+            continue
+        acc = 0.0
+        survive = 1.0
+        for j in range(m):
+            acc += survive * probs[i, j]
+            if u < acc:
+                out[i, j] = True
+                for q in range(j + 1, m):
+                    out[i, q] = rng.random() < probs[i, q]
+                break
+            survive *= 1.0 - probs[i, j]
+    return out
+
+
+@njit(cache=True)
+def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, op_keys,
+                n_users):
+    """Reads ``(users[i], items[i])``: each is an impression of the item's root, counted on the
+    root (``imp_organic``) and, for operation content, on the reader (``exposure``). Returns,
+    per read, the root, whether it is operation content, its author, and whether the reader
+    follows that author: the first ``n_from_feed`` reads came through the feed, where an
+    original is from a followed account; otherwise the author's followers are searched (the
+    organic graph's sorted slice ``followers[indptr[a]:indptr[a + 1]]``, or for a troll
+    account the sorted keys ``account * n_users + follower``)."""
+    n = users.size
+    roots = np.empty(n, posts.root.dtype)
+    op = np.empty(n, np.bool_)
+    authors = np.empty(n, posts.author.dtype)
+    followed = np.empty(n, np.bool_)
+    for i in range(n):
+        r = posts.root[items[i]]
+        u = users[i]
+        roots[i] = r
+        posts.imp_organic[r] += 1
+        op[i] = posts.is_op[r]
+        if op[i]:
+            exposure[u] += 1
+        a = posts.author[r]
+        authors[i] = a
+        if i < n_from_feed and items[i] == r:
+            followed[i] = True
+        elif a < n_users:
+            followed[i] = in_sorted(followers, indptr[a], indptr[a + 1], u)
+        else:
+            followed[i] = in_sorted(op_keys, 0, op_keys.size, np.int64(a - n_users) * n_users + u)
+    return roots, op, authors, followed
+
+
+@njit(cache=True)
+def read_fields(users, roots, community, language, propensity, posts, now):
+    """What the engagement formula needs of each read (``users[i]`` read root ``roots[i]``),
+    gathered in one pass: the reader's community, language and propensity; the root's topic,
+    language, quality, timeliness, age in hours (single precision), visible engagement and
+    whether it is operation content."""
+    n = users.size
+    comm, lang = np.empty(n, community.dtype), np.empty(n, language.dtype)
+    prop = np.empty(n, propensity.dtype)
+    top, ilang = np.empty(n, posts.topic.dtype), np.empty(n, posts.language.dtype)
+    qual, tim = np.empty(n, posts.quality.dtype), np.empty(n, posts.timeliness.dtype)
+    age, eng = np.empty(n, np.float32), np.empty(n, posts.eng_visible.dtype)
+    op = np.empty(n, np.bool_)
+    for i in range(n):
+        u, r = users[i], roots[i]
+        comm[i], lang[i], prop[i] = community[u], language[u], propensity[u]
+        top[i], ilang[i] = posts.topic[r], posts.language[r]
+        qual[i], tim[i] = posts.quality[r], posts.timeliness[r]
+        age[i] = np.float32(now - posts.created[r])
+        eng[i], op[i] = posts.eng_visible[r], posts.is_op[r]
+    return comm, lang, prop, top, ilang, qual, tim, age, eng, op
+
+
+@njit(cache=True)
+def tally(acts, users, roots, op, posts, engaged, is_media, is_high_profile):
+    """Count each read's actions (``acts`` columns: like, reshare, reply, follow, report) on
+    its root, and for operation content mark the reader as engaged and total (likes,
+    reshares, replies, reports, reshares by media accounts, by high-profile accounts)."""
+    sums = np.zeros(6, np.int64)
+    for i in range(users.size):
+        r = roots[i]
+        like, reshare, reply, report = acts[i, 0], acts[i, 1], acts[i, 2], acts[i, 4]
+        posts.likes_organic[r] += like
+        posts.reshares_organic[r] += reshare
+        posts.replies_organic[r] += reply
+        posts.eng_visible[r] += like + reshare + reply
+        posts.reports[r] += report
+        if op[i]:
+            if like or reshare or reply:
+                engaged[users[i]] = True
+            sums[0] += like
+            sums[1] += reshare
+            sums[2] += reply
+            sums[3] += report
+            if reshare:
+                sums[4] += is_media[users[i]]
+                sums[5] += is_high_profile[users[i]]
+    return sums
