@@ -140,7 +140,8 @@ def claim_output(path: str | Path, kind: str, force: bool = False,
                           "(not a directory); choose a new directory")
     found = output_kind(target)
     if found is None:
-        if any(target.iterdir()):
+        if any(not (p.name.startswith(".sim-") and p.name.endswith(".lock"))
+               for p in target.iterdir()):  # a lock alone: a sweep is just starting
             raise OutputError(f"refusing to write {kind} output into {shown}: the directory is "
                               "not empty and is not an earlier output of this simulator; "
                               "choose a new directory")
