@@ -33,7 +33,13 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _start() -> None:
     signal.signal(signal.SIGTERM, _terminate)
-    provenance.command.set(provenance.cli_command())
+
+
+@app.callback()
+def _record_command(ctx: typer.Context) -> None:
+    """Record the command line for provenance, for the duration of the command only."""
+    token = provenance.command.set(provenance.cli_command())
+    ctx.call_on_close(lambda: provenance.command.reset(token))
 
 
 @app.command()
