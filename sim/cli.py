@@ -1,4 +1,9 @@
-"""Command line: ``sim run CONFIG [--out DIR] [--seed N] [--users N] [--days D] [--set k=v]``."""
+"""Command line: ``sim run CONFIG [--out DIR] [--seed N] [--users N] [--days D] [--set k=v]``.
+
+Exit codes: 0 success; 1 a sweep finished with failed or missing runs, or a report found none;
+2 bad input or an output location that may not or cannot be written (checked before any
+simulation; the message names the field or path). Nothing is ever replaced unless it is an
+earlier output of the same command and ``--force`` is given (``sim/output.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from . import provenance
 from .config import ConfigError, parse_override
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -17,6 +23,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
     raise SystemExit(128 + signum)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print an input error (never a traceback) and give the exit code for bad input."""
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def _start() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+@app.callback()
+def _record_command(ctx: typer.Context) -> None:
+    """Record the command line for provenance, for the duration of the command only."""
+    token = provenance.command.set(provenance.cli_command())
+    ctx.call_on_close(lambda: provenance.command.reset(token))
 
 
 @app.command()
@@ -33,23 +56,29 @@ def run(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     figures: Annotated[bool, typer.Option(help="Draw figures/headline.png.")] = True,
+    force: Annotated[bool, typer.Option(
+        help="Replace OUT if it holds an earlier run's output (nothing else is replaced).")
+    ] = False,
 ) -> None:
     """Run one scenario and write summary.json, tables and figures into OUT."""
-    from .runner import resolve_config
+    from .output import claim_output
     from .runner import run as run_model
 
-    signal.signal(signal.SIGTERM, _terminate)
+    _start()
+    out = out or Path("results") / config.stem
     try:
         overrides = dict(parse_override(s) for s in (set_ or []))
         if seed is not None:
             overrides["run.seed"] = seed
-        cfg = resolve_config(config, overrides, users, days)
+        # users/days go through resolve_config so that a SimSoM scenario can refuse them
+        from .runner import resolve_config
+        resolve_config(config, overrides, users, days)
+        claim_output(out, "run", force, inputs=[config])  # before simulating
+        result = run_model(config, overrides=overrides, users=users, days=days,
+                           progress=progress)
+        result.save(out, figures=figures, force=force)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    out = out or Path("results") / config.stem
-    result = run_model(cfg, progress=progress)
-    result.save(out, figures=figures)
+        raise _fail(exc) from None
     s = result.summary
     if s.get("model") == "simsom":
         typer.echo(f"wrote {out}  ({s['runtime_seconds']:.1f} s)\n"
@@ -89,13 +118,12 @@ def _ratio(x: float | None, fmt: str | None = None) -> str:
 @app.command()
 def check(config: Annotated[Path, typer.Argument(help="Scenario TOML file.")]) -> None:
     """Validate a scenario file without running it."""
-    from .config import load_config
+    from .runner import resolve_config
 
     try:
-        load_config(config)
+        resolve_config(config)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
     typer.echo(f"{config}: valid")
 
 
@@ -110,18 +138,19 @@ def sweep(
     retry_failed: Annotated[bool, typer.Option(help="Rerun runs recorded as failed.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Run every missing run of an experiment (resumable: rerun the same command)."""
+    """Run every missing run of an experiment (resumable: rerun the same command).
+
+    Exits 1 if any run failed or is missing, naming how many and where the errors are."""
     from tqdm import tqdm
 
     from .experiment import load_experiment
-    from .sweep import run_sweep
+    from .sweep import ResultStore, run_sweep
 
-    signal.signal(signal.SIGTERM, _terminate)
+    _start()
     try:
         exp = load_experiment(experiment)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
     out = out or Path("results") / exp.spec.name
     total = len(exp.runs())
     bar = tqdm(total=total, unit="run", desc=exp.spec.name, disable=not progress)
@@ -136,29 +165,61 @@ def sweep(
                        executor="dask" if scheduler else executor, scheduler=scheduler,
                        retry_failed=retry_failed, progress=show)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
     finally:
         bar.close()
     n_failed = int((df["status"] != "ok").sum()) if len(df) else 0
-    typer.echo(f"{out}: {len(df)} of {total} runs recorded, {n_failed} failed")
+    n_missing = total - len(df)
+    typer.echo(f"{out}: {len(df)} of {total} runs recorded, {n_failed} failed"
+               + (f", {n_missing} missing" if n_missing else ""))
+    if n_failed or n_missing:
+        if n_failed:
+            bad = ResultStore(out).failures()
+            typer.echo(f"error: {n_failed} of {total} runs failed; the errors are in the 'error' "
+                       f"column of their rows ({out}/runs/run-NNNNNN.parquet; `sim report {out}` "
+                       "lists the points). First ones:", err=True)
+            for r in bad.head(5).itertuples():
+                typer.echo(f"  run {r.run} (point {r.point}, seed {r.seed}): {r.error}",
+                           err=True)
+            typer.echo("Rerun them with --retry-failed.", err=True)
+        if n_missing:
+            typer.echo(f"error: {n_missing} of {total} runs missing; rerun the same command to "
+                       "compute them", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("report")
 def report_cmd(
     results: Annotated[Path, typer.Argument(help="Results directory of a sweep.")],
     csv: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,
+    force: Annotated[bool, typer.Option(help="Let --csv replace an existing file.")] = False,
 ) -> None:
-    """Mean and 95% confidence interval of each outcome per design point."""
+    """Mean and 95% confidence interval of each outcome per design point, with how many of
+    its runs finished (n), failed and are missing; failed and missing points are listed too."""
+    from .output import atomic_file, claim_output, output_kind
     from .sweep import report
 
+    _start()
+    if output_kind(results) != "sweep":
+        raise _fail(ConfigError(f"{results} is not a sweep's results directory (no manifest)"))
+    try:
+        if csv is not None:
+            claim_output(csv, "file", force, inputs=[results / "manifest.json"])
+    except ConfigError as exc:
+        raise _fail(exc) from None
     table = report(results)
     if table.empty:
         typer.echo(f"{results}: no results", err=True)
         raise typer.Exit(1)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    bad = table[table["status"] != "ok"]
+    if len(bad):
+        typer.echo(f"warning: {len(bad)} of {len(table)} design points are incomplete "
+                   f"({int(table['n_failed'].sum())} runs failed, "
+                   f"{int(table['n_missing'].sum())} missing): points "
+                   f"{', '.join(str(p) for p in bad['point'])}", err=True)
     if csv is not None:
-        table.to_csv(csv, index=False)
+        atomic_file(csv, table.to_csv(index=False))
 
 
 @app.command()
@@ -167,8 +228,15 @@ def plot(
     pdf: Annotated[bool, typer.Option(help="Also write PDF files.")] = False,
 ) -> None:
     """Draw an experiment's figures into RESULTS/figures."""
+    from .output import output_kind
     from .plots import plot_experiment
 
+    _start()
+    figs = results / "figures"
+    if output_kind(results) != "sweep":
+        raise _fail(ConfigError(f"{results} is not a sweep's results directory (no manifest)"))
+    if figs.exists() and not figs.is_dir():
+        raise _fail(ConfigError(f"cannot draw into {figs}: it is a file, not a directory"))
     try:
         paths = plot_experiment(results, formats=("png", "pdf") if pdf else ("png",))
     except (ConfigError, FileNotFoundError) as exc:

@@ -10,6 +10,7 @@ source are calibration assumptions and say so. ``sim config-docs`` renders this 
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,7 +40,13 @@ def F(default: Any, doc: str, *, unit: str = "", ge: float | None = None,
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    """Base of every config section: unknown keys, wrong types and non-finite numbers are
+    refused, never coerced. ``true`` is not a number of days, ``"0.5"`` is not a probability and
+    ``2.5`` is not a count (pydantic strict mode; an integer is accepted where a real number is
+    meant); NaN and infinity (TOML ``nan``, ``inf``) are refused in every field."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
+                              strict=True, allow_inf_nan=False)
 
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -476,6 +483,14 @@ class Operation(Strict):
             _check_weights("platform_weights", list(v.values()))
         return v
 
+    @field_validator("work_blocks", mode="before")
+    @classmethod
+    def _blocks_from_arrays(cls, v: Any) -> Any:
+        """TOML and JSON have arrays, not tuples: ``[[9, 12]]`` is a list of (start, end)."""
+        if isinstance(v, list):
+            return [tuple(b) if isinstance(b, list) else b for b in v]
+        return v
+
     @field_validator("work_blocks")
     @classmethod
     def _blocks(cls, v: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -758,6 +773,40 @@ def _field_owner(loc: tuple, root: type[BaseModel] | None = None
     return None
 
 
+def short_repr(x: Any, limit: int = 60) -> str:
+    """``repr(x)`` cut to ``limit`` characters: a huge value is quoted, not pasted whole (and
+    integers too long for ``repr`` are described instead)."""
+    try:
+        text = repr(x)
+    except ValueError:  # int with more digits than sys.get_int_max_str_digits()
+        return f"an integer of about {int(x.bit_length() * 0.30103)} digits"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def nonfinite_paths(data: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of NaN or infinite numbers anywhere in raw config data (lists and tables
+    included, also where a field takes free-form values such as override tables)."""
+    if isinstance(data, float):
+        return [] if math.isfinite(data) else [prefix or "(top level)"]
+    items: Any = ()
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list | tuple):
+        items = enumerate(data)
+    out = []
+    for k, v in items:
+        out += nonfinite_paths(v, f"{prefix}.{k}" if prefix else str(k))
+    return out
+
+
+def check_finite(data: Any, origin: str) -> None:
+    bad = nonfinite_paths(data)
+    if bad:
+        raise ConfigError(f"invalid configuration ({origin}):\n"
+                          + "\n".join(f"  {p}: NaN and infinity are not allowed; give a finite "
+                                       "number" for p in bad[:10]))
+
+
 def _format_error(e: ValidationError, origin: str, root: type[BaseModel] | None = None,
                   prefix: str = "") -> str:
     lines = [f"invalid configuration ({origin}):"]
@@ -768,7 +817,7 @@ def _format_error(e: ValidationError, origin: str, root: type[BaseModel] | None 
             lines.append(f"  {loc}: unknown field (check spelling; see docs/config.md)")
             continue
         if not isinstance(err["input"], dict | list):
-            msg += f" (got {err['input']!r})"
+            msg += f" (got {short_repr(err['input'])})"
         owner = _field_owner(err["loc"], root)
         rng = allowed_range(*owner) if owner else ""
         if rng:
@@ -805,7 +854,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError):
         value = raw.strip()
     return key, value
 
@@ -814,7 +863,9 @@ def _resolve_platform_keys(data: dict, key: str) -> str:
     """Allow ``platforms.NAME.field`` as well as ``platforms.INDEX.field``."""
     parts = key.split(".")
     if len(parts) >= 3 and parts[0] == "platforms" and not parts[1].isdigit():
-        names = [p.get("name") for p in data.get("platforms", [])]
+        platforms = data.get("platforms", [])
+        names = [p.get("name") for p in platforms if isinstance(p, dict)] \
+            if isinstance(platforms, list) else []
         if parts[1] not in names:
             raise ConfigError(f"--set {key}: unknown platform {parts[1]!r}; known: {names}")
         parts[1] = str(names.index(parts[1]))
@@ -824,16 +875,22 @@ def _resolve_platform_keys(data: dict, key: str) -> str:
 def build_config(data: dict, overrides: dict[str, Any] | None = None,
                  origin: str = "config") -> Config:
     """Validate raw data (plus dotted overrides) into a Config, or raise ConfigError."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration ({origin}): expected a table of sections, "
+                          f"got {type(data).__name__}")
     data = copy.deepcopy(data)
     if "platforms" not in data and overrides and any(k.startswith("platforms.")
                                                      for k in overrides):
         data["platforms"] = [p.model_dump() for p in _default_platforms()]
     for key, value in (overrides or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"override key {short_repr(key)}: expected a dotted field name")
         key = _resolve_platform_keys(data, key)
         try:
             _set_path(data, key, value)
-        except (IndexError, ValueError, TypeError, KeyError) as exc:
+        except (IndexError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ConfigError(f"--set {key}: no such field ({exc})") from None
+    check_finite(data, origin)
     try:
         return Config.model_validate(data)
     except ValidationError as e:
@@ -843,10 +900,31 @@ def build_config(data: dict, overrides: dict[str, Any] | None = None,
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
     """Read a TOML scenario file and validate it (with optional dotted overrides)."""
     path = Path(path)
+    data = read_toml(path, "config")
+    if "base" in data and ({"design", "outcomes", "replicates"} & data.keys()):
+        raise ConfigError(f"{path} is an experiment file (it has base and design), not a "
+                          f"scenario; run it with `sim sweep {path}`")
+    return build_config(data, overrides, origin=str(path))
+
+
+def read_toml(path: str | Path, what: str) -> dict:
+    """Parse a TOML file; every way it can fail (missing, a directory, not UTF-8, not TOML,
+    unreadable) is a ConfigError naming the file."""
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"{what} file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as "
+                          "UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return build_config(data, overrides, origin=str(path))
+    except (ValueError, RecursionError) as exc:  # e.g. an integer too long to convert
+        raise ConfigError(f"{path}: not valid TOML: {str(exc)[:200]}") from None

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,7 +42,15 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .config import Config, ConfigError, Strict, _format_error, build_config
+from .config import (
+    Config,
+    ConfigError,
+    Strict,
+    _format_error,
+    build_config,
+    check_finite,
+    read_toml,
+)
 from .designs import SCENARIO, SCENARIOS, check_overrides, design, run_seed, scenario_design
 from .ledger import SERIES
 
@@ -344,24 +351,101 @@ def _points(d: Design, root_seed: int) -> pd.DataFrame:
     return pd.DataFrame(index=[0])
 
 
+# What a run's summary can hold, so that an experiment's outcomes are checked before its first
+# run. tests/test_strict_input.py compares these lists with the keys real runs produce.
+OPERATION_OUTCOMES = frozenset({
+    "accounts_alive", "accounts_removed_per_action", "accounts_run", "breakout_category",
+    "communities_reached", "deliveries", "exposure_top1pct_share", "follower_edges",
+    "high_profile_amplifications", "hijack_replies", "in_network_engagement_share",
+    "in_network_engagements", "kidding_ratio", "kidding_ratio_impressions",
+    "media_amplifications", "median_removal_delay_hours", "moderation", "moderation_actions",
+    "moderation_precision", "moderation_recall", "n_accounts", "n_operators", "n_users",
+    "operation_accounts_removed", "organic_accounts_removed", "organic_cross_posts",
+    "organic_engagements", "organic_exposed_users", "organic_followers_gained",
+    "organic_followers_lost", "organic_impressions", "organic_likes", "organic_posts",
+    "organic_replies", "organic_reports", "organic_reshares", "platforms_reached",
+    "posts_published", "reported_engagements", "reported_followers", "reported_impressions",
+    "reports", "runtime_seconds", "seed", "ticks"})
+"""Summary keys of every influence-operation run."""
+CONDITIONAL_OUTCOMES: dict[str, tuple[str, frozenset[str]]] = {
+    "adaptation": ("adaptation.enabled = true", frozenset(
+        f"allocation_{t}" for t in ("amplification", "audience", "buying", "hijacking",
+                                    "timeliness", "volume"))),
+    "moderation": ("moderation.enabled = true", frozenset({
+        "accounts_flagged", "moderation_by_platform", "operation_accounts_acquired"})),
+    "counterfactual": ("moderation.enabled = true and moderation.counterfactual = true",
+                       frozenset({"counterfactual_organic_engagements",
+                                  "counterfactual_organic_exposed_users",
+                                  "counterfactual_organic_impressions",
+                                  "operation_exposed_users_prevented",
+                                  "operation_exposures_prevented"})),
+}
+"""Summary keys present only when a condition holds: name -> (condition, keys)."""
+SIMSOM_OUTCOMES = frozenset({
+    "average_quality", "bad_actor_share_of_human_feeds", "baseline_average_quality",
+    "baseline_converged", "baseline_final_quality", "baseline_simulation_seconds",
+    "baseline_steps", "converged", "edges_bad_actor", "edges_human", "edges_infiltration",
+    "final_quality", "mean_followees", "messages_created", "model", "n_bad_actors", "n_humans",
+    "relative_quality", "runtime_seconds", "seed", "simulation_seconds", "steps", "ticks"})
+"""Summary keys of a SimSoM run."""
+
+
+def _conditions(cfg: Config) -> dict[str, bool]:
+    mod = cfg.moderation.enabled
+    return {"adaptation": cfg.adaptation.enabled, "moderation": mod,
+            "counterfactual": mod and cfg.moderation.counterfactual}
+
+
+def check_outcomes(outcomes: list[str], configs: list[Config], path: Path) -> None:
+    """Refuse outcome names no run of the experiment would report, before the first run (a
+    misspelt outcome would otherwise fail every run, one by one)."""
+    if len(set(outcomes)) < len(outcomes):
+        raise ConfigError(f"{path}: outcomes: a name is listed twice")
+    for cfg in configs:
+        if cfg.simsom.enabled:
+            allowed = set(SIMSOM_OUTCOMES)
+        else:
+            allowed = set(OPERATION_OUTCOMES)
+            for name, on in _conditions(cfg).items():
+                if on:
+                    allowed |= CONDITIONAL_OUTCOMES[name][1]
+        for o in outcomes:
+            if o in allowed:
+                continue
+            needs = [cond for name, (cond, keys) in CONDITIONAL_OUTCOMES.items() if o in keys]
+            if needs and not cfg.simsom.enabled:
+                raise ConfigError(f"{path}: outcomes: {o!r} is reported only when {needs[0]}, "
+                                  "which does not hold at every design point")
+            raise ConfigError(f"{path}: outcomes: {o!r} is not an outcome a run reports; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+
+
+SCENARIO_SECTIONS = frozenset(Config.model_fields)
+
+
 def load_experiment(path: str | Path) -> LoadedExperiment:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"experiment file not found: {path}")
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "experiment")
+    if "base" not in data and SCENARIO_SECTIONS & data.keys():
+        raise ConfigError(f"{path} is a scenario file, not an experiment (it has "
+                          f"{sorted(SCENARIO_SECTIONS & data.keys())[0]!r} and no base); run it "
+                          f"with `sim run {path}`")
+    check_finite(data, str(path))
     try:
         spec = Experiment.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_error(e, str(path)).replace("invalid configuration",
                                                               "invalid experiment")) from None
-    base_path = (path.parent / spec.base).resolve()
+    try:
+        base_path = (path.parent / spec.base).resolve()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: base: not a usable path ({exc})") from None
     if not base_path.is_file():
         raise ConfigError(f"{path}: base scenario not found: {base_path}")
-    base_data = tomllib.loads(base_path.read_text())
+    base_data = read_toml(base_path, "base scenario")
+    if "base" in base_data:
+        raise ConfigError(f"{path}: base: {base_path} is an experiment file; base must name a "
+                          "scenario")
     try:
         points = _points(spec.design, spec.root_seed)
     except ValueError as exc:
@@ -375,6 +459,10 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         runs_part += json.dumps(list(spec.design.scenarios)).encode()
     digest = hashlib.sha256(runs_part + b"\0" + base_path.read_bytes()).hexdigest()
     exp = LoadedExperiment(spec, path, digest, base_data, points)
-    for run in exp.runs()[:: spec.replicates]:  # fail now, not in a worker, on a bad point
-        exp.config(run)
+    # fail now, not in a worker, on a bad point or outcome
+    configs = [exp.config(run) for run in exp.runs()[:: spec.replicates]]
+    if configs[0].simsom.enabled and (spec.users is not None or spec.days is not None):
+        raise ConfigError(f"{path}: users/days: the base is a SimSoM scenario, which ignores "
+                          "them; vary simsom.n_humans or simsom.max_steps instead")
+    check_outcomes(spec.outcomes, configs, path)
     return exp

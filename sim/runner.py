@@ -8,24 +8,29 @@ Output schema (the names are part of the public interface; docs/outputs.md expla
 - ``removals.parquet``: one row per account removed by moderation (ground truth included);
 - ``accounts.parquet``: one row per operation account (origin, platform, fate);
 - ``operators.parquet``: one row per operator and reporting period (its figures, KPI, split);
-- ``figures/headline.png``: vanity against real over time.
+- ``figures/headline.png``: vanity against real over time;
+- ``.sim-run``: the marker that lets a later ``sim run --force`` recognise and replace this
+  directory (nothing else is ever replaced, see ``sim/output.py``).
+``summary.json`` has a ``provenance`` block (``sim/provenance.py``): with ``runtime_seconds`` it
+is the only part that differs between two runs of the same config and seed.
 """
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .config import LANGUAGES, Config, build_config, load_config
+from . import provenance
+from .config import LANGUAGES, Config, ConfigError, build_config, load_config
 from .model import InfluenceModel
 from .operation.accounts import ORIGIN_NAMES
-from .output import atomic_dir, write_json, write_table
+from .output import atomic_dir, claim_output, write_json, write_marker, write_table
 from .posts import KIND_NAMES, KIND_OP_POST, KIND_OP_REPLY
 
 
@@ -40,10 +45,14 @@ class RunResult:
     accounts: pd.DataFrame
     operators: pd.DataFrame
 
-    def save(self, out_dir: str | Path, figures: bool = True) -> Path:
-        """Write every output into ``out_dir`` atomically (replacing what was there)."""
+    def save(self, out_dir: str | Path, figures: bool = True, force: bool = False) -> Path:
+        """Write every output into ``out_dir`` atomically: all files appear at once or none.
+
+        ``out_dir`` must be new, an empty directory, or (with ``force``) an earlier run's output
+        directory; anything else raises OutputError (a ConfigError) before writing."""
         from .figures import headline_figure
 
+        claim_output(out_dir, "run", force)
         with atomic_dir(out_dir) as tmp:
             write_json(tmp / "summary.json", self.summary)
             write_table(tmp / "timeseries.parquet", self.timeseries)
@@ -52,6 +61,8 @@ class RunResult:
             write_table(tmp / "removals.parquet", self.removals)
             write_table(tmp / "accounts.parquet", self.accounts)
             write_table(tmp / "operators.parquet", self.operators)
+            write_marker(tmp, "run", seed=self.summary.get("seed"),
+                         config_sha256=self.summary.get("provenance", {}).get("config_sha256"))
             if figures:
                 (tmp / "figures").mkdir()
                 if self.summary.get("model") == "simsom":
@@ -65,28 +76,67 @@ class RunResult:
 
 def resolve_config(config: Config | str | Path | dict, overrides: dict[str, Any] | None = None,
                    users: int | None = None, days: float | None = None) -> Config:
+    """The validated config of a run: a Config, raw data or a TOML file, plus overrides.
+
+    A SimSoM scenario (``simsom.enabled``) ignores every section but ``run.seed`` and
+    ``simsom``; asking it for a population size or a horizon is refused rather than silently
+    running at SimSoM's own size."""
     overrides = dict(overrides or {})
     if users is not None:
         overrides["population.n_users"] = users
     if days is not None:
         overrides["run.days"] = days
     if isinstance(config, Config):
-        return build_config(config.model_dump(), overrides) if overrides else config
-    if isinstance(config, dict):
-        return build_config(config, overrides)
-    return load_config(config, overrides)
+        cfg = build_config(config.model_dump(), overrides) if overrides else config
+    elif isinstance(config, dict):
+        cfg = build_config(config, overrides)
+    elif isinstance(config, str | Path):
+        cfg = load_config(config, overrides)
+    else:
+        raise ConfigError(f"a run takes a Config, a dict or a TOML file path, not "
+                          f"{type(config).__name__}")
+    if cfg.simsom.enabled:
+        ignored = [k for k in overrides if k != "run.seed" and not k.startswith("simsom.")]
+        if ignored:
+            flags = {"population.n_users": "--users", "run.days": "--days"}
+            named = ", ".join(f"{k} ({flags[k]})" if k in flags else k for k in ignored)
+            raise ConfigError(f"simsom.enabled = true: SimSoM ignores {named}; size it with "
+                              "simsom.n_humans and simsom.max_steps instead")
+    return cfg
+
+
+def _call(config: Any, seed: int | None, overrides: dict | None, users: int | None,
+          days: float | None) -> str:
+    """The API call, as text, for provenance."""
+    what = repr(str(config)) if isinstance(config, str | Path) else f"<{type(config).__name__}>"
+    args = [what] + [f"{k}={v!r}" for k, v in (("seed", seed), ("users", users), ("days", days),
+                                                ("overrides", overrides)) if v is not None]
+    return f"sim.run({', '.join(args)})"
 
 
 def run(config: Config | str | Path | dict, seed: int | None = None, *,
         overrides: dict[str, Any] | None = None, users: int | None = None,
         days: float | None = None, progress: bool = False,
         model_cls: type[InfluenceModel] = InfluenceModel) -> RunResult:
-    """Run one scenario and return its tables. ``seed`` overrides ``run.seed``."""
-    cfg = resolve_config(config, overrides, users, days)
+    """Run one scenario and return its tables. ``seed`` overrides ``run.seed``.
+
+    Bad input (config, overrides, sizes) raises ConfigError before anything is simulated."""
+    started = provenance.now()
+    call = _call(config, seed, overrides, users, days)
     if seed is not None:
-        cfg = build_config(cfg.model_dump(), {"run.seed": int(seed)})
+        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+            seed = int(seed)  # numpy integers are integers; anything else is refused below
+        overrides = {**(overrides or {}), "run.seed": seed}
+    cfg = resolve_config(config, overrides, users, days)
     if cfg.simsom.enabled:
-        return run_simsom(cfg)
+        result = run_simsom(cfg)
+    else:
+        result = _run_operation(cfg, progress, model_cls)
+    result.summary["provenance"] = provenance.record(result.summary["config"], call, started)
+    return result
+
+
+def _run_operation(cfg: Config, progress: bool, model_cls: type[InfluenceModel]) -> RunResult:
     t0 = time.perf_counter()
     model = model_cls(cfg)
     bar = None
@@ -115,7 +165,7 @@ def run_simsom(cfg: Config) -> RunResult:
 
     t0 = time.perf_counter()
     res, base = run_pair(cfg)
-    summary: dict[str, Any] = {"schema_version": 1, "package_version": version("sim"),
+    summary: dict[str, Any] = {"schema_version": 1, "package_version": provenance.package_version(),
                                "seed": int(cfg.run.seed), "ticks": res.steps}
     summary.update(simsom_summary(cfg, res, base))
     summary["runtime_seconds"] = round(time.perf_counter() - t0, 3)
@@ -147,7 +197,7 @@ def collect(model: InfluenceModel, runtime: float) -> RunResult:
     cfg = model.cfg
     summary: dict[str, Any] = {
         "schema_version": 1,
-        "package_version": version("sim"),
+        "package_version": provenance.package_version(),
         "seed": model.seed,
         "ticks": model.steps,
         "n_users": model.pop.n,

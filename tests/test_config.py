@@ -95,7 +95,7 @@ def test_cli_run_writes_every_output(tmp_path):
              "--seed", "3", "--no-progress", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == ["accounts.parquet", "figures/headline.png", "operators.parquet",
+    assert names == [".sim-run", "accounts.parquet", "figures/headline.png", "operators.parquet",
                      "posts.parquet", "removals.parquet", "reports.parquet", "summary.json",
                      "timeseries.parquet"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary leftovers

@@ -23,9 +23,14 @@ USERS, DAYS = 1500, 1.5
 PARQUET = ("timeseries.parquet", "posts.parquet", "reports.parquet")
 
 
+VARYING = ("runtime_seconds", "provenance")
+"""The only summary fields allowed to differ between runs of one config and seed: wall-clock
+time and where/when/how the run was made (docs/outputs.md)."""
+
+
 def _scrub(summary: dict) -> dict:
-    """The summary without wall-clock time, the only field allowed to differ between runs."""
-    return {k: v for k, v in summary.items() if k != "runtime_seconds"}
+    """The summary without the fields that record time, machine and call."""
+    return {k: v for k, v in summary.items() if k not in VARYING}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +123,8 @@ def test_same_seed_in_a_fresh_process(runs, cfg, tmp_path) -> None:
         "import sim\n"
         "r = sim.run(json.load(open(sys.argv[1])), seed=11)\n"
         "r.posts.to_parquet(sys.argv[2], index=False)\n"
-        "print(json.dumps({k: v for k, v in r.summary.items() if k != 'runtime_seconds'}))\n"
+        "print(json.dumps({k: v for k, v in r.summary.items()\n"
+        "                  if k not in ('runtime_seconds', 'provenance')}))\n"
     )
     root = str(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONHASHSEED="12345",
