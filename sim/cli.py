@@ -79,40 +79,8 @@ def run(
         result.save(out, figures=figures, force=force)
     except ConfigError as exc:
         raise _fail(exc) from None
-    s = result.summary
-    if s.get("model") == "simsom":
-        typer.echo(f"wrote {out}  ({s['runtime_seconds']:.1f} s)\n"
-                   f"  SimSoM: relative quality {s['relative_quality']:.3f} (average quality "
-                   f"{s['average_quality']:.3f} against {s['baseline_average_quality']:.3f} "
-                   f"without bad actors), {s['steps']} steps")
-        return
-    typer.echo(
-        f"wrote {out}  ({s['runtime_seconds']:.1f} s)\n"
-        f"  reported: {s['posts_published']:,} posts, {s['reported_followers']:,} followers, "
-        f"{s['reported_engagements']:,} engagements, {s['reported_impressions']:,} impressions\n"
-        f"  real:     {s['organic_exposed_users']:,} users exposed, "
-        f"{s['organic_engagements']:,} engagements, {s['organic_reshares']:,} reshares, "
-        f"{s['organic_followers_gained']:,} followers gained\n"
-        f"  in-network share of engagement {s['in_network_engagement_share']:.1%}, "
-        f"Breakout category {s['breakout_category']}, kidding ratio "
-        f"{_ratio(s['kidding_ratio'])} (engagements), "
-        f"{_ratio(s['kidding_ratio_impressions'])} (impressions)")
-    if s["moderation"]:
-        prevented = (f"; {s['operation_exposures_prevented']:,} organic reads of its content "
-                     "prevented" if "operation_exposures_prevented" in s else "")
-        typer.echo(
-            f"  moderation: {s['operation_accounts_removed']:,} operation accounts removed "
-            f"({s['operation_accounts_acquired']:,} acquired to replace them), "
-            f"{s['organic_accounts_removed']:,} organic accounts wrongly removed; precision "
-            f"{_ratio(s['moderation_precision'], '.2f')}, recall "
-            f"{_ratio(s['moderation_recall'], '.2f')}, median removal delay "
-            f"{_ratio(s['median_removal_delay_hours'], '.0f')} h{prevented}")
-
-
-def _ratio(x: float | None, fmt: str | None = None) -> str:
-    if x is None:
-        return "undefined"
-    return format(x, fmt or (".2f" if x < 10 else ",.0f"))
+    typer.echo(f"wrote {out}  ({result.summary['runtime_seconds']:.1f} s)\n"
+               + result.describe(result.summary))
 
 
 @app.command()

@@ -25,45 +25,47 @@ from . import config as C
 CONFIG_DOCS = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 REGENERATE = 'python -c "import sim.docs as d; d.write()"'
 
-# Rules that the model validators in sim/config.py enforce beyond the per-field bounds. They are
+# Rules that the model validators in sim/config/ enforce beyond the per-field bounds. They are
 # not part of the pydantic field metadata, so they are listed here (tests check every key names
 # an existing field).
 VALIDATOR_RULES: dict[tuple[type[BaseModel], str], str] = {
-    (C.Community, "name"): "unique among communities",
-    (C.Community, "languages"): "3 weights (en, zh, other), non-negative, positive sum",
-    (C.Community, "utc_offsets"): "each in [-12, 14]",
-    (C.Community, "utc_weights"): "one per utc_offsets entry, non-negative, positive sum",
-    (C.Population, "diurnal"): "24 weights, non-negative, positive sum",
-    (C.Platform, "name"): "unique among platforms",
-    (C.Engagement, "comprehension"): "3 x 3 matrix, entries in [0, 1]",
-    (C.Operation, "platform_weights"): "keys must name platforms; if not empty, non-negative "
-                                       "weights with a positive sum",
-    (C.Operation, "persona_communities"): "keys must name communities; non-negative weights "
-                                          "with a positive sum (so at least one entry)",
-    (C.Operation, "persona_languages"): "3 weights (en, zh, other), non-negative, positive sum",
-    (C.Operation, "work_blocks"): "start < end in every block",
-    (C.Operation, "replacement_mix"): "keys among bought, hijacked, fresh; non-negative weights "
-                                      "with a positive sum",
-    (C.Platform, "moderation"): "keys and values of [moderation] fields, validated like it",
-    (C.Moderation, "enabled"): "when enabled, at least one signal weight must be positive",
-    (C.Paymaster, "kpi_weights"): "keys among the per-operator report quantities; "
-                                  "non-negative weights with a positive sum",
+    (C.CommunityConfig, "name"): "unique among communities",
+    (C.CommunityConfig, "languages"): "3 weights (en, zh, other), non-negative, positive sum",
+    (C.CommunityConfig, "utc_offsets"): "each in [-12, 14]",
+    (C.CommunityConfig, "utc_weights"): "one per utc_offsets entry, non-negative, positive sum",
+    (C.PopulationConfig, "diurnal"): "24 weights, non-negative, positive sum",
+    (C.PlatformConfig, "name"): "unique among platforms",
+    (C.EngagementConfig, "comprehension"): "3 x 3 matrix, entries in [0, 1]",
+    (C.OperationConfig, "platform_weights"):
+        "keys must name platforms; if not empty, non-negative weights with a positive sum",
+    (C.OperationConfig, "persona_communities"):
+        "keys must name communities; non-negative weights with a positive sum (so at least one "
+        "entry)",
+    (C.OperationConfig, "persona_languages"):
+        "3 weights (en, zh, other), non-negative, positive sum",
+    (C.OperationConfig, "work_blocks"): "start < end in every block",
+    (C.OperationConfig, "replacement_mix"):
+        "keys among bought, hijacked, fresh; non-negative weights with a positive sum",
+    (C.PlatformConfig, "moderation"): "keys and values of [moderation] fields, validated like it",
+    (C.ModerationConfig, "enabled"): "when enabled, at least one signal weight must be positive",
+    (C.PaymasterConfig, "kpi_weights"):
+        "keys among the per-operator report quantities; non-negative weights with a positive sum",
 }
 
 # Section intros for models without a docstring, and notes added after a model's docstring.
 SECTION_NOTES: dict[type[BaseModel], str] = {
-    C.Run: "Seed and horizon. One tick is one simulated hour; the run lasts "
-           "`max(1, round(days * 24))` ticks.",
-    C.Community: "Repeat the table once per community. A file that lists communities replaces "
-                 "the default set below entirely; `operation.persona_communities` must then name "
-                 "communities that exist (this is checked even when the operation is disabled).",
-    C.Moderation: "The same table applies to every platform; `platforms.moderation` changes "
-                  "fields for one platform (e.g. `moderation = { threshold = 0.7 }` in its "
-                  "`[[platforms]]` table). Switch all moderation off with "
-                  "`--set moderation.enabled=false`. The model is in docs/model.md, Section 7.15.",
-    C.Platform: "Repeat the table once per platform. A file that lists platforms replaces the "
-                "default set below entirely. Users' popularity (`population.popularity_exponent`) "
-                "is a user trait, shared by every platform's graph.",
+    C.RunConfig: "Seed and horizon. One tick is one simulated hour; the run lasts "
+    "`max(1, round(days * 24))` ticks.",
+    C.CommunityConfig: "Repeat the table once per community. A file that lists communities "
+    "replaces the default set below entirely; `operation.persona_communities` must then name "
+    "communities that exist (this is checked even when the operation is disabled).",
+    C.ModerationConfig: "The same table applies to every platform; `platforms.moderation` "
+    "changes fields for one platform (e.g. `moderation = { threshold = 0.7 }` in its "
+    "`[[platforms]]` table). Switch all moderation off with `--set moderation.enabled=false`. "
+    "The model is in docs/model.md, Section 7.15.",
+    C.PlatformConfig: "Repeat the table once per platform. A file that lists platforms replaces "
+    "the default set below entirely. Users' popularity (`population.popularity_exponent`) is a "
+    "user trait, shared by every platform's graph.",
 }
 
 _MAX_CELL = 44  # defaults longer than this are shown below the table, as TOML

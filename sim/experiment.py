@@ -46,9 +46,9 @@ from .config import (
     Config,
     ConfigError,
     Strict,
-    _format_error,
     build_config,
     check_finite,
+    format_error,
     read_toml,
 )
 from .designs import SCENARIO, SCENARIOS, check_overrides, design, run_seed, scenario_design
@@ -434,7 +434,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     try:
         spec = Experiment.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_error(e, str(path)).replace("invalid configuration",
+        raise ConfigError(format_error(e, str(path)).replace("invalid configuration",
                                                               "invalid experiment")) from None
     try:
         base_path = (path.parent / spec.base).resolve()

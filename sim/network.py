@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .config import Platform
+from .config import PlatformConfig
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -45,7 +45,7 @@ def _from_edges(n: int, author: np.ndarray, follower: np.ndarray) -> FollowerGra
     return FollowerGraph(indptr, (key % n).astype(np.int32))
 
 
-def make_follower_graph(p: Platform, members: np.ndarray, community: np.ndarray,
+def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.ndarray,
                         fitness: np.ndarray, n_users: int,
                         rng: np.random.Generator) -> FollowerGraph:
     """Build one platform's follower graph over its ``members`` (sorted global ids)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import Platform as PlatformConfig
+from .config import PlatformConfig
 from .feeds import Feeds, Ranking, ranking
 from .feeds.kernels import fan_out
 from .network import FollowerGraph, sorted_unique

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numbers
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,43 @@ from .output import atomic_dir, claim_output, write_json, write_marker, write_ta
 from .posts import KIND_NAMES, KIND_OP_POST, KIND_OP_REPLY
 
 
+def describe(s: dict) -> str:
+    """The two ledgers (and moderation's record) in a few lines, as ``sim run`` prints them."""
+    lines = [
+        f"  reported: {s['posts_published']:,} posts, {s['reported_followers']:,} followers, "
+        f"{s['reported_engagements']:,} engagements, {s['reported_impressions']:,} impressions",
+        f"  real:     {s['organic_exposed_users']:,} users exposed, "
+        f"{s['organic_engagements']:,} engagements, {s['organic_reshares']:,} reshares, "
+        f"{s['organic_followers_gained']:,} followers gained",
+        f"  in-network share of engagement {s['in_network_engagement_share']:.1%}, "
+        f"Breakout category {s['breakout_category']}, kidding ratio "
+        f"{_ratio(s['kidding_ratio'])} (engagements), "
+        f"{_ratio(s['kidding_ratio_impressions'])} (impressions)"]
+    if s["moderation"]:
+        prevented = (f"; {s['operation_exposures_prevented']:,} organic reads of its content "
+                     "prevented" if "operation_exposures_prevented" in s else "")
+        lines.append(
+            f"  moderation: {s['operation_accounts_removed']:,} operation accounts removed "
+            f"({s['operation_accounts_acquired']:,} acquired to replace them), "
+            f"{s['organic_accounts_removed']:,} organic accounts wrongly removed; precision "
+            f"{_ratio(s['moderation_precision'], '.2f')}, recall "
+            f"{_ratio(s['moderation_recall'], '.2f')}, median removal delay "
+            f"{_ratio(s['median_removal_delay_hours'], '.0f')} h{prevented}")
+    return "\n".join(lines)
+
+
+def _ratio(x: float | None, fmt: str | None = None) -> str:
+    if x is None:
+        return "undefined"
+    return format(x, fmt or (".2f" if x < 10 else ",.0f"))
+
+
+def _headline(result: RunResult, path: Path) -> None:
+    """The headline figure: vanity against real over time."""
+    from .figures import headline_figure
+    headline_figure(result.timeseries, result.summary, path)
+
+
 @dataclass
 class RunResult:
     config: Config
@@ -44,14 +82,17 @@ class RunResult:
     removals: pd.DataFrame
     accounts: pd.DataFrame
     operators: pd.DataFrame
+    describe: Callable[[dict], str] = field(default=describe, repr=False)
+    """A few lines on the result (``sim run`` prints them); the scenario kind's own."""
+    figures: dict[str, Callable[[RunResult, Path], None]] = field(
+        default_factory=lambda: {"headline.png": _headline}, repr=False)
+    """Figures ``save`` draws into ``figures/``: file name -> drawing function."""
 
     def save(self, out_dir: str | Path, figures: bool = True, force: bool = False) -> Path:
         """Write every output into ``out_dir`` atomically: all files appear at once or none.
 
         ``out_dir`` must be new, an empty directory, or (with ``force``) an earlier run's output
         directory; anything else raises OutputError (a ConfigError) before writing."""
-        from .figures import headline_figure
-
         claim_output(out_dir, "run", force)
         with atomic_dir(out_dir) as tmp:
             write_json(tmp / "summary.json", self.summary)
@@ -65,12 +106,8 @@ class RunResult:
                          config_sha256=self.summary.get("provenance", {}).get("config_sha256"))
             if figures:
                 (tmp / "figures").mkdir()
-                if self.summary.get("model") == "simsom":
-                    from .simsom.model import quality_figure
-                    quality_figure(self.timeseries, self.summary, tmp / "figures" / "quality.png")
-                else:
-                    headline_figure(self.timeseries, self.summary,
-                                    tmp / "figures" / "headline.png")
+                for name, draw in self.figures.items():
+                    draw(self, tmp / "figures" / name)
         return Path(out_dir)
 
 
@@ -128,7 +165,8 @@ def run(config: Config | str | Path | dict, seed: int | None = None, *,
             seed = int(seed)  # numpy integers are integers; anything else is refused below
         overrides = {**(overrides or {}), "run.seed": seed}
     cfg = resolve_config(config, overrides, users, days)
-    if cfg.simsom.enabled:
+    if cfg.simsom.enabled:  # a sibling model (sim.simsom), not a configuration of this one
+        from .simsom.run import run as run_simsom
         result = run_simsom(cfg)
     else:
         result = _run_operation(cfg, progress, model_cls)
@@ -153,27 +191,6 @@ def _run_operation(cfg: Config, progress: bool, model_cls: type[InfluenceModel])
     if cfg.moderation.enabled and cfg.moderation.counterfactual:
         result.summary.update(counterfactual(cfg, result.summary, model_cls))
     return result
-
-
-def run_simsom(cfg: Config) -> RunResult:
-    """SimSoM (sim/simsom.py, Truong et al. 2024): the run and its no-bad-actor baseline.
-
-    ``timeseries`` holds the per-step average quality of human feeds; the operation tables are
-    empty (SimSoM has no operation accounts or posts ledger)."""
-    from .simsom.model import run_pair
-    from .simsom.model import summary as simsom_summary
-
-    t0 = time.perf_counter()
-    res, base = run_pair(cfg)
-    summary: dict[str, Any] = {"schema_version": 1, "package_version": provenance.package_version(),
-                               "seed": int(cfg.run.seed), "ticks": res.steps}
-    summary.update(simsom_summary(cfg, res, base))
-    summary["runtime_seconds"] = round(time.perf_counter() - t0, 3)
-    summary["config"] = cfg.model_dump(mode="json")
-    ts = pd.DataFrame({"step": np.arange(1, res.steps + 1), "quality": res.quality_series,
-                       "quality_ema": res.ema_series})
-    empty = pd.DataFrame()
-    return RunResult(cfg, summary, ts, empty, empty, empty_removals(), empty, empty)
 
 
 def counterfactual(cfg: Config, summary: dict, model_cls: type[InfluenceModel]) -> dict:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_mechanisms import assert_greater
 
 import sim
-from sim.config import Moderation as ModerationConfig
+from sim.config import ModerationConfig
 from sim.model import InfluenceModel
 from sim.moderation import (
     SIGNALS,

@@ -12,7 +12,7 @@ from scipy import stats
 
 import sim
 from sim.config import build_config
-from sim.simsom import SimSoMModel, quality_from_uniform, run_pair
+from sim.simsom.model import SimSoMModel, quality_from_uniform, run_pair
 
 SMALL = {"simsom.enabled": True, "simsom.n_humans": 600, "simsom.followees_mean": 20.0,
          "simsom.max_steps": 60}

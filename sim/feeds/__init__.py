@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import Platform as PlatformConfig
+from ..config import PlatformConfig
 from ..posts import PostStore
 from .kernels import FeedArrays, Ranking, clear_empty, push, read_feeds
 

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..config import Moderation as ModerationConfig
+from ..config import ModerationConfig
 from ..network import sorted_unique
 
 SIGNALS = ("age", "rate", "sync", "duplicate", "cluster", "language", "reports", "coengagement")

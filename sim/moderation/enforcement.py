@@ -23,7 +23,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from ..config import Moderation as ModerationConfig
+from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, resized
 from .detection import UNIQUE, Observation, linked_groups, score_accounts

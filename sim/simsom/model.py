@@ -41,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Config, Platform, Simsom
+from ..config import Config, PlatformConfig
 from ..network import make_follower_graph, sorted_unique
 from ..population import pareto_fitness
+from .config import SimsomConfig
 
 STREAMS = ("human_graph", "bot_graph", "human_dynamics", "bot_dynamics")
 
@@ -122,7 +123,7 @@ class SimSoMModel:
 
     def __init__(self, cfg: Config, *, without_bots: bool = False) -> None:
         self.cfg = cfg
-        self.p: Simsom = cfg.simsom
+        self.p: SimsomConfig = cfg.simsom
         self.seed = int(cfg.run.seed)
         seqs = np.random.SeedSequence(self.seed).spawn(len(STREAMS))
         self.rng = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)}
@@ -148,7 +149,7 @@ class SimSoMModel:
         n_h = self.n_h
         fitness = pareto_fitness(g, n_h, p.popularity_exponent)
         if p.followees_sigma == 0:
-            plat = Platform(name="simsom", graph=p.graph, followees_mean=p.followees_mean,
+            plat = PlatformConfig(name="simsom", graph=p.graph, followees_mean=p.followees_mean,
                             homophily=0.0)
             hg = make_follower_graph(plat, np.arange(n_h), np.zeros(n_h, np.int64), fitness,
                                      n_h, g)
