@@ -55,7 +55,7 @@ from .config import (
     allowed_range,
     build_config,
 )
-from .designs import Factor, _check_key, _parse_range, check_overrides, scale
+from .designs import Factor, _check_key, _parse_range, check_overrides
 
 PRIOR_KINDS = ("uniform", "log-uniform", "integer")
 
@@ -225,11 +225,28 @@ def has_statistic(summary: dict[str, Any], name: str) -> bool:
     return False
 
 
+def unit_value(f: Factor, u: float) -> float | int:
+    """One point of the unit interval -> the factor's value; the mapping of
+    :func:`sim.designs.scale` (linear or log-linear; an integer factor splits [0, 1] into one
+    equal cell per whole number), in scalar arithmetic: the inference maps thousands of
+    single points, for which a DataFrame per point would cost more than a cheap simulation."""
+    assert f.low is not None and f.high is not None
+    u = min(max(float(u), 0.0), 1.0)
+    top = f.high + 1.0 if f.integer else f.high
+    if f.log:
+        x = math.exp(math.log(f.low) + u * (math.log(top) - math.log(f.low)))
+    else:
+        x = f.low + u * (top - f.low)
+    if f.integer:
+        return int(min(max(math.floor(x), f.low), f.high))
+    return min(max(x, f.low), f.high)
+
+
 def values_of(factors: list[Factor], unit: np.ndarray) -> list[dict[str, Any]]:
     """Points of the unit cube (rows) -> config values, plain Python numbers."""
-    df = scale(factors, np.atleast_2d(np.asarray(unit, dtype=float)))
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()}
-            for rec in df.to_dict("records")]
+    rows = np.atleast_2d(np.asarray(unit, dtype=float)).tolist()
+    return [{f.key: unit_value(f, u) for f, u in zip(factors, row, strict=True)}
+            for row in rows]
 
 
 # --------------------------------------------------------------------------- validation
