@@ -135,6 +135,7 @@ def make_sampler(workers: int = 1, scheduler: str | None = None) -> Any:
     """One process (reproducible), several local processes, or a Dask cluster."""
     import pyabc
 
+    _quiet()
     if scheduler:
         from distributed import Client
 

@@ -59,6 +59,10 @@ from .designs import Factor, _check_key, _parse_range, check_overrides
 
 PRIOR_KINDS = ("uniform", "log-uniform", "integer")
 
+CONTINUABLE = ("generations", "minimum_epsilon", "max_simulations", "estimate",
+               "predictive_draws")
+"""Inference settings that may change between a calibration and its resumption."""
+
 DERIVED: dict[str, tuple[str, str, str]] = {
     "reported_engagements_per_post": (
         "reported_engagements", "posts_published",
@@ -343,7 +347,11 @@ def load_calibration(path: str | Path, *, dry_run: bool = True) -> LoadedCalibra
         base_data = tomllib.loads(base_path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: base: not valid TOML: {exc}") from None
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode() + b"\0"
+    # what the stored simulations depend on: not the stopping rules or the outputs' settings,
+    # so a finished calibration can be continued for more generations
+    inf = {k: v for k, v in data.get("inference", {}).items() if k not in CONTINUABLE}
+    digest = hashlib.sha256(json.dumps({**data, "inference": inf}, sort_keys=True,
+                                       default=str).encode() + b"\0"
                             + base_path.read_bytes()).hexdigest()
     loaded = LoadedCalibration(spec, path, digest, base_data)
     try:

@@ -242,6 +242,15 @@ estimate = "map"
     for f in ("marginals", "pairs", "predictive"):
         assert (out / "figures" / f"{f}.png").stat().st_size > 0
 
+    # rerunning resumes: nothing left to simulate; a changed file is refused, not mixed in
+    calib = tmp_path / "c.toml"
+    again = calibrate(calib, out, workers=1)
+    assert again["generations_run_now"] == 0
+    assert again["simulations_abc"] == summary["simulations_abc"]
+    calib.write_text(calib.read_text().replace("scale = 10", "scale = 11"))
+    with pytest.raises(ConfigError, match="holds a calibration of another file"):
+        calibrate(calib, out, workers=1)
+
     # a sweep over the posterior: n draws of the calibrated parameters, reproducibly
     exp = tmp_path / "e.toml"
     exp.write_text(f'name = "e"\nbase = "{BASE.as_posix()}"\nusers = 500\ndays = 1\n'
