@@ -25,6 +25,17 @@ def _short(key: str) -> str:
     return key.split(".", 1)[-1] if key.count(".") else key
 
 
+def _bins(f: Factor) -> np.ndarray:
+    """Histogram bins over the prior range: log-spaced for a log-uniform prior, one per whole
+    number for a short integer range."""
+    assert f.low is not None and f.high is not None
+    if f.log:
+        return np.geomspace(f.low, f.high, 25)
+    if f.integer and f.high - f.low < 40:
+        return np.arange(f.low, f.high + 2) - 0.5
+    return np.linspace(f.low, f.high, 25)
+
+
 def marginals_figure(post: pd.DataFrame, factors: list[Factor], path: Path) -> None:
     """Weighted histogram of each parameter over its prior range (posterior = last generation;
     the first generation in grey for comparison)."""
@@ -34,12 +45,11 @@ def marginals_figure(post: pd.DataFrame, factors: list[Factor], path: Path) -> N
     first = post[post["generation"] == post["generation"].min()]
     last = final(post)
     for ax, f in zip(axes[0], factors, strict=True):
-        bins = (np.geomspace(f.low, f.high, 25) if f.log
-                else np.arange(f.low, f.high + 2) - 0.5 if f.integer and f.high - f.low < 40
-                else np.linspace(f.low, f.high, 25))
-        ax.hist(first[f.key], bins=bins, weights=first["weight"], density=True, color="0.8",
+        bins = _bins(f)
+        dens = not f.log  # equal-width bins in log x: weight per bin is the density in log x
+        ax.hist(first[f.key], bins=bins, weights=first["weight"], density=dens, color="0.8",
                 label=f"generation {int(first['generation'].iloc[0])}")
-        ax.hist(last[f.key], bins=bins, weights=last["weight"], density=True, alpha=0.8,
+        ax.hist(last[f.key], bins=bins, weights=last["weight"], density=dens, alpha=0.8,
                 label=f"posterior (generation {int(last['generation'].iloc[0])})")
         if f.log:
             ax.set_xscale("log")
@@ -67,7 +77,7 @@ def pairs_figure(post: pd.DataFrame, factors: list[Factor], path: Path) -> None:
                 ax.axis("off")
                 continue
             if i == j:
-                ax.hist(p[fx.key], bins=20, weights=p["weight"], color="C0")
+                ax.hist(p[fx.key], bins=_bins(fx), weights=p["weight"], color="C0")
                 ax.set_yticks([])
             else:
                 ax.scatter(p[fx.key], p[fy.key], s=size, alpha=0.5, lw=0)
