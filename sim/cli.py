@@ -156,6 +156,47 @@ def sweep(
         raise typer.Exit(1)
 
 
+@app.command()
+def calibrate(
+    calibration: Annotated[Path, typer.Argument(help="Calibration TOML file.")],
+    out: Annotated[Path | None, typer.Option(help="Output directory [results/calibration-"
+                                             "<name>].")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (1: reproducible draw for "
+                                         "draw).", min=1)] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (a cluster "
+                                                  "instead of local processes).")] = None,
+    restart: Annotated[bool, typer.Option(help="Discard a stored calibration in OUT and start "
+                                          "over (default: resume it).")] = False,
+) -> None:
+    """Fit a scenario's uncertain parameters to observed figures (ABC-SMC; resumable: rerun
+    the same command)."""
+    from .calibration.command import calibrate as run_calibration
+    from .calibration.spec import load_calibration
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        name = load_calibration(calibration, dry_run=False).spec.name
+        out = out or Path("results") / f"calibration-{name}"
+        s = run_calibration(calibration, out, workers=workers, scheduler=scheduler,
+                            restart=restart, echo=typer.echo)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    last = s["generations"][-1]
+    typer.echo(f"wrote {out}  ({s['wall_time_seconds']:.1f} s; {s['simulations_abc']:,} "
+               f"simulations, {len([g for g in s['generations'] if g['generation'] >= 0])} "
+               f"generations, final threshold {last['epsilon']:.3g}, acceptance "
+               f"{last['acceptance_rate']:.1%})")
+    for k, p in s["parameters"].items():
+        typer.echo(f"  {k}: median {p['median']:.4g}, 90% interval "
+                   f"[{p['q0.05']:.4g}, {p['q0.95']:.4g}]")
+    for t in s["targets"]:
+        pr = t.get("predictive")
+        fit = (f"; posterior predictive median {pr['median']:.4g}, 90% "
+               f"[{pr['q0.05']:.4g}, {pr['q0.95']:.4g}]" if pr else "")
+        typer.echo(f"  target {t['statistic']}: observed {t['observed']:.4g}{fit}")
+
+
 @app.command("report")
 def report_cmd(
     results: Annotated[Path, typer.Argument(help="Results directory of a sweep.")],

@@ -96,7 +96,7 @@ def check_overrides(overrides: Mapping[str, Any], what: str) -> None:
                              f'"{key}.{next(iter(value), "field")}" = ...')
 
 
-def _check_key(key: Any, what: str = "factor") -> str:
+def check_key(key: Any, what: str = "factor") -> str:
     """A dotted config key, checked for shape only (the schema checks that it exists);
     ``what`` names the key's owner in the error (``"factor"``, ``"scenario 'x': key"``)."""
     if not isinstance(key, str) or not key:
@@ -132,7 +132,7 @@ def _parse_values(key: str, values: Any) -> Factor:
     return Factor(key=key, values=tuple(vals))
 
 
-def _parse_range(key: str, rng: Any, integer: Any = False, log: Any = False) -> Factor:
+def parse_range(key: str, rng: Any, integer: Any = False, log: Any = False) -> Factor:
     if not isinstance(integer, bool) or not isinstance(log, bool):
         raise ValueError(f"factor {key!r}: 'integer' and 'log' must be true or false")
     if (isinstance(rng, str | bytes) or not isinstance(rng, Sequence | np.ndarray)
@@ -164,7 +164,7 @@ def parse_factors(factors: Mapping[str, Any], kind: str) -> list[Factor]:
         raise ValueError("factors must be a non-empty mapping from config key to specification")
     out: list[Factor] = []
     for key, spec in factors.items():
-        key = _check_key(key)
+        key = check_key(key)
         if isinstance(spec, Mapping):
             unknown = set(spec) - _SPEC_KEYS
             if unknown:
@@ -177,12 +177,12 @@ def parse_factors(factors: Mapping[str, Any], kind: str) -> list[Factor]:
                         f"factor {key!r}: 'integer'/'log' apply to a range, not to values")
                 f = _parse_values(key, spec["values"])
             else:
-                f = _parse_range(key, spec["range"], spec.get("integer", False),
+                f = parse_range(key, spec["range"], spec.get("integer", False),
                                  spec.get("log", False))
         elif kind == "grid":
             f = _parse_values(key, spec)
         else:
-            f = _parse_range(key, spec)
+            f = parse_range(key, spec)
         if kind == "grid" and f.is_range:
             raise ValueError(f"factor {key!r}: a grid design needs a list of values, not a range")
         if kind != "grid" and not f.is_range:
@@ -337,7 +337,7 @@ def scenario_design(scenarios: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                              f"got {bundle!r}")
         check_overrides(bundle, f"scenario {name!r}: key")
         for key in bundle:
-            _check_key(key, f"scenario {name!r}: key")
+            check_key(key, f"scenario {name!r}: key")
     return pd.DataFrame({SCENARIO: pd.Series(list(scenarios), dtype=object)})
 
 

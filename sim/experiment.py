@@ -60,8 +60,12 @@ DEFAULT_OUTCOMES = ["posts_published", "reported_followers", "reported_engagemen
                     "exposure_top1pct_share", "breakout_category"]
 
 
+POSTERIOR = "posterior"
+"""The design kind whose points are parameter sets drawn from a calibration's posterior."""
+
+
 class Design(Strict):
-    kind: Literal["grid", "lhs", "random", "sobol", "morris", "scenarios"] = "grid"
+    kind: Literal["grid", "lhs", "random", "sobol", "morris", "scenarios", "posterior"] = "grid"
     n: int = Field(8, ge=1, le=1_000_000, description="Design size (see module docstring).")
     factors: dict[str, list[Any]] = Field(default_factory=dict,
                                           description="Config key -> values (grid) or [lo, hi].")
@@ -69,6 +73,10 @@ class Design(Strict):
         default_factory=dict,
         description="kind scenarios: name -> {config key: value}, one design point each, "
                     "in file order.")
+    calibration: str | None = Field(
+        None, description="kind posterior: a `sim calibrate` output directory (relative to the "
+                          "experiment file, else to the working directory); n parameter sets "
+                          "are drawn from its posterior by weight.")
 
     @model_validator(mode="after")
     def _scenarios_xor_factors(self) -> Design:
@@ -83,6 +91,16 @@ class Design(Strict):
                                  "table")
         elif self.scenarios:
             raise ValueError(f"scenarios: only allowed with kind = 'scenarios' (kind is "
+                             f"{self.kind!r})")
+        if self.kind == POSTERIOR:
+            if self.factors:
+                raise ValueError("kind 'posterior' draws its factors from the calibration; "
+                                 "remove design.factors")
+            if not self.calibration:
+                raise ValueError("kind 'posterior' needs design.calibration (a `sim calibrate` "
+                                 "output directory)")
+        elif self.calibration is not None:
+            raise ValueError(f"calibration: only allowed with kind = 'posterior' (kind is "
                              f"{self.kind!r})")
         return self
 
@@ -250,6 +268,8 @@ class Experiment(Strict):
                         raise ValueError(f"{where}: y: {col!r} is not a per-tick ledger column "
                                          f"{list(SERIES)}")
             for field, key in r.factor_fields():
+                if design_.kind == POSTERIOR:  # its factors are known once it is drawn
+                    continue
                 if key not in design_.factor_names():
                     raise ValueError(f"{where}: {field}: {key!r} is not a design factor "
                                      f"{sorted(design_.factor_names())}")
@@ -327,6 +347,10 @@ def _check_recipes(spec: Experiment, points: pd.DataFrame, path: Path) -> None:
     mix its levels into one mean and hide the very effect the sweep was run to measure."""
     varied = varied_factors(points)
     for i, r in enumerate(spec.figures):
+        for field, key in r.factor_fields() if spec.design.kind == POSTERIOR else ():
+            if key not in points.columns:
+                raise ConfigError(f"{path}: figure {r.name!r} (figures.{i}): {field}: {key!r} "
+                                  f"is not a design factor {sorted(points.columns)}")
         hidden = [k for k in varied if k not in r.factors()]
         if hidden:
             fields = {"tradeoff": "along or group", "series": "group or panel"}.get(
@@ -341,9 +365,14 @@ def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def _points(d: Design, root_seed: int) -> pd.DataFrame:
-    """The design table: scenario names, the factor design, or one empty point (replicates of
-    the base) when there are no factors."""
+def _points(d: Design, root_seed: int, where: Path | None = None) -> pd.DataFrame:
+    """The design table: scenario names, the factor design, posterior draws, or one empty point
+    (replicates of the base) when there are no factors."""
+    if d.kind == POSTERIOR:
+        from .calibration.posterior import posterior_design, resolve_calibration_dir
+
+        assert d.calibration is not None and where is not None
+        return posterior_design(resolve_calibration_dir(d.calibration, where), d.n, root_seed)
     if d.kind == SCENARIOS:
         return scenario_design(d.scenarios)
     if d.factors:
@@ -447,8 +476,8 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         raise ConfigError(f"{path}: base: {base_path} is an experiment file; base must name a "
                           "scenario")
     try:
-        points = _points(spec.design, spec.root_seed)
-    except ValueError as exc:
+        points = _points(spec.design, spec.root_seed, path.parent)
+    except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(f"{path}: design: {exc}") from None
     _check_recipes(spec, points, path)
     # what the runs depend on: the parsed experiment without its figure recipes (so recipes can
@@ -457,6 +486,12 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
                            default=str).encode()
     if spec.design.kind == SCENARIOS:  # sort_keys hides their order, which numbers the points
         runs_part += json.dumps(list(spec.design.scenarios)).encode()
+    if spec.design.kind == POSTERIOR:  # the runs depend on the posterior sample drawn from
+        from .calibration.posterior import posterior_digest, resolve_calibration_dir
+
+        assert spec.design.calibration is not None
+        runs_part += posterior_digest(resolve_calibration_dir(spec.design.calibration,
+                                                              path.parent))
     digest = hashlib.sha256(runs_part + b"\0" + base_path.read_bytes()).hexdigest()
     exp = LoadedExperiment(spec, path, digest, base_data, points)
     # fail now, not in a worker, on a bad point or outcome

@@ -15,8 +15,15 @@ configure (``sim.platform.Platform``).
 """
 
 from .base import LANGUAGES, ConfigError, Strict
-from .errors import allowed_range, check_finite, format_error, short_repr
-from .loading import build_config, load_config, parse_override, read_toml, set_path
+from .errors import allowed_range, check_finite, field_owner, format_error, short_repr
+from .loading import (
+    build_config,
+    load_config,
+    parse_override,
+    read_toml,
+    resolve_platform_keys,
+    set_path,
+)
 from .moderation import ModerationConfig
 from .operation import (
     KPI_PRESETS,
@@ -34,5 +41,6 @@ __all__ = [
     "BreakoutConfig", "CommunityConfig", "Config", "ConfigError", "EngagementConfig",
     "ModerationConfig", "OperationConfig", "PaymasterConfig", "PlatformConfig",
     "PopulationConfig", "RunConfig", "Strict", "allowed_range", "build_config", "check_finite",
-    "format_error", "load_config", "parse_override", "read_toml", "set_path", "short_repr",
+    "field_owner", "format_error", "load_config", "parse_override", "read_toml",
+    "resolve_platform_keys", "set_path", "short_repr",
 ]

@@ -22,7 +22,7 @@ def allowed_range(model: type[BaseModel], name: str) -> str:
     return f"{lo}value{hi}" if lo or hi else ""
 
 
-def _field_owner(loc: tuple, root: type[BaseModel] | None = None
+def field_owner(loc: tuple, root: type[BaseModel] | None = None
                  ) -> tuple[type[BaseModel], str] | None:
     """The model class that declares the field at ``loc`` (list indices skipped), from
     ``root`` (default: the whole scenario)."""
@@ -88,7 +88,7 @@ def format_error(e: ValidationError, origin: str, root: type[BaseModel] | None =
             continue
         if not isinstance(err["input"], dict | list):
             msg += f" (got {short_repr(err['input'])})"
-        owner = _field_owner(err["loc"], root)
+        owner = field_owner(err["loc"], root)
         rng = allowed_range(*owner) if owner else ""
         if rng:
             msg += f"; allowed range: {rng}"

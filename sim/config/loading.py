@@ -48,7 +48,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def _resolve_platform_keys(data: dict, key: str) -> str:
+def resolve_platform_keys(data: dict, key: str) -> str:
     """Allow ``platforms.NAME.field`` as well as ``platforms.INDEX.field``."""
     parts = key.split(".")
     if len(parts) >= 3 and parts[0] == "platforms" and not parts[1].isdigit():
@@ -74,7 +74,7 @@ def build_config(data: dict, overrides: dict[str, Any] | None = None,
     for key, value in (overrides or {}).items():
         if not isinstance(key, str) or not key:
             raise ConfigError(f"override key {short_repr(key)}: expected a dotted field name")
-        key = _resolve_platform_keys(data, key)
+        key = resolve_platform_keys(data, key)
         try:
             set_path(data, key, value)
         except (IndexError, ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -1,0 +1,142 @@
+"""What a calibration leaves behind, and how other commands use it.
+
+From the posterior sample (``posterior.parquet``: the particles of every generation, the last
+one being the posterior) this module derives point estimates and intervals, the figures
+(marginals, pairs, posterior-predictive check), the ``calibrated.toml`` scenario, and the draws
+that a ``[design] kind = "posterior"`` sweep runs over.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+POSTERIOR_FILE = "posterior.parquet"
+SUMMARY_FILE = "calibration.json"
+PREDICTIVE_FILE = "predictive.parquet"
+META_COLUMNS = ("weight", "generation")
+
+
+def final(post: pd.DataFrame) -> pd.DataFrame:
+    """The last generation: the posterior sample."""
+    return post[post["generation"] == post["generation"].max()].reset_index(drop=True)
+
+
+def parameter_columns(post: pd.DataFrame) -> list[str]:
+    return [c for c in post.columns if c not in META_COLUMNS]
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Quantile of a weighted sample (inverse of the weighted empirical distribution, midpoint
+    convention), so that equal weights give numpy's 'linear'-like answers for large samples."""
+    order = np.argsort(x, kind="stable")
+    x, w = np.asarray(x, float)[order], np.asarray(w, float)[order]
+    cw = (np.cumsum(w) - 0.5 * w) / np.sum(w)
+    return float(np.interp(q, cw, x))
+
+
+def intervals(post: pd.DataFrame, level: float = 0.9) -> dict[str, dict[str, float]]:
+    """Weighted mean, median and central ``level`` interval of each parameter (posterior)."""
+    p = final(post)
+    w = p["weight"].to_numpy()
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    return {k: {"mean": float(np.average(p[k], weights=w)),
+                "median": weighted_quantile(p[k].to_numpy(), w, 0.5),
+                f"q{lo:.3g}": weighted_quantile(p[k].to_numpy(), w, lo),
+                f"q{hi:.3g}": weighted_quantile(p[k].to_numpy(), w, hi)}
+            for k in parameter_columns(p)}
+
+
+def point_estimate(post: pd.DataFrame, kind: str, factors: list[Any]) -> dict[str, Any]:
+    """``median``: each parameter's weighted posterior median (integer parameters rounded);
+    ``map``: the particle with the highest weighted Gaussian-kernel density of the posterior,
+    estimated on the unit cube of the priors (log scale for log-uniform ones)."""
+    p = final(post)
+    keys = parameter_columns(p)
+    w = p["weight"].to_numpy()
+    if kind == "median":
+        est = {k: weighted_quantile(p[k].to_numpy(), w, 0.5) for k in keys}
+    else:
+        from scipy.stats import gaussian_kde
+
+        unit = np.column_stack([_to_unit(f, p[f.key].to_numpy()) for f in factors])
+        if len(p) > len(keys) + 1 and np.all(unit.std(axis=0) > 0):
+            dens = gaussian_kde(unit.T, weights=w)(unit.T)
+            best = int(np.argmax(dens))
+        else:  # too few distinct particles for a density: the heaviest one
+            best = int(np.argmax(w))
+        est = {k: p[k].iloc[best] for k in keys}
+    ints = {f.key for f in factors if f.integer}
+    return {k: int(round(v)) if k in ints else float(v) for k, v in est.items()}
+
+
+def _to_unit(f: Any, x: np.ndarray) -> np.ndarray:
+    if f.log:
+        return (np.log(x) - np.log(f.low)) / (np.log(f.high) - np.log(f.low))
+    return (x - f.low) / (f.high - f.low)
+
+
+def posterior_draws(post: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """``n`` parameter sets resampled from the posterior by weight (with replacement)."""
+    p = final(post)
+    rng = np.random.default_rng(seed)
+    w = p["weight"].to_numpy()
+    idx = rng.choice(len(p), size=n, replace=True, p=w / w.sum())
+    return p.loc[idx, parameter_columns(p)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- calibrated.toml
+
+
+def calibrated_scenario(base_data: dict, fixed: dict[str, Any], estimate: dict[str, Any],
+                        header: str) -> str:
+    """The base scenario with the fixed overrides and the point estimate applied, as TOML,
+    preceded by a comment header."""
+    import tomli_w
+
+    from ..config import build_config, set_path
+
+    data = json.loads(json.dumps(base_data))  # a deep copy of plain TOML data
+    for k, v in {**fixed, **estimate}.items():
+        set_path(data, k, v)
+    build_config(data)  # the written scenario must load
+    body = tomli_w.dumps(data)
+    return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) \
+        + "\n" + body
+
+
+# --------------------------------------------------------------------------- sweep designs
+
+
+def resolve_calibration_dir(name: str, relative_to: Path) -> Path:
+    """A calibration result directory named in an experiment: relative to the experiment
+    file, else to the working directory."""
+    for cand in (relative_to / name, Path(name)):
+        if (cand / POSTERIOR_FILE).is_file():
+            return cand.resolve()
+    raise FileNotFoundError(f"no calibration result ({POSTERIOR_FILE}) in {relative_to / name} "
+                            f"or {Path(name).resolve()}; run `sim calibrate` first")
+
+
+def posterior_design(calibration_dir: Path, n: int, root_seed: int) -> pd.DataFrame:
+    """Design table of a posterior sweep: ``n`` posterior draws (one design point each), drawn
+    with a seed derived from the experiment's root seed."""
+    from .abc import draw_seed
+
+    post = pd.read_parquet(calibration_dir / POSTERIOR_FILE)
+    return posterior_draws(post, n, draw_seed(root_seed, 2))
+
+
+def posterior_digest(calibration_dir: Path) -> bytes:
+    """Bytes that change when the calibration result does (a sweep's runs depend on it)."""
+    import hashlib
+
+    return hashlib.sha256((calibration_dir / POSTERIOR_FILE).read_bytes()).hexdigest().encode()
+
+
+def read_summary(calibration_dir: Path) -> dict[str, Any]:
+    return json.loads((calibration_dir / SUMMARY_FILE).read_text())

@@ -1,0 +1,286 @@
+"""Calibration (sim calibrate): the inference is right where the answer is known, the model's
+own parameters are recovered, bad files are refused before anything runs, and a killed
+calibration resumes without redoing finished generations."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+import sim
+from sim.calibration.abc import (
+    Problem,
+    generations_table,
+    posterior_frame,
+    run_abc,
+    simulation_seed,
+)
+from sim.calibration.command import calibrate
+from sim.calibration.posterior import POSTERIOR_FILE, final
+from sim.calibration.spec import load_calibration
+from sim.cli import app
+from sim.config import ConfigError, load_config
+from sim.designs import Factor
+from sim.experiment import load_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ROOT / "experiments" / "spamouflage.toml"
+
+
+class NormalMean:
+    """y ~ N(mu, 1): with a flat prior on mu the posterior given y_obs is N(y_obs, 1)."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.calls = 0
+        self.fail_after = fail_after
+
+    def __call__(self, values: dict, seed: int) -> dict:
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt("killed")
+        return {"y": float(np.random.default_rng(seed).normal(values["mu"], 1.0))}
+
+
+def normal_problem(simulate, generations: int, population: int = 200,
+                   seed: int = 5) -> Problem:
+    return Problem([Factor("mu", low=-10.0, high=10.0)], {"y": 1.3}, {"y": 1.0}, simulate,
+                   root_seed=seed, population_size=population, generations=generations)
+
+
+def test_abc_matches_the_analytic_posterior(tmp_path):
+    """Flat prior on [-10, 10], one observation y = 1.3 with unit noise: the posterior is
+    N(1.3, 1) (truncation negligible). The ABC posterior's mean, sd and whole distribution
+    (largest gap between its weighted CDF and the normal one) must match it. Tolerances allow
+    for the SMC sample's own error (effective size ~250, correlated through the generations)
+    and the small blur of the final threshold; the prior alone (sd 5.8) or a sampler that
+    ignored the importance weights would fail them."""
+    res = run_abc(normal_problem(NormalMean(), generations=4, population=300),
+                  tmp_path / "abc.db")
+    post = final(posterior_frame(res.history, [Factor("mu", low=-10.0, high=10.0)]))
+    x, w = post["mu"].to_numpy(), post["weight"].to_numpy()
+    mean = np.average(x, weights=w)
+    sd = np.sqrt(np.average((x - mean) ** 2, weights=w))
+    assert abs(mean - 1.3) < 0.3
+    assert 0.8 < sd < 1.2
+    order = np.argsort(x)
+    cdf = np.cumsum(w[order])
+    normal = stats.norm(1.3, 1.0).cdf(x[order])
+    gap = max(np.abs(cdf - normal).max(), np.abs(cdf - w[order] - normal).max())
+    assert gap < 0.15
+    assert res.history.max_t == 3
+
+
+def test_single_process_calibration_is_reproducible(tmp_path):
+    a = run_abc(normal_problem(NormalMean(), 2, population=40), tmp_path / "a.db")
+    b = run_abc(normal_problem(NormalMean(), 2, population=40), tmp_path / "b.db")
+    c = run_abc(normal_problem(NormalMean(), 2, population=40, seed=6), tmp_path / "c.db")
+    f = [Factor("mu", low=-10.0, high=10.0)]
+    pa, pb, pc = (posterior_frame(r.history, f) for r in (a, b, c))
+    pd.testing.assert_frame_equal(pa, pb)
+    assert not pa["mu"].equals(pc["mu"])
+
+
+def test_simulation_seed_depends_on_root_seed_and_values_only():
+    s = simulation_seed(1, {"a": 0.5, "b": 2})
+    assert s == simulation_seed(1, {"b": 2, "a": 0.5})
+    assert s != simulation_seed(2, {"a": 0.5, "b": 2})
+    assert s != simulation_seed(1, {"a": 0.5000000001, "b": 2})
+    assert 0 <= s < 2**63
+
+
+def test_killed_calibration_resumes_without_redoing_finished_generations(tmp_path):
+    db = tmp_path / "abc.db"
+    killer = NormalMean(fail_after=250)  # dies inside a later generation
+    with pytest.raises(KeyboardInterrupt):
+        run_abc(normal_problem(killer, generations=5, population=50), db)
+    import pyabc
+
+    h = pyabc.History(f"sqlite:///{db}")
+    h.id = 1
+    done = h.max_t + 1
+    assert 1 <= done < 5  # some generations finished, the calibration did not
+    before = generations_table(h)
+    sims_before = int(h.total_nr_simulations)
+
+    again = NormalMean()
+    res = run_abc(normal_problem(again, generations=5, population=50), db)
+    assert res.resumed_from == done
+    after = generations_table(res.history)
+    # the finished generations are kept as they were ...
+    pd.testing.assert_frame_equal(after[after["generation"] < done].reset_index(drop=True),
+                                  before.reset_index(drop=True))
+    # ... and the resumed run simulated only the new generations
+    new = after.loc[after["generation"] >= done, "simulations"].sum()
+    assert again.calls == new
+    assert int(res.history.total_nr_simulations) == sims_before + new
+    assert res.history.max_t == 4
+    # a finished calibration has nothing left to do
+    idle = NormalMean()
+    assert run_abc(normal_problem(idle, generations=5, population=50), db).generations_run == 0
+    assert idle.calls == 0
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _calib_file(tmp_path: Path, body: str, name: str = "c.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(f'name = "t"\nbase = "{BASE.as_posix()}"\nusers = 1000\ndays = 1\n' + body)
+    return p
+
+
+GOOD_PARAMS = """
+[overrides]
+"moderation.counterfactual" = false
+[parameters."operation.self_amp_per_post"]
+range = [0.0, 6.0]
+"""
+GOOD_TARGET = """
+[[targets]]
+statistic = "reported_engagements_per_post"
+observed = 0.8
+scale = 0.2
+source = "test"
+"""
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (GOOD_PARAMS.replace("self_amp_per_post", "self_amp_per_psot") + GOOD_TARGET,
+     "parameters.'operation.self_amp_per_psot': unknown parameter key"),
+    (GOOD_PARAMS.replace("[0.0, 6.0]", "[0.0, 1500.0]") + GOOD_TARGET,
+     "parameters.'operation.self_amp_per_post': prior range [0.0, 1500.0] leaves the field's "
+     "allowed range (0 <= value <= 1000"),
+    (GOOD_PARAMS.replace('range = [0.0, 6.0]', 'prior = "log-uniform"\nrange = [0.0, 6.0]')
+     + GOOD_TARGET, "parameters: Value error, factor 'operation.self_amp_per_post': a "
+     "log-scale range needs low > 0"),
+    (GOOD_PARAMS, "targets: Field required"),
+    ("targets = []\n" + GOOD_PARAMS, "targets: List should have at least 1 item"),
+    (GOOD_PARAMS + GOOD_TARGET.replace("engagements_per_post", "engagments_per_post"),
+     "targets.0.statistic: 'reported_engagments_per_post' is not a numeric statistic"),
+    (GOOD_PARAMS + GOOD_TARGET.replace("scale = 0.2", "scale = 0"), "targets.0.scale"),
+    (GOOD_PARAMS + GOOD_TARGET + "[inference]\npopulation_size = 2\n",
+     "inference.population_size"),
+])
+def test_bad_calibration_file_is_refused_naming_the_field(tmp_path, body, field):
+    with pytest.raises(ConfigError) as e:
+        load_calibration(_calib_file(tmp_path, body))
+    assert field in str(e.value)
+
+
+def test_cli_refuses_a_bad_file_before_running(tmp_path):
+    p = _calib_file(tmp_path, GOOD_PARAMS.replace("[0.0, 6.0]", "[-1.0, 6.0]") + GOOD_TARGET)
+    res = CliRunner().invoke(app, ["calibrate", str(p), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "parameters.'operation.self_amp_per_post'" in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_parameter_recovery_on_the_model(tmp_path):
+    """Targets made by the model itself at known parameters (1,000 users, 1 day, its own
+    seed) are recovered: each truth lies in the posterior's 90% interval, and the interval is
+    well inside the prior (the data were informative). Runs the whole command, outputs
+    included."""
+    truth = {"operation.self_amp_per_post": 2.0, "operation.posts_per_account_day": 8.0}
+    res = sim.run(BASE, seed=424242, users=1000, days=1,
+                  overrides={"moderation.counterfactual": False, **truth})
+    s = res.summary
+    per_post = s["reported_engagements"] / s["posts_published"]
+    body = f"""
+[overrides]
+"moderation.counterfactual" = false
+[parameters."operation.self_amp_per_post"]
+range = [0.0, 6.0]
+[parameters."operation.posts_per_account_day"]
+prior = "log-uniform"
+range = [1.0, 40.0]
+[[targets]]
+statistic = "reported_engagements_per_post"
+observed = {per_post}
+scale = 0.2
+source = "the model at known parameters"
+[[targets]]
+statistic = "posts_published"
+observed = {s["posts_published"]}
+scale = 10
+source = "the model at known parameters"
+[inference]
+population_size = 30
+generations = 3
+root_seed = 3
+predictive_draws = 4
+estimate = "map"
+"""
+    out = tmp_path / "out"
+    summary = calibrate(_calib_file(tmp_path, body), out, workers=1)
+    for key, value in truth.items():
+        p = summary["parameters"][key]
+        lo, hi = p["q0.05"], p["q0.95"]
+        assert lo <= value <= hi, (key, value, lo, hi)
+        prior = p["range"]
+        width = (np.log(hi / lo) / np.log(prior[1] / prior[0]) if "posts" in key
+                 else (hi - lo) / (prior[1] - prior[0]))
+        assert width < 0.5, (key, width)
+    # outputs
+    post = pd.read_parquet(out / POSTERIOR_FILE)
+    assert set(post.columns) == {*truth, "weight", "generation"}
+    assert sorted(post["generation"].unique()) == [0, 1, 2]
+    assert np.isclose(final(post)["weight"].sum(), 1.0)
+    pred = pd.read_parquet(out / "predictive.parquet")
+    assert len(pred) == 4 and {"posts_published", "seed"} <= set(pred.columns)
+    cal = tomllib.loads((out / "calibrated.toml").read_text())
+    assert (out / "calibrated.toml").read_text().startswith("# Calibrated scenario")
+    assert "maximum a posteriori" in (out / "calibrated.toml").read_text()
+    assert cal["operation"]["self_amp_per_post"] == pytest.approx(
+        summary["estimate"]["operation.self_amp_per_post"])
+    assert cal["population"]["n_users"] == 1000
+    load_config(out / "calibrated.toml")
+    written = json.loads((out / "calibration.json").read_text())
+    assert written["simulations_abc"] == sum(g["simulations"] for g in written["generations"])
+    assert [g["generation"] for g in written["generations"] if g["generation"] >= 0] == [0, 1, 2]
+    for f in ("marginals", "pairs", "predictive"):
+        assert (out / "figures" / f"{f}.png").stat().st_size > 0
+
+    # rerunning resumes: nothing left to simulate; a changed file is refused, not mixed in
+    calib = tmp_path / "c.toml"
+    again = calibrate(calib, out, workers=1)
+    assert again["generations_run_now"] == 0
+    assert again["simulations_abc"] == summary["simulations_abc"]
+    calib.write_text(calib.read_text().replace("scale = 10", "scale = 11"))
+    with pytest.raises(ConfigError, match="holds a calibration of another file"):
+        calibrate(calib, out, workers=1)
+
+    # a sweep over the posterior: n draws of the calibrated parameters, reproducibly
+    exp = tmp_path / "e.toml"
+    exp.write_text(f'name = "e"\nbase = "{BASE.as_posix()}"\nusers = 500\ndays = 1\n'
+                   '[design]\nkind = "posterior"\ncalibration = "out"\nn = 6\n')
+    a, b = load_experiment(exp), load_experiment(exp)
+    assert list(a.points.columns) == list(truth)
+    assert len(a.runs()) == 6
+    pd.testing.assert_frame_equal(a.points, b.points)
+    last = final(post)
+    assert a.points["operation.self_amp_per_post"].isin(last["operation.self_amp_per_post"]).all()
+    cfg = a.config(a.runs()[0])
+    assert cfg.operation.self_amp_per_post == a.points["operation.self_amp_per_post"].iloc[0]
+
+
+def test_posterior_design_is_refused_without_a_calibration(tmp_path):
+    exp = tmp_path / "e.toml"
+    head = f'name = "e"\nbase = "{BASE.as_posix()}"\n'
+    exp.write_text(head + '[design]\nkind = "posterior"\ncalibration = "nowhere"\n')
+    with pytest.raises(ConfigError, match="design: no calibration result"):
+        load_experiment(exp)
+    exp.write_text(head + '[design]\nkind = "posterior"\n')
+    with pytest.raises(ConfigError, match="design.calibration"):
+        load_experiment(exp)
+    exp.write_text(head + '[design]\nkind = "grid"\ncalibration = "x"\n[design.factors]\n'
+                   '"operation.fluency_mean" = [0.3]\n')
+    with pytest.raises(ConfigError, match="calibration: only allowed"):
+        load_experiment(exp)
