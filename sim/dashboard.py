@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import NullLocator, StrMethodFormatter  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
@@ -120,6 +121,17 @@ def _round_up(x: float) -> float:
     return next(m * p for m in (1, 2, 5, 10) if m * p >= x)
 
 
+def _step(span: float, offset: float) -> float:
+    """A round slider step (1, 2 or 5 times a power of ten), at most about 1/200 of the span,
+    that lands exactly on the scenario's value: a slider snaps to its steps, and a step that
+    missed the value would silently change it."""
+    top = _round_up(span / 200) if span > 2 else 0.01
+    for step in (m * 10.0 ** e for e in range(4, -7, -1) for m in (5, 2, 1)):
+        if step <= top * (1 + 1e-9) and abs(offset / step - round(offset / step)) < 1e-6:
+            return step
+    return top
+
+
 def control(key: str, value: Any) -> dict:
     """A SolaraViz user parameter for one config field, from its schema."""
     info = field_info(key)
@@ -143,7 +155,7 @@ def control(key: str, value: Any) -> dict:
     if hi is None or hi > SLIDER_SPAN * max(float(value), 1.0):
         hi = _round_up(SLIDER_SPAN * max(float(value), 1.0)) if hi is None else min(
             hi, _round_up(SLIDER_SPAN * max(float(value), 1.0)))
-    step = _round_up((hi - lo) / 200) / 2 if hi - lo > 2 else 0.01
+    step = _step(hi - lo, float(value) - lo)
     if strict:
         lo += step
     return {"type": "SliderFloat", "value": float(value), "min": lo, "max": float(hi),
@@ -347,11 +359,20 @@ REAL = [("organic_reshares", "reshares by real users"),
         ("organic_impressions", "reads by real users")]
 
 
+def _plain_log(ax, axis: str = "y") -> None:
+    """Round numbers as tick labels, no minor ticks: readable, and cheap to redraw (mathtext
+    labels and minor ticks take most of a redraw's time)."""
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    a.set_minor_locator(NullLocator())
+
+
 def ledgers_figure(df: pd.DataFrame) -> Figure:
     """Cumulative reported (solid) against real (dashed) counts, paired by colour, and the
     kidding ratio."""
-    fig = Figure(figsize=(9, 4.2), dpi=90)
+    fig = Figure(figsize=(9, 4.2), dpi=80)
     ax, kx = fig.subplots(1, 2, width_ratios=[1.6, 1])
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92, wspace=0.3)
     if df.empty:
         ax.text(0.5, 0.5, "press Step or Play", ha="center", transform=ax.transAxes)
     else:
@@ -362,18 +383,19 @@ def ledgers_figure(df: pd.DataFrame) -> Figure:
         kx.plot(df["day"], df["kidding_ratio_impressions"], color="C4", lw=2,
                 label="impressions")
         kx.set_yscale("log")
+        _plain_log(kx)
         kx.legend(fontsize=7, title="reported / real", title_fontsize=7)
+        ax.legend(fontsize=7, loc="upper left")
     ax.set_yscale("symlog", linthresh=1)
+    _plain_log(ax)
     ax.set_xlabel("simulated time (days)")
     ax.set_ylabel("cumulative count (log above 1)")
     ax.set_title("The two ledgers (solid: reported, dashed: real)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, alpha=0.3)
     kx.set_xlabel("simulated time (days)")
     kx.set_ylabel("kidding ratio (reported / real, log)")
     kx.set_title("Kidding ratio (gap = nothing real yet)", fontsize=9)
     kx.grid(True, alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
@@ -475,12 +497,20 @@ def ledger_view(params: dict):
 
 
 def ExposureView(model):
-    return solara.FigureMatplotlib(exposure_figure(exposure_tables(model), ledger_frame(model)),
-                                   format="png")
+    with solara.Column() as col:
+        solara.Markdown(f"**Who was reached, and removals** (hour {hour(model)})")
+        solara.FigureMatplotlib(exposure_figure(exposure_tables(model), ledger_frame(model)),
+                                format="png")
+    return col
 
 
 def NetworkView(model):
-    return solara.FigureMatplotlib(network_figure(network_sample(model)), format="png")
+    with solara.Column() as col:
+        solara.Markdown(f"**Follower network sample** (hour {hour(model)}): red triangles are "
+                        "operation accounts; bought followers are counts, not users, and are "
+                        "not drawn")
+        solara.FigureMatplotlib(network_figure(network_sample(model)), format="png")
+    return col
 
 
 @solara.component

@@ -49,6 +49,10 @@ def test_model_params_start_at_the_scenario():
     assert params["operation.posts_per_account_day"]["value"] == 8.0
     assert params["platforms.1.ranking"]["value"] == "chronological"
     assert params["n_users"] == 2000
+    for key, c in params.items():  # a slider snaps to its steps: each must hit its start value
+        if isinstance(c, dict) and c.get("type", "").startswith("Slider"):
+            k = (c["value"] - c["min"]) / c["step"]
+            assert abs(k - round(k)) < 1e-6 and c["min"] <= c["value"] <= c["max"], key
 
 
 def test_dashboard_model_takes_levers_and_seed():
@@ -135,10 +139,25 @@ def test_in_a_headless_browser(server):
         print(f"browser: first step + redraw {first:.2f} s, second "
               f"{time.perf_counter() - t0:.2f} s")
 
+        # the other views draw: exposure and removals, the network sample, one post
+        for tab, expect in (("Page 1", "Who was reached, and removals"),
+                            ("Page 2", "Follower network sample"),
+                            ("Page 3", "not a list of who read")):
+            page.get_by_role("tab", name=tab).click()
+            page.get_by_text(expect, exact=False).wait_for(timeout=30_000)
+            if os.environ.get("SIM_DASHBOARD_TABS"):
+                page.wait_for_timeout(1500)
+                page.screenshot(path=f"{os.environ['SIM_DASHBOARD_TABS']}_{tab[-1]}.png")
+        page.get_by_text("reads by real users", exact=False).wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Page 0").click()
+        page.get_by_text("hour 2 ", exact=False).wait_for(timeout=30_000)
+
         shot = os.environ.get("SIM_DASHBOARD_SCREENSHOT")
         if shot:
             page.get_by_role("button", name="▶").click()
-            page.get_by_text("hour 7", exact=False).wait_for(timeout=60_000)
+            page.wait_for_function(
+                "() => +((document.body.innerText.match(/hour (\\d+) /) || [0, 0])[1]) >= 36",
+                timeout=120_000)
             page.get_by_role("button", name="❚❚").click()
             page.wait_for_timeout(1500)
             page.screenshot(path=shot)
