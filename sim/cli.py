@@ -255,6 +255,39 @@ def plot(
         typer.echo(str(p))
 
 
+@app.command()
+def dashboard(
+    config: Annotated[Path, typer.Argument(help="Scenario TOML file.")] = Path(
+        "experiments/spamouflage.toml"),
+    users: Annotated[int, typer.Option(help="Organic users (small enough to step smoothly).",
+                                       min=100)] = 10_000,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on (0: any free port).", min=0)
+                    ] = 8765,
+) -> None:
+    """Open the scenario in a browser: Mesa's SolaraViz with the mission's levers."""
+    import os
+    import subprocess
+
+    from .dashboard import ENV_CONFIG, ENV_USERS, load_scenario
+
+    try:
+        load_scenario(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    env = {**os.environ, ENV_CONFIG: str(config.resolve()), ENV_USERS: str(users),
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    typer.echo(f"serving {config} at {users:,} users on http://{host}:{port} (Ctrl-C to stop)")
+    cmd = [sys.executable, "-m", "solara", "run", "sim.dashboard", "--host", host,
+           "--port", str(port), "--production", "--no-open", "--no-check-version"]
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
 @app.command("config-docs")
 def config_docs(
     out: Annotated[Path | None, typer.Option(help="Write here instead of printing.")] = None,

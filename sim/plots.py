@@ -30,7 +30,14 @@ A recipe shows every factor the design varies (checked when the experiment is lo
 means are over replicates only; the runs of design points with the same levels of the recipe's
 factors (morris trajectories revisit levels) are pooled.
 
-Failed runs are left out; an outcome with no finite value is skipped (a recipe's other outcomes
+Failed runs are left out of the means, but not out of sight: a design point (or a heat-map
+cell) without a successful run is marked "no run" (failed or missing), and one that lost some of
+its replicates is labelled with how many failed. Confidence bands and error bars of counts and
+other non-negative outcomes stop at zero. Heat maps use a linear colour scale from zero for
+non-negative outcomes (log only when values span more than two orders of magnitude), so that a
+3% difference looks like one, and carry a companion panel with each cell's 95% CI half-width;
+cells whose half-width exceeds ``UNCERTAIN_REL`` of the mean are hatched. An outcome with no
+finite value is skipped (a recipe's other outcomes
 are still drawn), and so is a sensitivity analysis that cannot be computed (a design point
 without a successful run, or a constant output). The figures only show data from the results
 directory and the experiment file it names.
@@ -52,8 +59,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.colors import LogNorm, SymLogNorm  # noqa: E402
+from matplotlib.colors import LogNorm, Normalize, SymLogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from .experiment import (  # noqa: E402
@@ -69,6 +77,10 @@ from .sweep import ResultStore  # noqa: E402
 
 SPAN = 100.0
 """Values spanning more than this ratio (two orders of magnitude) get a log axis."""
+
+UNCERTAIN_REL = 0.10
+"""Heat-map cells whose 95% CI half-width exceeds this share of the mean are hatched: the
+replicates disagree enough that the cell's colour should not be read closely."""
 
 ANNOTATE_MAX_CELLS = 64
 """Heat maps with at most this many cells have their values written in the cells."""
@@ -97,6 +109,37 @@ def outcome_label(name: str) -> str:
     return name
 
 
+_NONNEGATIVE = _COUNTS | {
+    "accounts_run", "operation_accounts_removed", "operation_accounts_acquired",
+    "organic_accounts_removed", "organic_followers_lost", "moderation_actions",
+    "moderation_precision", "moderation_recall", "median_removal_delay_hours",
+    "accounts_removed_per_action", "exposure_top1pct_share", "breakout_category",
+    "kidding_ratio", "kidding_ratio_impressions", "runtime_seconds"}
+
+
+def nonnegative(name: str) -> bool:
+    """Outcomes that cannot be negative (counts, shares, ratios of counts, categories), whose
+    confidence bands must stop at zero. A difference (e.g. exposures prevented) is not one."""
+    return name in _NONNEGATIVE or name.endswith("_share")
+
+
+def lower_error(m: np.ndarray, c: np.ndarray, floor: bool) -> np.ndarray:
+    """Length of the lower error bar: the CI half-width, cut so the bar stops at zero when the
+    outcome cannot be negative."""
+    return np.minimum(c, np.maximum(m, 0)) if floor else c
+
+
+def _schema_unit(key: str) -> str:
+    """The unit the configuration schema declares for a factor's field, if any."""
+    from .config import _field_owner
+
+    owner = _field_owner(tuple(key.split(".")))
+    if owner is None:
+        return ""
+    extra = owner[0].model_fields[owner[1]].json_schema_extra
+    return extra.get("unit", "") if isinstance(extra, dict) else ""
+
+
 def factor_label(key: str) -> str:
     """Axis label of a factor (a dotted config key), with a unit guessed from its name."""
     last = key.rsplit(".", 1)[-1]
@@ -104,6 +147,9 @@ def factor_label(key: str) -> str:
                          ("_fraction", "fraction, 0-1"), ("_hours", "hours"), ("_days", "days")):
         if last.endswith(suffix):
             return f"{key} ({unit})"
+    unit = _schema_unit(key)
+    if unit:
+        return f"{key} ({unit})"
     if key == "population.n_users":
         return f"{key} (users)"
     if key == "run.days":
@@ -119,6 +165,7 @@ class SweepData:
     kind: str
     exp: LoadedExperiment
     runs: pd.DataFrame  # successful runs only; factor columns renamed to their keys
+    failed: pd.DataFrame  # runs recorded with status != "ok" (columns run, point, status)
     factors: list[str]  # all factor keys, in design order
     varied: list[str]  # factors taking more than one value
     outcomes: list[str]  # outcomes with at least one finite value
@@ -137,6 +184,8 @@ def load(out_dir: str | Path) -> SweepData:
     factors = list(exp.points.columns)
     ok = df[df["status"] == "ok"].copy() if not df.empty else pd.DataFrame(
         columns=["run", "point", "replicate", "status"])
+    failed = df[df["status"] != "ok"][["run", "point", "status"]].copy() if not df.empty \
+        else pd.DataFrame(columns=["run", "point", "status"])
     ok = ok.rename(columns={f"factor:{k}": k for k in factors}).sort_values("run")
     outcomes = []
     for k in exp.spec.outcomes:
@@ -146,7 +195,7 @@ def load(out_dir: str | Path) -> SweepData:
                 outcomes.append(k)
     varied = varied_factors(exp.points)
     return SweepData(exp.spec.name, exp.spec.design.kind, exp, ok.reset_index(drop=True),
-                     factors, varied, outcomes, out_dir)
+                     failed.reset_index(drop=True), factors, varied, outcomes, out_dir)
 
 
 def mean_ci95(values: np.ndarray) -> dict[str, float]:
@@ -168,7 +217,9 @@ def _per_point(data: SweepData, outcome: str) -> dict[int, np.ndarray]:
 def point_stats(data: SweepData, outcome: str) -> pd.DataFrame:
     """Per design point (in design order, every point): n, mean and 95% CI half-width (t)."""
     grouped = _per_point(data, outcome)
-    out = pd.DataFrame([{"point": p, **mean_ci95(grouped.get(p, np.array([])))}
+    n_failed = data.failed["point"].astype(int).value_counts()
+    out = pd.DataFrame([{"point": p, **mean_ci95(grouped.get(p, np.array([]))),
+                         "failed": int(n_failed.get(p, 0))}
                         for p in range(len(data.exp.points))])
     return pd.concat([data.exp.points.reset_index(drop=True), out], axis=1)
 
@@ -266,9 +317,14 @@ def _levels(values: pd.Series) -> list:
 
 
 def _fmt(v: float) -> str:
+    """Readable numbers: 3 significant digits, thousands separated, no exponent below 10^9."""
     if not np.isfinite(v):
         return ""
-    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
+    if abs(v) >= 1e9:
+        return f"{v:.2e}"
+    if abs(v) >= 1000:
+        return f"{float(f'{v:.3g}'):,.0f}"
+    return f"{v:.3g}"
 
 
 def _level_label(v: object) -> str:
@@ -288,17 +344,42 @@ def _level_ticks(ax, levels: list) -> None:
 
 def _mean_curve(ax, x: np.ndarray | None, m: np.ndarray, c: np.ndarray, *, label: str,
                 band_label: str | None = None, color: str | None = None, ls: str = "-",
-                dodge: float = 0.0, alpha: float = 0.25) -> None:
+                dodge: float = 0.0, alpha: float = 0.25, floor: bool = False) -> None:
     """Means with their 95% CI: a band against numeric ``x``; error bars at positions 0, 1, ...
-    (shifted by ``dodge``, so that several series stay apart) when ``x`` is None."""
+    (shifted by ``dodge``, so that several series stay apart) when ``x`` is None. With
+    ``floor`` the band or bar stops at zero (a count cannot be negative)."""
     kw = {} if color is None else {"color": color}
     if x is not None:
         order = np.argsort(x, kind="stable")
         xs, m, c = x[order], m[order], c[order]
-        ax.fill_between(xs, m - c, m + c, alpha=alpha, label=band_label, **kw)
+        ax.fill_between(xs, m - lower_error(m, c, floor), m + c, alpha=alpha, label=band_label,
+                        **kw)
         ax.plot(xs, m, marker="o", ls=ls, lw=2, label=label, **kw)
     else:
-        ax.errorbar(np.arange(len(m)) + dodge, m, yerr=c, fmt="o", capsize=4, label=label, **kw)
+        ax.errorbar(np.arange(len(m)) + dodge, m, yerr=[lower_error(m, c, floor), c], fmt="o",
+                    capsize=4, label=label, **kw)
+
+
+def mark_missing(ax, x: np.ndarray, n_ok: np.ndarray, n_failed: np.ndarray,
+                 color: str = "C3") -> int:
+    """Mark design points without a successful run (an x at the foot of the axes, labelled "no
+    run") and label those that lost replicates ("k failed"). Returns how many were marked."""
+    trans = ax.get_xaxis_transform()
+    marked = 0
+    for xi, n, f in zip(x, n_ok, n_failed, strict=True):
+        if n == 0:
+            ax.plot([xi], [0.03], marker="X", ms=10, color=color, transform=trans, ls="none",
+                    clip_on=False, label="no successful run (failed or missing)"
+                    if marked == 0 else None, gid="missing-point")
+            ax.annotate("no run" + (f" ({f} failed)" if f else ""), (xi, 0.03),
+                        xycoords=trans, xytext=(0, 8), textcoords="offset points",
+                        ha="center", fontsize=7, color=color)
+            marked += 1
+        elif f:
+            ax.annotate(f"{f} failed", (xi, 0.03), xycoords=trans, xytext=(0, 8),
+                        textcoords="offset points", ha="center", fontsize=7, color=color,
+                        gid="failed-runs")
+    return marked
 
 
 def _set_scales(ax, logx: bool | None, logy: bool | None, x: np.ndarray | None,
@@ -331,12 +412,16 @@ def line_figure(data: SweepData, outcome: str, factor: str) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 4.8), dpi=120)
     x = _numeric(ps[factor])
     m, c = ps["mean"].to_numpy(), ps["ci95"].fillna(0.0).to_numpy()
+    floor = nonnegative(outcome)
     if x is not None:
-        _mean_curve(ax, x, m, c, label="mean over replicates", band_label="95% CI of the mean")
+        _mean_curve(ax, x, m, c, label="mean over replicates", band_label="95% CI of the mean",
+                    floor=floor)
         _scale_x(ax, x)
     else:  # categorical levels (strings, booleans, None)
-        _mean_curve(ax, None, m, c, label="mean over replicates, 95% CI")
+        _mean_curve(ax, None, m, c, label="mean over replicates, 95% CI", floor=floor)
         _level_ticks(ax, list(ps[factor]))
+    mark_missing(ax, x if x is not None else np.arange(len(m)), ps["n"].to_numpy(),
+                 ps["failed"].to_numpy())
     _scale_y(ax, np.concatenate([m, m + c]))
     ax.set_xlabel(factor_label(factor))
     ax.set_ylabel(outcome_label(outcome))
@@ -348,33 +433,71 @@ def line_figure(data: SweepData, outcome: str, factor: str) -> Figure:
 
 
 def heatmap_figure(data: SweepData, outcome: str, fx: str, fy: str) -> Figure:
-    """Heat map of the mean over replicates on a two-factor grid."""
+    """Heat map of the mean over replicates on a two-factor grid, beside a companion map of
+    each cell's 95% CI half-width.
+
+    The colour scale of a non-negative outcome starts at zero (log only when the values span
+    more than two orders of magnitude), so a 3% difference looks like one. Cells whose CI
+    half-width exceeds ``UNCERTAIN_REL`` of the mean are hatched; cells without a successful
+    run say so ("no run", with the number of failed runs)."""
     ps = point_stats(data, outcome)
     xs, ys = _levels(data.exp.points[fx]), _levels(data.exp.points[fy])
     grid = np.full((len(ys), len(xs)), np.nan)
+    half = np.full_like(grid, np.nan)
+    failed = np.zeros(grid.shape, int)
     for _, r in ps.iterrows():
-        grid[ys.index(r[fy]), xs.index(r[fx])] = r["mean"]
+        i, j = ys.index(r[fy]), xs.index(r[fx])
+        grid[i, j], half[i, j], failed[i, j] = r["mean"], r["ci95"], r["failed"]
     finite = grid[np.isfinite(grid)]
     norm = None
-    if _wide(finite) and np.all(finite >= 0):
+    if finite.size and _wide(finite) and np.all(finite >= 0):
         norm = (LogNorm() if np.all(finite > 0)
                 else SymLogNorm(linthresh=float(finite[finite > 0].min())))
-    fig, ax = plt.subplots(figsize=(max(5.5, 1.0 * len(xs) + 3), max(4.2, 0.6 * len(ys) + 2.5)),
-                           dpi=120)
-    im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", norm=norm)
+    elif finite.size and nonnegative(outcome) and np.all(finite >= 0):
+        norm = Normalize(vmin=0, vmax=max(float(finite.max()), 1e-12))
+    w = max(5.0, 1.0 * len(xs) + 2.5)
+    fig, (ax, cx) = plt.subplots(1, 2, figsize=(2 * w, max(4.4, 0.6 * len(ys) + 2.7)),
+                                 dpi=120)
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("white")
+    im = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap, norm=norm)
     fig.colorbar(im, ax=ax, label=f"mean {outcome_label(outcome)}")
-    ax.set_xticks(range(len(xs)), [_level_label(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [_level_label(v) for v in ys])
+    hfin = half[np.isfinite(half)]
+    cim = cx.imshow(half, origin="lower", aspect="auto", cmap=plt.get_cmap("Greys").copy(),
+                    vmin=0, vmax=max(float(hfin.max()) if hfin.size else 1.0, 1e-12))
+    fig.colorbar(cim, ax=cx, label="95% CI half-width (same unit)")
+    uncertain = np.isfinite(half) & (half > UNCERTAIN_REL * np.abs(grid))
+    for i, j in zip(*np.nonzero(uncertain), strict=True):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
+                               edgecolor="white", lw=0, gid="uncertain-cell"))
+    for i, j in zip(*np.nonzero(~np.isfinite(grid)), strict=True):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx",
+                               edgecolor="C3", lw=0, gid="missing-cell"))
+    for a in (ax, cx):
+        a.set_xticks(range(len(xs)), [_level_label(v) for v in xs])
+        a.set_yticks(range(len(ys)), [_level_label(v) for v in ys])
+        a.set_xlabel(factor_label(fx))
+        a.set_ylabel(factor_label(fy))
     if grid.size <= ANNOTATE_MAX_CELLS:
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v = grid[i, j]
-                light = bool(np.isfinite(v) and im.norm(v) < 0.5)  # dark end of viridis
-                ax.text(j, i, _fmt(v) if np.isfinite(v) else "n/a", ha="center", va="center",
-                        fontsize=8, color="white" if light else "black")
-    ax.set_xlabel(factor_label(fx))
-    ax.set_ylabel(factor_label(fy))
-    ax.set_title(_title(data, f"mean {outcome}"), fontsize=10)
+                if not np.isfinite(v):
+                    text = "no run" + (f"\n({failed[i, j]} failed)" if failed[i, j] else "")
+                    ax.text(j, i, text, ha="center", va="center", fontsize=8, color="C3")
+                    continue
+                light = bool(im.norm(v) < 0.5)  # dark end of viridis
+                extra = f"\n({failed[i, j]} failed)" if failed[i, j] else ""
+                ax.text(j, i, _fmt(v) + extra, ha="center", va="center", fontsize=8,
+                        color="white" if light else "black")
+                h = half[i, j]
+                cx.text(j, i, f"±{_fmt(h)}" if np.isfinite(h) else "n/a", ha="center",
+                        va="center", fontsize=8,
+                        color="white" if np.isfinite(h) and cim.norm(h) > 0.5 else "black")
+    ax.set_title(f"mean over replicates{'; hatched: CI > ' if uncertain.any() else ''}"
+                 f"{f'{UNCERTAIN_REL:.0%} of mean' if uncertain.any() else ''}", fontsize=9)
+    cx.set_title("uncertainty: 95% CI half-width of the mean", fontsize=9)
+    fig.suptitle(_title(data, f"mean {outcome}"), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -525,8 +648,11 @@ def lines_figure(data: SweepData, recipe: LinesFigure, outcomes: list[str]) -> F
                         color=f"C{gi if group else oi}",
                         ls=_LINESTYLES[oi % len(_LINESTYLES)] if group else "-",
                         dodge=0.0 if single else 0.08 * (si - (n_series - 1) / 2),
-                        alpha=0.25 if single else 0.12)
+                        alpha=0.25 if single else 0.12, floor=nonnegative(o))
             drawn.append(np.concatenate([m, m + c]))
+            pos = np.arange(len(xlevels), dtype=float) if x is None else x
+            mark_missing(ax, pos[[k[0] for k in keys]], cells.column(keys, "n"),
+                         np.zeros(len(keys), int))
     if x is None:
         _level_ticks(ax, xlevels)
     _set_scales(ax, r.logx, r.logy, x, np.concatenate(drawn))
@@ -553,7 +679,9 @@ def tradeoff_figure(data: SweepData, recipe: TradeoffFigure) -> Figure:
         keys = _keys(cx, group, gi)
         xm, xc = cx.column(keys, "mean"), np.nan_to_num(cx.column(keys, "ci95"))
         ym, yc = cy.column(keys, "mean"), np.nan_to_num(cy.column(keys, "ci95"))
-        ax.errorbar(xm, ym, xerr=xc, yerr=yc, fmt="o-", capsize=3, lw=1.5, color=f"C{gi}",
+        ax.errorbar(xm, ym, xerr=[lower_error(xm, xc, nonnegative(r.x)), xc],
+                    yerr=[lower_error(ym, yc, nonnegative(r.y)), yc], fmt="o-", capsize=3,
+                    lw=1.5, color=f"C{gi}",
                     label=_series_label(None, group, g) or "mean over replicates, 95% CI")
         for k, xv, yv in zip(keys, xm, ym, strict=True):
             if np.isfinite(xv) and np.isfinite(yv):
@@ -596,7 +724,8 @@ def bars_figure(data: SweepData, recipe: BarsFigure, outcomes: list[str]) -> Fig
             m, c = m / ref, c / abs(ref)  # the reference mean is taken as exact
         hatch = _HATCHES[oi % len(_HATCHES)] if group and len(outcomes) > 1 else None
         ax.bar(np.arange(len(xlevels)) + (si - (len(series) - 1) / 2) * width, m, width,
-               yerr=c, capsize=3, color=f"C{gi if group else oi}", hatch=hatch,
+               yerr=[lower_error(m, c, nonnegative(o)), c], capsize=3,
+               color=f"C{gi if group else oi}", hatch=hatch,
                edgecolor="black" if hatch else None, linewidth=0.5 if hatch else 0,
                label=_series_label(o if len(outcomes) > 1 or not group else None, group, g))
     if r.normalize == "first":
@@ -648,10 +777,10 @@ def series_figure(data: SweepData, recipe: SeriesFigure) -> Figure | None:
                 m = np.array([x["mean"] for _, x in per_day])
                 c = np.nan_to_num(np.array([x["ci95"] for _, x in per_day]))
                 color = f"C{gi if group else oi}"
-                lo = m - c
+                lo = m - lower_error(m, c, nonnegative(col))
                 if r.logy:  # a band reaching zero or below has no lower edge on a log axis
                     lo = np.where(lo > 0, lo, np.nan)
-                ax.fill_between(day, lo, m + c, alpha=0.15, color=color)
+                ax.fill_between(day, lo, m + c, alpha=0.2, color=color, lw=0)
                 ax.plot(day, m, lw=2, color=color, ls=_LINESTYLES[oi % len(_LINESTYLES)],
                         label=_series_label(col if len(r.y) > 1 or not group else None, group,
                                             g))
@@ -666,7 +795,9 @@ def series_figure(data: SweepData, recipe: SeriesFigure) -> Figure | None:
     for ax in axes[0]:
         _set_scales(ax, False, r.logy, None, np.concatenate(drawn))
     axes[0, 0].set_ylabel(r.ylabel or ", ".join(r.y))
-    axes[0, 0].legend(fontsize=8, title="mean, 95% CI", title_fontsize=8)
+    for ax in axes[0]:  # every panel has its own legend (the panels' lines are the same)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, title="mean, 95% CI band", title_fontsize=8)
     default = f"{', '.join(r.y)} over time" + (f" by {group}" if group else "")
     fig.suptitle(_recipe_title(data, r.title or default), fontsize=10)
     fig.tight_layout()

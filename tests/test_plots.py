@@ -278,7 +278,10 @@ def test_tradeoff_recipe_plots_means_with_ci_in_both_axes(recipes):
         runs = df[(df[f"factor:{FLUENCY}"] == 0.3) & (df[f"factor:{RANKING}"] == "chronological")]
         half = stats.t.ppf(0.975, 1) * runs["organic_impressions"].std(ddof=1) / np.sqrt(2)
         ybars = containers[f"{RANKING} = chronological"].lines[2][1].get_segments()[0]
-        assert ybars[1, 1] - ybars[0, 1] == pytest.approx(2 * half)
+        # ... above the mean; below it the bar stops at zero (a count cannot be negative)
+        mean = runs["organic_impressions"].mean()
+        assert ybars[1, 1] == pytest.approx(mean + half)
+        assert ybars[0, 1] == pytest.approx(max(mean - half, 0.0))
     finally:
         _close(figs.items())
 
@@ -392,3 +395,71 @@ def test_series_recipe_plots_the_mean_per_tick(tmp_path):
     design, figure = recipe.removeprefix("timeseries = true\n").split("[[figures]]")
     with pytest.raises(ConfigError, match="needs timeseries = true"):
         load_experiment(_experiment_with(tmp_path, "[[figures]]" + figure, design=design))
+
+
+def _shrunk(out: Path, drop_point: int, n_failed: int):
+    """The sweep's data with one design point's runs recorded as failed instead."""
+    from sim.plots import load
+
+    data = load(out)
+    lost = data.runs[data.runs["point"] == drop_point]
+    data.runs = data.runs[data.runs["point"] != drop_point].reset_index(drop=True)
+    data.failed = pd.DataFrame({"run": lost["run"].to_numpy()[:n_failed],
+                                "point": drop_point, "status": "failed"})
+    return data
+
+
+def test_failed_points_are_marked_not_dropped(sweeps):
+    import matplotlib.pyplot as plt
+
+    from sim.plots import heatmap_figure, line_figure
+
+    data = _shrunk(sweeps["one"], drop_point=1, n_failed=2)
+    fig = line_figure(data, "organic_impressions", "operation.fluency_mean")
+    ax = fig.axes[0]
+    assert [ln for ln in ax.lines if ln.get_gid() == "missing-point"]
+    assert any("no run (2 failed)" in t.get_text() for t in ax.texts)
+    assert "no successful run" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    plt.close(fig)
+    data = _shrunk(sweeps["two"], drop_point=0, n_failed=1)
+    fig = heatmap_figure(data, "organic_impressions", "operation.fluency_mean",
+                         "operation.hijack_fraction")
+    ax = fig.axes[0]
+    assert [p for p in ax.patches if p.get_gid() == "missing-cell"]
+    assert any(t.get_text().startswith("no run") for t in ax.texts)
+    plt.close(fig)
+
+
+def test_count_bands_never_go_below_zero(sweeps):
+    import matplotlib.pyplot as plt
+
+    from sim.plots import line_figure, load, lower_error
+
+    m, c = np.array([1.0, 5.0, 0.0]), np.array([3.0, 2.0, 4.0])
+    assert np.all(m - lower_error(m, c, True) >= 0)
+    assert np.array_equal(lower_error(m, c, False), c)
+    data = load(sweeps["one"])
+    # replicates that disagree wildly: the t interval of each point reaches far below zero
+    data.runs["organic_engagements"] = np.where(data.runs["replicate"] == 0, 0.0, 50.0)
+    fig = line_figure(data, "organic_engagements", "operation.fluency_mean")
+    band = fig.axes[0].collections[0]
+    ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+    assert ys.min() >= 0 and ys.max() > 50
+    plt.close(fig)
+
+
+def test_heatmap_scale_starts_at_zero_and_shows_uncertainty(sweeps):
+    import matplotlib.pyplot as plt
+
+    from sim.plots import heatmap_figure, load
+
+    data = load(sweeps["two"])
+    # a 3% difference between points must not fill the colour scale
+    data.runs["organic_impressions"] = 1000.0 + 30.0 * (data.runs["point"] % 2) \
+        + np.where(data.runs["replicate"] == 0, 0.0, 1.0)
+    fig = heatmap_figure(data, "organic_impressions", "operation.fluency_mean",
+                         "operation.hijack_fraction")
+    im = fig.axes[0].images[0]
+    assert im.norm.vmin == 0 and im.norm(1000.0) > 0.9
+    assert any("CI half-width" in a.get_title() for a in fig.axes)
+    plt.close(fig)
