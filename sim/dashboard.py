@@ -232,7 +232,7 @@ def ledger_frame(model: InfluenceModel) -> pd.DataFrame:
 
 def hour(model: InfluenceModel) -> int:
     """Simulated hours run so far."""
-    return int(model.tick)
+    return int(model.steps)
 
 
 def run_facts(model: InfluenceModel) -> tuple[Config, int, int]:
@@ -243,7 +243,8 @@ def run_facts(model: InfluenceModel) -> tuple[Config, int, int]:
 def breakout(model: InfluenceModel) -> int:
     """Nimmo's Breakout category so far (``sim.ledger.breakout_category``)."""
     t = model.ledger.totals
-    return breakout_category(model.ledger.reached(model), t["media_amplifications"],
+    reached = model.ledger.reached(model.pop, model.platforms, model.cfg.breakout)
+    return breakout_category(reached, t["media_amplifications"],
                              t["high_profile_amplifications"])
 
 
@@ -273,7 +274,7 @@ def network_sample(model: InfluenceModel, platform: int = 0, n_accounts: int = 8
     an account, not users, and are not drawn."""
     rng = np.random.default_rng(seed)
     pf = model.platforms[platform]
-    acc = model.accounts
+    acc = model.operation.accounts
     n = model.pop.n
     on = np.flatnonzero((acc.platform == platform) & acc.alive)
     counts = pf.op_follower_counts(acc.n)[on] if on.size else np.zeros(0, int)
@@ -339,7 +340,7 @@ def post_details(model: InfluenceModel, gid: int) -> dict | None:
         "platform": model.platforms[int(p.platform[i])].name,
         "posted at hour": int(p.created[i]),
         "operation account": account,
-        "account still up": bool(model.accounts.alive[account]),
+        "account still up": bool(model.operation.accounts.alive[account]),
         "language": ["en", "zh", "other"][int(p.language[i])] if 0 <= p.language[i] < 3
         else str(int(p.language[i])),
         "writing quality (0-1)": round(float(p.quality[i]), 2),

@@ -131,9 +131,9 @@ def lower_error(m: np.ndarray, c: np.ndarray, floor: bool) -> np.ndarray:
 
 def _schema_unit(key: str) -> str:
     """The unit the configuration schema declares for a factor's field, if any."""
-    from .config import _field_owner
+    from .config import field_owner
 
-    owner = _field_owner(tuple(key.split(".")))
+    owner = field_owner(tuple(key.split(".")))
     if owner is None:
         return ""
     extra = owner[0].model_fields[owner[1]].json_schema_extra
