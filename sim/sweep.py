@@ -15,6 +15,7 @@ Dask distributed cluster); each run's result depends only on its config, never o
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -32,6 +33,21 @@ import pandas as pd
 
 from .config import Config, ConfigError
 from .experiment import LoadedExperiment, RunSpec, load_experiment
+
+
+def log_kidding_ratio(summary: dict[str, Any]) -> float:
+    """``log10(max(reported_engagements, 1) / max(organic_engagements, 1))``: the order of
+    magnitude of the kidding ratio, defined for every run so that sensitivity analyses (which
+    need a finite number per run) can use it. Equal to ``log10(kidding_ratio)`` whenever both
+    counts are at least 1; with no organic engagement the denominator counts as 1, a lower bound
+    of the (unbounded) ratio; 0 when neither ledger has an engagement."""
+    return math.log10(max(summary["reported_engagements"], 1)
+                      / max(summary["organic_engagements"], 1))
+
+
+DERIVED_OUTCOMES: dict[str, Callable[[dict[str, Any]], float]] = {
+    "log_kidding_ratio": log_kidding_ratio}
+"""Outcomes computed from a run's summary when its result row is made (not summary keys)."""
 
 
 def execute(config: Config, run: RunSpec, outcomes: list[str], timeseries: bool = False
@@ -53,7 +69,7 @@ def execute(config: Config, run: RunSpec, outcomes: list[str], timeseries: bool 
         if timeseries:
             series = result.timeseries.assign(run=run.index)
         for k in outcomes:
-            v = summary[k]
+            v = DERIVED_OUTCOMES[k](summary) if k in DERIVED_OUTCOMES else summary[k]
             row[k] = len(v) if isinstance(v, list) else v
         row.update(status="ok", error="")
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash
