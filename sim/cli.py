@@ -256,6 +256,9 @@ def discover(
         typer.echo(f"what would it take (from {'the base' if base is None else base}): move "
                    f"{w['n_moved']} factor(s), normalised distance {w['distance']:.3f}: "
                    f"{w['moves_text']}")
+    elif what_if is not None and d.chosen:
+        typer.echo("what would it take: no chosen box is dense enough (at least half its runs "
+                   "of interest) to aim for")
     for p in paths:
         typer.echo(str(p))
 

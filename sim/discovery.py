@@ -233,8 +233,8 @@ def _prim_module():
 
 def factor_frame(results: pd.DataFrame) -> pd.DataFrame:
     """The ``factor:KEY`` columns of sweep result rows, renamed to the keys, keeping only the
-    factors that vary; numbers stay numbers (int or float), anything else becomes a category
-    label (``str``), as PRIM peels categorical factors by level."""
+    factors that vary; numbers become floats, anything else a category label (``str``), as PRIM
+    peels categorical factors by level."""
     cols = {c: c[len(_FACTOR):] for c in results.columns if c.startswith(_FACTOR)}
     x = results[list(cols)].rename(columns=cols).reset_index(drop=True)
     out = {}
@@ -244,9 +244,8 @@ def factor_frame(results: pd.DataFrame) -> pd.DataFrame:
             continue
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             out[k] = col.astype(str)
-        elif pd.api.types.is_integer_dtype(col):
-            out[k] = col.astype(np.int64)
-        else:
+        else:  # integers too: the library's discrete pasting fails under pandas 3 (it writes a
+            # fractional limit into an integer column); as numbers their limits are the same
             out[k] = col.astype(np.float64)
     return pd.DataFrame(out)
 
@@ -495,6 +494,7 @@ def figure(d: Discovery, title: str | None = None) -> Figure:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     lims = d.limits_table()
     n_rows = max(len(lims), 1)
@@ -530,7 +530,8 @@ def figure(d: Discovery, title: str | None = None) -> Figure:
     ax1.text(0.01, base_rate, f" base rate {base_rate:.2f}", fontsize=7, color="grey",
              va="bottom")
     bar = fig.colorbar(sc, ax=ax1, label="restricted factors (res_dim)")
-    bar.set_ticks(range(vmax + 1) if vmax <= 10 else bar.get_ticks())
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     ax1.set_xlabel("coverage (share of runs of interest inside the box)")
     ax1.set_ylabel("density (share of runs inside that are of interest)")
     ax1.set_xlim(-0.02, 1.02)

@@ -72,7 +72,7 @@ def overview_figure(data: SweepData, indices: dict[str, pd.DataFrame]) -> Figure
         else:
             ax.barh(pos, t["mu_star"], 0.7, xerr=t["mu_star_conf"], color="C1", alpha=0.75,
                     error_kw={"lw": 0.8, "capsize": 2}, label="mu* (95% CI)")
-            ax.plot(t["sigma"], pos, "k|", ms=9, mew=1.5, label="sigma")
+            ax.plot(t["sigma"], pos, "kD", ms=3.5, label="sigma")
             ax.set_xlabel("effect per full factor range\n(outcome units)")
         ax.axvline(0, color="black", lw=0.6)
         ax.set_yticks(pos, t["factor"], fontsize=7)

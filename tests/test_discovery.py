@@ -161,11 +161,12 @@ n = 40
 [design.factors]
 "operation.posts_per_account_day" = {{ range = [1.0, 40.0], log = true }}
 "operation.fluency_mean" = [0.2, 0.8]
+"operation.accounts_per_operator" = {{ range = [3, 12], integer = true }}
 [[analysis]]
 kind = "prim"
 name = "busy"
 outcome = "posts_published"
-threshold = 150
+threshold = 50
 '''
 
 
@@ -189,12 +190,12 @@ def test_plot_draws_the_analysis_and_writes_its_tables(lhs_sweep):
     paths = plot_experiment(lhs_sweep)
     assert lhs_sweep / "figures" / "busy.png" in paths
     summary = json.loads((lhs_sweep / "analysis" / "busy.json").read_text())
-    assert summary["target_text"] == "posts_published >= 150"
+    assert summary["target_text"] == "posts_published >= 50"
     box = summary["boxes"][0]
     # posts published is driven by the posting rate, so the box limits it from below
     lims = {lim["factor"]: lim for lim in box["limits"]}
     assert "operation.posts_per_account_day" in lims
-    assert lims["operation.posts_per_account_day"]["low"] > 1.0
+    assert lims["operation.posts_per_account_day"]["low"] > 3.0
     assert summary["sampled_ranges"]["operation.posts_per_account_day"]["log"] is True
     # the base posts 8 a day, and the answer says what to move to land in the box
     what = summary["what_would_it_take"][0]
@@ -221,7 +222,7 @@ def test_analysis_section_is_checked_when_loaded(tmp_path):
     exp.write_text(LHS.replace('outcome = "posts_published"', 'outcome = "breakout_category"'))
     with pytest.raises(ConfigError, match="analysis.0.*outcome.*not one of the experiment"):
         load_experiment(exp)
-    exp.write_text(LHS.replace('threshold = 150', 'threshold = 150\ndirection = "up"'))
+    exp.write_text(LHS.replace('threshold = 50', 'threshold = 50\ndirection = "up"'))
     with pytest.raises(ConfigError, match="direction"):
         load_experiment(exp)
 
@@ -266,3 +267,31 @@ n = 2
 
         for f in figs.values():
             plt.close(f)
+
+
+# --------------------------------------------------------------------------- the experiments
+
+EXPERIMENTS = BASE.parent
+MISSION = {"log_kidding_ratio", "organic_engagements", "organic_exposed_users",
+           "organic_followers_gained", "breakout_category"}
+
+
+def test_sensitivity_and_discovery_experiments_share_one_space():
+    import tomllib
+
+    from sim.experiment import Experiment
+
+    morris = load_experiment(EXPERIMENTS / "sensitivity_morris.toml")  # every point validated
+    found = load_experiment(EXPERIMENTS / "discovery.toml")
+    sobol = Experiment.model_validate(
+        tomllib.loads((EXPERIMENTS / "sensitivity_sobol.toml").read_text()))
+    space = morris.spec.design.factors
+    assert 12 <= len(space) <= 20
+    assert sobol.design.factors == space and sobol.design.kind == "sobol"
+    assert MISSION <= set(morris.spec.outcomes) and MISSION <= set(sobol.outcomes)
+    assert set(space) < set(found.spec.design.factors)  # plus the tactic levers
+    assert found.spec.design.kind == "lhs" and len(found.runs()) >= 2000
+    assert {(a.outcome, a.threshold, a.direction) for a in found.spec.analysis} == {
+        ("breakout_category", 3, "above"), ("kidding_ratio", 10, "below")}
+    for exp in (morris, found):
+        assert exp.spec.users == 20_000 and exp.spec.days == 14
