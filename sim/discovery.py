@@ -592,6 +592,9 @@ def write(d: Discovery, out_dir: str | Path, stem: str,
                 for k, v in r.items() if k != "moves"},
              "moves": {f: [_plain(a), _plain(b)] for f, (a, b) in r["moves"].items()}}
             for r in what_if.to_dict("records")]
+        if what_if.empty:
+            summary["what_would_it_take_note"] = (
+                "no chosen box has at least half its runs of interest (min_density 0.5)")
         p = out / f"{stem}_what_if.csv"
         what_if.drop(columns="moves").to_csv(p, index=False)
         paths.append(p)

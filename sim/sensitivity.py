@@ -6,8 +6,10 @@ with the factors sorted by importance (most important on top) and horizontal bar
 keys stay legible:
 
 * Sobol' designs: total index ST (the share of output variance a factor accounts for, its
-  interactions included) as the bar, first-order S1 as a narrower bar inside it, both with their
-  95% bootstrap intervals (``sim.designs.analyze``); sorted by ST.
+  interactions included) and first-order S1 as a pair of bars per factor, both with their
+  95% bootstrap intervals (``sim.designs.analyze``); sorted by ST. The axis shows the possible
+  range [0, 1] (a little more if estimates fall outside it); intervals reaching beyond
+  ``[-CLIP, 1 + CLIP]`` run off the panel's edge.
 * Morris designs: mu* (mean absolute elementary effect per full factor range, Campolongo et al.
   2007) with its 95% bootstrap interval, and sigma (spread of the effects: interactions or
   non-linearity) as a marker; sorted by mu*. mu* is in the outcome's units, so the panels have
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .plots import SweepData
+
+CLIP = 0.25
+"""Sobol' panels span at most [-CLIP, 1 + CLIP]; longer error bars run off the edge."""
 
 STEM = "sensitivity_overview"
 """File stem of the figure (``figures/sensitivity_overview.png``)."""
@@ -61,14 +66,16 @@ def overview_figure(data: SweepData, indices: dict[str, pd.DataFrame]) -> Figure
         t = t.sort_values(key, ascending=True, na_position="first").reset_index(drop=True)
         pos = np.arange(len(t))
         if sobol:
-            ax.barh(pos, t["ST"], 0.7, xerr=t["ST_conf"], color="C0", alpha=0.55,
+            ax.barh(pos + 0.18, t["ST"], 0.36, xerr=t["ST_conf"], color="C0",
                     error_kw={"lw": 0.8, "capsize": 2}, label="ST (total)")
-            ax.barh(pos, t["S1"], 0.32, xerr=t["S1_conf"], color="C0",
+            ax.barh(pos - 0.18, t["S1"], 0.36, xerr=t["S1_conf"], color="C9",
                     error_kw={"lw": 0.8, "capsize": 2}, label="S1 (first order)")
             ax.set_xlabel("Sobol' index (share of variance), 95% CI")
+            # indices are shares of variance, in [0, 1]: wider intervals (small samples) are
+            # clipped at the panel's edge rather than squeezing every bar into a corner
+            lo = float(np.nanmin((t["S1"] - t["S1_conf"]).to_numpy(float)))
             hi = float(np.nanmax((t["ST"] + t["ST_conf"]).to_numpy(float)))
-            ax.set_xlim(min(0.0, float(np.nanmin((t["S1"] - t["S1_conf"]).to_numpy(float)))),
-                        max(1.0, hi) if hi > 0.5 else max(hi * 1.1, 0.05))
+            ax.set_xlim(max(min(0.0, lo), -CLIP), min(max(1.0, hi), 1.0 + CLIP))
         else:
             ax.barh(pos, t["mu_star"], 0.7, xerr=t["mu_star_conf"], color="C1", alpha=0.75,
                     error_kw={"lw": 0.8, "capsize": 2}, label="mu* (95% CI)")
