@@ -288,6 +288,91 @@ def dashboard(
     raise typer.Exit(code)
 
 
+@app.command()
+def discover(
+    results: Annotated[Path, typer.Argument(help="Results directory of a sweep.")],
+    outcome: Annotated[str, typer.Option(help="Outcome that defines the runs of interest.")],
+    threshold: Annotated[float, typer.Option(help="Runs with outcome >= this are of interest "
+                                             "(< this with --below).")],
+    below: Annotated[bool, typer.Option(help="Runs below the threshold are of interest.")
+                     ] = False,
+    box: Annotated[int | None, typer.Option(help="Step of the peeling trajectory to choose "
+                                            "[the rule in sim/discovery.py].")] = None,
+    boxes: Annotated[int, typer.Option(help="Boxes to find, one after another.", min=1,
+                                       max=10)] = 1,
+    mass_min: Annotated[float, typer.Option(help="Least share of runs in a box.", min=0.001,
+                                            max=0.999)] = 0.05,
+    base: Annotated[Path | None, typer.Option(help="Scenario TOML to start 'what would it "
+                                              "take' from [the experiment's base].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory [RESULTS/discovery].")
+                   ] = None,
+    pdf: Annotated[bool, typer.Option(help="Also write a PDF figure.")] = False,
+) -> None:
+    """Scenario discovery (PRIM): where in the sampled space do runs reach the threshold?"""
+    import json
+
+    from .discovery import (
+        Target,
+        base_point,
+        discover_results,
+        ranges_of,
+        what_would_it_take,
+        write,
+    )
+    from .experiment import load_experiment
+    from .sweep import ResultStore
+
+    df = ResultStore(results).results()
+    if df.empty:
+        typer.echo(f"error: {results}: no results", err=True)
+        raise typer.Exit(2)
+    exp = None
+    try:
+        manifest = json.loads((results / "manifest.json").read_text())
+        exp = load_experiment(manifest["experiment"])
+    except (OSError, KeyError, ValueError, ConfigError) as exc:
+        typer.echo(f"note: experiment file not readable ({exc}); sampled ranges taken from the "
+                   "runs and no 'what would it take'", err=True)
+    target = Target(outcome, threshold, below=below)
+    try:
+        d = discover_results(df, target, scales=ranges_of(exp) if exp else None,
+                             n_boxes=boxes, box=box, mass_min=mass_min)
+        what_if = None
+        if exp is not None:
+            start = base_point(exp, base)
+            what_if = what_would_it_take({k: start[k] for k in d.x.columns}, d.chosen,
+                                         d.scales)
+    except (ValueError, ConfigError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    out = out or results / "discovery"
+    stem = "prim_" + "".join(c if c.isalnum() or c in "_-" else "_" for c in outcome)
+    paths = write(d, out, stem, what_if, formats=("png", "pdf") if pdf else ("png",))
+    typer.echo(f"{len(d.y)} runs, {d.n_interest} with {target} ({d.n_failed} failed runs left "
+               f"out, {d.n_missing} without a value)")
+    for note in d.notes:
+        typer.echo(f"  {note}")
+    for b in d.chosen:
+        typer.echo(f"box {b.number + 1} (step {b.index} of the peeling trajectory): coverage "
+                   f"{b.coverage:.2f}, density {b.density:.2f}, mass {b.mass:.2f}"
+                   + ("" if b.significant else "  [a limit is not significant]"))
+        for f, r in b.restricted.iterrows():
+            lim = ("{" + ", ".join(sorted(r["values"])) + "}" if isinstance(r["values"], frozenset)
+                   else f"[{r['low']:.4g}, {r['high']:.4g}]")
+            qps = " / ".join(f"{q:.2g}" for q in (r["qp_low"], r["qp_high"]) if q == q)
+            typer.echo(f"  {f} in {lim}  (quasi-p {qps})")
+    if what_if is not None and len(what_if):
+        w = what_if.iloc[0]
+        typer.echo(f"what would it take (from {'the base' if base is None else base}): move "
+                   f"{w['n_moved']} factor(s), normalised distance {w['distance']:.3f}: "
+                   f"{w['moves_text']}")
+    elif what_if is not None and d.chosen:
+        typer.echo("what would it take: no chosen box is dense enough (at least half its runs "
+                   "of interest) to aim for")
+    for p in paths:
+        typer.echo(str(p))
+
+
 @app.command("config-docs")
 def config_docs(
     out: Annotated[Path | None, typer.Option(help="Write here instead of printing.")] = None,

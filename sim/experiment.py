@@ -25,6 +25,11 @@
     kind = "lines"                     # lines | tradeoff | bars (see docs/experiments.md)
     x = "operation.fluency_mean"
     y = ["organic_impressions"]
+    [[analysis]]                       # optional scenario discovery (PRIM), drawn by ``sim plot``
+    kind = "prim"
+    name = "engaging"
+    outcome = "organic_engagements"
+    threshold = 100                    # direction = "above" (>=) or "below" (<)
 
 A run's seed depends only on the root seed and the run's index (``designs.run_seed``), so any
 run can be recomputed alone, on any executor. With ``paired_seeds`` it is the replicate's index
@@ -67,8 +72,10 @@ POSTERIOR = "posterior"
 class Design(Strict):
     kind: Literal["grid", "lhs", "random", "sobol", "morris", "scenarios", "posterior"] = "grid"
     n: int = Field(8, ge=1, le=1_000_000, description="Design size (see module docstring).")
-    factors: dict[str, list[Any]] = Field(default_factory=dict,
-                                          description="Config key -> values (grid) or [lo, hi].")
+    factors: dict[str, list[Any] | dict[str, Any]] = Field(
+        default_factory=dict, description="Config key -> values (grid) or [lo, hi], or a table "
+                                          "{ range = [lo, hi], log = true, integer = true } "
+                                          "(sim.designs).")
     scenarios: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="kind scenarios: name -> {config key: value}, one design point each, "
@@ -212,6 +219,27 @@ FigureRecipe = Annotated[LinesFigure | TradeoffFigure | BarsFigure | SeriesFigur
                          Field(discriminator="kind")]
 
 
+class PrimAnalysis(Strict):
+    """Scenario discovery (``sim.discovery``): the region of the sampled space where runs reach
+    a threshold, found by PRIM; drawn by ``sim plot`` into ``figures/<name>.png``, with tables
+    in ``analysis/``. Does not change the runs, so it can be added to a finished sweep."""
+
+    kind: Literal["prim"]
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$",
+                      description="File stem; unique among the experiment's figures.")
+    outcome: str = Field(description="One of the experiment's outcomes.")
+    threshold: float = Field(description="Runs with the outcome at or above (direction above) "
+                                         "or below (direction below) this are of interest.")
+    direction: Literal["above", "below"] = Field(
+        "above", description="above: outcome >= threshold; below: outcome < threshold. A "
+                             "missing value (e.g. a null kidding_ratio) is never of interest.")
+    box: int | None = Field(None, description="Step of the peeling trajectory to choose "
+                                              "(default: sim.discovery's rule).")
+    boxes: int = Field(1, ge=1, le=10, description="Boxes to find, one after another.")
+    mass_min: float = Field(0.05, gt=0, lt=1, description="Least share of runs in a box.")
+    peel_alpha: float = Field(0.05, gt=0, lt=1, description="Share of runs peeled per step.")
+
+
 class Experiment(Strict):
     name: str = Field(min_length=1)
     base: str = Field(description="Scenario TOML, relative to the experiment file.")
@@ -229,6 +257,8 @@ class Experiment(Strict):
     design: Design = Field(default_factory=Design)
     figures: list[FigureRecipe] = Field(default_factory=list,
                                         description="Figure recipes drawn by `sim plot`.")
+    analysis: list[PrimAnalysis] = Field(default_factory=list,
+                                         description="Analyses drawn by `sim plot`.")
 
     @field_validator("overrides")
     @classmethod
@@ -277,6 +307,26 @@ class Experiment(Strict):
                 raise ValueError(f"{where}: group: the same factor as "
                                  f"{r.factor_fields()[0][0]}")
         return figures
+
+
+    @field_validator("analysis")
+    @classmethod
+    def _check_analysis(cls, analysis: list[PrimAnalysis], info: ValidationInfo
+                        ) -> list[PrimAnalysis]:
+        outcomes = info.data.get("outcomes")
+        taken = {r.name for r in info.data.get("figures") or []}
+        if outcomes is None:  # already reported as invalid
+            return analysis
+        taken |= {f"{p}{o}" for o in outcomes for p in ("", "sobol_", "morris_")}
+        for i, a in enumerate(analysis):
+            where = f"analysis {a.name!r} (analysis.{i})"
+            if a.outcome not in outcomes:
+                raise ValueError(f"{where}: outcome: {a.outcome!r} is not one of the "
+                                 f"experiment's outcomes {outcomes}")
+            if a.name in taken:
+                raise ValueError(f"{where}: name: another figure or analysis has that name")
+            taken.add(a.name)
+        return analysis
 
 
 @dataclass(frozen=True)
@@ -386,7 +436,7 @@ OPERATION_OUTCOMES = frozenset({
     "accounts_alive", "accounts_removed_per_action", "accounts_run", "breakout_category",
     "communities_reached", "deliveries", "exposure_top1pct_share", "follower_edges",
     "high_profile_amplifications", "hijack_replies", "in_network_engagement_share",
-    "in_network_engagements", "kidding_ratio", "kidding_ratio_impressions",
+    "in_network_engagements", "kidding_ratio", "kidding_ratio_impressions", "log_kidding_ratio",
     "media_amplifications", "median_removal_delay_hours", "moderation", "moderation_actions",
     "moderation_precision", "moderation_recall", "n_accounts", "n_operators", "n_users",
     "operation_accounts_removed", "organic_accounts_removed", "organic_cross_posts",
@@ -480,10 +530,10 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(f"{path}: design: {exc}") from None
     _check_recipes(spec, points, path)
-    # what the runs depend on: the parsed experiment without its figure recipes (so recipes can
-    # be added to a finished sweep), and the base scenario file
-    runs_part = json.dumps({k: v for k, v in data.items() if k != "figures"}, sort_keys=True,
-                           default=str).encode()
+    # what the runs depend on: the parsed experiment without its figure recipes and analyses
+    # (so they can be added to a finished sweep), and the base scenario file
+    runs_part = json.dumps({k: v for k, v in data.items() if k not in ("figures", "analysis")},
+                           sort_keys=True, default=str).encode()
     if spec.design.kind == SCENARIOS:  # sort_keys hides their order, which numbers the points
         runs_part += json.dumps(list(spec.design.scenarios)).encode()
     if spec.design.kind == POSTERIOR:  # the runs depend on the posterior sample drawn from

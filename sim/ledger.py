@@ -28,6 +28,7 @@ kidding ratio
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,6 +93,15 @@ def kidding_ratio(reported: float, real: float) -> float | None:
     figure contains the real one, so the ratio is at least 1; undefined (None) when nothing real
     happened."""
     return reported / real if real > 0 else None
+
+
+def log_kidding_ratio(reported: float, real: float) -> float:
+    """``log10(max(reported, 1) / max(real, 1))``: the order of magnitude of the kidding ratio,
+    defined for every run so that sensitivity analyses (which need a finite number per run) can
+    use it. Equal to ``log10(kidding_ratio)`` whenever both counts are at least 1; with no real
+    engagement the denominator counts as 1, a lower bound of the (unbounded) ratio; 0 when
+    neither ledger has an engagement."""
+    return math.log10(max(reported, 1) / max(real, 1))
 
 
 def account_followers(acc: TrollAccounts, platforms: list[Platform]
@@ -205,6 +215,8 @@ class Ledger:
         s["organic_posts"] = t["organic_posts"]
         s["deliveries"] = t["deliveries"]
         s["kidding_ratio"] = kidding_ratio(t["reported_engagements"], t["organic_engagements"])
+        s["log_kidding_ratio"] = log_kidding_ratio(t["reported_engagements"],
+                                                   t["organic_engagements"])
         s["kidding_ratio_impressions"] = kidding_ratio(t["reported_impressions"],
                                                        t["organic_impressions"])
         learners = [op.learner for op in model.operators if op.learner is not None]

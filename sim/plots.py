@@ -856,6 +856,9 @@ def _figures(data: SweepData) -> list[tuple[str, Figure]]:
         fig = recipe_figure(data, recipe)
         if fig is not None:
             figs.append((recipe.name, fig))
+    from .discovery import analysis_figures  # overview of indices; [[analysis]] sections
+
+    figs.extend(analysis_figures(data))
     return figs
 
 
