@@ -111,10 +111,9 @@ def account_followers(acc: TrollAccounts, platforms: list[Platform]
     organic = np.zeros(acc.n, np.int64)
     for pf in platforms:
         organic += pf.op_follower_counts(acc.n)
-    team = acc.team(len(platforms))
-    sib = np.bincount(team[acc.alive], minlength=int(team.max(initial=0)) + 1)[team] - 1
     organic = np.where(acc.alive, organic, 0)
-    return organic, np.where(acc.alive, organic + acc.fake_followers + np.maximum(sib, 0), 0)
+    return organic, np.where(acc.alive, organic + acc.fake_followers
+                             + acc.team_followers(len(platforms)), 0)
 
 
 def top_share(counts: np.ndarray, fraction: float = 0.01) -> float:
@@ -135,6 +134,7 @@ class Ledger:
         self.totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.op_exposure = np.zeros(n_users, np.int32)  # reads of op content per organic user
         self.engaged = np.zeros((n_platforms, n_users), bool)  # engaged with op content there
+        self.posts_by_user = np.zeros((n_platforms, n_users), np.int32)  # organic originals
         self.rows: list[dict] = []
 
     def add(self, **counts: int) -> None:

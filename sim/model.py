@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
+from .analyst import OrganicPosts
 from .config import LANGUAGES, Config
 from .feeds import Outbox
 from .incentives import Paymaster
@@ -57,6 +58,7 @@ class InfluenceModel(mesa.Model):
                                                     pop.utc_offset, pop.n,
                                                     cfg.engagement.feed_max_age_hours))
         self.posts = PostStore(capacity=1 << 16)
+        self.analyst_posts = OrganicPosts()  # organic posts' final counters, as they age out
         self.ledger = Ledger(pop.n, len(self.platforms))
         self.outbox = Outbox()
         # --- the operation: accounts, operators, paymaster ----------------------------------
@@ -126,6 +128,7 @@ class InfluenceModel(mesa.Model):
         keep = np.ones(n, bool)
         keep[:first] = c["is_op"][:first]
         keep[c["root"][:n][keep]] = True
+        self.analyst_posts.add(self.posts, np.flatnonzero(~keep))
         new = self.posts.compact(keep)
         for pf in self.platforms:
             pf.feeds.remap(new)

@@ -45,14 +45,18 @@ class Platform:
     def op_follower_counts(self, n_accounts: int) -> np.ndarray:
         return np.bincount(self.op_keys // self.n_users, minlength=n_accounts)
 
-    def add_op_followers(self, accounts: np.ndarray, users: np.ndarray) -> int:
-        """Record that ``users`` follow troll ``accounts``; returns how many edges are new."""
+    def add_op_followers(self, accounts: np.ndarray, users: np.ndarray) -> np.ndarray:
+        """Record that ``users`` follow troll ``accounts``; returns the account of each edge
+        that is new (an edge already there, or repeated, counts once)."""
         if users.size == 0:
-            return 0
-        before = self.op_keys.size
-        new = accounts.astype(np.int64) * self.n_users + users
-        self.op_keys = sorted_unique(np.concatenate((self.op_keys, new)))
-        return int(self.op_keys.size - before)
+            return np.zeros(0, np.int64)
+        keys = sorted_unique(accounts.astype(np.int64) * self.n_users + users)
+        pos = np.searchsorted(self.op_keys, keys)
+        old = pos < self.op_keys.size
+        old[old] = self.op_keys[pos[old]] == keys[old]
+        new = keys[~old]
+        self.op_keys = np.insert(self.op_keys, pos[~old], new)
+        return new // self.n_users
 
     def drop_op_followers(self, accounts: np.ndarray, n_accounts: int) -> None:
         """Removed troll ``accounts`` lose every follower here."""

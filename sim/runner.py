@@ -24,15 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from . import provenance
-from .config import LANGUAGES, Config, ConfigError, build_config, load_config
+from . import analyst, provenance
+from .config import Config, ConfigError, build_config, load_config
 from .model import InfluenceModel
-from .operation.accounts import ORIGIN_NAMES
 from .output import atomic_dir, claim_output, write_json, write_marker, write_table
-from .posts import KIND_NAMES, KIND_OP_POST, KIND_OP_REPLY
 
 
 def describe(s: dict) -> str:
@@ -224,69 +221,18 @@ def collect(model: InfluenceModel, runtime: float) -> RunResult:
         "runtime_seconds": round(runtime, 3),
     }
     summary.update(model.ledger.summary(model))
+    posts = analyst.post_table(model)
+    accounts = analyst.account_table(model, posts)
+    summary.update(analyst.statistics(model, posts, accounts))  # the analyst's view
     summary["reports"] = model.paymaster.reports
     summary["config"] = cfg.model_dump(mode="json")
     removals = model.moderation.removal_table() if model.moderation is not None \
         else empty_removals()
-    return RunResult(cfg, summary, pd.DataFrame(model.ledger.rows), post_table(model),
-                     pd.DataFrame(model.paymaster.reports), removals, account_table(model),
+    return RunResult(cfg, summary, pd.DataFrame(model.ledger.rows), posts,
+                     pd.DataFrame(model.paymaster.reports), removals, accounts,
                      pd.DataFrame(model.paymaster.operator_reports))
 
 
 def empty_removals() -> pd.DataFrame:
     from .moderation import Moderation
     return Moderation.empty_removals()
-
-
-def account_table(model: InfluenceModel) -> pd.DataFrame:
-    """One row per operation account: who ran it, where, how it came, and its fate."""
-    acc = model.operation.accounts
-    return pd.DataFrame({
-        "account": np.arange(acc.n, dtype=np.int32),
-        "operator": acc.operator,
-        "platform": pd.Categorical.from_codes(acc.platform, [pf.name for pf in model.platforms]),
-        "origin": pd.Categorical.from_codes(acc.origin, list(ORIGIN_NAMES)),
-        "community": pd.Categorical.from_codes(acc.community, list(model.pop.community_names)),
-        "language": pd.Categorical.from_codes(acc.language, list(LANGUAGES)),
-        "fluency": acc.fluency,
-        "hijacked": acc.hijacked,
-        "created_tick": acc.created,
-        "first_post_tick": acc.first_post,
-        "removed_tick": acc.removed_tick,
-        "fake_followers": acc.fake_followers,
-    })
-
-
-def post_table(model: InfluenceModel) -> pd.DataFrame:
-    """One row per operation post or planted reply (self-shares are counted on their root)."""
-    c = model.posts.cols
-    n = model.posts.n
-    kind = c["kind"][:n]
-    ids = np.flatnonzero((kind == KIND_OP_POST) | (kind == KIND_OP_REPLY))
-    acc = c["author"][ids] - model.pop.n
-    likes, resh, reps = (c[k][ids] for k in ("likes_organic", "reshares_organic",
-                                              "replies_organic"))
-    organic_eng = likes + resh + reps
-    return pd.DataFrame({
-        "post_id": c["gid"][ids],
-        "kind": pd.Categorical.from_codes(kind[ids], KIND_NAMES),
-        "account": acc.astype(np.int32),
-        "operator": model.operation.accounts.operator[acc],
-        "platform": pd.Categorical.from_codes(c["platform"][ids],
-                                              [pf.name for pf in model.platforms]),
-        "topic": pd.Categorical.from_codes(c["topic"][ids], list(model.pop.community_names)),
-        "language": pd.Categorical.from_codes(c["language"][ids], list(LANGUAGES)),
-        "quality": c["quality"][ids],
-        "timeliness": c["timeliness"][ids],
-        "created_tick": c["created"][ids],
-        "thread_post_id": c["parent"][ids],
-        "reported_impressions": c["imp_organic"][ids] + c["imp_op"][ids] + c["imp_fake"][ids],
-        "reported_engagements": organic_eng + c["eng_op"][ids],
-        "organic_impressions": c["imp_organic"][ids],
-        "organic_engagements": organic_eng,
-        "organic_likes": likes,
-        "organic_reshares": resh,
-        "organic_replies": reps,
-        "in_network_engagements": c["eng_op"][ids],
-        "reports": c["reports"][ids],
-    })

@@ -144,7 +144,7 @@ range = [0.0, 6.0]
 """
 GOOD_TARGET = """
 [[targets]]
-statistic = "reported_engagements_per_post"
+statistic = "op_posts_mean_engagements_public"
 observed = 0.8
 scale = 0.2
 source = "test"
@@ -162,8 +162,8 @@ source = "test"
      "log-scale range needs low > 0"),
     (GOOD_PARAMS, "targets: Field required"),
     ("targets = []\n" + GOOD_PARAMS, "targets: List should have at least 1 item"),
-    (GOOD_PARAMS + GOOD_TARGET.replace("engagements_per_post", "engagments_per_post"),
-     "targets.0.statistic: 'reported_engagments_per_post' is not a numeric statistic"),
+    (GOOD_PARAMS + GOOD_TARGET.replace("mean_engagements_public", "mean_engagments_public"),
+     "targets.0.statistic: 'op_posts_mean_engagments_public' is not a numeric statistic"),
     (GOOD_PARAMS + GOOD_TARGET.replace("scale = 0.2", "scale = 0"), "targets.0.scale"),
     (GOOD_PARAMS + GOOD_TARGET + "[inference]\npopulation_size = 2\n",
      "inference.population_size"),
@@ -202,7 +202,7 @@ range = [0.0, 6.0]
 prior = "log-uniform"
 range = [1.0, 40.0]
 [[targets]]
-statistic = "reported_engagements_per_post"
+statistic = "op_posts_mean_engagements_public"
 observed = {per_post}
 scale = 0.2
 source = "the model at known parameters"

@@ -49,7 +49,7 @@ from .posterior import (
     point_estimate,
     posterior_draws,
 )
-from .spec import DERIVED, LoadedCalibration, load_calibration, statistic
+from .spec import LoadedCalibration, load_calibration, statistic
 
 STATE_FILE = "state.json"
 DB_FILE = "abc.db"
@@ -179,7 +179,9 @@ def calibrate(path: str | Path, out: str | Path, *, workers: int = 1,
     draws = posterior_draws(post, n_pred, stream_seed(inf.root_seed, _PREDICTIVE_STREAM, 0))
     seeds = [stream_seed(inf.root_seed, _PREDICTIVE_STREAM, 1, i) for i in range(n_pred)]
     t0 = time.perf_counter()
-    stats = _run_predictive(simulator_of(loaded), draws, seeds, workers, scheduler) \
+    checked = ModelSimulator(loaded.base_data, loaded.fixed_overrides(), str(loaded.path),
+                             [t.statistic for t in loaded.spec.targets + loaded.spec.holdouts])
+    stats = _run_predictive(checked, draws, seeds, workers, scheduler) \
         if n_pred else []
     t_pred = time.perf_counter() - t0
     pred = pd.concat([draws, pd.DataFrame({"seed": seeds}), pd.DataFrame(stats)], axis=1) \
@@ -207,7 +209,8 @@ def calibrate(path: str | Path, out: str | Path, *, workers: int = 1,
     marginals_figure(post, loaded.factors, figs / "marginals.png")
     pairs_figure(post, loaded.factors, figs / "pairs.png")
     if n_pred:
-        predictive_figure(pred, loaded.spec.targets, figs / "predictive.png")
+        predictive_figure(pred, loaded.spec.targets, figs / "predictive.png",
+                          holdouts=loaded.spec.holdouts)
 
     summary = _summary(loaded, post, gens, pred, estimate, history, abc_run, where,
                        wall=time.perf_counter() - t_start, t_abc=t_abc, t_pred=t_pred)
@@ -220,11 +223,10 @@ def _summary(loaded: LoadedCalibration, post: pd.DataFrame, gens: pd.DataFrame,
              where: str, *, wall: float, t_abc: float, t_pred: float) -> dict[str, Any]:
     inf = loaded.spec.inference
     ints = intervals(post)
-    targets = []
-    for t in loaded.spec.targets:
+    checks: dict[str, list] = {"targets": [], "holdouts": []}
+    for t, kind in [(t, "targets") for t in loaded.spec.targets] + [
+            (t, "holdouts") for t in loaded.spec.holdouts]:
         row: dict[str, Any] = t.model_dump()
-        if t.statistic in DERIVED:
-            row["derived_from"] = DERIVED[t.statistic][:2]
         if len(pred):
             x = pred[t.statistic].to_numpy(dtype=float)
             x = x[np.isfinite(x)]
@@ -234,7 +236,7 @@ def _summary(loaded: LoadedCalibration, post: pd.DataFrame, gens: pd.DataFrame,
                                      "q0.05": float(lo), "q0.95": float(hi),
                                      "observed_inside_90pct": bool(lo <= t.observed <= hi),
                                      "undefined_draws": int(len(pred) - len(x))}
-        targets.append(row)
+        checks[kind].append(row)
     p = final(post)
     n_eff = float(p["weight"].sum() ** 2 / (p["weight"] ** 2).sum())
     return {
@@ -252,7 +254,8 @@ def _summary(loaded: LoadedCalibration, post: pd.DataFrame, gens: pd.DataFrame,
                        for k, pr in loaded.spec.parameters.items()},
         "estimate_kind": inf.estimate,
         "estimate": estimate,
-        "targets": targets,
+        "targets": checks["targets"],
+        "holdouts": checks["holdouts"],
         "generations": json.loads(gens.to_json(orient="records")),
         "posterior_generation": int(p["generation"].iloc[0]),
         "posterior_particles": int(len(p)),

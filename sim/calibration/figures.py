@@ -97,24 +97,32 @@ def pairs_figure(post: pd.DataFrame, factors: list[Factor], path: Path) -> None:
     plt.close(fig)
 
 
-def predictive_figure(sims: pd.DataFrame, targets: list, path: Path) -> None:
-    """For each target: the statistic simulated at posterior draws (histogram), the observed
-    value (line) and observed +- scale (band)."""
-    n = len(targets)
-    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 3.2), dpi=120, squeeze=False)
-    for ax, t in zip(axes[0], targets, strict=True):
+def predictive_figure(sims: pd.DataFrame, targets: list, path: Path,
+                      holdouts: list = ()) -> None:
+    """For each target, and each held-out figure (marked), the statistic simulated at posterior
+    draws (histogram), the observed value (line) and observed +- scale (band)."""
+    checks = [(t, False) for t in targets] + [(t, True) for t in holdouts]
+    n = len(checks)
+    cols = min(n, 5)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), dpi=120,
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (t, held) in zip(axes.flat, checks, strict=False):
         x = sims[t.statistic].to_numpy(dtype=float)
         x = x[np.isfinite(x)]
         if len(x):
-            ax.hist(x, bins=min(20, max(5, len(x) // 2)), color="C0", alpha=0.8,
-                    label=f"simulated ({len(x)} draws)")
+            ax.hist(x, bins=min(20, max(5, len(x) // 2)), color="C7" if held else "C0",
+                    alpha=0.8, label=f"simulated ({len(x)} draws)")
         ax.axvspan(t.observed - t.scale, t.observed + t.scale, color="C3", alpha=0.15,
                    label="observed +- scale")
         ax.axvline(t.observed, color="C3", lw=2, label="observed")
-        ax.set_title(t.statistic, fontsize=8)
+        ax.set_title(("held out: " if held else "") + t.statistic, fontsize=8)
         ax.set_yticks([])
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Posterior-predictive check of every target", fontsize=10)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Posterior-predictive check: fitted targets (blue) and held-out figures (grey)",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

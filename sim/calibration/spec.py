@@ -10,7 +10,7 @@
     prior = "uniform"                   # uniform | log-uniform | integer
     range = [2, 20]
     [[targets]]
-    statistic = "in_network_engagement_share"   # a run summary entry (or a derived ratio)
+    statistic = "in_network_engagement_share"   # a run summary entry
     observed = 0.95
     scale = 0.05                        # how far off counts as "one unit" of misfit
     source = "T7: Google TAG 2024 ..."  # where the observed value comes from (free text)
@@ -63,24 +63,6 @@ CONTINUABLE = ("generations", "minimum_epsilon", "max_simulations", "estimate",
                "predictive_draws")
 """Inference settings that may change between a calibration and its resumption."""
 
-DERIVED: dict[str, tuple[str, str, str]] = {
-    "reported_engagements_per_post": (
-        "reported_engagements", "posts_published",
-        "engagements an analyst sees per operation post (public counters: organic and "
-        "in-network), cf. Goldstein & DiResta 2021 (mean per tweet)"),
-    "reported_engagements_per_account": (
-        "reported_engagements", "n_accounts",
-        "engagements an analyst sees per operation account over the run, cf. Goldstein & "
-        "DiResta 2021 (mean per account over its lifetime)"),
-    "organic_engagements_per_post": (
-        "organic_engagements", "posts_published",
-        "engagements by real users per operation post (the real ledger)"),
-}
-"""Statistics computed from two summary entries (numerator, denominator, meaning); 0 when the
-denominator is 0. Stop-gaps until the summary carries per-post and per-account distributions:
-a summary entry of the same name, once it exists, takes precedence."""
-
-
 class Prior(Strict):
     """One uncertain parameter: its prior kind and range (in the config's units)."""
 
@@ -100,7 +82,7 @@ class Target(Strict):
     """An observed figure the calibrated model should reproduce."""
 
     statistic: str = Field(min_length=1, description="A run summary entry (summary.json) or a "
-                                                     "derived ratio (sim.calibration.DERIVED).")
+                                                     "analyst-view statistic (docs/outputs.md).")
     observed: float = Field(description="The published value, in the statistic's units.")
     scale: float = Field(gt=0, description="Misfit of one unit (a plausible measurement error "
                                            "or spread); weights the target in a fixed distance.")
@@ -146,6 +128,10 @@ class Calibration(Strict):
     overrides: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Prior] = Field(min_length=1)
     targets: list[Target] = Field(min_length=1)
+    holdouts: list[Target] = Field(
+        default_factory=list, description="Observed figures left out of the fit: not in the "
+        "distance, only compared with the posterior's predictions (their scale sets how far off "
+        "counts as a miss in the figure).")
     inference: Inference = Field(default_factory=Inference)
 
     @field_validator("overrides")
@@ -208,10 +194,6 @@ class LoadedCalibration:
 
 def statistic(summary: dict[str, Any], name: str) -> float:
     """A target statistic of a run summary as a float (NaN when the run leaves it undefined)."""
-    if name not in summary and name in DERIVED:
-        num, den, _ = DERIVED[name]
-        d = summary[den]
-        return float(summary[num]) / float(d) if d else 0.0
     v = summary[name]
     if v is None:
         return math.nan
@@ -224,9 +206,6 @@ def has_statistic(summary: dict[str, Any], name: str) -> bool:
     if name in summary:
         v = summary[name]
         return v is None or isinstance(v, bool | int | float | list | tuple)
-    if name in DERIVED:
-        num, den, _ = DERIVED[name]
-        return num in summary and den in summary
     return False
 
 
@@ -318,11 +297,13 @@ def dry_run_summary(loaded: LoadedCalibration) -> dict[str, Any]:
 
 
 def check_targets(loaded: LoadedCalibration, summary: dict[str, Any]) -> None:
-    for i, t in enumerate(loaded.spec.targets):
-        if not has_statistic(summary, t.statistic):
-            known = sorted(k for k in summary if has_statistic(summary, k)) + sorted(DERIVED)
-            raise ConfigError(f"{loaded.path}: targets.{i}.statistic: {t.statistic!r} is not a "
-                              f"numeric statistic of a run's summary; known: {', '.join(known)}")
+    for field in ("targets", "holdouts"):
+        for i, t in enumerate(getattr(loaded.spec, field)):
+            if not has_statistic(summary, t.statistic):
+                known = sorted(k for k in summary if has_statistic(summary, k))
+                raise ConfigError(f"{loaded.path}: {field}.{i}.statistic: {t.statistic!r} is not "
+                                  f"a numeric statistic of a run's summary; known: "
+                                  f"{', '.join(known)}")
 
 
 def load_calibration(path: str | Path, *, dry_run: bool = True) -> LoadedCalibration:

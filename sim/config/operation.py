@@ -57,6 +57,15 @@ class OperationConfig(Strict):
                                  "own accounts")
     self_amp_share_fraction: float = F(0.2, "Share of sibling engagements that are reshares "
                                        "(delivered to the sharer's followers).", ge=0, le=1)
+    self_amp_comment_fraction: float = F(0.5, "Share of the other sibling engagements that are "
+                                         "comments (the rest are likes). Only splits the public "
+                                         "like and comment counters; nothing else depends on it.",
+                                         ge=0, le=1, source="assumption; Meta 2023: many "
+                                         "comments came from the operation's own accounts")
+    team_follow_share: float = F(1.0, "Share of accounts that follow the other accounts of "
+                                 "their team (same operator, same platform); followed accounts "
+                                 "count them among their followers.", ge=0, le=1,
+                                 source="assumption")
     follows_per_account_day: float = F(2.0, "Organic users each account follows per working day "
                                        "(audience building).", ge=0, le=1000)
     targeting: float = F(0.5, "Share of audience-building follows aimed at persona-community "
@@ -70,11 +79,16 @@ class OperationConfig(Strict):
     hijacked_audience_mean: float = F(40.0, "Mean old audience of a hijacked account "
                                       "(geometric), drawn from random members.",
                                       unit="followers", ge=0, le=1e6)
-    fake_followers_mean: float = F(580.0, "Mean bought (fake) followers per account at creation"
-                                   " (Poisson).", unit="followers", ge=0, le=1e7,
+    follower_buying_share: float = F(1.0, "Share of accounts whose followers are bought "
+                                     "(at creation and daily); the others are disposable "
+                                     "accounts that never buy any.", ge=0, le=1,
+                                     source="assumption; Google TAG 2024: most disabled "
+                                     "channels had no subscribers at all")
+    fake_followers_mean: float = F(580.0, "Mean bought (fake) followers per buying account at "
+                                   "creation (Poisson).", unit="followers", ge=0, le=1e7,
                                    source="Meta 2023: ~560,000 followers over 954 Pages, "
                                    "mostly fake")
-    fake_followers_per_day: float = F(5.0, "Bought followers added per account per day.",
+    fake_followers_per_day: float = F(5.0, "Bought followers added per buying account per day.",
                                       ge=0, le=1e6)
     fake_view_prob: float = F(0.05, "Share of an author's fake followers counted as a view "
                               "of each post.", ge=0, le=1)

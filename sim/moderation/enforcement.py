@@ -312,8 +312,7 @@ class Moderation:
         org = org[~mod.banned_rows[pf.row_of[org]]]
         lost_op = pf.op_follower_counts(acc.n)[op] if op.size else np.zeros(0, np.int64)
         lost_org = pf.graph.indptr[org + 1] - pf.graph.indptr[org]
-        acc.alive[op] = False
-        acc.removed_tick[op] = m.tick
+        acc.retire(op, m.tick, len(m.platforms))
         pf.drop_op_followers(op, acc.n)
         mod.banned_rows[pf.row_of[org]] = True
         self._mark_recent(mod.p, np.concatenate((op + n, org)), STATUS_REMOVED)

@@ -29,11 +29,17 @@ class TrollAccounts:
     created: np.ndarray  # int32 tick the operation started running it
     hijacked: np.ndarray  # bool: arrived with an old audience
     origin: np.ndarray  # int8 index into ORIGIN_NAMES
+    buys_followers: np.ndarray  # bool: its followers are bought (follower_buying_share)
+    follows_team: np.ndarray  # bool: it follows its team-mates (team_follow_share)
     born: np.ndarray = field(init=False)  # int32 tick the account was registered (<= created)
     alive: np.ndarray = field(init=False)
     fake_followers: np.ndarray = field(init=False)  # int64 bought followers
     removed_tick: np.ndarray = field(init=False)  # int32, -1 while alive
     first_post: np.ndarray = field(init=False)  # int32 tick of its first post, -1 if none
+    # followers by where they came from (the public counter adds them up; see sim.analyst)
+    followers_won: np.ndarray = field(init=False)  # int64 organic users it won (real)
+    followers_inherited: np.ndarray = field(init=False)  # int64 a hijacked account's audience
+    team_followers_at_removal: np.ndarray = field(init=False)  # int64, -1 while alive
 
     def __post_init__(self) -> None:
         n = self.platform.size
@@ -42,6 +48,9 @@ class TrollAccounts:
         self.fake_followers = np.zeros(n, np.int64)
         self.removed_tick = np.full(n, -1, np.int32)
         self.first_post = np.full(n, -1, np.int32)
+        self.followers_won = np.zeros(n, np.int64)
+        self.followers_inherited = np.zeros(n, np.int64)
+        self.team_followers_at_removal = np.full(n, -1, np.int64)
 
     @property
     def n(self) -> int:
@@ -58,6 +67,35 @@ class TrollAccounts:
         """Each account's team: the accounts of the same operator on the same platform, which
         amplify and follow one another (a key ``operator * n_platforms + platform``)."""
         return self.operator.astype(np.int64) * n_platforms + self.platform
+
+    def team_followers(self, n_platforms: int) -> np.ndarray:
+        """Followers each account has in its team now: live team-mates that follow their team
+        (0 once removed)."""
+        team = self.team(n_platforms)
+        follows = self.alive & self.follows_team
+        k = np.bincount(team[follows], minlength=int(team.max(initial=0)) + 1)[team]
+        return np.where(self.alive, k - follows, 0)
+
+    def won(self, ids: np.ndarray) -> int:
+        """Organic users started following accounts ``ids`` (one entry per new follower, by
+        follow-back or after reading their content): real followers gained. Returns how many."""
+        np.add.at(self.followers_won, ids, 1)
+        return int(ids.size)
+
+    def retire(self, ids: np.ndarray, tick: int, n_platforms: int) -> None:
+        """Accounts ``ids`` are removed now; the team followers they had are kept for the
+        public counters (what a platform showed when it disabled them)."""
+        self.team_followers_at_removal[ids] = self.team_followers(n_platforms)[ids]
+        self.alive[ids] = False
+        self.removed_tick[ids] = tick
+
+    def buy_followers(self, ids: np.ndarray, mean: np.ndarray | float,
+                      vanity_rng: np.random.Generator) -> np.ndarray:
+        """Bought followers for accounts ``ids`` (Poisson; none for accounts that do not buy):
+        returns how many each got."""
+        got = vanity_rng.poisson(mean, ids.size) if np.ndim(mean) == 0 \
+            else vanity_rng.poisson(mean)
+        return np.where(self.buys_followers[ids], got, 0)
 
 
 def n_operators(cfg: Config) -> int:
@@ -80,18 +118,21 @@ def make_accounts(cfg: Config, rng: np.random.Generator,
     names = [p.name for p in cfg.platforms]
     w = np.array([oc.platform_weights.get(nm, 0.0 if oc.platform_weights else 1.0)
                   for nm in names])
-    accounts = new_accounts(cfg, rng, categorical(rng, w, n).astype(np.int8),
+    accounts = new_accounts(cfg, rng, vanity_rng, categorical(rng, w, n).astype(np.int8),
                             np.repeat(np.arange(n_ops, dtype=np.int32), oc.accounts_per_operator),
                             hijacked=None, tick=0)
-    accounts.fake_followers[:] = vanity_rng.poisson(oc.fake_followers_mean, n)
+    accounts.fake_followers[:] = accounts.buy_followers(np.arange(n), oc.fake_followers_mean,
+                                                        vanity_rng)
     return accounts
 
 
-def new_accounts(cfg: Config, rng: np.random.Generator, platform: np.ndarray,
-                 operator: np.ndarray, hijacked: np.ndarray | None, tick: int,
-                 origin: np.ndarray | None = None) -> TrollAccounts:
+def new_accounts(cfg: Config, rng: np.random.Generator, vanity_rng: np.random.Generator,
+                 platform: np.ndarray, operator: np.ndarray, hijacked: np.ndarray | None,
+                 tick: int, origin: np.ndarray | None = None) -> TrollAccounts:
     """Accounts with personas drawn from the operation's config (``hijacked=None``: drawn with
-    ``hijacked_share``, as at the start)."""
+    ``hijacked_share``, as at the start). Whether an account buys followers and follows its team
+    only shapes what it can show, so those traits come from the vanity stream (and are drawn
+    only when a share is below 1, so that the default world is unchanged)."""
     oc = cfg.operation
     n = platform.size
     comm_names = [c.name for c in cfg.population.communities]
@@ -105,4 +146,11 @@ def new_accounts(cfg: Config, rng: np.random.Generator, platform: np.ndarray,
     return TrollAccounts(platform=platform, operator=operator, community=community,
                          language=language, fluency=fluency,
                          created=np.full(n, tick, np.int32), hijacked=hijacked,
-                         origin=np.zeros(n, np.int8) if origin is None else origin)
+                         origin=np.zeros(n, np.int8) if origin is None else origin,
+                         buys_followers=_trait(oc.follower_buying_share, n, vanity_rng),
+                         follows_team=_trait(oc.team_follow_share, n, vanity_rng))
+
+
+def _trait(share: float, n: int, vanity_rng: np.random.Generator) -> np.ndarray:
+    """Which of ``n`` accounts have a trait held by ``share`` of them (no draw when all do)."""
+    return np.ones(n, bool) if share >= 1 else vanity_rng.random(n) < share

@@ -65,10 +65,12 @@ class Operation:
         n = platform.size
         mix = [oc.replacement_mix.get(k, 0.0) for k in ORIGIN_NAMES[1:]]
         origin = (1 + categorical(self.rng, mix, n)).astype(np.int8)
-        new = new_accounts(self.cfg, self.rng, platform, np.full(n, operator, np.int32),
+        new = new_accounts(self.cfg, self.rng, self.vanity_rng, platform,
+                           np.full(n, operator, np.int32),
                            hijacked=origin == ORIGIN_NAMES.index("hijacked"), tick=now,
                            origin=origin)
-        new.fake_followers[:] = self.vanity_rng.poisson(oc.fake_followers_mean, n)
+        new.fake_followers[:] = new.buy_followers(np.arange(n), oc.fake_followers_mean,
+                                                  self.vanity_rng)
         ids = self.accounts.extend(new)
         self.seed_hijacked_audiences(ids)
         if self.moderation is not None:
@@ -88,8 +90,9 @@ class Operation:
             sel = acc.platform[hij] == pf.index
             a = np.repeat(hij[sel], size[sel])
             if a.size and pf.members.size:
-                pf.add_op_followers(a, pf.members[self.rng.integers(0, pf.members.size,
-                                                                    a.size)])
+                new = pf.add_op_followers(a, pf.members[self.rng.integers(0, pf.members.size,
+                                                                          a.size)])
+                np.add.at(acc.followers_inherited, new, 1)
 
     # ==== the hour's plans ======================================================================
     def carry_out(self, plans: list[HourPlan], now: int) -> None:
@@ -105,7 +108,8 @@ class Operation:
 
         buy = per_account("buy_followers")
         if buy.any():
-            self.accounts.fake_followers[acc] += self.vanity_rng.poisson(buy)
+            self.accounts.fake_followers[acc] += self.accounts.buy_followers(acc, buy,
+                                                                             self.vanity_rng)
         bonus = per_account("quality_bonus")
         self.build_audience(acc, rng.poisson(per_account("follow_rate")), bonus)
         n_posts = rng.poisson(per_account("post_rate"))
@@ -159,7 +163,7 @@ class Operation:
             sel = back & (acc.platform[acc_ids] == pf.index)
             if sel.any():
                 new = pf.add_op_followers(acc_ids[sel], targets[sel])
-                self.ledger.add(organic_followers_gained=new)
+                self.ledger.add(organic_followers_gained=acc.won(new))
 
     def reply_targets(self, p: int, topic: int, now: int) -> np.ndarray:
         """Threads to plant replies under: the most-engaged organic originals of the last 24

@@ -120,7 +120,7 @@ class OrganicUsers:
                         high_profile_amplifications=n_hp)
         if follow.any():
             new = pf.add_op_followers(authors[follow] - self.pop.n, users[follow])
-            self.ledger.add(organic_followers_gained=new)
+            self.ledger.add(organic_followers_gained=self.accounts.won(new))
         if reshare.any():
             self.reshare(pf, users[reshare], roots[reshare], items[reshare])
 
@@ -150,6 +150,7 @@ class OrganicUsers:
                              quality=quality, created=self.now)
         self.outbox.add(ids, authors, pf.index)
         self.ledger.add(organic_posts=int(ids.size))
+        self.ledger.posts_by_user[pf.index, authors] += 1  # (each author once an hour)
         if self.moderation is not None:
             self.moderation.organic_posts(pf.index, ids, authors)
 
