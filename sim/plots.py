@@ -62,7 +62,6 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize, SymLogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from .experiment import (  # noqa: E402
     BarsFigure,
@@ -73,7 +72,7 @@ from .experiment import (  # noqa: E402
     load_experiment,
     varied_factors,
 )
-from .sweep import ResultStore  # noqa: E402
+from .sweep import ResultStore, mean_ci95  # noqa: E402
 
 SPAN = 100.0
 """Values spanning more than this ratio (two orders of magnitude) get a log axis."""
@@ -196,18 +195,6 @@ def load(out_dir: str | Path) -> SweepData:
     varied = varied_factors(exp.points)
     return SweepData(exp.spec.name, exp.spec.design.kind, exp, ok.reset_index(drop=True),
                      failed.reset_index(drop=True), factors, varied, outcomes, out_dir)
-
-
-def mean_ci95(values: np.ndarray) -> dict[str, float]:
-    """n, mean and 95% confidence half-width (t interval, as ``sim.sweep.report``) of the
-    finite values; NaN where undefined (no value; one value for the half-width). Every figure
-    uses this one interval so that figures and ``sim report`` agree."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    mean = float(x.mean()) if n else np.nan
-    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-    return {"n": n, "mean": mean, "ci95": half}
 
 
 def _per_point(data: SweepData, outcome: str) -> dict[int, np.ndarray]:

@@ -32,7 +32,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import provenance
 from .config import Config, ConfigError
@@ -280,11 +282,27 @@ STATUS_COLUMNS = ("n", "n_failed", "n_missing", "status")
 ``ok``, ``partial``, ``failed`` or ``missing``."""
 
 
+def mean_ci95(values: np.ndarray) -> dict[str, float]:
+    """n, mean and 95% confidence half-width (scipy's t interval) of the finite values; NaN
+    where undefined (no value; one value for the half-width). ``sim report`` and every figure
+    use this one interval, so that they agree."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    mean = float(x.mean()) if n else np.nan
+    if n < 2:
+        return {"n": n, "mean": mean, "ci95": np.nan}
+    sem = stats.sem(x)
+    if sem == 0:  # every replicate agrees
+        return {"n": n, "mean": mean, "ci95": 0.0}
+    lo, hi = stats.t.interval(0.95, n - 1, loc=mean, scale=sem)
+    return {"n": n, "mean": mean, "ci95": float((hi - lo) / 2)}
+
+
 def report(out: str | Path, outcomes: list[str] | None = None) -> pd.DataFrame:
     """Mean and 95% confidence interval (t) of each outcome per design point, and how many of
     the point's runs finished, failed or are missing. Every design point in the manifest has a
     row, so failed and missing points show (with empty means) instead of dropping out."""
-    from scipy import stats
 
     store = ResultStore(out)
     df = store.results()
@@ -316,11 +334,10 @@ def report(out: str | Path, outcomes: list[str] | None = None) -> pd.DataFrame:
         row: dict[str, Any] = {"point": point, **values, "n": len(ok), "n_failed": n_failed,
                                "n_missing": n_missing, "status": status}
         for k in outcomes:
-            x = pd.to_numeric(ok[k], errors="coerce").dropna() if k in ok else pd.Series([])
-            m = x.mean() if len(x) else float("nan")
-            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5 \
-                if len(x) > 1 else float("nan")
-            row[f"{k}_mean"], row[f"{k}_ci95"] = m, half
+            x = pd.to_numeric(ok[k], errors="coerce").to_numpy(float) if k in ok \
+                else np.zeros(0)
+            ci = mean_ci95(x)
+            row[f"{k}_mean"], row[f"{k}_ci95"] = ci["mean"], ci["ci95"]
         rows.append(row)
     return pd.DataFrame(rows)
 
