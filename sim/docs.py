@@ -322,7 +322,7 @@ def _intro() -> list[str]:
     return [
         "# Configuration reference",
         "",
-        "<!-- Generated from sim/config.py by sim/docs.py; do not edit by hand. Regenerate with",
+        "<!-- Generated from sim/config/ by sim/docs.py; do not edit by hand. Regenerate with",
         f"     {REGENERATE} -->",
         "",
         "A scenario is one TOML file plus an integer seed. Every table and field is optional: "

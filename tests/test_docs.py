@@ -10,7 +10,7 @@ from pydantic import BaseModel
 import sim.docs as docs
 from sim.config import Config
 
-STALE = (f"docs/config.md is out of date with sim/config.py; regenerate it with\n"
+STALE = (f"docs/config.md is out of date with sim/config/; regenerate it with\n"
          f"    {docs.REGENERATE}\nand commit the result.")
 
 

@@ -14,7 +14,7 @@ class SimsomConfig(Strict):
     ``enabled``, ``sim.run`` runs this model instead of the influence-operation model and every
     other section is ignored except ``run.seed``."""
 
-    enabled: bool = F(False, "Run the SimSoM model (sim/simsom.py) instead of the influence-"
+    enabled: bool = F(False, "Run the SimSoM model (sim/simsom/) instead of the influence-"
                       "operation model.")
     n_humans: int = F(10_000, "Number of human agents.", unit="agents", ge=10, le=200_000,
                       source="Truong et al. 2024: empirical Twitter follower network of ~10^4 "
