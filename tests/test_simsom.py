@@ -1,6 +1,6 @@
 """SimSoM (Truong, Lou, Flammini & Menczer, PNAS Nexus 3:pgae258, 2024) on a small network.
 
-Fast checks of the rules in sim/simsom/model.py: exact invariance without bad actors, the paper's main
+Fast checks of the SimSoM rules: exact invariance without bad actors, the paper's main
 qualitative finding (infiltration hurts more than flooding), determinism, and the quality
 distribution. docs/simsom.md explains the model."""
 
