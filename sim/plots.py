@@ -15,7 +15,7 @@ Which figures depend on the design kind and on how many factors vary (take more 
   ``sim.designs.analyze`` on the per-point mean over replicates, in design order.
 
 Besides these, each *figure recipe* of the experiment (``[[figures]]`` in its TOML, validated by
-``sim.experiment``) is drawn into ``figures/<recipe name>.png``:
+``sim.recipes``) is drawn into ``figures/<recipe name>.png``:
 
 * ``lines``: per outcome in ``y`` (and per level of ``group``), the mean over replicates with its
   95% confidence band against the factor ``x``; colour per group level, line style per outcome;
@@ -63,15 +63,8 @@ from matplotlib.colors import LogNorm, Normalize, SymLogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from .experiment import (  # noqa: E402
-    BarsFigure,
-    LinesFigure,
-    LoadedExperiment,
-    SeriesFigure,
-    TradeoffFigure,
-    load_experiment,
-    varied_factors,
-)
+from .experiment import LoadedExperiment, load_experiment, varied_factors  # noqa: E402
+from .recipes import BarsFigure, LinesFigure, SeriesFigure, TradeoffFigure  # noqa: E402
 from .sweep import ResultStore, mean_ci95  # noqa: E402
 
 SPAN = 100.0
@@ -239,7 +232,7 @@ def cell_stats(data: SweepData, outcome: str, factors: list[str]) -> Cells:
     """n, mean and 95% CI half-width of an outcome per combination of levels of ``factors``.
 
     The runs of all design points with the same levels are pooled. A recipe's factors include
-    every varied factor (``sim.experiment`` checks it), so pooling only ever joins replicates of
+    every varied factor (``sim.recipes.check_shown``), so pooling only ever joins replicates of
     identical points (as morris trajectories that revisit a level)."""
     points = data.exp.points.reset_index(drop=True)
     levels = {f: _levels(points[f]) for f in factors}
