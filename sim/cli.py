@@ -269,7 +269,8 @@ def dashboard(
     import os
     import subprocess
 
-    from .dashboard import ENV_CONFIG, ENV_USERS, load_scenario
+    from .dashboard import ENV_CONFIG, ENV_USERS
+    from .dashboard.controls import load_scenario
 
     try:
         load_scenario(config)
