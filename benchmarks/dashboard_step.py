@@ -15,13 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.dashboard import (
-    DEFAULT_USERS,
-    DashboardModel,
-    ledger_frame,
-    ledgers_figure,
-    load_scenario,
-)
+from sim.dashboard.access import DashboardModel, ledger_frame
+from sim.dashboard.controls import DEFAULT_USERS, load_scenario
+from sim.dashboard.figures import ledgers_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -269,7 +269,8 @@ def dashboard(
     import os
     import subprocess
 
-    from .dashboard import ENV_CONFIG, ENV_USERS, load_scenario
+    from .dashboard import ENV_CONFIG, ENV_USERS
+    from .dashboard.controls import load_scenario
 
     try:
         load_scenario(config)
@@ -297,7 +298,7 @@ def discover(
     below: Annotated[bool, typer.Option(help="Runs below the threshold are of interest.")
                      ] = False,
     box: Annotated[int | None, typer.Option(help="Step of the peeling trajectory to choose "
-                                            "[the rule in sim/discovery.py].")] = None,
+                                            "[the rule in sim/discovery/prim.py].")] = None,
     boxes: Annotated[int, typer.Option(help="Boxes to find, one after another.", min=1,
                                        max=10)] = 1,
     mass_min: Annotated[float, typer.Option(help="Least share of runs in a box.", min=0.001,
@@ -311,14 +312,10 @@ def discover(
     """Scenario discovery (PRIM): where in the sampled space do runs reach the threshold?"""
     import json
 
-    from .discovery import (
-        Target,
-        base_point,
-        discover_results,
-        ranges_of,
-        what_would_it_take,
-        write,
-    )
+    from .discovery.boxes import Target
+    from .discovery.outputs import write
+    from .discovery.prim import discover_results
+    from .discovery.what_if import base_point, ranges_of, what_would_it_take
     from .experiment import load_experiment
     from .sweep import ResultStore
 

@@ -41,6 +41,11 @@ from .config import Config, ConfigError
 from .experiment import LoadedExperiment, RunSpec, load_experiment
 from .output import atomic_file, claim_output, dumps, output_kind, write_marker
 
+META_COLUMNS = frozenset({"run", "point", "replicate", "seed", "status", "error",
+                          "runtime_seconds", "provenance"})
+"""Columns of a result row that describe the run rather than its outcomes (besides its
+``factor:KEY`` columns)."""
+
 
 def execute(config: Config, run: RunSpec, outcomes: list[str], timeseries: bool = False,
             command: str | None = None) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -315,8 +320,7 @@ def report(out: str | Path, outcomes: list[str] | None = None) -> pd.DataFrame:
     if points:
         factors = sorted(set(factors) | {f"factor:{k}" for p in points for k in p},
                          key=lambda c: (c not in factors, c))
-    meta = set(factors) | {"run", "point", "replicate", "seed", "status", "error",
-                           "runtime_seconds", "provenance"}
+    meta = set(factors) | META_COLUMNS
     outcomes = outcomes or [c for c in df.columns if c not in meta]
     ids = range(len(points)) if points else sorted(df["point"].unique())
     rows = []

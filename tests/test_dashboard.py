@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.dashboard import DashboardModel, control, field_info, load_scenario, model_params
+from sim.dashboard.access import DashboardModel
+from sim.dashboard.controls import control, field_info, load_scenario, model_params
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

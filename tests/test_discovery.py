@@ -13,13 +13,9 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.config import ConfigError
-from sim.discovery import (
-    Scale,
-    Target,
-    discover,
-    discover_results,
-    what_would_it_take,
-)
+from sim.discovery.boxes import Scale, Target
+from sim.discovery.prim import discover, discover_results
+from sim.discovery.what_if import what_would_it_take
 from sim.experiment import load_experiment
 from sim.ledger import log_kidding_ratio
 from sim.plots import build_figures, plot_experiment

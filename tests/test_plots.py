@@ -399,7 +399,7 @@ def test_series_recipe_plots_the_mean_per_tick(tmp_path):
 
 def _shrunk(out: Path, drop_point: int, n_failed: int):
     """The sweep's data with one design point's runs recorded as failed instead."""
-    from sim.plots import load
+    from sim.plots.data import load
 
     data = load(out)
     lost = data.runs[data.runs["point"] == drop_point]
@@ -412,7 +412,7 @@ def _shrunk(out: Path, drop_point: int, n_failed: int):
 def test_failed_points_are_marked_not_dropped(sweeps):
     import matplotlib.pyplot as plt
 
-    from sim.plots import heatmap_figure, line_figure
+    from sim.plots.automatic import heatmap_figure, line_figure
 
     data = _shrunk(sweeps["one"], drop_point=1, n_failed=2)
     fig = line_figure(data, "organic_impressions", "operation.fluency_mean")
@@ -433,7 +433,9 @@ def test_failed_points_are_marked_not_dropped(sweeps):
 def test_count_bands_never_go_below_zero(sweeps):
     import matplotlib.pyplot as plt
 
-    from sim.plots import line_figure, load, lower_error
+    from sim.plots.automatic import line_figure
+    from sim.plots.axes import lower_error
+    from sim.plots.data import load
 
     m, c = np.array([1.0, 5.0, 0.0]), np.array([3.0, 2.0, 4.0])
     assert np.all(m - lower_error(m, c, True) >= 0)
@@ -451,7 +453,8 @@ def test_count_bands_never_go_below_zero(sweeps):
 def test_heatmap_scale_starts_at_zero_and_shows_uncertainty(sweeps):
     import matplotlib.pyplot as plt
 
-    from sim.plots import heatmap_figure, load
+    from sim.plots.automatic import heatmap_figure
+    from sim.plots.data import load
 
     data = load(sweeps["two"])
     # a 3% difference between points must not fill the colour scale

@@ -19,12 +19,8 @@ from typer.testing import CliRunner
 import sim
 from sim.cli import app
 from sim.config import Config, ConfigError, build_config, load_config
-from sim.experiment import (
-    CONDITIONAL_OUTCOMES,
-    OPERATION_OUTCOMES,
-    SIMSOM_OUTCOMES,
-    load_experiment,
-)
+from sim.experiment import load_experiment
+from sim.outcomes import CONDITIONAL_OUTCOMES, OPERATION_OUTCOMES, SIMSOM_OUTCOMES
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "experiments" / "spamouflage.toml"

@@ -18,6 +18,7 @@ from .base import LANGUAGES, ConfigError, Strict
 from .errors import allowed_range, check_finite, field_owner, format_error, short_repr
 from .loading import (
     build_config,
+    get_path,
     load_config,
     parse_override,
     read_toml,
@@ -41,6 +42,6 @@ __all__ = [
     "BreakoutConfig", "CommunityConfig", "Config", "ConfigError", "EngagementConfig",
     "ModerationConfig", "OperationConfig", "PaymasterConfig", "PlatformConfig",
     "PopulationConfig", "RunConfig", "Strict", "allowed_range", "build_config", "check_finite",
-    "field_owner", "format_error", "load_config", "parse_override", "read_toml",
+    "field_owner", "format_error", "get_path", "load_config", "parse_override", "read_toml",
     "resolve_platform_keys", "set_path", "short_repr",
 ]

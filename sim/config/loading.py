@@ -34,6 +34,22 @@ def set_path(data: dict, dotted: str, value: Any) -> None:
         node[last] = value
 
 
+def get_path(data: Any, dotted: str) -> Any:
+    """The value at ``a.b.c`` in nested data or in a validated Config (list items by index, or
+    by their ``name``, e.g. ``platforms.social.followees_mean``)."""
+    node = data
+    for p in dotted.split("."):
+        if isinstance(node, list):
+            node = node[int(p)] if p.isdigit() else next(
+                x for x in node
+                if (x.get("name") if isinstance(x, dict) else getattr(x, "name", None)) == p)
+        elif isinstance(node, dict):
+            node = node[p]
+        else:
+            node = getattr(node, p)
+    return node
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse ``key.path=value``; the value is read as TOML (``true``, ``3``, ``"x"``, ``[1,2]``),
     falling back to a bare string."""
