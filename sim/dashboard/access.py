@@ -128,6 +128,15 @@ POST_COUNTERS = {
 KIND_LABELS = {2: "post", 3: "reply planted under a popular thread", 4: "self-share"}
 
 
+def analyst_view(model: InfluenceModel) -> dict[str, float | None]:
+    """What an outside analyst would read off the platforms' public counters so far, beside
+    the real ledger (``sim.analyst``)."""
+    from ..analyst import account_table, post_table, statistics
+
+    posts = post_table(model)
+    return statistics(model, posts, account_table(model, posts))
+
+
 def operation_posts(model: InfluenceModel, k: int = 20) -> pd.DataFrame:
     """The ``k`` operation posts (originals and planted replies) most read by real users."""
     p = model.posts

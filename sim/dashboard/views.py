@@ -11,6 +11,7 @@ from mesa.visualization import SolaraViz
 from ..config import get_path
 from .access import (
     DashboardModel,
+    analyst_view,
     breakout,
     exposure_tables,
     hour,
@@ -38,6 +39,16 @@ def _card(model, params: dict) -> None:
             f"**hour {hour(model)}** (day {hour(model) / 24:.1f}) · seed **{seed}** · "
             f"{users:,} users · **Breakout category {breakout(model)}**  \n"
             f"kidding ratio: {ratio}" + (f"  \n_{note}_" if note else ""))
+        a = analyst_view(model)
+        if a["op_posts_mean_engagements_public"] is not None:
+            solara.Markdown(
+                "**what an analyst sees** (public counters, own and bought ones included) "
+                f"against **what is real**: accounts with no followers "
+                f"{a['op_accounts_zero_followers_public']:.0%} vs "
+                f"{a['op_accounts_zero_followers_real']:.0%}; posts with fewer than 100 views "
+                f"{a['op_posts_lt100_views_public']:.0%} vs {a['op_posts_lt100_views_real']:.0%}; "
+                f"engagements per post {a['op_posts_mean_engagements_public']:.2f} vs "
+                f"{a['op_posts_mean_engagements_real']:.3f}")
         settings = ", ".join(f"{k} = {get_path(cfg, k)}" for k in params
                              if "." in k)
         solara.Markdown(f"<small>this run: {settings}. Sliders take effect at Reset.</small>")
