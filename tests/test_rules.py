@@ -540,3 +540,131 @@ def test_removed_accounts_lose_followers_and_their_posts_leave_feeds(strict) -> 
     living = np.flatnonzero(p["is_op"] & np.isin(p["author"],
                                                   m.pop.n + np.flatnonzero(acc.alive)))
     assert (m.moderation.status[living] != STATUS_REMOVED).all()
+
+
+def test_removal_table_records_each_removal_as_it_happened(strict) -> None:
+    """Each removal's row: the platform, the ground truth, the flag and removal hours (review
+    is immediate here), followers lost (an organic user's in-degree there), first activity; a
+    wrongly removed user's recent posts on that platform are removed, and only there."""
+    m = strict
+    df = m.moderation.removal_table()
+    n = m.pop.n
+    names = [pf.name for pf in m.platforms]
+    assert set(df["platform"]) <= set(names) and len(df) == df["account"].size
+    assert (df["operation"] == (df["account"] >= n)).all()
+    assert (df["flagged_tick"] == df["removed_tick"]).all()
+    assert (df["review_delay_hours"] == 0).all()
+    org, op = df[~df["operation"]], df[df["operation"]]
+    assert len(org) > 0 and len(op) > 0
+    p = posts_table(m)
+    status = m.moderation.status
+    for row in org.itertuples():
+        pf = m.platforms[names.index(row.platform)]
+        u = row.account
+        assert row.followers_lost == pf.graph.indptr[u + 1] - pf.graph.indptr[u]
+        assert row.first_active_tick == -1 and np.isnan(row.removal_delay_hours)
+        assert m.moderation.by_platform[pf.index].banned_rows[pf.row_of[u]]
+        mine = (p["author"] == u) & (p["created"] <= row.removed_tick)
+        there = mine & (p["platform"] == pf.index)
+        assert (status[np.flatnonzero(there)] == STATUS_REMOVED).all()
+        elsewhere = np.flatnonzero(mine & (p["platform"] != pf.index))
+        gone_elsewhere = org[(org["account"] == u) & (org["platform"] != row.platform)]
+        if gone_elsewhere.empty:
+            assert (status[elsewhere] != STATUS_REMOVED).all()
+    acc = m.operation.accounts
+    k = op["account"].to_numpy() - n
+    first = np.where(acc.first_post[k] >= 0, acc.first_post[k], acc.created[k])
+    assert (op["first_active_tick"].to_numpy() == first).all()
+    assert (op["removal_delay_hours"] == op["removed_tick"] - op["first_active_tick"]).all()
+    followers_at_start = (op["followers_lost"] > 0).any()
+    assert followers_at_start  # hijacked accounts lose their audiences
+
+
+def test_moderation_summary_agrees_with_its_tables() -> None:
+    """The summary's moderation figures, recomputed from the removal and account tables:
+    actions and removals per action, replacements acquired (of the configured kinds only, with
+    bought followers), per-platform precision and recall."""
+    r = sim.run(sim.Config(), seed=4, users=3000, days=2, overrides={
+        **BUSY, "moderation.enabled": True, "moderation.review_delay_hours": 0,
+        "moderation.threshold": 0.15, "moderation.counterfactual": False,
+        "operation.replacements_per_day": 6, "operation.replacement_mix": {"bought": 1.0}})
+    s, df, acc = r.summary, r.removals, r.accounts
+    assert s["moderation_actions"] > 0 and df["operation"].any()
+    assert s["accounts_removed_per_action"] == pytest.approx(len(df) / s["moderation_actions"])
+    new = acc[acc["origin"] != "initial"]
+    assert s["operation_accounts_acquired"] == len(new) > 0
+    assert set(new["origin"]) == {"bought"} and (new["fake_followers"] > 0).all()
+    assert (new["created_tick"] > 0).all()
+    for name, per in s["moderation_by_platform"].items():
+        here = df[df["platform"] == name]
+        n_op = int(here["operation"].sum())
+        assert per["operation_accounts_removed"] == n_op
+        assert per["organic_accounts_removed"] == len(here) - n_op
+        assert per["moderation_recall"] == pytest.approx(
+            n_op / (acc["platform"] == name).sum())
+        if len(here):
+            assert per["moderation_precision"] == pytest.approx(n_op / len(here))
+
+
+def test_demotion_marks_an_accounts_posts_old_and_new() -> None:
+    """With ``action = "demote"``, a flagged account's content is demoted, and posts it makes
+    afterwards are demoted from the start; nothing is removed and the accounts live on."""
+    cfg = resolve_config(sim.Config(), users=2000, days=2, overrides={
+        **BUSY, "moderation.enabled": True, "moderation.action": "demote",
+        "moderation.review_delay_hours": 0, "moderation.threshold": 0.15,
+        "moderation.counterfactual": False})
+    m = InfluenceModel(cfg, seed=3)
+    m.run()
+    status = m.moderation.status
+    p = posts_table(m)
+    assert m.operation.accounts.alive.all() and (status[: p["gid"].size] != STATUS_REMOVED).all()
+    df_demoted = [(pf, mod.demoted) for pf, mod in
+                  ((m.platforms[q], md) for q, md in m.moderation.by_platform.items())]
+    n_demoted = 0
+    for pf, demoted in df_demoted:
+        op = demoted[demoted >= m.pop.n]
+        theirs = np.flatnonzero(np.isin(p["author"], op) & (p["platform"] == pf.index))
+        assert (status[theirs] == STATUS_DEMOTED).all()
+        n_demoted += theirs.size
+        flagged = {int(a): t for a, t in m.moderation.by_platform[pf.index].flag_tick.items()}
+        later = [i for i in theirs if p["created"][i] > flagged[int(p["author"][i])]]
+        n_demoted += len(later) > 0
+    assert n_demoted > 0
+    others = np.flatnonzero(p["is_op"] & (status[: p["gid"].size] == STATUS_OK))
+    assert others.size > 0  # not everything: only the flagged accounts'
+
+
+def test_network_takedowns_join_linked_suspects() -> None:
+    """Accounts linked by reciprocal engagement or by co-posting one content in one window form
+    one takedown with a flagged member, if each scores at least ``network_threshold``."""
+    from sim.config import Moderation as ModerationConfig
+    from sim.moderation.detection import Observation, Scores, linked_groups
+
+    # accounts 10..15: 10<->11 and 11<->12 engage each other; 13 and 14 co-post content 7 in
+    # one window; 15 engages 10 one way only
+    obs = Observation(
+        now=48, post_author=np.array([13, 14, 15]), post_created=np.array([40, 41, 40]),
+        post_original=np.array([True, True, True]), post_fingerprint=np.array([7, 7, -1]),
+        post_language=np.zeros(3, np.int8), post_quality=np.ones(3, np.float32),
+        eng_src=np.array([10, 11, 11, 12, 15]), eng_dst=np.array([11, 10, 12, 11, 10]),
+        eng_tick=np.full(5, 40), report_dst=np.zeros(0, np.int64),
+        born=np.zeros(16, np.int64), claimed_community=np.zeros(16, np.int8),
+        main_language=np.zeros(1, np.int8))
+    accounts = np.arange(10, 16)
+    cfg = ModerationConfig(enabled=True, mode="network", network_threshold=0.5,
+                           sync_window_hours=6)
+
+    def groups(score, flagged_ids, eligible=None):
+        s = Scores(accounts, np.ones(6, np.int64), np.zeros((6, 8)), np.array(score),
+                   np.ones(6, bool) if eligible is None else np.array(eligible))
+        got = linked_groups(obs, s, cfg, np.isin(accounts, flagged_ids))
+        return sorted(sorted(accounts[g].tolist()) for g in got)
+
+    high = [0.9] * 6
+    assert groups(high, [10]) == [[10, 11, 12, 15]]
+    assert groups(high, [13]) == [[13, 14]]
+    assert groups(high, [10, 13]) == [[10, 11, 12, 15], [13, 14]]
+    assert groups([0.9, 0.9, 0.4, 0.9, 0.9, 0.9], [10]) == [[10, 11, 15]]  # 12 below: out
+    assert groups([0.9, 0.5, 0.9, 0.9, 0.9, 0.9], [10]) == [[10, 11, 12, 15]]  # at: in
+    assert groups(high, [10], [True, False, True, True, True, True]) == [[10, 15]]
+    assert groups([0.1, 0.9, 0.9, 0.9, 0.4, 0.9], [10, 13]) == [[10, 11, 12, 15], [13]]
