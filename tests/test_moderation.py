@@ -246,6 +246,10 @@ def test_precision_recall_on_a_hand_built_case() -> None:
                    "moderation_recall": 0.5, "median_removal_delay_hours": 20.0}
     none = moderation_metrics(removals.iloc[:0], n_operation_accounts=0)
     assert none["moderation_precision"] is None and none["moderation_recall"] is None
+    assert none["median_removal_delay_hours"] is None
+    even = moderation_metrics(removals.iloc[1:3], n_operation_accounts=4)  # one of each
+    assert even["moderation_precision"] == 0.5 and even["moderation_recall"] == 0.25
+    assert even["median_removal_delay_hours"] == 20.0
 
 
 @pytest.fixture(scope="module")
