@@ -328,6 +328,11 @@ def test_summary_figures_are_their_definitions(busy) -> None:
                                                / s["organic_engagements"])
     engaged = m.ledger.engaged
     assert engaged.any() and engaged.sum() <= s["organic_engagements"]
+    last = m.ledger.rows[-1]
+    assert last["kidding_ratio"] == pytest.approx(s["kidding_ratio"])
+    assert last["kidding_ratio_impressions"] == pytest.approx(s["kidding_ratio_impressions"])
+    assert s["moderation"] is False and s["moderation_actions"] == 0
+    assert s["organic_accounts_removed"] == 0 and s["accounts_removed_per_action"] == 0.0
 
 
 def test_ledger_helpers_on_hand_built_cases() -> None:
@@ -587,13 +592,16 @@ def test_moderation_summary_agrees_with_its_tables() -> None:
     r = sim.run(sim.Config(), seed=4, users=3000, days=2, overrides={
         **BUSY, "moderation.enabled": True, "moderation.review_delay_hours": 0,
         "moderation.threshold": 0.15, "moderation.counterfactual": False,
-        "operation.replacements_per_day": 6, "operation.replacement_mix": {"bought": 1.0}})
+        "operation.replacements_per_day": 12,
+        "operation.replacement_mix": {"fresh": 0.5, "hijacked": 0.5}})
     s, df, acc = r.summary, r.removals, r.accounts
     assert s["moderation_actions"] > 0 and df["operation"].any()
     assert s["accounts_removed_per_action"] == pytest.approx(len(df) / s["moderation_actions"])
     new = acc[acc["origin"] != "initial"]
     assert s["operation_accounts_acquired"] == len(new) > 0
-    assert set(new["origin"]) == {"bought"} and (new["fake_followers"] > 0).all()
+    assert set(new["origin"]) == {"fresh", "hijacked"}  # the configured kinds, no other
+    assert (new["hijacked"] == (new["origin"] == "hijacked")).all()
+    assert (new["fake_followers"] > 0).all() and new["fake_followers"].nunique() > 1
     assert (new["created_tick"] > 0).all()
     for name, per in s["moderation_by_platform"].items():
         here = df[df["platform"] == name]
@@ -668,3 +676,21 @@ def test_network_takedowns_join_linked_suspects() -> None:
     assert groups([0.9, 0.5, 0.9, 0.9, 0.9, 0.9], [10]) == [[10, 11, 12, 15]]  # at: in
     assert groups(high, [10], [True, False, True, True, True, True]) == [[10, 15]]
     assert groups([0.1, 0.9, 0.9, 0.9, 0.4, 0.9], [10, 13]) == [[10, 11, 12, 15], [13]]
+
+
+@pytest.mark.parametrize("threshold", [0.15, 1.0])
+def test_account_mode_takes_one_account_per_action(threshold) -> None:
+    """In ``account`` mode each flagged account is one action, flagged once; with immediate
+    review every action is a removal. A threshold nobody reaches flags nobody: no action, and
+    0 removals per action."""
+    r = sim.run(sim.Config(), seed=6, users=2000, days=2, overrides={
+        **BUSY, "moderation.enabled": True, "moderation.mode": "account",
+        "moderation.review_delay_hours": 0, "moderation.threshold": threshold,
+        "moderation.counterfactual": False})
+    s, df = r.summary, r.removals
+    assert s["moderation_actions"] == s["accounts_flagged"] == len(df)
+    assert not df.duplicated(["platform", "account"]).any()
+    if threshold == 1.0:
+        assert len(df) == 0 and s["accounts_removed_per_action"] == 0.0
+    else:
+        assert len(df) > 0 and s["accounts_removed_per_action"] == 1.0
