@@ -649,11 +649,13 @@ def test_network_takedowns_join_linked_suspects() -> None:
     from sim.moderation.detection import Observation, Scores, linked_groups
 
     # accounts 10..15: 10<->11 and 11<->12 engage each other; 13 and 14 co-post content 7 in
-    # one window; 15 engages 10 one way only
+    # one window; 15 engages 10 one way only; 12 and 13 post unique content (-1) in one window,
+    # which links nobody
     obs = Observation(
-        now=48, post_author=np.array([13, 14, 15]), post_created=np.array([40, 41, 40]),
-        post_original=np.array([True, True, True]), post_fingerprint=np.array([7, 7, -1]),
-        post_language=np.zeros(3, np.int8), post_quality=np.ones(3, np.float32),
+        now=48, post_author=np.array([13, 14, 15, 12, 13]),
+        post_created=np.array([40, 41, 40, 40, 40]), post_original=np.ones(5, bool),
+        post_fingerprint=np.array([7, 7, -1, -1, -1]),
+        post_language=np.zeros(5, np.int8), post_quality=np.ones(5, np.float32),
         eng_src=np.array([10, 11, 11, 12, 15]), eng_dst=np.array([11, 10, 12, 11, 10]),
         eng_tick=np.full(5, 40), report_dst=np.zeros(0, np.int64),
         born=np.zeros(16, np.int64), claimed_community=np.zeros(16, np.int8),
