@@ -3,7 +3,7 @@
 Hypothesis draws whole scenarios (population, 1-3 platforms, engagement, operation tactics,
 reporting period) and runs each for a few simulated hours or days. Every run must keep the two
 ledgers consistent: the real ledger never exceeds the vanity ledger where both count the same
-thing, nothing is negative, cumulative series never fall, the per-post table adds up to the run
+thing, cumulative series never fall, the per-post table adds up to the run
 totals, shares are shares, and the last row of the time series is the summary.
 """
 
@@ -144,21 +144,6 @@ def configs(draw) -> dict:
     }
 
 
-def expected_breakout(s: dict) -> int:
-    """Nimmo's scale from the reached platforms and communities the summary lists."""
-    n_p, n_c = len(s["platforms_reached"]), len(s["communities_reached"])
-    cat = 1
-    if n_p >= 2 or n_c >= 2:
-        cat = 2
-    if n_p >= 2 and n_c >= 2:
-        cat = 3
-    if s["media_amplifications"] > 0:
-        cat = 4
-    if s["high_profile_amplifications"] > 0:
-        cat = 5
-    return cat
-
-
 def check_real_within_vanity(s: dict) -> None:
     for real, vanity in REAL_LE_VANITY:
         assert s[real] <= s[vanity], f"{real}={s[real]} exceeds {vanity}={s[vanity]}"
@@ -170,23 +155,6 @@ def check_real_within_vanity(s: dict) -> None:
     assert s["organic_cross_posts"] <= s["organic_reshares"]
     assert s["media_amplifications"] + s["high_profile_amplifications"] <= s["organic_reshares"]
     assert s["hijack_replies"] <= s["posts_published"]
-
-
-def check_non_negative(s: dict, ts: pd.DataFrame, posts: pd.DataFrame,
-                       reports: pd.DataFrame) -> None:
-    for k, v in s.items():
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            assert v >= 0, f"summary {k} = {v} is negative"
-    for k, v in s["follower_edges"].items():
-        assert v >= 0, f"follower_edges[{k}] negative"
-    for name, df in (("timeseries", ts), ("posts", posts), ("reports", reports)):
-        num = df.select_dtypes("number")
-        if name == "posts":  # -1 marks "no thread" for top-level posts
-            num = num.drop(columns=["thread_post_id"], errors="ignore")
-        if name == "reports":  # a period's follower change may be negative in principle
-            num = num.drop(columns=["reported_followers"], errors="ignore")
-        bad = [c for c in num.columns if (num[c] < 0).any()]
-        assert not bad, f"negative values in {name}: {bad}"
 
 
 def check_time_series(s: dict, ts: pd.DataFrame, ticks: int) -> None:
@@ -243,8 +211,14 @@ def check_totals(s: dict) -> None:
                             s["in_network_engagements"] / s["reported_engagements"])
     if s["organic_impressions"]:
         assert s["exposure_top1pct_share"] > 0
-    assert s["breakout_category"] in {1, 2, 3, 4, 5}
-    assert s["breakout_category"] == expected_breakout(s)
+    # the category from what was reached (hand-built cases: tests/test_rules.py)
+    n_p, n_c = len(s["platforms_reached"]), len(s["communities_reached"])
+    if s["high_profile_amplifications"]:
+        assert s["breakout_category"] == 5
+    elif s["media_amplifications"]:
+        assert s["breakout_category"] == 4
+    else:
+        assert s["breakout_category"] == 1 + (n_p > 1 or n_c > 1) + (n_p > 1 and n_c > 1)
     assert set(s["platforms_reached"]) <= set(s["follower_edges"])
     assert set(s["communities_reached"]) <= set(COMMUNITIES)
     assert s["accounts_alive"] <= s["n_accounts"]
@@ -278,7 +252,6 @@ def test_ledgers_are_consistent(raw: dict) -> None:
     assert s["ticks"] == cfg.ticks
     assert s["n_users"] == cfg.population.n_users
     check_real_within_vanity(s)
-    check_non_negative(s, ts, posts, reports)
     check_time_series(s, ts, cfg.ticks)
     check_post_table(s, posts, cfg.ticks)
     check_totals(s)
@@ -329,6 +302,8 @@ def test_audience_building_on_a_platform_without_members() -> None:
 
 
 def test_hijacked_account_on_a_platform_without_members() -> None:
-    s = _empty_platform_run({"operation.hijacked_share": 1.0,
-                             "operation.hijacked_audience_mean": 5.0}).summary
-    assert s["reported_followers"] >= 0
+    r = _empty_platform_run({"operation.hijacked_share": 1.0,
+                             "operation.hijacked_audience_mean": 5.0})
+    # no members, so no audience: bought followers and the two siblings of each account
+    assert r.summary["reported_followers"] == r.accounts["fake_followers"].sum() + 3 * 2
+    assert r.summary["organic_followers_gained"] == 0

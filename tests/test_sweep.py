@@ -138,11 +138,13 @@ def test_changed_experiment_is_refused(tmp_path):
 def test_adding_a_figure_recipe_keeps_the_results(tmp_path):
     """Figure recipes do not change the runs, so a finished sweep accepts new ones."""
     exp = _experiment(tmp_path)
-    run_sweep(exp, tmp_path / "out", executor="inprocess")
+    first = run_sweep(exp, tmp_path / "out", executor="inprocess")
     text = exp.read_text() + ('\n[[figures]]\nname = "f"\nkind = "lines"\n'
                               'x = "operation.fluency_mean"\ny = ["posts_published"]\n')
     exp.write_text(text)
-    run_sweep(exp, tmp_path / "out", executor="inprocess")  # nothing to do, no refusal
+    again = run_sweep(exp, tmp_path / "out", executor="inprocess")  # nothing to do, no refusal
+    cols = ["run", "seed", "status", "posts_published"]
+    assert again[cols].equals(first[cols])
 
 
 def test_replicates_only_experiment(tmp_path):
