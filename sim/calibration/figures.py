@@ -129,8 +129,11 @@ def model_probabilities_figure(table: pd.DataFrame, gens: pd.DataFrame, path: Pa
                                   gridspec_kw={"height_ratios": [3, 1]})
     for i, n in enumerate(names):
         d = table[table["model"] == n].sort_values("generation")
-        ax.errorbar(d["generation"], d["probability"], yerr=2 * d["se"].fillna(0), marker="o",
-                    ms=4, capsize=2, color=f"C{i}", label=n)
+        p, e = d["probability"].to_numpy(), 2 * d["se"].fillna(0).to_numpy()
+        err = np.vstack([np.minimum(e, p), np.minimum(e, 1 - p)])  # clipped to [0, 1]
+        dodge = 0.05 * (i - (len(names) - 1) / 2)  # models with equal values stay visible
+        ax.errorbar(d["generation"] + dodge, p, yerr=err, marker="o", ms=4, capsize=2,
+                    color=f"C{i}", label=n)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("posterior model probability")
     ax.axvline(-0.5, color="0.7", lw=0.8)
