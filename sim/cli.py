@@ -169,7 +169,7 @@ def calibrate(
                                           "over (default: resume it).")] = False,
 ) -> None:
     """Fit a scenario's uncertain parameters to observed figures (ABC-SMC; resumable: rerun
-    the same command)."""
+    the same command). A file with [models.NAME] tables chooses between competing models."""
     from .calibration.command import calibrate as run_calibration
     from .calibration.spec import load_calibration
 
@@ -187,6 +187,15 @@ def calibrate(
                f"simulations, {len([g for g in s['generations'] if g['generation'] >= 0])} "
                f"generations, final threshold {last['epsilon']:.3g}, acceptance "
                f"{last['acceptance_rate']:.1%})")
+    if "models" in s:  # model choice
+        for name, m in s["models"].items():
+            typer.echo(f"  model {name}: posterior probability {m['posterior_probability']:.3f}"
+                       f" (+- {m['posterior_probability_se']:.3f} s.e.; prior "
+                       f"{m['prior_probability']:.3g}), {m['particles_last_generation']} "
+                       "particles")
+        typer.echo("  (probabilities given the target statistics only: see "
+                   "docs/calibration.md, Model choice)")
+        return
     for k, p in s["parameters"].items():
         typer.echo(f"  {k}: median {p['median']:.4g}, 90% interval "
                    f"[{p['q0.05']:.4g}, {p['q0.95']:.4g}]")

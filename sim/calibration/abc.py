@@ -18,6 +18,15 @@ system and the order in which particles finish depends on timing: the posterior 
 different (equally valid) sample on each run, while every single simulation stays reproducible
 from its parameters.
 
+**Model choice.** With several competing models (:class:`Candidate`) the same sampler runs
+ABC-SMC model selection (Toni et al. 2009, Section 2.3; pyabc's list of models): a particle is a
+model index and that model's parameters, the model index is perturbed by pyabc's model kernel
+(stay with probability 0.7), and each generation's weights summed per model estimate the
+posterior model probabilities. A model may have no free parameters, so here a simulation's seed
+cannot be a function of its parameters alone: it also hashes the model's name and a draw from
+numpy's global generator (the sampler's generator, seeded as above), and the draw is stored with
+the particle's statistics (:data:`DRAW_KEY`) so that every simulation can still be rerun.
+
 **Resuming.** pyabc stores each generation in the database when it is complete. A killed
 calibration is resumed by ``ABCSMC.load`` from the last finished generation; the simulations of
 the generation in progress when it was killed are lost (at most one generation's work).
@@ -42,6 +51,10 @@ Simulator = Callable[[dict[str, Any], int], dict[str, float]]
 """(parameter values in config units, seed) -> {statistic: value}."""
 
 _SIM_STREAM, _SAMPLER_STREAM, _DRAW_STREAM = 0, 1, 2
+
+DRAW_KEY = "_draw"
+"""Model choice: the statistic under which a simulation's seed draw is stored (not a target;
+the distance only compares the observed statistics)."""
 
 
 def simulation_seed(root_seed: int, values: dict[str, Any]) -> int:
@@ -90,11 +103,45 @@ class PyabcModel:
         return {k: float(stats[k]) for k in self.statistics}
 
 
+class ChoiceModel(PyabcModel):
+    """One competing model of a model choice: as :class:`PyabcModel`, but each simulation's
+    seed also hashes the model's name and a fresh draw (see the module docstring), which is
+    returned with the statistics."""
+
+    def __init__(self, name: str, factors: list[Factor], simulate: Simulator, root_seed: int,
+                 statistics: list[str]) -> None:
+        super().__init__(factors, simulate, root_seed, statistics)
+        self.name = name
+
+    def __call__(self, pars: dict[str, float]) -> dict[str, float]:
+        values = self.values(pars) if self.factors else {}
+        draw = int(np.random.randint(0, 2**53, dtype=np.int64))  # noqa: NPY002 - pyabc's stream
+        stats = self.simulate(values, choice_seed(self.root_seed, self.name, values, draw))
+        return {**{k: float(stats[k]) for k in self.statistics}, DRAW_KEY: float(draw)}
+
+
+def choice_seed(root_seed: int, model: str, values: dict[str, Any], draw: int) -> int:
+    """The seed of a model-choice simulation: :func:`simulation_seed` of the parameter values,
+    the model's name and the draw stored with it (``DRAW_KEY``)."""
+    return simulation_seed(root_seed, {**values, "\0model": model, "\0draw": int(draw)})
+
+
 def nan_mad(*, samples: np.ndarray, **kwargs: Any) -> np.ndarray:  # noqa: ARG001 - pyabc API
     """Median absolute deviation ignoring undefined statistics (NaN), the scale of an adaptive
     distance; pyabc's own uses ``np.median``, which one NaN would poison."""
     med = np.nanmedian(samples, axis=0)
     return np.nanmedian(np.abs(samples - med), axis=0)
+
+
+@dataclass
+class Candidate:
+    """A competing model: its free parameters (unit-cube factors; possibly none), simulator and
+    prior probability."""
+
+    name: str
+    factors: list[Factor]
+    simulate: Simulator
+    probability: float
 
 
 @dataclass
@@ -112,6 +159,8 @@ class Problem:
     max_simulations: int | None = None
     distance: str = "adaptive"
     meta: dict[str, Any] = field(default_factory=dict)
+    models: list[Candidate] = field(default_factory=list)
+    """Model choice when not empty (``factors`` and ``simulate`` are then unused)."""
 
 
 @dataclass
@@ -176,13 +225,21 @@ def run_abc(problem: Problem, db: str | Path, sampler: Any | None = None) -> Abc
     _quiet()
     db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
-    prior = pyabc.Distribution(**{_pname(i): pyabc.RV("uniform", 0.0, 1.0)
-                                  for i in range(len(problem.factors))})
-    model = PyabcModel(problem.factors, problem.simulate, problem.root_seed,
-                       list(problem.observed))
-    abc = pyabc.ABCSMC(model, prior, _distance(problem),
+    stats = list(problem.observed)
+    if problem.models:
+        models: Any = [ChoiceModel(c.name, c.factors, c.simulate, problem.root_seed, stats)
+                       for c in problem.models]
+        priors: Any = [_unit_prior(len(c.factors)) for c in problem.models]
+        probs = np.array([c.probability for c in problem.models], dtype=float)
+        extra = {"model_prior": pyabc.RV("rv_discrete", values=(np.arange(len(probs)),
+                                                                probs / probs.sum()))}
+    else:
+        models = PyabcModel(problem.factors, problem.simulate, problem.root_seed, stats)
+        priors = _unit_prior(len(problem.factors))
+        extra = {}
+    abc = pyabc.ABCSMC(models, priors, _distance(problem),
                        population_size=problem.population_size,
-                       sampler=sampler or make_sampler(1))
+                       sampler=sampler or make_sampler(1), **extra)
     url = f"sqlite:///{db}"
     run_id = stored_run_id(db)
     if run_id is None:
@@ -203,6 +260,12 @@ def run_abc(problem: Problem, db: str | Path, sampler: Any | None = None) -> Abc
     return AbcRun(history, t0, history.max_t + 1 - t0)
 
 
+def _unit_prior(n: int) -> Any:
+    import pyabc
+
+    return pyabc.Distribution(**{_pname(i): pyabc.RV("uniform", 0.0, 1.0) for i in range(n)})
+
+
 def _finished(problem: Problem, history: Any) -> bool:
     """Whether a stored run already met a stopping rule (so a resume has nothing to do)."""
     if history.max_t < 0:
@@ -215,20 +278,53 @@ def _finished(problem: Problem, history: Any) -> bool:
                 and history.total_nr_simulations >= problem.max_simulations)
 
 
-def posterior_frame(history: Any, factors: list[Factor]) -> pd.DataFrame:
-    """Every generation's particles in config units: one column per parameter, ``weight``
-    (normalised within a generation) and ``generation``; the last generation is the posterior."""
+def posterior_frame(history: Any, factors: list[Factor], m: int = 0) -> pd.DataFrame:
+    """Every generation's particles (of model ``m``, in model choice) in config units: one column
+    per parameter, ``weight`` (normalised within a generation) and ``generation``; the last
+    generation is the posterior. Generations in which the model has no particles are left out."""
     from .spec import values_of
 
     frames = []
     for t in range(history.max_t + 1):
-        df, w = history.get_distribution(m=0, t=t)
+        df, w = history.get_distribution(m=m, t=t)
+        if len(w) == 0:
+            continue
         unit = df[[_pname(i) for i in range(len(factors))]].to_numpy()
         vals = pd.DataFrame(values_of(factors, unit))
         vals["weight"] = np.asarray(w, dtype=float) / float(np.sum(w))
         vals["generation"] = t
         frames.append(vals)
+    if not frames:
+        return pd.DataFrame(columns=[f.key for f in factors] + ["weight", "generation"])
     return pd.concat(frames, ignore_index=True)
+
+
+def model_table(history: Any, names: list[str], prior: list[float]) -> pd.DataFrame:
+    """Model choice, one row per generation and model: the posterior model probability
+    (pyabc's: the generation's importance weights summed per model), the particles the model
+    has, and ``se``, a rough Monte Carlo standard error ``sqrt(p (1 - p) / ESS)`` with the
+    effective sample size of the whole generation's weights (Kish); it ignores the dependence
+    between generations and the bias of a non-zero threshold. Generation ``-1`` holds the prior
+    probabilities (nothing simulated)."""
+    probs = history.get_model_probabilities()
+    rows = [{"generation": -1, "model": n, "probability": float(p), "particles": math.nan,
+             "se": 0.0} for n, p in zip(names, prior, strict=True)]
+    for t in range(history.max_t + 1):
+        ps, ws = [], []
+        for m in range(len(names)):
+            p = float(probs.loc[t, m]) if (t in probs.index and m in probs.columns) else 0.0
+            p = 0.0 if not math.isfinite(p) else p
+            wm = np.asarray(history.get_weighted_sum_stats_for_model(m=m, t=t)[0]
+                            if p > 0 else [], dtype=float)
+            ps.append(p)
+            ws.append(p * wm / wm.sum() if len(wm) else wm)
+        w = np.concatenate(ws)  # stored weights are normalised within each model
+        ess = float(w.sum() ** 2 / (w**2).sum()) if len(w) else math.nan
+        for n, p, wm in zip(names, ps, ws, strict=True):
+            rows.append({"generation": t, "model": n, "probability": p,
+                         "particles": float(len(wm)),
+                         "se": math.sqrt(p * (1 - p) / ess) if ess > 0 else math.nan})
+    return pd.DataFrame(rows)
 
 
 def generations_table(history: Any) -> pd.DataFrame:

@@ -1,5 +1,8 @@
 """``sim calibrate CALIB.toml``: fit a scenario's uncertain parameters to observed figures.
 
+(A file with ``[models.NAME]`` tables chooses between competing models instead:
+:mod:`sim.calibration.choice`, same output directory layout.)
+
 Runs (or resumes) the ABC-SMC inference of :mod:`sim.calibration.abc` on the model and writes
 into the output directory:
 
@@ -152,6 +155,11 @@ def calibrate(path: str | Path, out: str | Path, *, workers: int = 1,
     loaded = load_calibration(path)  # refuses a bad file before anything runs
     out = Path(out)
     _prepare_out(out, loaded, restart)
+    if loaded.spec.models:
+        from .choice import choose
+
+        return choose(loaded, out, workers=workers, scheduler=scheduler, echo=echo,
+                      t_start=t_start)
     inf = loaded.spec.inference
     problem = problem_of(loaded)
     sampler = make_sampler(workers, scheduler)

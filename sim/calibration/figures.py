@@ -126,3 +126,34 @@ def predictive_figure(sims: pd.DataFrame, targets: list, path: Path,
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def model_probabilities_figure(table: pd.DataFrame, gens: pd.DataFrame, path: Path) -> None:
+    """Model choice: each model's posterior probability by generation (the prior at the left),
+    with +- 2 rough Monte Carlo standard errors, and the acceptance threshold below: the
+    probabilities are those at each generation's threshold, so read them as it falls."""
+    names = list(dict.fromkeys(table["model"]))
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.2), dpi=120, sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1]})
+    for i, n in enumerate(names):
+        d = table[table["model"] == n].sort_values("generation")
+        p, e = d["probability"].to_numpy(), 2 * d["se"].fillna(0).to_numpy()
+        err = np.vstack([np.minimum(e, p), np.minimum(e, 1 - p)])  # clipped to [0, 1]
+        dodge = 0.05 * (i - (len(names) - 1) / 2)  # models with equal values stay visible
+        ax.errorbar(d["generation"] + dodge, p, yerr=err, marker="o", ms=4, capsize=2,
+                    color=f"C{i}", label=n)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("posterior model probability")
+    ax.axvline(-0.5, color="0.7", lw=0.8)
+    ax.legend(fontsize=7, title="model", title_fontsize=7)
+    g = gens[gens["generation"] >= 0]
+    ax2.plot(g["generation"], g["epsilon"], marker="o", ms=3, color="0.3")
+    ax2.set_ylabel("threshold", fontsize=8)
+    gs = sorted(table["generation"].unique())
+    ax2.set_xticks(gs, ["prior" if t < 0 else str(t) for t in gs])
+    ax2.set_xlabel("generation")
+    fig.suptitle("Model choice: posterior probability of each model by generation "
+                 "(error bars: +- 2 s.e.)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -18,7 +18,7 @@ import pandas as pd
 POSTERIOR_FILE = "posterior.parquet"
 SUMMARY_FILE = "calibration.json"
 PREDICTIVE_FILE = "predictive.parquet"
-META_COLUMNS = ("weight", "generation")
+META_COLUMNS = ("weight", "generation", "model")
 
 
 def final(post: pd.DataFrame) -> pd.DataFrame:
@@ -128,6 +128,10 @@ def posterior_design(calibration_dir: Path, n: int, root_seed: int) -> pd.DataFr
     from .abc import draw_seed
 
     post = pd.read_parquet(calibration_dir / POSTERIOR_FILE)
+    if "model" in post.columns:
+        raise ValueError(f"{calibration_dir} is a model choice, whose posterior mixes models; "
+                         "name one model's directory (models/NAME) and set that model's "
+                         "overrides in the experiment")
     return posterior_draws(post, n, draw_seed(root_seed, 2))
 
 

@@ -20,6 +20,16 @@
     root_seed = 1
     distance = "adaptive"
 
+Model choice: with two or more ``[models.NAME]`` tables the file compares competing models
+instead of fitting one (ABC-SMC model selection, :mod:`sim.calibration.choice`). Each model is
+a bundle of fixed config changes on top of ``[overrides]`` and a prior probability (default:
+what the others leave, shared equally); the models share the file's priors over
+``[parameters]``, except those a model fixes, so a model may have no free parameters::
+
+    [models.tender]
+    probability = 0.5                   # optional
+    overrides = { "paymaster.kpi" = "tender" }
+
 Everything is checked before a single simulation of the calibration runs: unknown keys, priors
 outside what the config schema allows (its ``ge``/``gt``/``le`` bounds, checked at both ends of
 each range), no targets, and target statistics that a run's summary does not have (found by one
@@ -36,7 +46,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +70,7 @@ from ..config import (
 from ..designs import Factor, check_key, check_overrides, parse_range
 
 PRIOR_KINDS = ("uniform", "log-uniform", "integer")
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 CONTINUABLE = ("generations", "minimum_epsilon", "max_simulations", "estimate",
                "predictive_draws")
@@ -120,13 +133,36 @@ class Inference(Strict):
                                                                    "for the predictive check.")
 
 
+class CandidateModel(Strict):
+    """One of several competing models (model choice): fixed config changes and a prior
+    probability."""
+
+    probability: float | None = Field(None, gt=0, le=1, description="Prior probability of the "
+                                      "model; models without one share what the others leave "
+                                      "equally (all equal when none has one).")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted config keys "
+                                      "and values that make this model, on top of the file's "
+                                      "[overrides]; a key of [parameters] here fixes that "
+                                      "parameter in this model.")
+
+    @field_validator("overrides")
+    @classmethod
+    def _check_overrides(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_overrides(v, "overrides: key")
+        for key in v:
+            check_key(key, "overrides: key")
+        return v
+
+
 class Calibration(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     base: str = Field(description="Scenario TOML, relative to the calibration file.")
     users: int | None = Field(None, ge=10, le=50_000_000)
     days: float | None = Field(None, gt=0, le=3650)
     overrides: dict[str, Any] = Field(default_factory=dict)
-    parameters: dict[str, Prior] = Field(min_length=1)
+    parameters: dict[str, Prior] = Field(default_factory=dict)
+    models: dict[str, CandidateModel] = Field(default_factory=dict, description="Competing "
+                                              "models (model choice): two or more.")
     targets: list[Target] = Field(min_length=1)
     holdouts: list[Target] = Field(
         default_factory=list, description="Observed figures left out of the fit: not in the "
@@ -158,7 +194,43 @@ class Calibration(Strict):
         if both:
             raise ValueError(f"parameters: {both[0]!r} is also a fixed override; it can be one "
                              "or the other")
+        if not self.models and not self.parameters:
+            raise ValueError("parameters: at least one uncertain parameter is needed (or two "
+                             "or more [models.NAME] to choose between)")
+        if self.models:
+            self._check_models()
         return self
+
+    def _check_models(self) -> None:
+        if len(self.models) < 2:
+            raise ValueError("models: model choice needs two or more models (a single model "
+                             "is a calibration: put its changes in [overrides])")
+        seen: dict[str, str] = {}
+        for name, m in self.models.items():
+            if not _NAME.match(name):
+                raise ValueError(f"models: name {name!r}: letters, digits, _ and - only")
+            both = sorted(set(m.overrides) & set(self.overrides))
+            if both:
+                raise ValueError(f"models.{name}.overrides: {both[0]!r} is also in the file's "
+                                 "[overrides]; set it in one place")
+            key = json.dumps(m.overrides, sort_keys=True, default=str)
+            if key in seen:
+                raise ValueError(f"models.{name}: the same overrides as models.{seen[key]}; "
+                                 "identical models cannot be told apart")
+            seen[key] = name
+        given = [m.probability for m in self.models.values() if m.probability is not None]
+        rest = len(self.models) - len(given)
+        total = math.fsum(given)
+        if (rest == 0 and abs(total - 1.0) > 1e-9) or (rest and total >= 1.0 - 1e-12):
+            raise ValueError(f"models: prior probabilities sum to {total:g}; they must sum to "
+                             "1 (models without one share what the others leave)")
+
+    def model_probabilities(self) -> dict[str, float]:
+        """Prior probability of each model, in file order."""
+        given = {k: m.probability for k, m in self.models.items() if m.probability is not None}
+        rest = [k for k in self.models if k not in given]
+        share = (1.0 - math.fsum(given.values())) / len(rest) if rest else 0.0
+        return {k: float(given.get(k, share)) for k in self.models}
 
 
 @dataclass
@@ -172,18 +244,30 @@ class LoadedCalibration:
     def factors(self) -> list[Factor]:
         return [p.factor(k) for k, p in self.spec.parameters.items()]
 
-    def fixed_overrides(self) -> dict[str, Any]:
-        """The base's changes common to every simulation: overrides and world size."""
+    def fixed_overrides(self, model: str | None = None) -> dict[str, Any]:
+        """The base's changes common to every simulation (of ``model``, in model choice):
+        overrides, world size and the model's own changes."""
         o = dict(self.spec.overrides)
         if self.spec.users is not None:
             o["population.n_users"] = self.spec.users
         if self.spec.days is not None:
             o["run.days"] = self.spec.days
+        if model is not None:
+            o.update(self.spec.models[model].overrides)
         return o
 
-    def config(self, values: dict[str, Any], seed: int) -> Config:
-        return build_config(self.base_data, {**self.fixed_overrides(), **values,
+    def config(self, values: dict[str, Any], seed: int, model: str | None = None) -> Config:
+        return build_config(self.base_data, {**self.fixed_overrides(model), **values,
                                              "run.seed": int(seed)}, origin=str(self.path))
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self.spec.models)
+
+    def model_factors(self, model: str) -> list[Factor]:
+        """The free parameters of a competing model: the file's, less those it fixes."""
+        fixed = self.spec.models[model].overrides
+        return [p.factor(k) for k, p in self.spec.parameters.items() if k not in fixed]
 
     def observed(self) -> dict[str, float]:
         return {t.statistic: float(t.observed) for t in self.spec.targets}
@@ -251,12 +335,29 @@ def _field_bounds(key: str) -> tuple[Any, Any, Any, str] | None:
     return ge, gt, le, allowed_range(model, name)
 
 
-def check_prior_ranges(spec: Calibration, base_data: dict, origin: str) -> None:
+def check_models(spec: Calibration, base_data: dict, origin: str) -> None:
+    """Each competing model must be a valid scenario (its keys config fields, its values in
+    range), and each prior's ends valid settings of each model that leaves it free."""
+    for name, m in spec.models.items():
+        fixed = {**spec.overrides, **m.overrides}
+        where = f"{origin}: models.{name}.overrides"
+        try:
+            build_config(base_data, fixed, origin=where)
+        except ConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        check_prior_ranges(spec, base_data, f"{origin} (models.{name})", fixed=fixed,
+                           skip=set(m.overrides))
+
+
+def check_prior_ranges(spec: Calibration, base_data: dict, origin: str,
+                       fixed: dict[str, Any] | None = None, skip: Collection[str] = ()) -> None:
     """Refuse a prior that reaches outside its config field's allowed range, or a key the
     config does not have. Both ends are also validated as whole configs (with the other
     parameters at the base's values), so cross-field rules and types are checked too."""
-    fixed = dict(spec.overrides)
+    fixed = dict(spec.overrides) if fixed is None else fixed
     for key, p in spec.parameters.items():
+        if key in skip:
+            continue
         where = f"{origin}: parameters.{key!r}"
         try:
             rkey = resolve_platform_keys(base_data, key)
@@ -288,8 +389,10 @@ def dry_run_summary(loaded: LoadedCalibration) -> dict[str, Any]:
     statistics a run reports. Also compiles the model's kernels before any worker forks."""
     from ..runner import run as run_model
 
-    mid = values_of(loaded.factors, np.full((1, len(loaded.factors)), 0.5))[0]
-    over = {**loaded.fixed_overrides(), **mid, "run.seed": 0}
+    model = loaded.model_names[0] if loaded.model_names else None
+    factors = loaded.model_factors(model) if model else loaded.factors
+    mid = values_of(factors, np.full((1, len(factors)), 0.5))[0] if factors else {}
+    over = {**loaded.fixed_overrides(model), **mid, "run.seed": 0}
     cfg = build_config(loaded.base_data, over, origin=str(loaded.path))
     small = {"population.n_users": min(cfg.population.n_users, 300),
              "run.days": min(cfg.run.days, 0.25)}
@@ -341,6 +444,7 @@ def load_calibration(path: str | Path, *, dry_run: bool = True) -> LoadedCalibra
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
     check_prior_ranges(spec, base_data, str(path))
+    check_models(spec, base_data, str(path))
     if dry_run:
         check_targets(loaded, dry_run_summary(loaded))
     return loaded
