@@ -24,6 +24,7 @@ class Population:
     sessions_per_day: np.ndarray  # float32
     attention: np.ndarray  # int16, items read per session
     propensity: np.ndarray  # float32, multiplies engagement probabilities (mean 1)
+    post_propensity: np.ndarray  # float64, multiplies post_prob (mean 1; all 1 by default)
     fitness: np.ndarray  # float64, popularity used for follower attachment
     is_media: np.ndarray  # bool
     is_high_profile: np.ndarray  # bool
@@ -84,9 +85,13 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
     none = ~member.any(axis=1)
     if none.any():  # everyone is somewhere: give stragglers their likeliest platform
         member[none, int(np.argmax([p.membership for p in cfg.platforms]))] = True
+    s = pc.post_propensity_sigma  # drawn last, and only when used: the default world unchanged
+    post_propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s) if s > 0 \
+        else np.ones(n)
     return Population(
         n=n, community=community, language=language, utc_offset=utc,
         sessions_per_day=sessions.astype(np.float32),
         attention=np.minimum(attention, 32_000).astype(np.int16),
-        propensity=propensity.astype(np.float32), fitness=fitness, is_media=is_media,
+        propensity=propensity.astype(np.float32), post_propensity=post_propensity,
+        fitness=fitness, is_media=is_media,
         is_high_profile=is_hp, member=member, community_names=tuple(c.name for c in comms))

@@ -144,7 +144,7 @@ class User(mesa.Agent):
         """Do I write an original post this session? If so, its topic and quality."""
         m = self.model
         pc = m.cfg.population
-        if not m.rng.random() < pc.post_prob:
+        if not m.rng.random() < pc.post_prob * float(m.pop.post_propensity[self.uid]):
             return None
         if m.rng.random() < pc.own_topic_prob:
             topic = int(m.pop.community[self.uid])

@@ -74,8 +74,15 @@ class PopulationConfig(Strict):
                                 "every unread feed item unless outside items outrank it.")
     always_active: bool = F(False, "If true, every member opens every platform every hour "
                             "(validation mode for cascade theory).")
-    post_prob: float = F(0.1, "Probability of writing an original post in a session.",
-                         unit="1/session", ge=0, le=1)
+    post_prob: float = F(0.1, "Probability of writing an original post in a session (for a "
+                         "user of average posting propensity).", unit="1/session", ge=0, le=1)
+    post_propensity_sigma: float = F(0.0, "Lognormal spread of a user's propensity to post "
+                                     "(mean 1; multiplies post_prob, capped at one post a "
+                                     "session). 0 = every user alike. Sessions alone cannot make "
+                                     "a few users write most posts: a user opens a platform at "
+                                     "most once an hour.", ge=0, le=4,
+                                     source="assumption; Pew 2019: the most active 10% of US "
+                                     "adult Twitter users write 80% of tweets")
     like_prob: float = F(0.04, "Base probability of liking a read item.", ge=0, le=1)
     reshare_prob: float = F(0.01, "Base probability of resharing a read item.", ge=0, le=1)
     reply_prob: float = F(0.005, "Base probability of replying to a read item.", ge=0, le=1)
