@@ -113,7 +113,7 @@ def _file(tmp_path: Path, models: str, extra: str = "") -> Path:
                  '[overrides]\n"adaptation.enabled" = true\n'
                  '"paymaster.report_period_days" = 1\n'
                  '[parameters."operation.fluency_mean"]\nrange = [0.1, 0.5]\n'
-                 '[[targets]]\nstatistic = "reported_engagements_per_post"\nobserved = 1.0\n'
+                 '[[targets]]\nstatistic = "op_posts_mean_engagements_public"\nobserved = 1.0\n'
                  'scale = 0.2\nsource = "s"\n' + extra + models)
     return p
 
@@ -186,8 +186,8 @@ def kpi_choice(tmp_path_factory):
     s = sim.run(BASE, seed=987_654, users=1000, days=10,
                 overrides={**SYNTHETIC, "paymaster.kpi": "tender",
                            "operation.fluency_mean": 0.3}).summary
-    obs = {k: statistic(s, k) for k in ("reported_engagements_per_post",
-                                        "reported_engagements_per_account")}
+    obs = {k: statistic(s, k) for k in ("op_posts_mean_engagements_public",
+                                        "op_accounts_mean_engagements_public")}
     over = "".join(f'"{k}" = {json.dumps(v)}\n' for k, v in SYNTHETIC.items())
     f = d / "kpi.toml"
     f.write_text(f'name = "kpi"\nbase = "{BASE.as_posix()}"\nusers = 1000\ndays = 10\n'
@@ -196,11 +196,11 @@ def kpi_choice(tmp_path_factory):
                  '[models.tender]\noverrides = { "paymaster.kpi" = "tender" }\n'
                  '[models.reported_engagement]\n'
                  'overrides = { "paymaster.kpi" = "reported_engagement" }\n'
-                 '[[targets]]\nstatistic = "reported_engagements_per_post"\n'
-                 f'observed = {obs["reported_engagements_per_post"]}\nscale = 0.1\n'
+                 '[[targets]]\nstatistic = "op_posts_mean_engagements_public"\n'
+                 f'observed = {obs["op_posts_mean_engagements_public"]}\nscale = 0.1\n'
                  'source = "synthetic: tender"\n'
-                 '[[targets]]\nstatistic = "reported_engagements_per_account"\n'
-                 f'observed = {obs["reported_engagements_per_account"]}\nscale = 10.0\n'
+                 '[[targets]]\nstatistic = "op_accounts_mean_engagements_public"\n'
+                 f'observed = {obs["op_accounts_mean_engagements_public"]}\nscale = 10.0\n'
                  'source = "synthetic: tender"\n'
                  "[inference]\npopulation_size = 12\ngenerations = 1\nroot_seed = 3\n"
                  "predictive_draws = 2\n")

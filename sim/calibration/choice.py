@@ -51,7 +51,7 @@ from .posterior import (
     point_estimate,
     posterior_draws,
 )
-from .spec import DERIVED, LoadedCalibration
+from .spec import LoadedCalibration
 
 PROBABILITIES_FILE = "model_probabilities.csv"
 MODELS_DIR = "models"
@@ -279,8 +279,6 @@ def _predictive_rows(loaded: LoadedCalibration, pred: pd.DataFrame) -> list[dict
     rows = []
     for t in loaded.spec.targets:
         row: dict[str, Any] = {"statistic": t.statistic, "observed": t.observed}
-        if t.statistic in DERIVED:
-            row["derived_from"] = DERIVED[t.statistic][:2]
         if len(pred):
             x = pred[t.statistic].to_numpy(dtype=float)
             x = x[np.isfinite(x)]
