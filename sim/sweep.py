@@ -38,6 +38,7 @@ from . import provenance
 from .config import Config, ConfigError
 from .experiment import LoadedExperiment, RunSpec, load_experiment
 from .output import atomic_file, claim_output, dumps, output_kind, write_marker
+from .threads import set_threads
 
 
 def execute(config: Config, run: RunSpec, outcomes: list[str], timeseries: bool = False,
@@ -258,7 +259,8 @@ def _compute(exp: LoadedExperiment, store: ResultStore, executor: str, workers: 
             record(execute(exp.config(r), r, outcomes, keep, command))
     elif executor == "local":
         workers = workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                 initializer=set_threads, initargs=(1,)) as pool:
             pending = {pool.submit(execute, exp.config(r), r, outcomes, keep, command)
                        for r in todo}
             while pending:

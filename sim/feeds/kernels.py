@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, prange, types
 from numba.extending import intrinsic
 
 LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
@@ -90,7 +90,7 @@ def lowest_bit(typingctx, x):
     return types.uint64(types.uint64), codegen
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
     the outside items that arrived over its last ``gap[i]`` hours; marks the feed items read and
@@ -111,19 +111,26 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     created, gid, root, engagement = posts.created, posts.gid, posts.root, posts.eng_visible
     chronological, decay = rank.chronological, rank.decay
     n_words = unread.shape[1]
-    # 1. the unread slots of every row, from the bit masks alone (a few bytes a row)
+    # 1. the unread slots of every row, from the bit masks alone (a few bytes a row); passes 1
+    #    and 2 draw nothing and each iteration writes only its own entries, so they run on
+    #    every thread numba is given with the same result as on one
+    count = np.empty(rows.size, np.int64)
+    for i in prange(rows.size):
+        c = 0
+        for w in range(n_words):
+            c += np.int64(popcount(unread[rows[i], w]))
+        count[i] = c
     start = np.empty(rows.size + 1, np.int64)
     n = 0
     for i in range(rows.size):
         start[i] = n
-        for w in range(n_words):
-            n += np.int64(popcount(unread[rows[i], w]))
+        n += count[i]
     start[rows.size] = n
     slot = np.empty(n, np.int64)
     post = np.empty(n, np.int32)
-    j = 0
-    for i in range(rows.size):  # their posts: one feed row per reader, loads independent
+    for i in prange(rows.size):  # their posts: one feed row per reader, loads independent
         r = rows[i]
+        j = start[i]
         for w in range(n_words):
             m = unread[r, w]
             while m:
@@ -135,7 +142,7 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     # 2. their scores, independent of one another (-inf: never read)
     score = np.empty(n, np.float64)
     moderated = status.size > 0
-    for j in range(n):
+    for j in prange(n):
         p = post[j]
         age = now - created[p]
         if chronological:

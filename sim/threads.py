@@ -1,0 +1,54 @@
+"""How many threads one run's compiled loops use.
+
+Only passes whose iterations are independent and draw no random numbers run in parallel
+(``numba.prange``: gathering and scoring the unread feed items in
+:func:`sim.feeds.kernels.read_feeds`); every random draw stays on one thread in a fixed order, so
+a run's results are the same whatever the number of threads (``tests/test_threads.py``).
+
+By default a run uses every core the process may run on (its CPU affinity); the environment
+variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. Parallel workers of a sweep or a
+calibration use one thread each: they already fill the cores.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+from .config import ConfigError
+
+ENV = "SIM_THREADS"
+
+
+def available() -> int:
+    """Cores this process may run on (and numba has threads for)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, numba.config.NUMBA_NUM_THREADS))
+
+
+def set_threads(n: int | None = None) -> int:
+    """Use ``n`` threads (None: ``SIM_THREADS`` if set, else every available core); returns
+    the number set. Applies to the calling thread's later kernel calls."""
+    if n is None:
+        raw = os.environ.get(ENV, "").strip()
+        if raw:
+            try:
+                n = int(raw)
+            except ValueError:
+                raise ConfigError(f"{ENV} must be a whole number of threads, not {raw!r}") from None
+        else:
+            n = available()
+    top = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= n <= top:
+        raise ConfigError(f"threads: {n} is out of range; allowed 1 to {top} on this machine")
+    numba.set_num_threads(n)
+    return n
+
+
+def get_threads() -> int:
+    """Threads the calling thread's kernels use."""
+    return numba.get_num_threads()
