@@ -7,18 +7,30 @@ a run's results are the same whatever the number of threads (``tests/test_thread
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
 variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. Parallel workers of a sweep or a
-calibration use one thread each: they already fill the cores.
+calibration use one thread each: they already fill the cores. A parallel pass over little work
+(:data:`MIN_PARALLEL_ROWS`) runs on one thread: waking the others would cost more than it saves.
+
+numba's ``workqueue`` threading layer is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise:
+it is fork-safe (calibration forks its workers; GNU OpenMP, which numba prefers when present, is
+not) and its idle threads sleep rather than spin, which on a machine shared with other jobs
+made OpenMP cost ten times the CPU time of one thread on a small run.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numba
 
 from .config import ConfigError
 
 ENV = "SIM_THREADS"
+MIN_PARALLEL_ROWS = 4096  # online feed rows below which a read runs on one thread
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 def available() -> int:
@@ -52,3 +64,17 @@ def set_threads(n: int | None = None) -> int:
 def get_threads() -> int:
     """Threads the calling thread's kernels use."""
     return numba.get_num_threads()
+
+
+@contextmanager
+def sized_for(rows: int) -> Iterator[None]:
+    """Run the enclosed kernel calls on one thread if ``rows`` is little work for several."""
+    n = numba.get_num_threads()
+    if n == 1 or rows >= MIN_PARALLEL_ROWS:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(n)

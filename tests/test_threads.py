@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
+import sim.threads
 from sim.config import ConfigError
 from sim.threads import set_threads
 
@@ -28,7 +29,8 @@ def _run_with(threads: int, preset) -> sim.RunResult:
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores for 2 threads")
-def test_one_and_two_threads_give_identical_runs(preset) -> None:
+def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
+    monkeypatch.setattr(sim.threads, "MIN_PARALLEL_ROWS", 0)  # every read in parallel
     one, two = _run_with(1, preset), _run_with(2, preset)
     assert one.summary["organic_impressions"] > 0  # feeds were read
     for table in ("timeseries", "posts", "reports", "removals", "accounts", "operators"):

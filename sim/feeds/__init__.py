@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config import PlatformConfig
 from ..posts import PostStore
+from ..threads import sized_for
 from .kernels import FeedArrays, Ranking, clear_empty, push, read_feeds
 
 LN2 = np.log(2.0)
@@ -88,8 +89,9 @@ def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap:
     read_feeds`); returns (index into ``rows``, post id) pairs, best first within a row, and
     marks them read. With moderation, ``status`` (per post) hides removed items and demotes
     demoted ones."""
-    return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(),
-                      np.zeros(0, np.int8) if status is None else status, now)
+    with sized_for(rows.size):
+        return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(),
+                          np.zeros(0, np.int8) if status is None else status, now)
 
 
 class Outbox:
