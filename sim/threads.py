@@ -1,26 +1,26 @@
 """How many threads one run's compiled loops use.
 
 Only passes whose iterations are independent and draw no random numbers run in parallel
-(``numba.prange``: gathering and scoring the unread feed items in
-:func:`sim.feeds.kernels.read_feeds`); every random draw stays on one thread in a fixed order, so
-a run's results are the same whatever the number of threads (``tests/test_threads.py``).
+(``numba.prange``: gathering and scoring the unread feed items,
+:func:`sim.feeds.kernels.gather_scores_parallel`); every random draw stays on one thread in a
+fixed order, so a run's results are the same whatever the number of threads
+(``tests/test_threads.py``).
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
 variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. Parallel workers of a sweep or a
 calibration use one thread each: they already fill the cores. A parallel pass over little work
-(:data:`MIN_PARALLEL_ROWS`) runs on one thread: waking the others would cost more than it saves.
+(:data:`MIN_PARALLEL_ROWS`) runs a serial version instead: waking the other threads would cost
+more than it saves (a parallel kernel costs more even on one thread).
 
 numba's ``workqueue`` threading layer is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise:
 it is fork-safe (calibration forks its workers; GNU OpenMP, which numba prefers when present, is
-not) and its idle threads sleep rather than spin, which on a machine shared with other jobs
-made OpenMP cost ten times the CPU time of one thread on a small run.
+not) and its idle threads sleep rather than spin, which on a machine shared with other jobs made
+OpenMP cost ten times the CPU time of one thread on a small run.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numba
 
@@ -66,15 +66,7 @@ def get_threads() -> int:
     return numba.get_num_threads()
 
 
-@contextmanager
-def sized_for(rows: int) -> Iterator[None]:
-    """Run the enclosed kernel calls on one thread if ``rows`` is little work for several."""
-    n = numba.get_num_threads()
-    if n == 1 or rows >= MIN_PARALLEL_ROWS:
-        yield
-        return
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(n)
+def parallel_worth(rows: int) -> bool:
+    """Whether a parallel pass over ``rows`` online feed rows is worth waking other threads for
+    (more than one thread, and enough work)."""
+    return rows >= MIN_PARALLEL_ROWS and numba.get_num_threads() > 1

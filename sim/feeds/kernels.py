@@ -90,7 +90,7 @@ def lowest_bit(typingctx, x):
     return types.uint64(types.uint64), codegen
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
     the outside items that arrived over its last ``gap[i]`` hours; marks the feed items read and
@@ -106,86 +106,138 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
 
     Order: descending score; ties go to feed items before outside items and, among feed items,
-    to the lower slot."""
-    items, unread = feed.items, feed.unread
-    created, gid, root, engagement = posts.created, posts.gid, posts.root, posts.eng_visible
-    chronological, decay = rank.chronological, rank.decay
-    n_words = unread.shape[1]
-    # 1. the unread slots of every row, from the bit masks alone (a few bytes a row); passes 1
-    #    and 2 draw nothing and each iteration writes only its own entries, so they run on
-    #    every thread numba is given with the same result as on one
+    to the lower slot. Two passes: :func:`gather_scores` (no draws; the same on several threads
+    in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in row order)."""
+    start, slot, post, score = gather_scores(feed, rows, rank, posts, status, now)
+    return take_best(rng, feed.unread, rows, n_read, gap, rank, start, slot, post, score, now)
+
+
+@njit(cache=True)
+def row_unread(unread, r):
+    """Number of unread slots of row ``r``, from its bit mask alone (a few bytes a row)."""
+    c = 0
+    for w in range(unread.shape[1]):
+        c += np.int64(popcount(unread[r, w]))
+    return c
+
+
+@njit(cache=True)
+def gather_row(feed, r, j, slot, post):
+    """Write row ``r``'s unread slots (ascending) and their posts from position ``j`` on."""
+    for w in range(feed.unread.shape[1]):
+        m = feed.unread[r, w]
+        while m:
+            s = w * 64 + np.int64(lowest_bit(m))
+            slot[j] = s
+            post[j] = feed.items[r, s]
+            j += 1
+            m &= m - np.uint64(1)
+
+
+@njit(cache=True)
+def item_score(p, rank, posts, status, now):
+    """Score of feed item (post) ``p`` as :func:`read_feeds` states it (-inf: never read)."""
+    created = posts.created[p]
+    age = now - created
+    if rank.chronological:
+        x = created + posts.gid[p] * 1e-10
+    else:
+        e = posts.eng_visible[posts.root[p]]
+        x = rank.weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - rank.decay * age
+    if status.size > 0:
+        st = max(status[p], status[posts.root[p]])
+        x = -np.inf if st == 2 else (x - rank.penalty if st == 1 else x)
+    return x if age <= rank.max_age else -np.inf
+
+
+@njit(cache=True)
+def gather_scores(feed, rows, rank, posts, status, now):
+    """The unread items of every row and their scores: row ``i``'s are positions
+    ``start[i]:start[i + 1]`` of ``slot``, ``post`` and ``score``, slots ascending."""
     count = np.empty(rows.size, np.int64)
-    for i in prange(rows.size):
-        c = 0
-        for w in range(n_words):
-            c += np.int64(popcount(unread[rows[i], w]))
-        count[i] = c
-    start = np.empty(rows.size + 1, np.int64)
-    n = 0
     for i in range(rows.size):
-        start[i] = n
-        n += count[i]
-    start[rows.size] = n
+        count[i] = row_unread(feed.unread, rows[i])
+    start = np.zeros(rows.size + 1, np.int64)
+    start[1:] = np.cumsum(count)
+    n = start[rows.size]
     slot = np.empty(n, np.int64)
     post = np.empty(n, np.int32)
-    for i in prange(rows.size):  # their posts: one feed row per reader, loads independent
-        r = rows[i]
-        j = start[i]
-        for w in range(n_words):
-            m = unread[r, w]
-            while m:
-                s = w * 64 + np.int64(lowest_bit(m))
-                slot[j] = s
-                post[j] = items[r, s]
-                j += 1
-                m &= m - np.uint64(1)
-    # 2. their scores, independent of one another (-inf: never read)
+    for i in range(rows.size):  # one feed row per reader, loads independent
+        gather_row(feed, rows[i], start[i], slot, post)
     score = np.empty(n, np.float64)
-    moderated = status.size > 0
+    for j in range(n):  # independent of one another
+        score[j] = item_score(post[j], rank, posts, status, now)
+    return start, slot, post, score
+
+
+@njit(cache=True, parallel=True)
+def gather_scores_parallel(feed, rows, rank, posts, status, now):
+    """:func:`gather_scores` on every thread numba is given: its passes draw nothing and each
+    iteration writes only its own entries, so the result is the same as on one thread."""
+    count = np.empty(rows.size, np.int64)
+    for i in prange(rows.size):
+        count[i] = row_unread(feed.unread, rows[i])
+    start = np.zeros(rows.size + 1, np.int64)
+    start[1:] = np.cumsum(count)
+    n = start[rows.size]
+    slot = np.empty(n, np.int64)
+    post = np.empty(n, np.int32)
+    for i in prange(rows.size):
+        gather_row(feed, rows[i], start[i], slot, post)
+    score = np.empty(n, np.float64)
     for j in prange(n):
-        p = post[j]
-        age = now - created[p]
-        if chronological:
-            x = created[p] + gid[p] * 1e-10
-        else:
-            e = engagement[root[p]]
-            x = rank.weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
-        if moderated:
-            st = max(status[p], status[root[p]])
-            x = -np.inf if st == 2 else (x - rank.penalty if st == 1 else x)
-        score[j] = x if age <= rank.max_age else -np.inf
-    # 3. each reader takes its best, one at a time, against the outside items
+        score[j] = item_score(post[j], rank, posts, status, now)
+    return start, slot, post, score
+
+
+@njit(cache=True)
+def take_best(rng, unread, rows, n_read, gap, rank, start, slot, post, score, now):
+    """Each reader, in row order, takes its best items one at a time against the outside items
+    (:func:`read_feeds`); the candidates are the row's ``n_read`` best feed items, ranked once
+    (descending score, then lower slot: the order repeated best-of picks would give)."""
     total = 0
     for i in range(rows.size):
         total += min(n_read[i], start[i + 1] - start[i])
     out_who = np.empty(total, np.int64)
     out_post = np.empty(total, np.int32)
+    top = np.empty(max(1, n_read.max()) if n_read.size else 1, np.int64)
     n_out = 0
     rate = rank.outside_rate
     for i in range(rows.size):
-        lo, hi = start[i], start[i + 1]
-        if hi == lo or n_read[i] <= 0:
+        lo, hi, k = start[i], start[i + 1], n_read[i]
+        if hi == lo or k <= 0:
             continue
+        # the row's k best readable items, best first (ties: the earlier, lower slot, first)
+        n_top = 0
+        for j in range(lo, hi):
+            x = score[j]
+            if x == -np.inf or (n_top == k and not x > score[top[k - 1]]):
+                continue
+            q = n_top if n_top < k else k - 1
+            while q > 0 and score[top[q - 1]] < x:
+                top[q] = top[q - 1]
+                q -= 1
+            top[q] = j
+            if n_top < k:
+                n_top += 1
         a = np.inf  # age of the youngest outside item not yet read
         first = True
-        for _ in range(n_read[i]):
-            best = -1  # best candidate left: highest score, then lowest slot
-            for j in range(lo, hi):
-                if score[j] > -np.inf and (best < 0 or score[j] > score[best]):
-                    best = j
-            if best < 0:
+        t = 0  # next candidate
+        for _ in range(k):
+            if t == n_top:
                 break  # what is left is outside items, which leave no trace
+            best = top[t]
             if first:
                 first = False
                 if rate > 0.0:
                     a = rng.exponential() / rate
             if a <= gap[i]:
-                xo = now - a if chronological else rank.outside_score0 - decay * a
+                xo = now - a if rank.chronological else rank.outside_score0 - rank.decay * a
                 if xo > score[best]:
                     a += rng.exponential() / rate
                     continue
             mark_read(unread, rows[i], slot[best])
-            score[best] = -np.inf
+            t += 1
             out_who[n_out] = i
             out_post[n_out] = post[best]
             n_out += 1
