@@ -41,10 +41,16 @@ class Ranking(NamedTuple):
 def write(feed, r, post):
     """Write ``post`` into feed row ``r`` over its oldest slot (under the pointer), mark the slot
     unread and move the pointer on: the ring-buffer rule every delivery follows."""
-    s = feed.ptr[r]
-    feed.items[r, s] = post
-    feed.unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
-    feed.ptr[r] = s + 1 if s + 1 < feed.items.shape[1] else 0
+    write_into(feed.items, feed.unread, feed.ptr, r, post)
+
+
+@njit(cache=True, inline="always")
+def write_into(items, unread, ptr, r, post):
+    """:func:`write` on the feed's arrays (loops take them out of the bundle once)."""
+    s = ptr[r]
+    items[r, s] = post
+    unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+    ptr[r] = s + 1 if s + 1 < items.shape[1] else 0
 
 
 @njit(cache=True)
@@ -60,18 +66,20 @@ def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     Post ``i``'s followers are ``followers[lo[i]:hi[i]]`` if ``organic[i]`` (the follower
     graph), else ``op_keys[lo[i]:hi[i]] % n_users`` (troll accounts' followers); each write
     follows :func:`write`, so a row keeps its newest ``K`` items. Returns the number of writes."""
+    items, unread, ptr = feed.items, feed.unread, feed.ptr
     for i in range(posts.size):
         for j in range(lo[i], hi[i]):
             f = followers[j] if organic[i] else op_keys[j] % n_users
-            write(feed, row_of[f], posts[i])
+            write_into(items, unread, ptr, row_of[f], posts[i])
     return (hi - lo).sum()
 
 
 @njit(cache=True)
 def push(feed, rows, posts):
     """Write ``posts[i]`` into row ``rows[i]``, one pair after another (:func:`write`)."""
+    items, unread, ptr = feed.items, feed.unread, feed.ptr
     for i in range(rows.size):
-        write(feed, rows[i], posts[i])
+        write_into(items, unread, ptr, rows[i], posts[i])
 
 
 @intrinsic
