@@ -21,6 +21,7 @@ OpenMP cost ten times the CPU time of one thread on a small run.
 from __future__ import annotations
 
 import os
+import threading
 
 import numba
 
@@ -68,5 +69,8 @@ def get_threads() -> int:
 
 def parallel_worth(rows: int) -> bool:
     """Whether a parallel pass over ``rows`` online feed rows is worth waking other threads for
-    (more than one thread, and enough work)."""
-    return rows >= MIN_PARALLEL_ROWS and numba.get_num_threads() > 1
+    (more than one thread, and enough work). Only the main thread runs parallel passes: the
+    workqueue layer aborts the process if two threads launch them at once (a dashboard serving
+    several sessions), so models stepped in other threads run serially."""
+    return (rows >= MIN_PARALLEL_ROWS and numba.get_num_threads() > 1
+            and threading.current_thread() is threading.main_thread())
