@@ -29,6 +29,7 @@ from .config import ConfigError
 
 ENV = "SIM_THREADS"
 MIN_PARALLEL_ROWS = 4096  # online feed rows below which a read runs on one thread
+MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
@@ -67,10 +68,12 @@ def get_threads() -> int:
     return numba.get_num_threads()
 
 
-def parallel_worth(rows: int) -> bool:
-    """Whether a parallel pass over ``rows`` online feed rows is worth waking other threads for
-    (more than one thread, and enough work). Only the main thread runs parallel passes: the
+def parallel_worth(work: int, deliveries: bool = False) -> bool:
+    """Whether a parallel pass is worth waking other threads for: more than one thread, and at
+    least :data:`MIN_PARALLEL_ROWS` online feed rows to read (or, for ``deliveries``,
+    :data:`MIN_PARALLEL_WRITES` feed writes). Only the main thread runs parallel passes: the
     workqueue layer aborts the process if two threads launch them at once (a dashboard serving
     several sessions), so models stepped in other threads run serially."""
-    return (rows >= MIN_PARALLEL_ROWS and numba.get_num_threads() > 1
+    least = MIN_PARALLEL_WRITES if deliveries else MIN_PARALLEL_ROWS
+    return (work >= least and numba.get_num_threads() > 1
             and threading.current_thread() is threading.main_thread())

@@ -31,6 +31,7 @@ def _run_with(threads: int, preset) -> sim.RunResult:
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores for 2 threads")
 def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
     monkeypatch.setattr(sim.threads, "MIN_PARALLEL_ROWS", 0)  # every read in parallel
+    monkeypatch.setattr(sim.threads, "MIN_PARALLEL_WRITES", 0)  # and every delivery
     one, two = _run_with(1, preset), _run_with(2, preset)
     assert one.summary["organic_impressions"] > 0  # feeds were read
     for table in ("timeseries", "posts", "reports", "removals", "accounts", "operators"):

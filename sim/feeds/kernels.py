@@ -74,6 +74,25 @@ def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     return (hi - lo).sum()
 
 
+@njit(cache=True, parallel=True)
+def fan_out_parallel(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users, parts):
+    """:func:`fan_out` on every thread numba is given: the feed rows are cut into ``parts``
+    blocks and each block takes, in creation order, the writes that land in it, so every row
+    receives the same writes in the same order as on one thread (each thread reads every
+    follower list but writes only its own rows)."""
+    items, unread, ptr = feed.items, feed.unread, feed.ptr
+    n_rows = items.shape[0]
+    for part in prange(parts):
+        r0, r1 = n_rows * part // parts, n_rows * (part + 1) // parts
+        for i in range(posts.size):
+            for j in range(lo[i], hi[i]):
+                f = followers[j] if organic[i] else op_keys[j] % n_users
+                r = row_of[f]
+                if r0 <= r < r1:
+                    write_into(items, unread, ptr, r, posts[i])
+    return (hi - lo).sum()
+
+
 @njit(cache=True)
 def push(feed, rows, posts):
     """Write ``posts[i]`` into row ``rows[i]``, one pair after another (:func:`write`)."""
