@@ -6,7 +6,9 @@
     python benchmarks/engine.py --series               # 10^4 .. 10^6 users: CSV + log-log PNG
     python benchmarks/engine.py --series --with-10m    # ... and 10^7 (over --days-10m days)
 
-Each run is a child process pinned to one thread (BLAS/OpenMP) so figures are per core; its peak
+Each run is a child process pinned to one thread (BLAS/OpenMP, and ``SIM_THREADS``: the compiled
+loops' threads, see ``sim/threads.py``) so figures are per core, unless ``--threads`` says
+otherwise (results are the same for any number of threads); its peak
 resident memory comes from ``wait4``, so every point of a series has its own peak. The child
 builds the model and runs it directly (no output tables, no counterfactual rerun), timing world
 construction and the hourly ticks separately, and reports its peak memory right after
@@ -68,8 +70,9 @@ print(json.dumps({"model_seconds": t2 - t0, "build_seconds": t1 - t0, "tick_seco
 SERIES = [10_000, 30_000, 100_000, 300_000, 1_000_000]
 
 
-def measure(config: str, users: int, days: float) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+def measure(config: str, users: int, days: float, threads: int = 1) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               SIM_THREADS=str(threads))
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", CHILD, config, str(users), str(days)],
                             stdout=subprocess.PIPE, env=env, text=True)
@@ -81,7 +84,8 @@ def measure(config: str, users: int, days: float) -> dict:
         raise SystemExit(f"run with {users} users failed (status {status})")
     row = json.loads(out.strip().splitlines()[-1])
     ticks = row["ticks"]
-    row.update(users=users, days=days, wall_seconds=round(wall, 2),
+    row.update(users=users, days=days, threads=threads, wall_seconds=round(wall, 2),
+               cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2),
                peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
                ticks_per_second=round(ticks / row["tick_seconds"], 3),
                seconds_per_tick=round(row["tick_seconds"] / ticks, 5),
@@ -135,6 +139,8 @@ def main() -> None:
     ap.add_argument("--users", type=int, nargs="+", default=None)
     ap.add_argument("--days", type=float, default=30)
     ap.add_argument("--csv", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for the compiled loops (SIM_THREADS) [1: per-core figures]")
     ap.add_argument("--series", action="store_true",
                     help=f"run the scaling series {SERIES} and write CSV + figure")
     ap.add_argument("--with-10m", action="store_true",
@@ -158,7 +164,7 @@ def main() -> None:
         points = [(n, args.days) for n in (args.users or [100_000])]
     rows = []
     for n, days in points:
-        row = measure(args.config, n, days)
+        row = measure(args.config, n, days, args.threads)
         row["machine"] = f"{platform.machine()} {os.cpu_count()} cpu"
         rows.append(row)
         print(json.dumps(row), flush=True)

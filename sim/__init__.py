@@ -6,6 +6,7 @@ from typing import Any
 from .config import Config, ConfigError, load_config
 from .model import InfluenceModel
 from .runner import RunResult, run
+from .threads import get_threads, set_threads
 
 
 def load(path: str | Path, table: str = "results") -> Any:
@@ -16,4 +17,17 @@ def load(path: str | Path, table: str = "results") -> Any:
     return _load(path, table)
 
 
-__all__ = ["Config", "ConfigError", "InfluenceModel", "RunResult", "load", "load_config", "run"]
+def _threads_from_environment() -> None:
+    """Apply ``SIM_THREADS`` now; a bad value warns here and is refused by ``set_threads``."""
+    import warnings
+
+    try:
+        set_threads()
+    except ConfigError as exc:
+        warnings.warn(f"{exc}; using every available core", stacklevel=2)
+
+
+_threads_from_environment()
+
+__all__ = ["Config", "ConfigError", "InfluenceModel", "RunResult", "get_threads", "load",
+           "load_config", "run", "set_threads"]

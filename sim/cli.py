@@ -59,14 +59,20 @@ def run(
     force: Annotated[bool, typer.Option(
         help="Replace OUT if it holds an earlier run's output (nothing else is replaced).")
     ] = False,
+    threads: Annotated[int | None, typer.Option(
+        help="Threads for the compiled loops [SIM_THREADS, else every available core]; "
+             "results are the same for any number.")] = None,
 ) -> None:
     """Run one scenario and write summary.json, tables and figures into OUT."""
     from .output import claim_output
     from .runner import run as run_model
+    from .threads import set_threads
 
     _start()
     out = out or Path("results") / config.stem
     try:
+        if threads is not None:
+            set_threads(threads)
         overrides = dict(parse_override(s) for s in (set_ or []))
         if seed is not None:
             overrides["run.seed"] = seed

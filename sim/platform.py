@@ -12,8 +12,9 @@ import numpy as np
 
 from .config import PlatformConfig
 from .feeds import Feeds, Ranking, ranking
-from .feeds.kernels import fan_out
+from .feeds.kernels import fan_out, fan_out_parallel
 from .network import FollowerGraph, sorted_unique
+from .threads import get_threads, parallel_worth
 
 
 class Platform:
@@ -75,7 +76,8 @@ class Platform:
     # --- delivery ----------------------------------------------------------------------------
     def fan_out(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
         """Put new posts (in creation order) into their authors' followers' feeds; returns the
-        writes made (:func:`sim.feeds.kernels.fan_out`)."""
+        writes made (:func:`sim.feeds.kernels.fan_out`, or ``fan_out_parallel`` on several
+        threads for a large batch: the same writes in the same order per row)."""
         if post_ids.size == 0:
             return 0
         n = self.n_users
@@ -85,5 +87,8 @@ class Platform:
         lo, hi = g.indptr[a], g.indptr[a + 1]  # organic authors: their slice of the graph
         if not org.all():  # troll accounts: their slice of op_keys
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
-        return fan_out(self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.followers,
-                       self.op_keys, n)
+        args = (self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.followers, self.op_keys,
+                n)
+        if parallel_worth(int((hi - lo).sum()), deliveries=True):
+            return fan_out_parallel(*args, get_threads())
+        return fan_out(*args)

@@ -177,6 +177,9 @@ def _run_operation(cfg: Config, progress: bool, model_cls: type[InfluenceModel])
     bar = None
     if progress:
         from tqdm import tqdm
+
+        from .warmup import warm_up
+        warm_up(verbose=False)  # compile kernels now, not under the bar (sim/warmup.py)
         bar = tqdm(total=cfg.ticks, unit="h", desc="simulating", mininterval=0.5)
     try:
         model.run(progress=bar)

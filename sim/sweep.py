@@ -40,6 +40,7 @@ from . import provenance
 from .config import Config, ConfigError
 from .experiment import LoadedExperiment, RunSpec, load_experiment
 from .output import atomic_file, claim_output, dumps, output_kind, write_marker
+from .threads import set_threads
 
 META_COLUMNS = frozenset({"run", "point", "replicate", "seed", "status", "error",
                           "runtime_seconds", "provenance"})
@@ -265,7 +266,8 @@ def _compute(exp: LoadedExperiment, store: ResultStore, executor: str, workers: 
             record(execute(exp.config(r), r, outcomes, keep, command))
     elif executor == "local":
         workers = workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                 initializer=set_threads, initargs=(1,)) as pool:
             pending = {pool.submit(execute, exp.config(r), r, outcomes, keep, command)
                        for r in todo}
             while pending:

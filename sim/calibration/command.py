@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..config import ConfigError, build_config
 from ..output import write_json, write_table
+from ..threads import set_threads
 from .abc import (
     Problem,
     generations_table,
@@ -135,7 +136,8 @@ def _run_predictive(simulate: ModelSimulator, draws: pd.DataFrame, seeds: list[i
         finally:
             client.close()
     if workers > 1 and len(points) > 1:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as ex:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                 initializer=set_threads, initargs=(1,)) as ex:
             return list(ex.map(simulate, points, seeds))
     return [simulate(p, s) for p, s in zip(points, seeds, strict=True)]
 

@@ -17,7 +17,16 @@ import numpy as np
 
 from ..config import PlatformConfig
 from ..posts import PostStore
-from .kernels import FeedArrays, Ranking, clear_empty, push, read_feeds
+from ..threads import parallel_worth
+from .kernels import (
+    FeedArrays,
+    Ranking,
+    clear_empty,
+    gather_scores_parallel,
+    push,
+    read_feeds,
+    take_best,
+)
 
 LN2 = np.log(2.0)
 
@@ -88,8 +97,13 @@ def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap:
     read_feeds`); returns (index into ``rows``, post id) pairs, best first within a row, and
     marks them read. With moderation, ``status`` (per post) hides removed items and demotes
     demoted ones."""
-    return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(),
-                      np.zeros(0, np.int8) if status is None else status, now)
+    status = np.zeros(0, np.int8) if status is None else status
+    if not parallel_worth(rows.size):
+        return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(), status,
+                          now)
+    start, slot, post, score = gather_scores_parallel(feeds.arrays, rows, rank, posts.columns(),
+                                                      status, now)
+    return take_best(rng, feeds.unread, rows, n_read, gap, rank, start, slot, post, score, now)
 
 
 class Outbox:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, prange, types
 from numba.extending import intrinsic
 
 LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
@@ -41,10 +41,16 @@ class Ranking(NamedTuple):
 def write(feed, r, post):
     """Write ``post`` into feed row ``r`` over its oldest slot (under the pointer), mark the slot
     unread and move the pointer on: the ring-buffer rule every delivery follows."""
-    s = feed.ptr[r]
-    feed.items[r, s] = post
-    feed.unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
-    feed.ptr[r] = s + 1 if s + 1 < feed.items.shape[1] else 0
+    write_into(feed.items, feed.unread, feed.ptr, r, post)
+
+
+@njit(cache=True, inline="always")
+def write_into(items, unread, ptr, r, post):
+    """:func:`write` on the feed's arrays (loops take them out of the bundle once)."""
+    s = ptr[r]
+    items[r, s] = post
+    unread[r, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+    ptr[r] = s + 1 if s + 1 < items.shape[1] else 0
 
 
 @njit(cache=True)
@@ -60,18 +66,39 @@ def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     Post ``i``'s followers are ``followers[lo[i]:hi[i]]`` if ``organic[i]`` (the follower
     graph), else ``op_keys[lo[i]:hi[i]] % n_users`` (troll accounts' followers); each write
     follows :func:`write`, so a row keeps its newest ``K`` items. Returns the number of writes."""
+    items, unread, ptr = feed.items, feed.unread, feed.ptr
     for i in range(posts.size):
         for j in range(lo[i], hi[i]):
             f = followers[j] if organic[i] else op_keys[j] % n_users
-            write(feed, row_of[f], posts[i])
+            write_into(items, unread, ptr, row_of[f], posts[i])
+    return (hi - lo).sum()
+
+
+@njit(cache=True, parallel=True)
+def fan_out_parallel(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users, parts):
+    """:func:`fan_out` on every thread numba is given: the feed rows are cut into ``parts``
+    blocks and each block takes, in creation order, the writes that land in it, so every row
+    receives the same writes in the same order as on one thread (each thread reads every
+    follower list but writes only its own rows)."""
+    items, unread, ptr = feed.items, feed.unread, feed.ptr
+    n_rows = items.shape[0]
+    for part in prange(parts):
+        r0, r1 = n_rows * part // parts, n_rows * (part + 1) // parts
+        for i in range(posts.size):
+            for j in range(lo[i], hi[i]):
+                f = followers[j] if organic[i] else op_keys[j] % n_users
+                r = row_of[f]
+                if r0 <= r < r1:
+                    write_into(items, unread, ptr, r, posts[i])
     return (hi - lo).sum()
 
 
 @njit(cache=True)
 def push(feed, rows, posts):
     """Write ``posts[i]`` into row ``rows[i]``, one pair after another (:func:`write`)."""
+    items, unread, ptr = feed.items, feed.unread, feed.ptr
     for i in range(rows.size):
-        write(feed, rows[i], posts[i])
+        write_into(items, unread, ptr, rows[i], posts[i])
 
 
 @intrinsic
@@ -106,79 +133,149 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
 
     Order: descending score; ties go to feed items before outside items and, among feed items,
-    to the lower slot."""
-    items, unread = feed.items, feed.unread
+    to the lower slot. Two passes: :func:`gather_scores` (no draws; the same on several threads
+    in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in row order)."""
+    start, slot, post, score = gather_scores(feed, rows, rank, posts, status, now)
+    return take_best(rng, feed.unread, rows, n_read, gap, rank, start, slot, post, score, now)
+
+
+@njit(cache=True, inline="always")
+def row_unread(unread, r):
+    """Number of unread slots of row ``r``, from its bit mask alone (a few bytes a row)."""
+    c = 0
+    for w in range(unread.shape[1]):
+        c += np.int64(popcount(unread[r, w]))
+    return c
+
+
+@njit(cache=True, inline="always")
+def gather_row(feed, r, j, slot, post):
+    """Write row ``r``'s unread slots (ascending) and their posts from position ``j`` on."""
+    for w in range(feed.unread.shape[1]):
+        m = feed.unread[r, w]
+        while m:
+            s = w * 64 + np.int64(lowest_bit(m))
+            slot[j] = s
+            post[j] = feed.items[r, s]
+            j += 1
+            m &= m - np.uint64(1)
+
+
+@njit(cache=True)
+def score_items(score, post, j0, j1, rank, posts, status, now):
+    """Score feed items ``post[j0:j1]`` as :func:`read_feeds` states it (-inf: never read)."""
+    # columns taken out of the bundle once: read in the loop, a field of a 22-array tuple cost
+    # a scoring pass about 20 times more
     created, gid, root, engagement = posts.created, posts.gid, posts.root, posts.eng_visible
-    chronological, decay = rank.chronological, rank.decay
-    n_words = unread.shape[1]
-    # 1. the unread slots of every row, from the bit masks alone (a few bytes a row)
-    start = np.empty(rows.size + 1, np.int64)
-    n = 0
-    for i in range(rows.size):
-        start[i] = n
-        for w in range(n_words):
-            n += np.int64(popcount(unread[rows[i], w]))
-    start[rows.size] = n
-    slot = np.empty(n, np.int64)
-    post = np.empty(n, np.int32)
-    j = 0
-    for i in range(rows.size):  # their posts: one feed row per reader, loads independent
-        r = rows[i]
-        for w in range(n_words):
-            m = unread[r, w]
-            while m:
-                s = w * 64 + np.int64(lowest_bit(m))
-                slot[j] = s
-                post[j] = items[r, s]
-                j += 1
-                m &= m - np.uint64(1)
-    # 2. their scores, independent of one another (-inf: never read)
-    score = np.empty(n, np.float64)
+    chronological, weight, decay = rank.chronological, rank.weight, rank.decay
+    penalty, max_age = rank.penalty, rank.max_age
     moderated = status.size > 0
-    for j in range(n):
+    for j in range(j0, j1):
         p = post[j]
         age = now - created[p]
         if chronological:
             x = created[p] + gid[p] * 1e-10
         else:
             e = engagement[root[p]]
-            x = rank.weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
+            x = weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
         if moderated:
             st = max(status[p], status[root[p]])
-            x = -np.inf if st == 2 else (x - rank.penalty if st == 1 else x)
-        score[j] = x if age <= rank.max_age else -np.inf
-    # 3. each reader takes its best, one at a time, against the outside items
+            x = -np.inf if st == 2 else (x - penalty if st == 1 else x)
+        score[j] = x if age <= max_age else -np.inf
+
+
+@njit(cache=True)
+def gather_scores(feed, rows, rank, posts, status, now):
+    """The unread items of every row and their scores: row ``i``'s are positions
+    ``start[i]:start[i + 1]`` of ``slot``, ``post`` and ``score``, slots ascending."""
+    count = np.empty(rows.size, np.int64)
+    for i in range(rows.size):
+        count[i] = row_unread(feed.unread, rows[i])
+    start = np.zeros(rows.size + 1, np.int64)
+    start[1:] = np.cumsum(count)
+    n = start[rows.size]
+    slot = np.empty(n, np.int64)
+    post = np.empty(n, np.int32)
+    for i in range(rows.size):  # one feed row per reader, loads independent
+        gather_row(feed, rows[i], start[i], slot, post)
+    score = np.empty(n, np.float64)
+    score_items(score, post, 0, n, rank, posts, status, now)  # independent of one another
+    return start, slot, post, score
+
+
+SCORE_CHUNK = 4096  # items scored per parallel task
+
+
+@njit(cache=True, parallel=True)
+def gather_scores_parallel(feed, rows, rank, posts, status, now):
+    """:func:`gather_scores` on every thread numba is given: its passes draw nothing and each
+    iteration writes only its own entries, so the result is the same as on one thread."""
+    count = np.empty(rows.size, np.int64)
+    for i in prange(rows.size):
+        count[i] = row_unread(feed.unread, rows[i])
+    start = np.zeros(rows.size + 1, np.int64)
+    start[1:] = np.cumsum(count)
+    n = start[rows.size]
+    slot = np.empty(n, np.int64)
+    post = np.empty(n, np.int32)
+    for i in prange(rows.size):
+        gather_row(feed, rows[i], start[i], slot, post)
+    score = np.empty(n, np.float64)
+    for c in prange((n + SCORE_CHUNK - 1) // SCORE_CHUNK):
+        score_items(score, post, c * SCORE_CHUNK, min(n, (c + 1) * SCORE_CHUNK), rank, posts,
+                    status, now)
+    return start, slot, post, score
+
+
+@njit(cache=True)
+def take_best(rng, unread, rows, n_read, gap, rank, start, slot, post, score, now):
+    """Each reader, in row order, takes its best items one at a time against the outside items
+    (:func:`read_feeds`); the candidates are the row's ``n_read`` best feed items, ranked once
+    (descending score, then lower slot: the order repeated best-of picks would give)."""
     total = 0
     for i in range(rows.size):
         total += min(n_read[i], start[i + 1] - start[i])
     out_who = np.empty(total, np.int64)
     out_post = np.empty(total, np.int32)
+    top = np.empty(max(1, n_read.max()) if n_read.size else 1, np.int64)
     n_out = 0
-    rate = rank.outside_rate
+    rate, chronological = rank.outside_rate, rank.chronological
+    score0, decay = rank.outside_score0, rank.decay
     for i in range(rows.size):
-        lo, hi = start[i], start[i + 1]
-        if hi == lo or n_read[i] <= 0:
+        lo, hi, k = start[i], start[i + 1], n_read[i]
+        if hi == lo or k <= 0:
             continue
+        # the row's k best readable items, best first (ties: the earlier, lower slot, first)
+        n_top = 0
+        for j in range(lo, hi):
+            x = score[j]
+            if x == -np.inf or (n_top == k and not x > score[top[k - 1]]):
+                continue
+            q = n_top if n_top < k else k - 1
+            while q > 0 and score[top[q - 1]] < x:
+                top[q] = top[q - 1]
+                q -= 1
+            top[q] = j
+            if n_top < k:
+                n_top += 1
         a = np.inf  # age of the youngest outside item not yet read
         first = True
-        for _ in range(n_read[i]):
-            best = -1  # best candidate left: highest score, then lowest slot
-            for j in range(lo, hi):
-                if score[j] > -np.inf and (best < 0 or score[j] > score[best]):
-                    best = j
-            if best < 0:
+        t = 0  # next candidate
+        for _ in range(k):
+            if t == n_top:
                 break  # what is left is outside items, which leave no trace
+            best = top[t]
             if first:
                 first = False
                 if rate > 0.0:
                     a = rng.exponential() / rate
             if a <= gap[i]:
-                xo = now - a if chronological else rank.outside_score0 - decay * a
+                xo = now - a if chronological else score0 - decay * a
                 if xo > score[best]:
                     a += rng.exponential() / rate
                     continue
             mark_read(unread, rows[i], slot[best])
-            score[best] = -np.inf
+            t += 1
             out_who[n_out] = i
             out_post[n_out] = post[best]
             n_out += 1

@@ -37,34 +37,41 @@ def reply_views(rng, items, posts, here, prob):
     who = np.empty(items.size, np.int64)
     reply = np.empty(items.size, posts.hijack_reply.dtype)
     n = 0
+    # columns out of the bundle once (a field read per item costs far more)
+    p_hijack_reply, p_platform, p_root = posts.hijack_reply, posts.platform, posts.root
     for i in range(items.size):
-        r = posts.root[items[i]]
+        r = p_root[items[i]]
         seen = rng.random() < prob
-        if seen and posts.platform[r] == here and posts.hijack_reply[r] >= 0:
+        if seen and p_platform[r] == here and p_hijack_reply[r] >= 0:
             who[n] = i
-            reply[n] = posts.hijack_reply[r]
+            reply[n] = p_hijack_reply[r]
             n += 1
     return who[:n], reply[:n]
 
 
-@njit(cache=True)
 def first_reshares(users, roots, reshare, memory, n_posts):
     """Which reshares stand: not of a root in the reader's ``memory`` row (as it stands on
-    entry), nor a repeat of an earlier (reader, root) pair of the batch."""
+    entry), nor a repeat of an earlier (reader, root) pair of the batch.
+
+    The repeats are found with numpy (the first of each pair, by a stable sort), the memory
+    look-ups compiled: a sort inside a compiled loop would cost seconds of compilation on a
+    fresh install for a few hundred reshares an hour."""
     idx = np.flatnonzero(reshare)
     key = users[idx].astype(np.int64) * (n_posts + 1) + roots[idx]
-    order = np.argsort(key, kind="mergesort")
+    first = idx[np.unique(key, return_index=True)[1]]
     out = np.zeros(reshare.size, np.bool_)
-    for k in range(idx.size):
-        j = order[k]
-        if k > 0 and key[order[k - 1]] == key[j]:
-            continue  # a repeat (the sort is stable: the first of a pair comes first)
-        i = idx[j]
-        fresh = True
+    out[first] = not_remembered(users[first], roots[first], memory)
+    return out
+
+
+@njit(cache=True)
+def not_remembered(users, roots, memory):
+    """Whether ``roots[i]`` is absent from ``users[i]``'s memory row."""
+    out = np.ones(users.size, np.bool_)
+    for i in range(users.size):
         for s in range(memory.shape[1]):
             if memory[users[i], s] == roots[i]:
-                fresh = False
-        out[i] = fresh
+                out[i] = False
     return out
 
 
@@ -126,15 +133,20 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     op = np.empty(n, np.bool_)
     authors = np.empty(n, posts.author.dtype)
     followed = np.empty(n, np.bool_)
+    # columns out of the bundle once (a field read per item costs far more)
+    p_author = posts.author
+    p_imp_organic = posts.imp_organic
+    p_is_op = posts.is_op
+    p_root = posts.root
     for i in range(n):
-        r = posts.root[items[i]]
+        r = p_root[items[i]]
         u = users[i]
         roots[i] = r
-        posts.imp_organic[r] += 1
-        op[i] = posts.is_op[r]
+        p_imp_organic[r] += 1
+        op[i] = p_is_op[r]
         if op[i]:
             exposure[u] += 1
-        a = posts.author[r]
+        a = p_author[r]
         authors[i] = a
         if i < n_from_feed and items[i] == r:
             followed[i] = True
@@ -158,13 +170,21 @@ def read_fields(users, roots, community, language, propensity, posts, now):
     qual, tim = np.empty(n, posts.quality.dtype), np.empty(n, posts.timeliness.dtype)
     age, eng = np.empty(n, np.float32), np.empty(n, posts.eng_visible.dtype)
     op = np.empty(n, np.bool_)
+    # columns out of the bundle once (a field read per item costs far more)
+    p_created = posts.created
+    p_eng_visible = posts.eng_visible
+    p_is_op = posts.is_op
+    p_language = posts.language
+    p_quality = posts.quality
+    p_timeliness = posts.timeliness
+    p_topic = posts.topic
     for i in range(n):
         u, r = users[i], roots[i]
         comm[i], lang[i], prop[i] = community[u], language[u], propensity[u]
-        top[i], ilang[i] = posts.topic[r], posts.language[r]
-        qual[i], tim[i] = posts.quality[r], posts.timeliness[r]
-        age[i] = np.float32(now - posts.created[r])
-        eng[i], op[i] = posts.eng_visible[r], posts.is_op[r]
+        top[i], ilang[i] = p_topic[r], p_language[r]
+        qual[i], tim[i] = p_quality[r], p_timeliness[r]
+        age[i] = np.float32(now - p_created[r])
+        eng[i], op[i] = p_eng_visible[r], p_is_op[r]
     return comm, lang, prop, top, ilang, qual, tim, age, eng, op
 
 
@@ -174,14 +194,20 @@ def tally(acts, users, roots, op, posts, engaged, is_media, is_high_profile):
     its root, and for operation content mark the reader as engaged and total (likes,
     reshares, replies, reports, reshares by media accounts, by high-profile accounts)."""
     sums = np.zeros(6, np.int64)
+    # columns out of the bundle once (a field read per item costs far more)
+    p_eng_visible = posts.eng_visible
+    p_likes_organic = posts.likes_organic
+    p_replies_organic = posts.replies_organic
+    p_reports = posts.reports
+    p_reshares_organic = posts.reshares_organic
     for i in range(users.size):
         r = roots[i]
         like, reshare, reply, report = acts[i, 0], acts[i, 1], acts[i, 2], acts[i, 4]
-        posts.likes_organic[r] += like
-        posts.reshares_organic[r] += reshare
-        posts.replies_organic[r] += reply
-        posts.eng_visible[r] += like + reshare + reply
-        posts.reports[r] += report
+        p_likes_organic[r] += like
+        p_reshares_organic[r] += reshare
+        p_replies_organic[r] += reply
+        p_eng_visible[r] += like + reshare + reply
+        p_reports[r] += report
         if op[i]:
             if like or reshare or reply:
                 engaged[users[i]] = True

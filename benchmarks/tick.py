@@ -1,0 +1,56 @@
+"""CPU and wall time per simulated hour of one model, after a warm-up, in this process.
+
+    SIM_THREADS=1 python benchmarks/tick.py --users 20000 --warmup 24 --ticks 48
+    python benchmarks/tick.py --users 100000 --ticks 24 --threads 2
+
+For A/B comparisons between two versions of the engine, run it in each checkout alternately
+(one right after the other, several pairs: these shared machines drift by tens of percent over
+minutes) and compare CPU time per hour pair by pair. The model is the headline preset with
+moderation on and no counterfactual; hours ``--warmup`` on are timed (feeds filled, the
+operation under way). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default=str(ROOT / "experiments" / "spamouflage.toml"))
+    ap.add_argument("--users", type=int, default=20_000)
+    ap.add_argument("--warmup", type=int, default=24, help="hours run before the timed window")
+    ap.add_argument("--ticks", type=int, default=48, help="hours timed")
+    ap.add_argument("--threads", type=int, default=None, help="threads [SIM_THREADS or all]")
+    args = ap.parse_args()
+
+    import sim
+    from sim.model import InfluenceModel
+    from sim.runner import resolve_config
+
+    if args.threads is not None and hasattr(sim, "set_threads"):
+        sim.set_threads(args.threads)
+    days = (args.warmup + args.ticks) / 24 + 1
+    cfg = resolve_config(args.config, users=args.users, days=days,
+                         overrides={"moderation.counterfactual": False})
+    model = InfluenceModel(cfg)
+    model.run(args.warmup)
+    cpu, wall = time.process_time(), time.perf_counter()
+    model.run(args.ticks)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(json.dumps({
+        "users": args.users, "from_tick": args.warmup, "ticks": args.ticks,
+        "threads": sim.get_threads() if hasattr(sim, "get_threads") else 1,
+        "cpu_ms_per_hour": round(cpu / args.ticks * 1e3, 3),
+        "wall_ms_per_hour": round(wall / args.ticks * 1e3, 3),
+        "load_average": os.getloadavg()[0]}))
+
+
+if __name__ == "__main__":
+    main()

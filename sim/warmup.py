@@ -1,0 +1,83 @@
+"""Compile the simulator's numba kernels ahead of the first real run.
+
+numba compiles a kernel the first time it is called and keeps the machine code in an on-disk
+cache (``__pycache__`` beside the source, or ``NUMBA_CACHE_DIR``); later processes load it in
+milliseconds. Without a warm-up, the first run after an install spends several seconds (most of
+a small run) compiling, inside its first simulated hours, which also throws off a progress bar's
+estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred users for two days,
+moderation on, old posts aged out; feeds read and written on one thread, then on two) that calls
+every kernel a run calls, with the same argument types, and discards it: nothing is written but
+the cache. ``./dev setup`` runs it once (``python -m sim.warmup``), and ``sim.run`` runs it
+before its progress bar starts (it costs a fraction of a second once the cache is warm).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+# defaults (three platforms, engagement and chronological ranking) plus an operation that posts,
+# plants replies and is moderated; posts older than a day are aged out at the end of day two
+TINY = {"population.n_users": 400, "run.days": 2, "run.seed": 1,
+        "engagement.feed_max_age_hours": 24, "moderation.window_hours": 24,
+        "operation.enabled": True, "operation.hijack_fraction": 0.5,
+        "moderation.enabled": True, "moderation.counterfactual": False}
+
+_done = False  # warmed up in this process
+
+
+def _dispatchers() -> list:
+    from numba.core.registry import CPUDispatcher
+
+    from . import network
+    from .feeds import kernels as feed_kernels
+    from .organic import kernels as organic_kernels
+
+    return [f for mod in (feed_kernels, organic_kernels, network) for f in vars(mod).values()
+            if isinstance(f, CPUDispatcher)]
+
+
+def compile_kernels() -> tuple[int, float]:
+    """Run the tiny world; returns (kernel versions compiled now rather than loaded from the
+    cache, seconds taken)."""
+    import numba
+
+    from . import threads
+    from .config import build_config
+    from .model import InfluenceModel
+
+    t0 = time.perf_counter()
+    before = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers())
+    model = InfluenceModel(build_config({}, TINY))
+    model.run(24)  # the first day on one thread, the second with the parallel passes too
+    n, least = threads.get_threads(), (threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES)
+    threads.MIN_PARALLEL_ROWS = threads.MIN_PARALLEL_WRITES = 0
+    if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:
+        threads.set_threads(2)
+    try:
+        model.run()
+    finally:
+        threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES = least
+        threads.set_threads(n)
+    compiled = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers()) - before
+    return compiled, time.perf_counter() - t0
+
+
+def warm_up(verbose: bool = True) -> None:
+    """:func:`compile_kernels`, saying on stderr what it compiled, if anything (and, if
+    ``verbose``, that it starts); nothing if this process has already called every kernel."""
+    global _done
+    if _done and not verbose:
+        return
+    if verbose:
+        print("checking the compiled kernels (a 400-user, 2-day run, discarded)...",
+              file=sys.stderr, flush=True)
+    compiled, seconds = compile_kernels()
+    _done = True
+    if compiled:
+        print(f"compiled {compiled} kernel versions into numba's on-disk cache in {seconds:.0f} s"
+              " (once per install)", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    warm_up()
