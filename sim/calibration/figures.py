@@ -36,15 +36,24 @@ def _bins(f: Factor) -> np.ndarray:
     return np.linspace(f.low, f.high, 25)
 
 
+def _grid(n: int, width: float, height: float, cols: int = 4):
+    """A figure with ``n`` panels in rows of at most ``cols`` (unused panels hidden)."""
+    cols = max(1, min(n, cols))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), dpi=120,
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def marginals_figure(post: pd.DataFrame, factors: list[Factor], path: Path) -> None:
     """Weighted histogram of each parameter over its prior range (posterior = last generation;
     the first generation in grey for comparison)."""
-    keys = parameter_columns(post)
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.2), dpi=120,
-                             squeeze=False)
+    fig, axes = _grid(len(parameter_columns(post)), width=3.6, height=2.8)
     first = post[post["generation"] == post["generation"].min()]
     last = final(post)
-    for ax, f in zip(axes[0], factors, strict=True):
+    for ax, f in zip(axes.flat, factors, strict=False):
         bins = _bins(f)
         dens = not f.log  # equal-width bins in log x: weight per bin is the density in log x
         ax.hist(first[f.key], bins=bins, weights=first["weight"], density=dens, color="0.8",
@@ -55,7 +64,7 @@ def marginals_figure(post: pd.DataFrame, factors: list[Factor], path: Path) -> N
             ax.set_xscale("log")
         ax.set_xlabel(_short(f.key))
         ax.set_yticks([])
-    axes[0][0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=7)
     fig.suptitle("Posterior marginals over the prior ranges", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
@@ -102,13 +111,7 @@ def predictive_figure(sims: pd.DataFrame, targets: list, path: Path,
     """For each target, and each held-out figure (marked), the statistic simulated at posterior
     draws (histogram), the observed value (line) and observed +- scale (band)."""
     checks = [(t, False) for t in targets] + [(t, True) for t in holdouts]
-    n = len(checks)
-    cols = min(n, 5)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), dpi=120,
-                             squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
+    fig, axes = _grid(len(checks), width=3.6, height=3.0, cols=5)
     for ax, (t, held) in zip(axes.flat, checks, strict=False):
         x = sims[t.statistic].to_numpy(dtype=float)
         x = x[np.isfinite(x)]
