@@ -645,7 +645,7 @@ def test_demotion_marks_an_accounts_posts_old_and_new() -> None:
 def test_network_takedowns_join_linked_suspects() -> None:
     """Accounts linked by reciprocal engagement or by co-posting one content in one window form
     one takedown with a flagged member, if each scores at least ``network_threshold``."""
-    from sim.config import Moderation as ModerationConfig
+    from sim.config import ModerationConfig
     from sim.moderation.detection import Observation, Scores, linked_groups
 
     # accounts 10..15: 10<->11 and 11<->12 engage each other; 13 and 14 co-post content 7 in
