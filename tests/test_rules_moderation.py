@@ -168,6 +168,9 @@ def _check_flag_hour(staged) -> None:
     df = m.moderation.removal_table()
     names = [pf.name for pf in m.platforms]
     assert len(df) > 0
+    every = m.cfg.moderation.scan_interval_hours  # flags come from scans at the end of hours
+    assert all((f + 1) % every == 0 for mod in m.moderation.moderators
+               for f in mod.flag_tick.values())
     for row in df.itertuples():
         mod = moderator(m, names.index(row.platform))
         assert row.flagged_tick == mod.flag_tick[row.account] <= row.removed_tick
@@ -278,10 +281,11 @@ def test_fan_posts_carry_the_slogan_and_fellow_members_like_them() -> None:
     likes = np.bincount(np.searchsorted(fans, whose), minlength=fans.size)
     assert likes.mean() == pytest.approx(12.0, rel=0.1) and np.unique(likes).size > 5
     # fans of two groups, many posts each: likes come from every fellow member, never the author
-    _, who, whose = post(np.repeat(fans[[0, 1, size, size + 6]], 40))
+    posted = fans[[0, 1, size, size + 6]]  # groups 0 and 1
+    _, who, whose = post(np.repeat(posted, 40))
     assert (who != whose).all()
     assert (mod.fan_group[who] == mod.fan_group[whose]).all()
-    for a in np.unique(whose):
+    for a in posted:
         mates = fans[mod.fan_group[fans] == mod.fan_group[a]]
         assert set(who[whose == a].tolist()) == set(mates.tolist()) - {int(a)}
     # a single fan posting is no exception
@@ -444,15 +448,15 @@ def test_audience_targets_the_persona_community_at_the_configured_share(
 def test_targeting_an_absent_community_draws_from_everyone(certain_follow_back) -> None:
     """A persona community with no members on the platform: targeted follows go to any member
     (every member, with enough follows)."""
+    communities = [c.model_dump() for c in sim.Config().population.communities]
     m = model(1500, seed=8, **{
         "operation.n_operators": 100, "operation.accounts_per_operator": 10,
         "operation.hijacked_share": 0.0, "operation.targeting": 1.0,
         "operation.persona_communities": {"ghosts": 1.0},
         "operation.platform_weights": {"social": 1.0}, "population.follow_back_prob": 1.0,
-        "population.communities": [{"name": "ghosts", "share": 1e-9},
-                                   *(c.model_dump() for c in
-                                     sim.Config().population.communities)]})
-    assert not (m.pop.community == 0).any()
+        "population.communities": [*communities[:2], {"name": "ghosts", "share": 1e-9},
+                                   *communities[2:]]})
+    assert not (m.pop.community == 2).any()  # between two communities with members
     acc = np.arange(m.operation.accounts.n)
     _new_followers(m, acc, np.full(acc.size, 20))
     users = np.unique(follower_keys(m, 0) % m.pop.n)
