@@ -27,7 +27,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..config import ConfigError
@@ -50,6 +49,7 @@ from .posterior import (
     intervals,
     point_estimate,
     posterior_draws,
+    predictive_interval,
 )
 from .spec import LoadedCalibration
 
@@ -279,14 +279,7 @@ def _predictive_rows(loaded: LoadedCalibration, pred: pd.DataFrame) -> list[dict
     rows = []
     for t in loaded.spec.targets:
         row: dict[str, Any] = {"statistic": t.statistic, "observed": t.observed}
-        if len(pred):
-            x = pred[t.statistic].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            if len(x):
-                lo, hi = np.quantile(x, [0.05, 0.95])
-                row["predictive"] = {"mean": float(x.mean()), "median": float(np.median(x)),
-                                     "q0.05": float(lo), "q0.95": float(hi),
-                                     "observed_inside_90pct": bool(lo <= t.observed <= hi),
-                                     "undefined_draws": int(len(pred) - len(x))}
+        if (check := predictive_interval(pred, t.statistic, t.observed)) is not None:
+            row["predictive"] = check
         rows.append(row)
     return rows

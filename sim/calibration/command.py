@@ -29,7 +29,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..config import ConfigError, build_config
@@ -52,6 +51,7 @@ from .posterior import (
     intervals,
     point_estimate,
     posterior_draws,
+    predictive_interval,
 )
 from .spec import LoadedCalibration, load_calibration, statistic
 
@@ -237,15 +237,8 @@ def _summary(loaded: LoadedCalibration, post: pd.DataFrame, gens: pd.DataFrame,
     for t, kind in [(t, "targets") for t in loaded.spec.targets] + [
             (t, "holdouts") for t in loaded.spec.holdouts]:
         row: dict[str, Any] = t.model_dump()
-        if len(pred):
-            x = pred[t.statistic].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            if len(x):
-                lo, hi = np.quantile(x, [0.05, 0.95])
-                row["predictive"] = {"mean": float(x.mean()), "median": float(np.median(x)),
-                                     "q0.05": float(lo), "q0.95": float(hi),
-                                     "observed_inside_90pct": bool(lo <= t.observed <= hi),
-                                     "undefined_draws": int(len(pred) - len(x))}
+        if (check := predictive_interval(pred, t.statistic, t.observed)) is not None:
+            row["predictive"] = check
         checks[kind].append(row)
     p = final(post)
     n_eff = float(p["weight"].sum() ** 2 / (p["weight"] ** 2).sum())

@@ -144,3 +144,21 @@ def posterior_digest(calibration_dir: Path) -> bytes:
 
 def read_summary(calibration_dir: Path) -> dict[str, Any]:
     return json.loads((calibration_dir / SUMMARY_FILE).read_text())
+
+
+def predictive_interval(pred: pd.DataFrame, statistic: str, observed: float
+                        ) -> dict[str, Any] | None:
+    """How the posterior-predictive draws of one statistic compare with its observed value:
+    mean, median, 90% interval, whether the observation lies inside, undefined draws (None if
+    no draw defines it)."""
+    if not len(pred):
+        return None
+    x = pred[statistic].to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return None
+    lo, hi = np.quantile(x, [0.05, 0.95])
+    return {"mean": float(x.mean()), "median": float(np.median(x)), "q0.05": float(lo),
+            "q0.95": float(hi), "observed_inside_90pct": bool(lo <= observed <= hi),
+            "undefined_draws": int(len(pred) - len(x))}
+
