@@ -217,11 +217,18 @@ def report_cmd(
     results: Annotated[Path, typer.Argument(help="Results directory of a sweep.")],
     csv: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,
     force: Annotated[bool, typer.Option(help="Let --csv replace an existing file.")] = False,
+    by: Annotated[list[str] | None, typer.Option(
+        help="Pool the runs with the same levels of this factor (repeatable), over replicates "
+             "and every other factor (e.g. posterior draws): mean, 95% CI, median, 5% and 95% "
+             "quantiles.")] = None,
+    outcome: Annotated[list[str] | None, typer.Option(
+        help="Report only this outcome (repeatable).")] = None,
 ) -> None:
     """Mean and 95% confidence interval of each outcome per design point, with how many of
-    its runs finished (n), failed and are missing; failed and missing points are listed too."""
+    its runs finished (n), failed and are missing; failed and missing points are listed too.
+    With --by, each outcome's spread per level of the named factors instead."""
     from .output import atomic_file, claim_output, output_kind
-    from .sweep import report
+    from .sweep import report, report_by
 
     _start()
     if output_kind(results) != "sweep":
@@ -231,12 +238,18 @@ def report_cmd(
             claim_output(csv, "file", force, inputs=[results / "manifest.json"])
     except ConfigError as exc:
         raise _fail(exc) from None
-    table = report(results)
+    try:
+        table = report_by(results, by, outcome) if by else report(results, outcome)
+    except ConfigError as exc:
+        raise _fail(exc) from None
     if table.empty:
         typer.echo(f"{results}: no results", err=True)
         raise typer.Exit(1)
-    typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    bad = table[table["status"] != "ok"]
+    if by:
+        typer.echo(table.T.to_string(header=False, float_format=lambda x: f"{x:.4g}"))
+    else:
+        typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    bad = table[table["status"] != "ok"] if "status" in table else table.iloc[:0]
     if len(bad):
         typer.echo(f"warning: {len(bad)} of {len(table)} design points are incomplete "
                    f"({int(table['n_failed'].sum())} runs failed, "

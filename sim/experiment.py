@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -64,7 +65,10 @@ from .outcomes import DEFAULT_OUTCOMES, check_outcomes
 from .recipes import FigureRecipe, PrimAnalysis, check_analysis, check_figures, check_shown
 
 POSTERIOR = "posterior"
-"""The design kind whose points are parameter sets drawn from a calibration's posterior."""
+"""The design kind whose points are parameter sets drawn from a calibration's posterior
+(alone, or crossed with a grid or with named scenarios)."""
+DRAW = "draw"
+"""Design column numbering the posterior draws when they are crossed with other points."""
 
 
 class Design(Strict):
@@ -94,13 +98,17 @@ class Design(Strict):
             if not self.scenarios:
                 raise ValueError("kind 'scenarios' needs at least one [design.scenarios.NAME] "
                                  "table")
-        elif self.scenarios:
-            raise ValueError(f"scenarios: only allowed with kind = 'scenarios' (kind is "
-                             f"{self.kind!r})")
+        elif self.scenarios and self.kind != POSTERIOR:
+            raise ValueError(f"scenarios: only allowed with kind = 'scenarios' or 'posterior' "
+                             f"(kind is {self.kind!r})")
         if self.kind == POSTERIOR:
-            if self.factors:
-                raise ValueError("kind 'posterior' draws its factors from the calibration; "
-                                 "remove design.factors")
+            if self.factors and self.scenarios:
+                raise ValueError("kind 'posterior' crosses its draws with design.factors (a "
+                                 "grid) or with design.scenarios, not both")
+            for key, values in self.factors.items():
+                if not isinstance(values, list) or not values:
+                    raise ValueError(f"factors.{key}: kind 'posterior' crosses its draws with "
+                                     "a grid: give a list of values")
             if not self.calibration:
                 raise ValueError("kind 'posterior' needs design.calibration (a `sim calibrate` "
                                  "output directory)")
@@ -111,7 +119,7 @@ class Design(Strict):
 
     def factor_names(self) -> list[str]:
         """The columns of the design table, i.e. what figure recipes may name."""
-        return [SCENARIO] if self.kind == SCENARIOS else list(self.factors)
+        return [SCENARIO] if self.scenarios else list(self.factors)
 
 
 class Experiment(Strict):
@@ -123,8 +131,10 @@ class Experiment(Strict):
     root_seed: int = Field(1, ge=0, le=2**63 - 1)
     paired_seeds: bool = Field(
         False, description="Give replicate r the same seed at every design point "
-                           "(run_seed(root_seed, r)), for paired comparisons; false: each run "
-                           "its own seed (run_seed(root_seed, run index)).")
+                           "(run_seed(root_seed, r)), for paired comparisons (with posterior "
+                           "draws crossed with other points: the same seed at every point of "
+                           "one draw, each draw its own); false: each run its own seed "
+                           "(run_seed(root_seed, run index)).")
     outcomes: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTCOMES), min_length=1)
     timeseries: bool = Field(False, description="Also keep each run's per-tick ledger series.")
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -189,7 +199,10 @@ class LoadedExperiment:
         for j, row in enumerate(self.points.to_dict("records")):
             for r in range(reps):
                 i = j * reps + r
-                seed = run_seed(self.spec.root_seed, r if self.spec.paired_seeds else i)
+                # paired: replicate r of every point on one seed (and of every point at the
+                # same posterior draw, when draws are crossed with other points)
+                paired = int(row.get(DRAW, 0)) * reps + r
+                seed = run_seed(self.spec.root_seed, paired if self.spec.paired_seeds else i)
                 out.append(RunSpec(i, j, r, seed, row))
         return out
 
@@ -197,9 +210,10 @@ class LoadedExperiment:
         """The config overrides a design point stands for: its factor values, or for a
         scenarios design the named scenario's bundle (the design table holds only the name, so
         that result rows and figures label points by it)."""
-        if self.spec.design.kind == SCENARIOS:
-            return dict(self.spec.design.scenarios[factors[SCENARIO]])
-        return {k: _plain(v) for k, v in factors.items()}
+        out = {k: _plain(v) for k, v in factors.items() if k not in (SCENARIO, DRAW)}
+        if SCENARIO in factors:
+            out.update(self.spec.design.scenarios[factors[SCENARIO]])
+        return out
 
     def size_overrides(self) -> dict[str, Any]:
         """The quick-run sizes (``users``, ``days``) as overrides of the base, where given."""
@@ -219,7 +233,7 @@ class LoadedExperiment:
         overrides.update(self.size_overrides())
         overrides["run.seed"] = run.seed
         origin = f"{self.path} run {run.index}"
-        if s.design.kind == SCENARIOS:
+        if SCENARIO in run.factors:
             origin += f", scenario {run.factors[SCENARIO]!r}"
         try:
             return build_config(self.base_data, overrides, origin=origin)
@@ -246,12 +260,43 @@ def _points(d: Design, root_seed: int, where: Path | None = None) -> pd.DataFram
         from .calibration.posterior import posterior_design, resolve_calibration_dir
 
         assert d.calibration is not None and where is not None
-        return posterior_design(resolve_calibration_dir(d.calibration, where), d.n, root_seed)
+        draws = posterior_design(resolve_calibration_dir(d.calibration, where), d.n, root_seed)
+        if d.scenarios:
+            return cross_draws(scenario_design(d.scenarios), draws, d.scenarios)
+        if d.factors:
+            return cross_draws(design("grid", d.factors, 1, root_seed), draws)
+        return draws
     if d.kind == SCENARIOS:
         return scenario_design(d.scenarios)
     if d.factors:
         return design(d.kind, d.factors, d.n, root_seed)
     return pd.DataFrame(index=[0])
+
+
+def shown_factors(d: Design, points: pd.DataFrame) -> list[str]:
+    """The varied factors a figure must show. Posterior draws crossed with a grid or with
+    scenarios are pooled like replicates (figures show the mean over the posterior), so only
+    the grid's or the scenarios' own factors count."""
+    if d.kind == POSTERIOR and (d.scenarios or d.factors):
+        return [k for k in varied_factors(points) if k in d.factor_names()]
+    return varied_factors(points)
+
+
+def cross_draws(points: pd.DataFrame, draws: pd.DataFrame,
+                scenarios: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Every design point at every posterior draw (point-major), with a :data:`DRAW` column
+    numbering the draws. Where a point sets a calibrated parameter itself (a grid factor, or a
+    key of its scenario), its value wins, and the table shows it."""
+    draws = draws.drop(columns=[c for c in points.columns if c in draws.columns])
+    draws.insert(0, DRAW, np.arange(len(draws)))
+    out = points.merge(draws, how="cross")
+    for name, bundle in (scenarios or {}).items():
+        rows = out[SCENARIO] == name
+        for key, value in bundle.items():
+            if key in out.columns:
+                out[key] = out[key].astype(object)
+                out.loc[rows, key] = value
+    return out
 
 
 SCENARIO_SECTIONS = frozenset(Config.model_fields)
@@ -284,13 +329,13 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         points = _points(spec.design, spec.root_seed, path.parent)
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(f"{path}: design: {exc}") from None
-    check_shown(spec.figures, list(points.columns), varied_factors(points),
+    check_shown(spec.figures, list(points.columns), shown_factors(spec.design, points),
                 spec.design.kind == POSTERIOR, path)
     # what the runs depend on: the parsed experiment without its figure recipes and analyses
     # (so they can be added to a finished sweep), and the base scenario file
     runs_part = json.dumps({k: v for k, v in data.items() if k not in ("figures", "analysis")},
                            sort_keys=True, default=str).encode()
-    if spec.design.kind == SCENARIOS:  # sort_keys hides their order, which numbers the points
+    if spec.design.scenarios:  # sort_keys hides their order, which numbers the points
         runs_part += json.dumps(list(spec.design.scenarios)).encode()
     if spec.design.kind == POSTERIOR:  # the runs depend on the posterior sample drawn from
         from .calibration.posterior import posterior_digest, resolve_calibration_dir

@@ -348,6 +348,36 @@ def report(out: str | Path, outcomes: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def report_by(out: str | Path, by: list[str], outcomes: list[str] | None = None
+              ) -> pd.DataFrame:
+    """Each outcome's spread over all finished runs with the same levels of the factors ``by``
+    (pooling replicates and every other factor, e.g. the posterior draws of a posterior sweep):
+    n, mean with its 95% t-interval, median and the 5% and 95% quantiles."""
+    df = ResultStore(out).results()
+    if df.empty:
+        return df
+    cols = [f"factor:{k}" for k in by]
+    missing = [k for k, c in zip(by, cols, strict=True) if c not in df.columns]
+    if missing:
+        known = sorted(c[7:] for c in df.columns if c.startswith("factor:"))
+        raise ConfigError(f"--by: {missing} not a factor of this sweep; factors: {known}")
+    ok = df[df["status"] == "ok"]
+    meta = {c for c in df.columns if c.startswith("factor:")} | META_COLUMNS
+    outcomes = outcomes or [c for c in df.columns if c not in meta]
+    rows = []
+    for levels, g in ok.groupby(cols, sort=False, dropna=False):
+        row: dict[str, Any] = dict(zip(by, levels, strict=True)) | {"n": len(g)}
+        for k in outcomes:
+            x = pd.to_numeric(g[k], errors="coerce").to_numpy(float)
+            x = x[np.isfinite(x)]
+            ci = mean_ci95(x)
+            q = np.quantile(x, [0.05, 0.5, 0.95]) if x.size else [np.nan] * 3
+            row |= {f"{k}_mean": ci["mean"], f"{k}_ci95": ci["ci95"], f"{k}_median": q[1],
+                    f"{k}_q05": q[0], f"{k}_q95": q[2]}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def load(path: str | Path, table: str = "results") -> Any:
     """Load a sweep's or a run's results into pandas, in one line.
 

@@ -18,6 +18,8 @@ import sim
 from sim.calibration.abc import (
     Problem,
     generations_table,
+    nan_cmad,
+    nan_mad,
     posterior_frame,
     run_abc,
     simulation_seed,
@@ -29,6 +31,7 @@ from sim.cli import app
 from sim.config import ConfigError, load_config
 from sim.designs import Factor
 from sim.experiment import load_experiment
+from sim.sweep import report_by, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "experiments" / "spamouflage.toml"
@@ -270,6 +273,48 @@ estimate = "map"
     cfg = a.config(a.runs()[0])
     assert cfg.operation.self_amp_per_post == a.points["operation.self_amp_per_post"].iloc[0]
 
+    # crossed with named scenarios: every scenario at every draw; a scenario's own value wins
+    exp.write_text(f'name = "e"\nbase = "{BASE.as_posix()}"\nusers = 300\ndays = 0.5\n'
+                   'paired_seeds = true\noutcomes = ["posts_published"]\n'
+                   '[design]\nkind = "posterior"\ncalibration = "out"\nn = 3\n'
+                   '[design.scenarios.calibrated]\n[design.scenarios.loud]\n'
+                   '"operation.posts_per_account_day" = 30\n'
+                   '[[figures]]\nname = "f"\nkind = "bars"\nx = "scenario"\n'
+                   'y = ["posts_published"]\n')
+    c = load_experiment(exp)
+    p = c.points
+    assert list(p["scenario"]) == ["calibrated"] * 3 + ["loud"] * 3
+    assert list(p["draw"]) == [0, 1, 2, 0, 1, 2]
+    runs = c.runs()
+    assert runs[1].seed == runs[4].seed != runs[0].seed  # paired within a draw, not across
+    cal, loud = c.config(runs[1]), c.config(runs[4])
+    assert loud.operation.posts_per_account_day == 30
+    assert (p.loc[3:, "operation.posts_per_account_day"] == 30).all()
+    assert cal.operation.posts_per_account_day == p.loc[1, "operation.posts_per_account_day"]
+    assert cal.operation.self_amp_per_post == loud.operation.self_amp_per_post \
+        == a.points.loc[1, "operation.self_amp_per_post"]
+    run_sweep(exp, tmp_path / "crossed", workers=1)
+    by = report_by(tmp_path / "crossed", ["scenario"], ["posts_published"])
+    assert list(by["scenario"]) == ["calibrated", "loud"] and list(by["n"]) == [3, 3]
+    assert (by["posts_published_q05"] <= by["posts_published_median"]).all()
+    assert by.loc[1, "posts_published_mean"] > by.loc[0, "posts_published_mean"]
+
+
+def test_robust_scale_downweights_a_target_the_model_misses():
+    """The robust distance's scale adds the simulations' distance from the observed value to
+    their spread (Schälte et al. 2022): a target every simulation misses by far, with a tiny
+    spread, gets a large scale (a small weight) instead of dominating; NaNs are ignored."""
+    rng = np.random.default_rng(0)
+    sims = np.column_stack([1 + 0.001 * rng.standard_normal(200),  # misses 0.5, tiny spread
+                            0.5 + 0.1 * rng.standard_normal(200)])  # reaches 0.5
+    sims[0, 1] = np.nan
+    s0 = np.array([0.5, 0.5])
+    spread = nan_mad(samples=sims)
+    robust = nan_cmad(samples=sims, s0=s0)
+    assert spread[0] < 0.01 < robust[0] and robust[0] == pytest.approx(0.5, abs=0.01)
+    assert robust[1] == pytest.approx(spread[1] + np.nanmedian(np.abs(sims[:, 1] - 0.5)))
+    assert robust[1] < 2.5 * spread[1]
+
 
 def test_posterior_design_is_refused_without_a_calibration(tmp_path):
     exp = tmp_path / "e.toml"
@@ -283,4 +328,12 @@ def test_posterior_design_is_refused_without_a_calibration(tmp_path):
     exp.write_text(head + '[design]\nkind = "grid"\ncalibration = "x"\n[design.factors]\n'
                    '"operation.fluency_mean" = [0.3]\n')
     with pytest.raises(ConfigError, match="calibration: only allowed"):
+        load_experiment(exp)
+    post = head + '[design]\nkind = "posterior"\ncalibration = "x"\n'
+    exp.write_text(post + '[design.factors]\n"operation.fluency_mean" = [0.3]\n'
+                   '[design.scenarios.a]\n')
+    with pytest.raises(ConfigError, match="not both"):
+        load_experiment(exp)
+    exp.write_text(post + '[design.factors]\n"operation.fluency_mean" = {range = [0.1, 0.3]}\n')
+    with pytest.raises(ConfigError, match="give a list of values"):
         load_experiment(exp)

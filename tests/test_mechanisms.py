@@ -22,6 +22,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -152,6 +153,22 @@ def test_audience_building_raises_real_reach(runs) -> None:
 
 
 # ---- bought audience -------------------------------------------------------------------------
+
+def test_bought_views_add_exactly_their_draw_to_public_views(preset) -> None:
+    """Bought views (view bots) come from the vanity stream: with every original post buying
+    exactly ``M`` views (sigma 0), each original's public views rise by exactly ``M``, planted
+    replies' by nothing, and every real counter of every post stays the same, draw for draw."""
+    m = 37
+    kw = dict(users=2000, days=1, seed=5, overrides={"moderation.enabled": False, **NO_FAKES})
+    base = sim.run(str(preset), **kw).posts
+    kw["overrides"] = {**kw["overrides"], "operation.bought_views_share": 1.0,
+                       "operation.bought_views_median": m, "operation.bought_views_sigma": 0.0}
+    bought = sim.run(str(preset), **kw).posts
+    assert (base["kind"] == "op_hijack_reply").any() and (base["kind"] == "op_post").any()
+    real = [c for c in base.columns if c.startswith(("organic_", "in_network"))]
+    pd.testing.assert_frame_equal(bought[real], base[real])
+    added = bought["public_views"] - base["public_views"]
+    np.testing.assert_array_equal(added, np.where(base["kind"] == "op_post", m, 0))
 
 def test_bought_followers_inflate_vanity_not_real_reach(runs) -> None:
     """Fake followers never read or engage: they add to reported followers (and, through fake

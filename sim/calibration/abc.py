@@ -133,6 +133,15 @@ def nan_mad(*, samples: np.ndarray, **kwargs: Any) -> np.ndarray:  # noqa: ARG00
     return np.nanmedian(np.abs(samples - med), axis=0)
 
 
+def nan_cmad(*, samples: np.ndarray, s0: np.ndarray, **kwargs: Any) -> np.ndarray:  # noqa: ARG001
+    """The scale of a robust adaptive distance: the median absolute deviation plus the median
+    absolute deviation from the observed value (Schälte et al. 2022, "Robust adaptive distance
+    functions for approximate Bayesian inference on outlier-corrupted data"; pyabc's ``cmad``),
+    ignoring NaN. A target the simulations all miss by far gets a large scale and so a small
+    weight, instead of a near-zero spread making its noise dominate the distance."""
+    return nan_mad(samples=samples) + np.nanmedian(np.abs(samples - s0), axis=0)
+
+
 @dataclass
 class Candidate:
     """A competing model: its free parameters (unit-cube factors; possibly none), simulator and
@@ -174,8 +183,9 @@ def _distance(problem: Problem) -> Any:
     import pyabc
 
     weights = {k: 1.0 / s for k, s in problem.scales.items()}
-    if problem.distance == "adaptive":
-        return pyabc.AdaptivePNormDistance(p=2, scale_function=nan_mad,
+    if problem.distance in ("adaptive", "robust"):
+        scale = nan_cmad if problem.distance == "robust" else nan_mad
+        return pyabc.AdaptivePNormDistance(p=2, scale_function=scale,
                                            initial_scale_weights=weights)
     return pyabc.PNormDistance(p=2, fixed_weights=weights)
 

@@ -121,9 +121,12 @@ class Inference(Strict):
                                                                 "this many simulations ran.")
     root_seed: int = Field(1, ge=0, le=2**63 - 1, description="Every simulation's seed and the "
                                                               "sampler's draws derive from it.")
-    distance: Literal["adaptive", "scaled"] = Field(
+    distance: Literal["adaptive", "robust", "scaled"] = Field(
         "adaptive", description="adaptive: Euclidean distance, each target weighted by the "
                                 "inverse of its spread in the last generation (Prangle 2017); "
+                                "robust: as adaptive, the spread plus the distance of the "
+                                "simulations from the observed value (Schälte et al. 2022), so "
+                                "a target the model cannot reach does not dominate; "
                                 "scaled: each target weighted by 1 / its scale, fixed.")
     estimate: Literal["median", "map"] = Field(
         "median", description="Point estimate written to calibrated.toml: the weighted "

@@ -92,6 +92,16 @@ class OperationConfig(Strict):
                                       ge=0, le=1e6)
     fake_view_prob: float = F(0.05, "Share of an author's fake followers counted as a view "
                               "of each post.", ge=0, le=1)
+    bought_views_share: float = F(0.0, "Share of the operation's posts (not planted replies) "
+                                  "given bought views, which no follower produced (view bots).",
+                                  ge=0, le=1, source="assumption; Google TAG 2024: 30% of "
+                                  "DRAGONBRIDGE videos had no views though 80% of the channels "
+                                  "had no subscribers")
+    bought_views_median: float = F(100.0, "Median bought views of a post that gets them "
+                                   "(log-normal).", unit="views", ge=1, le=1e7,
+                                   source="assumption")
+    bought_views_sigma: float = F(1.0, "Spread (sigma of the log) of a post's bought views.",
+                                  ge=0, le=5, source="assumption")
     narratives_per_day: int = F(10, "Content directions issued to the whole operation each "
                                 "day; posts on the same direction are near-duplicates.", ge=1,
                                 le=100_000, source="Meta 2023: operators centrally provisioned "

@@ -219,10 +219,22 @@ class Operation:
             self.moderation.op_posts(ids)
         self.outbox.add(ids[~reply], n_users + authors[~reply], platform[~reply])
         fake_views = self.vanity_rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
+        if oc.bought_views_share > 0:  # (no draw when off: the vanity stream stays aligned)
+            fake_views += self._bought_views(~reply)
         posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
         self.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
                         reported_impressions=int(fake_views.sum()))
         return ids
+
+    def _bought_views(self, eligible: np.ndarray) -> np.ndarray:
+        """Views bought for a share of the eligible new posts, log-normal per post (vanity
+        stream: they change nothing but public view counters and reported impressions)."""
+        oc = self.cfg.operation
+        rng = self.vanity_rng
+        buys = eligible & (rng.random(eligible.size) < oc.bought_views_share)
+        views = rng.lognormal(np.log(oc.bought_views_median), oc.bought_views_sigma,
+                              eligible.size)
+        return np.where(buys, np.rint(np.minimum(views, 1e8)), 0).astype(np.int64)
 
     def amplify(self, ids: np.ndarray, authors: np.ndarray, mean: np.ndarray,
                 share_fraction: np.ndarray, now: int) -> None:

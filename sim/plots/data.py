@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..experiment import LoadedExperiment, load_experiment, varied_factors
+from ..experiment import LoadedExperiment, load_experiment, shown_factors
 from ..sweep import META_COLUMNS, ResultStore, mean_ci95
 
 
@@ -31,7 +31,8 @@ class SweepData:
     runs: pd.DataFrame  # successful runs only; factor columns renamed to their keys
     failed: pd.DataFrame  # runs recorded with status != "ok" (columns run, point, status)
     factors: list[str]  # all factor keys, in design order
-    varied: list[str]  # factors taking more than one value
+    varied: list[str]  # factors taking more than one value (posterior draws crossed with
+    # other points excepted: pooled like replicates)
     outcomes: list[str]  # outcomes with at least one finite value
     out_dir: Path  # the results directory
 
@@ -57,7 +58,7 @@ def load(out_dir: str | Path) -> SweepData:
             ok[k] = pd.to_numeric(ok[k], errors="coerce").astype(float)
             if np.isfinite(ok[k]).any():
                 outcomes.append(k)
-    varied = varied_factors(exp.points)
+    varied = shown_factors(exp.spec.design, exp.points)
     return SweepData(exp.spec.name, exp.spec.design.kind, exp, ok.reset_index(drop=True),
                      failed.reset_index(drop=True), factors, varied, outcomes, out_dir)
 
