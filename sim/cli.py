@@ -221,12 +221,15 @@ def report_cmd(
         help="Pool the runs with the same levels of this factor (repeatable), over replicates "
              "and every other factor (e.g. posterior draws): mean, 95% CI, median, 5% and 95% "
              "quantiles.")] = None,
+    pool: Annotated[bool, typer.Option(
+        help="As --by, with every run pooled (e.g. a posterior sweep's draws).")] = False,
     outcome: Annotated[list[str] | None, typer.Option(
         help="Report only this outcome (repeatable).")] = None,
 ) -> None:
     """Mean and 95% confidence interval of each outcome per design point, with how many of
     its runs finished (n), failed and are missing; failed and missing points are listed too.
-    With --by, each outcome's spread per level of the named factors instead."""
+    With --by (or --pool), each outcome's spread per level of the named factors (or over all
+    runs) instead."""
     from .output import atomic_file, claim_output, output_kind
     from .sweep import report, report_by
 
@@ -239,13 +242,14 @@ def report_cmd(
     except ConfigError as exc:
         raise _fail(exc) from None
     try:
-        table = report_by(results, by, outcome) if by else report(results, outcome)
+        spread = bool(by) or pool
+        table = report_by(results, by or [], outcome) if spread else report(results, outcome)
     except ConfigError as exc:
         raise _fail(exc) from None
     if table.empty:
         typer.echo(f"{results}: no results", err=True)
         raise typer.Exit(1)
-    if by:
+    if spread:
         typer.echo(table.T.to_string(header=False, float_format=lambda x: f"{x:.4g}"))
     else:
         typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))

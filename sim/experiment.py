@@ -294,7 +294,8 @@ def cross_draws(points: pd.DataFrame, draws: pd.DataFrame,
         rows = out[SCENARIO] == name
         for key, value in bundle.items():
             if key in out.columns:
-                out[key] = out[key].astype(object)
+                if not (pd.api.types.is_float_dtype(out[key]) and isinstance(value, int | float)):
+                    out[key] = out[key].astype(object)
                 out.loc[rows, key] = value
     return out
 

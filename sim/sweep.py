@@ -351,8 +351,9 @@ def report(out: str | Path, outcomes: list[str] | None = None) -> pd.DataFrame:
 def report_by(out: str | Path, by: list[str], outcomes: list[str] | None = None
               ) -> pd.DataFrame:
     """Each outcome's spread over all finished runs with the same levels of the factors ``by``
-    (pooling replicates and every other factor, e.g. the posterior draws of a posterior sweep):
-    n, mean with its 95% t-interval, median and the 5% and 95% quantiles."""
+    (pooling replicates and every other factor, e.g. the posterior draws of a posterior sweep;
+    no factors: all runs pooled): n, mean with its 95% t-interval, median and the 5% and 95%
+    quantiles."""
     df = ResultStore(out).results()
     if df.empty:
         return df
@@ -365,7 +366,8 @@ def report_by(out: str | Path, by: list[str], outcomes: list[str] | None = None
     meta = {c for c in df.columns if c.startswith("factor:")} | META_COLUMNS
     outcomes = outcomes or [c for c in df.columns if c not in meta]
     rows = []
-    for levels, g in ok.groupby(cols, sort=False, dropna=False):
+    groups = ok.groupby(cols, sort=False, dropna=False) if cols else [((), ok)]
+    for levels, g in groups:
         row: dict[str, Any] = dict(zip(by, levels, strict=True)) | {"n": len(g)}
         for k in outcomes:
             x = pd.to_numeric(g[k], errors="coerce").to_numpy(float)

@@ -298,6 +298,9 @@ estimate = "map"
     assert list(by["scenario"]) == ["calibrated", "loud"] and list(by["n"]) == [3, 3]
     assert (by["posts_published_q05"] <= by["posts_published_median"]).all()
     assert by.loc[1, "posts_published_mean"] > by.loc[0, "posts_published_mean"]
+    pooled = report_by(tmp_path / "crossed", [], ["posts_published"])
+    assert list(pooled["n"]) == [6]
+    assert pooled.loc[0, "posts_published_mean"] == pytest.approx(by["posts_published_mean"].mean())
 
 
 def test_robust_scale_downweights_a_target_the_model_misses():
