@@ -116,6 +116,35 @@ def test_unwritable_places_are_found_before_work(tmp_path):
             claim_output(ro / "out", "run")
 
 
+
+def _read_only_mount_works(where: Path) -> bool:
+    """A private mount namespace with a read-only tmpfs: root can test a read-only mount."""
+    try:
+        return subprocess.run(["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o ro none {where}"],
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def test_a_read_only_mount_is_refused_before_work(tmp_path):
+    """Root may write anywhere its permissions allow, but not on a read-only filesystem: the
+    command refuses it, naming the path, before simulating."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if not _read_only_mount_works(ro):
+        pytest.skip("this machine cannot make a private read-only mount (unshare, mount)")
+    cli = Path(sys.executable).parent / "sim"
+    out = ro / "out"
+    r = subprocess.run(["unshare", "-m", "sh", "-c",
+                        f'mount -t tmpfs -o ro none {ro} && exec "$0" "$@"', str(cli), "run",
+                        str(PRESET), "--out", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "not writable" in r.stdout + r.stderr and str(out) in r.stdout + r.stderr
+    assert "Read-only file system" in r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+
+
 # ---- the commands ----------------------------------------------------------------------------
 
 def test_run_refuses_before_simulating(tmp_path, monkeypatch, no_simulation):
