@@ -192,7 +192,8 @@ def calibrate(
     typer.echo(f"wrote {out}  ({s['wall_time_seconds']:.1f} s; {s['simulations_abc']:,} "
                f"simulations, {len([g for g in s['generations'] if g['generation'] >= 0])} "
                f"generations, final threshold {last['epsilon']:.3g}, acceptance "
-               f"{last['acceptance_rate']:.1%})")
+               f"{last['acceptance_rate']:.1%}, effective sample size "
+               f"{last['effective_sample_size']:.1f} of {last['accepted']:.0f})")
     if "models" in s:  # model choice
         for name, m in s["models"].items():
             typer.echo(f"  model {name}: posterior probability {m['posterior_probability']:.3f}"

@@ -59,6 +59,7 @@ from .config import (
     check_finite,
     format_error,
     read_toml,
+    refuse_other_kind,
 )
 from .designs import SCENARIO, SCENARIOS, check_overrides, design, run_seed, scenario_design
 from .outcomes import DEFAULT_OUTCOMES, check_outcomes
@@ -300,16 +301,10 @@ def cross_draws(points: pd.DataFrame, draws: pd.DataFrame,
     return out
 
 
-SCENARIO_SECTIONS = frozenset(Config.model_fields)
-
-
 def load_experiment(path: str | Path) -> LoadedExperiment:
     path = Path(path)
     data = read_toml(path, "experiment")
-    if "base" not in data and SCENARIO_SECTIONS & data.keys():
-        raise ConfigError(f"{path} is a scenario file, not an experiment (it has "
-                          f"{sorted(SCENARIO_SECTIONS & data.keys())[0]!r} and no base); run it "
-                          f"with `sim run {path}`")
+    refuse_other_kind(path, data, "experiment")
     check_finite(data, str(path))
     try:
         spec = Experiment.model_validate(data)

@@ -52,20 +52,23 @@ class NormalMean:
 
 
 def normal_problem(simulate, generations: int, population: int = 200,
-                   seed: int = 5) -> Problem:
+                   seed: int = 5, prior_share: float = 0.0) -> Problem:
     return Problem([Factor("mu", low=-10.0, high=10.0)], {"y": 1.3}, {"y": 1.0}, simulate,
-                   root_seed=seed, population_size=population, generations=generations)
+                   root_seed=seed, population_size=population, generations=generations,
+                   prior_share=prior_share)
 
 
-def test_abc_matches_the_analytic_posterior(tmp_path):
+@pytest.mark.parametrize("prior_share", [0.0, 0.25])
+def test_abc_matches_the_analytic_posterior(tmp_path, prior_share):
     """Flat prior on [-10, 10], one observation y = 1.3 with unit noise: the posterior is
     N(1.3, 1) (truncation negligible). The ABC posterior's mean, sd and whole distribution
     (largest gap between its weighted CDF and the normal one) must match it. Tolerances allow
     for the SMC sample's own error (effective size ~250, correlated through the generations)
     and the small blur of the final threshold; the prior alone (sd 5.8) or a sampler that
-    ignored the importance weights would fail them."""
-    res = run_abc(normal_problem(NormalMean(), generations=4, population=300),
-                  tmp_path / "abc.db")
+    ignored the importance weights would fail them. With a share of proposals from the prior,
+    a proposal density that left the prior out would give its far-off draws huge weights."""
+    res = run_abc(normal_problem(NormalMean(), generations=4, population=300,
+                                 prior_share=prior_share), tmp_path / "abc.db")
     post = final(posterior_frame(res.history, [Factor("mu", low=-10.0, high=10.0)]))
     x, w = post["mu"].to_numpy(), post["weight"].to_numpy()
     mean = np.average(x, weights=w)
@@ -78,6 +81,25 @@ def test_abc_matches_the_analytic_posterior(tmp_path):
     gap = max(np.abs(cdf - normal).max(), np.abs(cdf - w[order] - normal).max())
     assert gap < 0.15
     assert res.history.max_t == 3
+
+
+def test_defensive_proposal_draws_what_its_density_says_and_bounds_weights():
+    """The mixture's draws follow its own density (the weights' denominator), and the prior
+    over that density, the importance weight, never exceeds 1 / share."""
+    from sim.calibration.proposal import DefensiveTransition
+
+    np.random.seed(1)  # noqa: NPY002 - pyabc's stream
+    t = DefensiveTransition(0.2)
+    t.fit(pd.DataFrame({"a": [0.3, 0.35, 0.4, 0.8]}), np.array([0.4, 0.3, 0.2, 0.1]))
+    draws = t.rvs(20_000)["a"].to_numpy()
+    inside = draws[(draws >= 0) & (draws <= 1)]  # pyabc rejects proposals outside the prior
+    grid = np.linspace(0.0, 1.0, 2001)
+    dens = t.pdf(pd.DataFrame({"a": grid}))
+    cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(grid))])
+    cdf /= cdf[-1]
+    assert stats.kstest(inside, lambda x: np.interp(x, grid, cdf)).pvalue > 0.01
+    assert (1.0 / dens).max() <= 1.0 / 0.2 + 1e-9
+    assert stats.kstest(inside, "uniform").pvalue < 1e-6  # and it is not just the prior
 
 
 def test_single_process_calibration_is_reproducible(tmp_path):

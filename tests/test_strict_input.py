@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import sim
+from sim.calibration.spec import load_calibration
 from sim.cli import app
 from sim.config import Config, ConfigError, build_config, load_config
 from sim.experiment import load_experiment
@@ -66,9 +67,18 @@ def test_files_that_are_not_scenarios_say_what_they_are(tmp_path):
         load_config(ROOT / "experiments" / "volume.toml")
     with pytest.raises(ConfigError, match="scenario file.*sim run"):
         load_experiment(PRESET)
+    calibration = ROOT / "experiments" / "calibration" / "tiny.toml"
+    with pytest.raises(ConfigError, match="calibration file.*sim calibrate"):
+        load_config(calibration)
+    with pytest.raises(ConfigError, match="calibration file.*sim calibrate"):
+        load_experiment(calibration)
+    for other, says in ((PRESET, "scenario file.*sim run"),
+                        (ROOT / "experiments" / "volume.toml", "experiment file.*sim sweep")):
+        with pytest.raises(ConfigError, match=says):
+            load_calibration(other, dry_run=False)
     bad = tmp_path / "latin1.toml"
     bad.write_bytes('[run]\n# caf\xe9\n'.encode("latin-1"))
-    for load in (load_config, load_experiment):
+    for load in (load_config, load_experiment, load_calibration):
         with pytest.raises(ConfigError, match="not UTF-8"):
             load(bad)
     with pytest.raises(ConfigError, match="not found"):

@@ -27,6 +27,10 @@ cannot be a function of its parameters alone: it also hashes the model's name an
 numpy's global generator (the sampler's generator, seeded as above), and the draw is stored with
 the particle's statistics (:data:`DRAW_KEY`) so that every simulation can still be rerun.
 
+**Proposals.** ``prior_share`` > 0 replaces pyabc's perturbation kernel by the same kernel
+mixed with the prior (:mod:`sim.calibration.proposal`): with fourteen parameters the plain
+kernel leaves a handful of particles with all the weight.
+
 **Resuming.** pyabc stores each generation in the database when it is complete. A killed
 calibration is resumed by ``ABCSMC.load`` from the last finished generation; the simulations of
 the generation in progress when it was killed are lost (at most one generation's work).
@@ -167,6 +171,8 @@ class Problem:
     minimum_epsilon: float = 0.0
     max_simulations: int | None = None
     distance: str = "adaptive"
+    prior_share: float = 0.0
+    """Share of proposals drawn from the prior (0: pyabc's kernel alone)."""
     meta: dict[str, Any] = field(default_factory=dict)
     models: list[Candidate] = field(default_factory=list)
     """Model choice when not empty (``factors`` and ``simulate`` are then unused)."""
@@ -247,6 +253,12 @@ def run_abc(problem: Problem, db: str | Path, sampler: Any | None = None) -> Abc
         models = PyabcModel(problem.factors, problem.simulate, problem.root_seed, stats)
         priors = _unit_prior(len(problem.factors))
         extra = {}
+    if problem.prior_share > 0:
+        from .proposal import DefensiveTransition
+
+        n = len(problem.models) if problem.models else 1
+        transitions = [DefensiveTransition(problem.prior_share) for _ in range(n)]
+        extra["transitions"] = transitions if problem.models else transitions[0]
     abc = pyabc.ABCSMC(models, priors, _distance(problem),
                        population_size=problem.population_size,
                        sampler=sampler or make_sampler(1), **extra)
@@ -337,12 +349,18 @@ def model_table(history: Any, names: list[str], prior: list[float]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def _kish(w: np.ndarray) -> float:
+    return float(w.sum() ** 2 / (w**2).sum()) if len(w) else math.nan
+
+
 def generations_table(history: Any) -> pd.DataFrame:
-    """Per generation: acceptance threshold, simulations, accepted particles, acceptance rate
-    and wall time (pyabc's record). Generation -1, when present, is the sample from the prior
-    that an adaptive distance and threshold are first fitted to (counted in the simulations,
-    nothing accepted). With an adaptive distance the thresholds of different generations are
-    in differently weighted units and need not decrease."""
+    """Per generation: acceptance threshold, simulations, accepted particles, acceptance rate,
+    effective sample size of the importance weights (Kish: (sum w)^2 / sum w^2; far below the
+    particle count means a few particles carry the posterior) and wall time (pyabc's record).
+    Generation -1, when present, is the sample from the prior that an adaptive distance and
+    threshold are first fitted to (counted in the simulations, nothing accepted). With an
+    adaptive distance the thresholds of different generations are in differently weighted units
+    and need not decrease."""
     pops = history.get_all_populations()
     out = pd.DataFrame({
         "generation": pops["t"].astype(int),
@@ -353,6 +371,8 @@ def generations_table(history: Any) -> pd.DataFrame:
     })
     out["acceptance_rate"] = [a / s if s else math.nan
                               for a, s in zip(out["accepted"], out["simulations"], strict=True)]
+    out["effective_sample_size"] = [_kish(history.get_weighted_distances(t)["w"].to_numpy())
+                                    if t >= 0 else math.nan for t in out["generation"]]
     prior_sample = out["generation"] < 0  # simulations that fit the first distance, none kept
     out["accepted"] = out["accepted"].astype(float).mask(prior_sample)
     out["acceptance_rate"] = out["acceptance_rate"].mask(prior_sample)

@@ -100,7 +100,7 @@ def problem_of(loaded: LoadedCalibration, simulate: Callable | None = None) -> P
                    simulate or simulator_of(loaded), root_seed=inf.root_seed,
                    population_size=inf.population_size, generations=inf.generations,
                    minimum_epsilon=inf.minimum_epsilon, max_simulations=inf.max_simulations,
-                   distance=inf.distance,
+                   distance=inf.distance, prior_share=inf.prior_share,
                    meta={"calibration": loaded.spec.name, "sha256": loaded.sha256})
 
 

@@ -65,6 +65,8 @@ from ..config import (
     build_config,
     field_owner,
     format_error,
+    read_toml,
+    refuse_other_kind,
     resolve_platform_keys,
 )
 from ..designs import Factor, check_key, check_overrides, parse_range
@@ -128,6 +130,13 @@ class Inference(Strict):
                                 "simulations from the observed value (Schälte et al. 2022), so "
                                 "a target the model cannot reach does not dominate; "
                                 "scaled: each target weighted by 1 / its scale, fixed.")
+    prior_share: float = Field(
+        0.0, ge=0, lt=1, description="Share of each generation's proposals drawn from the prior "
+                                     "instead of pyabc's Gaussian kernel around the last "
+                                     "generation (defensive importance sampling, Hesterberg "
+                                     "1995): no importance weight can then exceed 1 / share, "
+                                     "which keeps the effective sample size from collapsing "
+                                     "with many parameters. 0: the kernel alone.")
     estimate: Literal["median", "map"] = Field(
         "median", description="Point estimate written to calibrated.toml: the weighted "
                               "posterior median of each parameter, or the particle of highest "
@@ -416,13 +425,8 @@ def load_calibration(path: str | Path, *, dry_run: bool = True) -> LoadedCalibra
     """Read and check a calibration file; ``dry_run`` also checks the target statistics by one
     tiny run (seconds). Raises ConfigError naming the field."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"calibration file not found: {path}")
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "calibration")
+    refuse_other_kind(path, data, "calibration")
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as e:

@@ -22,6 +22,7 @@ from .loading import (
     load_config,
     parse_override,
     read_toml,
+    refuse_other_kind,
     resolve_platform_keys,
     set_path,
 )
@@ -43,5 +44,5 @@ __all__ = [
     "ModerationConfig", "OperationConfig", "PaymasterConfig", "PlatformConfig",
     "PopulationConfig", "RunConfig", "Strict", "allowed_range", "build_config", "check_finite",
     "field_owner", "format_error", "get_path", "load_config", "parse_override", "read_toml",
-    "resolve_platform_keys", "set_path", "short_repr",
+    "refuse_other_kind", "resolve_platform_keys", "set_path", "short_repr",
 ]

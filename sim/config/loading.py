@@ -106,10 +106,37 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     """Read a TOML scenario file and validate it (with optional dotted overrides)."""
     path = Path(path)
     data = read_toml(path, "config")
-    if "base" in data and ({"design", "outcomes", "replicates"} & data.keys()):
-        raise ConfigError(f"{path} is an experiment file (it has base and design), not a "
-                          f"scenario; run it with `sim sweep {path}`")
+    refuse_other_kind(path, data, "scenario")
     return build_config(data, overrides, origin=str(path))
+
+
+_KIND_SIGNS = {"experiment": ("design", {"design", "outcomes", "replicates"}),
+               "calibration": ("targets", {"targets", "parameters", "inference", "holdouts"})}
+_COMMANDS = {"scenario": "sim run", "experiment": "sim sweep", "calibration": "sim calibrate"}
+
+
+def file_kind(data: dict) -> str | None:
+    """What a parsed TOML file is by its sections: an experiment or a calibration (a base and
+    their own sections), a scenario (a scenario section and no base), or None (unclear: left
+    to validation to name the fields)."""
+    if "base" in data:
+        for kind, (_, signs) in _KIND_SIGNS.items():
+            if signs & data.keys():
+                return kind
+        return None
+    return "scenario" if set(Config.model_fields) & data.keys() else None
+
+
+def refuse_other_kind(path: Path, data: dict, expected: str) -> None:
+    """A scenario, experiment or calibration file given to the wrong command says what it is
+    and which command runs it."""
+    kind = file_kind(data)
+    if kind is None or kind == expected:
+        return
+    has = f"base and {_KIND_SIGNS[kind][0]}" if kind in _KIND_SIGNS else "no base"
+    raise ConfigError(f"{path} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} file (it has "
+                      f"{has}), not {'an' if expected[0] in 'aeiou' else 'a'} {expected}; run "
+                      f"it with `{_COMMANDS[kind]} {path}`")
 
 
 def read_toml(path: str | Path, what: str) -> dict:
