@@ -10,6 +10,7 @@ kernel twice as wide, and the kernel mixed with the prior (a tenth and a quarter
 from the prior: ``sim.calibration.proposal``, the calibration's ``prior_share``).
 
     python benchmarks/abc_weights.py [--dims 14] [--particles 120] [--generations 6]
+                                     [--variants unit "prior 0.1" ...]
 """
 
 from __future__ import annotations
@@ -66,9 +67,10 @@ def main() -> None:
     ap.add_argument("--dims", type=int, default=14)
     ap.add_argument("--particles", type=int, default=120)
     ap.add_argument("--generations", type=int, default=6)
+    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     a = ap.parse_args()
     logging.disable(logging.WARNING)
-    for variant in VARIANTS:
+    for variant in a.variants:
         ess, sims, eps = ess_by_generation(a.dims, a.particles, a.generations, variant)
         print(f"{variant:10s} effective sample size by generation: "
               + ", ".join(f"{x:.1f}" for x in ess) + f"; {sims:,} simulations, last "
