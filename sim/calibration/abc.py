@@ -256,9 +256,9 @@ def run_abc(problem: Problem, db: str | Path, sampler: Any | None = None) -> Abc
     if problem.prior_share > 0:
         from .proposal import DefensiveTransition
 
-        n = len(problem.models) if problem.models else 1
-        transitions = [DefensiveTransition(problem.prior_share) for _ in range(n)]
-        extra["transitions"] = transitions if problem.models else transitions[0]
+        share = problem.prior_share
+        extra["transitions"] = ([DefensiveTransition(share) for _ in problem.models]
+                                if problem.models else DefensiveTransition(share))
     abc = pyabc.ABCSMC(models, priors, _distance(problem),
                        population_size=problem.population_size,
                        sampler=sampler or make_sampler(1), **extra)
@@ -341,7 +341,7 @@ def model_table(history: Any, names: list[str], prior: list[float]) -> pd.DataFr
             ps.append(p)
             ws.append(p * wm / wm.sum() if len(wm) else wm)
         w = np.concatenate(ws)  # stored weights are normalised within each model
-        ess = float(w.sum() ** 2 / (w**2).sum()) if len(w) else math.nan
+        ess = kish(w)
         for n, p, wm in zip(names, ps, ws, strict=True):
             rows.append({"generation": t, "model": n, "probability": p,
                          "particles": float(len(wm)),
@@ -349,7 +349,9 @@ def model_table(history: Any, names: list[str], prior: list[float]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def _kish(w: np.ndarray) -> float:
+def kish(w: Any) -> float:
+    """Kish's effective sample size of importance weights: (sum w)^2 / sum w^2."""
+    w = np.asarray(w, dtype=float)
     return float(w.sum() ** 2 / (w**2).sum()) if len(w) else math.nan
 
 
@@ -371,7 +373,7 @@ def generations_table(history: Any) -> pd.DataFrame:
     })
     out["acceptance_rate"] = [a / s if s else math.nan
                               for a, s in zip(out["accepted"], out["simulations"], strict=True)]
-    out["effective_sample_size"] = [_kish(history.get_weighted_distances(t)["w"].to_numpy())
+    out["effective_sample_size"] = [kish(history.get_weighted_distances(t)["w"].to_numpy())
                                     if t >= 0 else math.nan for t in out["generation"]]
     prior_sample = out["generation"] < 0  # simulations that fit the first distance, none kept
     out["accepted"] = out["accepted"].astype(float).mask(prior_sample)

@@ -35,6 +35,7 @@ from .abc import (
     Candidate,
     Problem,
     generations_table,
+    kish,
     make_sampler,
     model_table,
     posterior_frame,
@@ -239,8 +240,7 @@ def _model_outputs(loaded: LoadedCalibration, name: str, k: int, cand: Candidate
         info["parameters"] = intervals(post)
         info["estimate"] = estimate
         p_last = post[post["generation"] == last_t]
-        info["posterior_effective_sample_size"] = round(
-            float(p_last["weight"].sum() ** 2 / (p_last["weight"] ** 2).sum()), 1)
+        info["posterior_effective_sample_size"] = round(kish(p_last["weight"]), 1)
         marginals_figure(post, cand.factors, mdir / "figures" / "marginals.png")
         pairs_figure(post, cand.factors, mdir / "figures" / "pairs.png")
     else:

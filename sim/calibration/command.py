@@ -37,6 +37,7 @@ from ..threads import set_threads
 from .abc import (
     Problem,
     generations_table,
+    kish,
     make_sampler,
     posterior_frame,
     run_abc,
@@ -241,7 +242,7 @@ def _summary(loaded: LoadedCalibration, post: pd.DataFrame, gens: pd.DataFrame,
             row["predictive"] = check
         checks[kind].append(row)
     p = final(post)
-    n_eff = float(p["weight"].sum() ** 2 / (p["weight"] ** 2).sum())
+    n_eff = kish(p["weight"])
     return {
         "name": loaded.spec.name,
         "calibration_file": str(loaded.path),
