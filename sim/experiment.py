@@ -61,7 +61,15 @@ from .config import (
     read_toml,
     refuse_other_kind,
 )
-from .designs import SCENARIO, SCENARIOS, check_overrides, design, run_seed, scenario_design
+from .designs import (
+    CONTINUOUS,
+    SCENARIO,
+    SCENARIOS,
+    check_overrides,
+    design,
+    run_seed,
+    scenario_design,
+)
 from .outcomes import DEFAULT_OUTCOMES, check_outcomes
 from .recipes import FigureRecipe, PrimAnalysis, check_analysis, check_figures, check_shown
 
@@ -84,9 +92,11 @@ class Design(Strict):
         description="kind scenarios: name -> {config key: value}, one design point each, "
                     "in file order.")
     calibration: str | None = Field(
-        None, description="kind posterior: a `sim calibrate` output directory (relative to the "
-                          "experiment file, else to the working directory); n parameter sets "
-                          "are drawn from its posterior by weight.")
+        None, description="A `sim calibrate` output directory (relative to the experiment file, "
+                          "else to the working directory). Kind posterior: n parameter sets are "
+                          "drawn from its posterior by weight. Continuous kinds: a factor "
+                          "{ posterior = 0.95 } ranges over that central interval of the "
+                          "parameter's posterior.")
 
     @model_validator(mode="after")
     def _scenarios_xor_factors(self) -> Design:
@@ -113,9 +123,21 @@ class Design(Strict):
             if not self.calibration:
                 raise ValueError("kind 'posterior' needs design.calibration (a `sim calibrate` "
                                  "output directory)")
-        elif self.calibration is not None:
-            raise ValueError(f"calibration: only allowed with kind = 'posterior' (kind is "
-                             f"{self.kind!r})")
+            return self
+        from_posterior = [k for k, v in self.factors.items()
+                          if isinstance(v, dict) and "posterior" in v]
+        if from_posterior and self.kind not in CONTINUOUS:
+            raise ValueError(f"factors.{from_posterior[0]}: a range from the posterior needs a "
+                             f"continuous design ({', '.join(CONTINUOUS)}); kind is {self.kind!r}")
+        if from_posterior and not self.calibration:
+            raise ValueError(f"factors.{from_posterior[0]}: a range from the posterior needs "
+                             "design.calibration (a `sim calibrate` output directory)")
+        for key in from_posterior:
+            if {"range", "values"} & set(self.factors[key]):
+                raise ValueError(f"factors.{key}: give either posterior or range, not both")
+        if self.calibration is not None and not from_posterior:
+            raise ValueError(f"calibration: only allowed with kind = 'posterior' or with a "
+                             f"factor ranging over the posterior (kind is {self.kind!r})")
         return self
 
     def factor_names(self) -> list[str]:
@@ -274,6 +296,19 @@ def _points(d: Design, root_seed: int, where: Path | None = None) -> pd.DataFram
     return pd.DataFrame(index=[0])
 
 
+def _with_posterior_ranges(spec: Experiment, where: Path) -> Experiment:
+    """The experiment with its ``{ posterior = LEVEL }`` factors given their ranges from the
+    calibration's posterior, so that every later reader (sampler, analysis, figures) sees
+    plain ranges."""
+    d = spec.design
+    if d.kind == POSTERIOR or not d.calibration:
+        return spec
+    from .calibration.posterior import posterior_ranges, resolve_calibration_dir
+
+    factors = posterior_ranges(resolve_calibration_dir(d.calibration, where), d.factors)
+    return spec.model_copy(update={"design": d.model_copy(update={"factors": factors})})
+
+
 def shown_factors(d: Design, points: pd.DataFrame) -> list[str]:
     """The varied factors a figure must show. Posterior draws crossed with a grid or with
     scenarios are pooled like replicates (figures show the mean over the posterior), so only
@@ -322,6 +357,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         raise ConfigError(f"{path}: base: {base_path} is an experiment file; base must name a "
                           "scenario")
     try:
+        spec = _with_posterior_ranges(spec, path.parent)
         points = _points(spec.design, spec.root_seed, path.parent)
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(f"{path}: design: {exc}") from None
@@ -333,7 +369,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
                            sort_keys=True, default=str).encode()
     if spec.design.scenarios:  # sort_keys hides their order, which numbers the points
         runs_part += json.dumps(list(spec.design.scenarios)).encode()
-    if spec.design.kind == POSTERIOR:  # the runs depend on the posterior sample drawn from
+    if spec.design.calibration:  # the runs depend on the posterior sample drawn from
         from .calibration.posterior import posterior_digest, resolve_calibration_dir
 
         assert spec.design.calibration is not None

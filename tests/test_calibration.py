@@ -324,6 +324,25 @@ estimate = "map"
     assert list(pooled["n"]) == [6]
     assert pooled.loc[0, "posts_published_mean"] == pytest.approx(by["posts_published_mean"].mean())
 
+    # a continuous design whose fitted factor ranges over its posterior 90% interval
+    amp = "operation.self_amp_per_post"
+    lo, hi = summary["parameters"][amp]["q0.05"], summary["parameters"][amp]["q0.95"]
+    head = f'name = "e"\nbase = "{BASE.as_posix()}"\nusers = 300\ndays = 0.5\n'
+    lhs = head + '[design]\nkind = "lhs"\nn = 16\ncalibration = "out"\n[design.factors]\n'
+    exp.write_text(lhs + f'"{amp}" = {{ posterior = 0.9, log = true }}\n'
+                   '"operation.fluency_mean" = [0.2, 0.6]\n')
+    d = load_experiment(exp)
+    spec = d.spec.design.factors[amp]
+    assert spec["log"] is True and spec["range"] == pytest.approx([lo, hi])
+    x = d.points[amp]
+    assert x.between(lo, hi).all() and x.min() < lo * (hi / lo) ** 0.1  # LHS fills the range
+    exp.write_text(lhs + '"operation.fluency_mean" = { posterior = 0.9 }\n')
+    with pytest.raises(ConfigError, match="fluency_mean.*not a parameter of the calibration"):
+        load_experiment(exp)
+    exp.write_text(lhs + f'"{amp}" = {{ posterior = 1.5 }}\n')
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        load_experiment(exp)
+
 
 def test_robust_scale_downweights_a_target_the_model_misses():
     """The robust distance's scale adds the simulations' distance from the observed value to
@@ -361,4 +380,17 @@ def test_posterior_design_is_refused_without_a_calibration(tmp_path):
         load_experiment(exp)
     exp.write_text(post + '[design.factors]\n"operation.fluency_mean" = {range = [0.1, 0.3]}\n')
     with pytest.raises(ConfigError, match="give a list of values"):
+        load_experiment(exp)
+    # a factor ranging over a posterior needs a calibration, a continuous design, no range
+    sobol = head + '[design]\nkind = "sobol"\n'
+    amp = '[design.factors]\n"operation.self_amp_per_post" = { posterior = 0.95 }\n'
+    exp.write_text(sobol + amp)
+    with pytest.raises(ConfigError, match="self_amp_per_post: a range from the posterior needs "
+                                          "design.calibration"):
+        load_experiment(exp)
+    exp.write_text(head + '[design]\nkind = "grid"\ncalibration = "x"\n' + amp)
+    with pytest.raises(ConfigError, match="needs a continuous design"):
+        load_experiment(exp)
+    exp.write_text(sobol + 'calibration = "x"\n' + amp.replace("}", ", range = [1, 2] }"))
+    with pytest.raises(ConfigError, match="posterior or range, not both"):
         load_experiment(exp)

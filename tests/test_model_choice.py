@@ -154,10 +154,12 @@ def test_bad_models_are_refused_naming_the_field(tmp_path, models, message):
         load_calibration(_file(tmp_path, models), dry_run=False)
 
 
-def test_kpi_choice_experiment_file_validates():
-    """The shipped Spamouflage KPI comparison loads, with its dry run (target statistics exist),
-    and compares the four KPIs with adaptive operators."""
-    loaded = load_calibration(ROOT / "experiments" / "calibration" / "kpi_choice.toml")
+@pytest.mark.parametrize("name", ["kpi_choice", "kpi_choice_calibrated"])
+def test_kpi_choice_experiment_file_validates(name):
+    """The shipped Spamouflage KPI comparisons (over the assumed and over the calibrated
+    preset) load, with their dry run (target statistics exist), and compare the four KPIs with
+    adaptive operators."""
+    loaded = load_calibration(ROOT / "experiments" / "calibration" / f"{name}.toml")
     assert {loaded.spec.models[m].overrides["paymaster.kpi"] for m in loaded.model_names} == {
         "tender", "reported_engagement", "organic_engagement", "organic_reach"}
     cfg = loaded.config({f.key: f.low for f in loaded.factors}, 1, loaded.model_names[0])

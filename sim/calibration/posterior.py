@@ -3,7 +3,8 @@
 From the posterior sample (``posterior.parquet``: the particles of every generation, the last
 one being the posterior) this module derives point estimates and intervals, the figures
 (marginals, pairs, posterior-predictive check), the ``calibrated.toml`` scenario, and the draws
-that a ``[design] kind = "posterior"`` sweep runs over.
+that a ``[design] kind = "posterior"`` sweep runs over (and the ranges that a continuous
+design takes from the posterior's intervals).
 """
 
 from __future__ import annotations
@@ -133,6 +134,41 @@ def posterior_design(calibration_dir: Path, n: int, root_seed: int) -> pd.DataFr
                          "name one model's directory (models/NAME) and set that model's "
                          "overrides in the experiment")
     return posterior_draws(post, n, draw_seed(root_seed, 2))
+
+
+def posterior_ranges(calibration_dir: Path, factors: dict[str, Any]) -> dict[str, Any]:
+    """Factors of a continuous design with ``{ posterior = LEVEL }`` given the central ``LEVEL``
+    interval of the calibration's posterior as their ``range`` (the other keys of the factor,
+    ``log`` or ``integer``, kept; an integer range widened to whole numbers). Factors without
+    it are returned as given. Why: a sensitivity analysis over a fitted world should vary a
+    fitted parameter over what the data left uncertain, not over its prior."""
+    post = final(pd.read_parquet(calibration_dir / POSTERIOR_FILE))
+    if "model" in post.columns:
+        raise ValueError(f"{calibration_dir} is a model choice, whose posterior mixes models; "
+                         "name one model's directory (models/NAME)")
+    w = post["weight"].to_numpy()
+    out: dict[str, Any] = {}
+    for key, spec in factors.items():
+        if not (isinstance(spec, dict) and "posterior" in spec):
+            out[key] = spec
+            continue
+        level = spec["posterior"]
+        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+            raise ValueError(f"factor {key!r}: posterior must be an interval level between 0 "
+                             f"and 1 (exclusive), e.g. 0.95; got {level!r}")
+        if key not in post.columns:
+            raise ValueError(f"factor {key!r}: not a parameter of the calibration in "
+                             f"{calibration_dir} (its parameters: "
+                             f"{', '.join(parameter_columns(post))})")
+        x = post[key].to_numpy(dtype=float)
+        lo, hi = (weighted_quantile(x, w, q) for q in ((1 - level) / 2, (1 + level) / 2))
+        if spec.get("integer"):
+            lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+        if not lo < hi:
+            raise ValueError(f"factor {key!r}: the posterior's {level:g} interval is a single "
+                             f"value ({lo:g}); fix the parameter with an override instead")
+        out[key] = {**{k: v for k, v in spec.items() if k != "posterior"}, "range": [lo, hi]}
+    return out
 
 
 def posterior_digest(calibration_dir: Path) -> bytes:
