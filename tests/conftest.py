@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,3 +20,11 @@ PRESET = ROOT / "experiments" / "spamouflage.toml"
 def preset() -> Path:
     """The headline scenario file (scale it down with ``users=`` and ``days=``)."""
     return PRESET
+
+
+def world_scope(fixture_name: str, config: pytest.Config) -> str:
+    """Scope of a fixture that simulates a world several tests read: the module, as worlds are
+    costly, except under mutation testing. mutmut maps each function to the tests that call
+    it, and a module's world is simulated while the first test that asks for it is set up, so
+    the checks of the other tests on that world would never be run against a mutant."""
+    return "function" if os.environ.get("MUTANT_UNDER_TEST") else "module"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import world_scope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_mechanisms import assert_greater
@@ -135,7 +136,7 @@ def _model(preset, users: int, ticks: int, seed: int, **overrides) -> InfluenceM
     return m
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=world_scope)
 def watched(preset):
     """A small moderated world run for 40 hours, nothing removed yet."""
     return _model(preset, 4000, 40, seed=5, review_delay_hours=10_000)
@@ -252,7 +253,7 @@ def test_precision_recall_on_a_hand_built_case() -> None:
     assert even["median_removal_delay_hours"] == 20.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=world_scope)
 def takedown(preset):
     """A moderated run that removes accounts quickly."""
     return _model(preset, 5000, 48, seed=2, review_delay_hours=0, threshold=0.3)

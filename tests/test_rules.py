@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import world_scope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -227,7 +228,7 @@ def test_the_engine_reads_the_formula_inputs_from_the_right_places() -> None:
 
 # ==== the ledgers, recounted (docs/model.md 7.12) ==============================================
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=world_scope)
 def busy():
     return busy_model()
 
@@ -467,7 +468,7 @@ def test_bought_followers_change_only_the_vanity_ledger() -> None:
 
 # ==== moderation and reading (docs/model.md 7.15) ==============================================
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=world_scope)
 def strict():
     """A moderated world with a strict threshold and immediate review: organic users are
     wrongly removed from platforms, and operation accounts taken down."""

@@ -24,6 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import world_scope
 from test_rules import BUSY
 
 import sim
@@ -112,7 +113,7 @@ def test_moderator_logs_keep_exactly_the_window() -> None:
 
 # ==== demote_then_remove and the flag's hour (7.15) ============================================
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=world_scope)
 def staged():
     """A moderated world (demote at the flag, remove after an exponential review delay) whose
     operators plant replies on their persona's topic only; checked hour by hour."""
