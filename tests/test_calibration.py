@@ -102,6 +102,37 @@ def test_defensive_proposal_draws_what_its_density_says_and_bounds_weights():
     assert stats.kstest(inside, "uniform").pvalue < 1e-6  # and it is not just the prior
 
 
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning",
+                            "ignore:divide by zero:RuntimeWarning",
+                            "ignore:invalid value:RuntimeWarning")
+def test_kernel_survives_weights_collapsed_onto_one_particle():
+    """A generation whose weights sit on one particle (the Spamouflage fit's eighth) still
+    gives a proposal: the kernel of equal weights, drawing what its density says. Weights
+    that have not collapsed give pyabc's kernel exactly (fits are unchanged)."""
+    import pyabc
+
+    from sim.calibration.proposal import CollapseSafeKernel, DefensiveTransition
+
+    X = pd.DataFrame(np.random.default_rng(0).random((30, 3)), columns=list("abc"))
+    one = np.zeros(30)
+    one[4] = 1.0
+    with pytest.raises(ValueError):  # what the calibration met
+        pyabc.MultivariateNormalTransition().fit(X, one)
+    safe, equal = CollapseSafeKernel(), CollapseSafeKernel()
+    safe.fit(X, one)
+    equal.fit(X, np.full(30, 1 / 30))
+    np.testing.assert_array_equal(safe.cov, equal.cov)
+    assert np.all(np.linalg.eigvalsh(safe.cov) > 0)
+    np.testing.assert_allclose(safe.pdf(X), equal.pdf(X))
+    DefensiveTransition(0.1).fit(X, one)
+    w = np.random.default_rng(1).random(30)
+    ref = pyabc.MultivariateNormalTransition()
+    safe.fit(X, w)
+    ref.fit(X, w)
+    np.testing.assert_array_equal(safe.cov, ref.cov)
+    np.testing.assert_array_equal(safe.pdf(X), ref.pdf(X))
+
+
 def test_single_process_calibration_is_reproducible(tmp_path):
     a = run_abc(normal_problem(NormalMean(), 2, population=40), tmp_path / "a.db")
     b = run_abc(normal_problem(NormalMean(), 2, population=40), tmp_path / "b.db")

@@ -29,7 +29,8 @@ the particle's statistics (:data:`DRAW_KEY`) so that every simulation can still 
 
 **Proposals.** ``prior_share`` > 0 replaces pyabc's perturbation kernel by the same kernel
 mixed with the prior (:mod:`sim.calibration.proposal`): with fourteen parameters the plain
-kernel leaves a handful of particles with all the weight.
+kernel leaves a handful of particles with all the weight. Either kernel is fitted on equal
+weights when the weights have collapsed onto a single particle (pyabc's own would fail).
 
 **Resuming.** pyabc stores each generation in the database when it is complete. A killed
 calibration is resumed by ``ABCSMC.load`` from the last finished generation; the simulations of
@@ -253,12 +254,14 @@ def run_abc(problem: Problem, db: str | Path, sampler: Any | None = None) -> Abc
         models = PyabcModel(problem.factors, problem.simulate, problem.root_seed, stats)
         priors = _unit_prior(len(problem.factors))
         extra = {}
-    if problem.prior_share > 0:
-        from .proposal import DefensiveTransition
+    from .proposal import CollapseSafeKernel, DefensiveTransition
 
-        share = problem.prior_share
-        extra["transitions"] = ([DefensiveTransition(share) for _ in problem.models]
-                                if problem.models else DefensiveTransition(share))
+    share = problem.prior_share
+
+    def kernel() -> Any:
+        return DefensiveTransition(share) if share > 0 else CollapseSafeKernel()
+
+    extra["transitions"] = [kernel() for _ in problem.models] if problem.models else kernel()
     abc = pyabc.ABCSMC(models, priors, _distance(problem),
                        population_size=problem.population_size,
                        sampler=sampler or make_sampler(1), **extra)

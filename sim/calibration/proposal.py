@@ -21,6 +21,22 @@ import pyabc
 from pyabc.parameters import Parameter
 
 
+class CollapseSafeKernel(pyabc.MultivariateNormalTransition):
+    """pyabc's Gaussian kernel, fitted on equal weights when the importance weights have
+    collapsed onto fewer than two effective particles.
+
+    The weighted covariance of a single effective particle is undefined (pyabc's kernel then
+    fails deep inside scipy, after the generation is stored). Any proposal keeps importance
+    sampling exact as long as the weights use the density the proposals come from, which this
+    kernel's ``pdf`` is; only its efficiency changes."""
+
+    def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
+        w = np.asarray(w, dtype=float)
+        if len(w) > 1 and w.sum() ** 2 / (w**2).sum() < 2.0:
+            w = np.full(len(w), 1.0 / len(w))
+        super().fit(X, w)
+
+
 class DefensiveTransition(pyabc.transition.Transition):
     """pyabc's Gaussian kernel mixed with the uniform prior on the unit cube.
 
@@ -30,7 +46,7 @@ class DefensiveTransition(pyabc.transition.Transition):
         if not 0.0 < prior_share < 1.0:
             raise ValueError(f"prior_share must be in (0, 1), got {prior_share}")
         self.prior_share = prior_share
-        self.kernel = pyabc.MultivariateNormalTransition()
+        self.kernel = CollapseSafeKernel()
 
     def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
         self.kernel.fit(X, w)
