@@ -20,6 +20,8 @@ import pandas as pd
 import pyabc
 from pyabc.parameters import Parameter
 
+from .abc import kish
+
 
 class CollapseSafeKernel(pyabc.MultivariateNormalTransition):
     """pyabc's Gaussian kernel, fitted on equal weights when the importance weights have
@@ -31,8 +33,7 @@ class CollapseSafeKernel(pyabc.MultivariateNormalTransition):
     kernel's ``pdf`` is; only its efficiency changes."""
 
     def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
-        w = np.asarray(w, dtype=float)
-        if len(w) > 1 and w.sum() ** 2 / (w**2).sum() < 2.0:
+        if len(w) > 1 and kish(w) < 2.0:
             w = np.full(len(w), 1.0 / len(w))
         super().fit(X, w)
 
