@@ -296,17 +296,18 @@ def test_sensitivity_and_discovery_experiments_share_one_space():
     # Sobol' and discovery at the screening's size, so that the three read one world
     assert (found.spec.users, found.spec.days) == (morris.spec.users, morris.spec.days)
     assert (sobol.users, sobol.days) == (morris.spec.users, morris.spec.days)
-    # over the fitted world: the same factors, ranges and size, except that the factors the
-    # calibration fitted range over its posterior
-    fitted = Experiment.model_validate(
-        tomllib.loads((EXPERIMENTS / "sensitivity_sobol_calibrated.toml").read_text()))
+    # over the fitted world: the same factors, ranges, size and analyses, except that every
+    # factor the calibration fitted ranges over its posterior
     fit = tomllib.loads((EXPERIMENTS / "calibration" / "spamouflage.toml").read_text())
-    from_posterior = {k for k, v in fitted.design.factors.items()
-                      if isinstance(v, dict) and "posterior" in v}
-    assert from_posterior and from_posterior <= set(fit["parameters"])
-    assert list(fitted.design.factors) == list(sobol.design.factors)
-    assert all(v == sobol.design.factors[k] for k, v in fitted.design.factors.items()
-               if k not in from_posterior)
-    assert set(fit["parameters"]) & set(sobol.design.factors) == from_posterior
-    assert (fitted.users, fitted.days, fitted.design.n, fitted.root_seed) == (
-        sobol.users, sobol.days, sobol.design.n, sobol.root_seed)
+    for name, assumed in (("sensitivity_sobol", sobol), ("discovery", found.spec)):
+        fitted = Experiment.model_validate(
+            tomllib.loads((EXPERIMENTS / f"{name}_calibrated.toml").read_text()))
+        from_posterior = {k for k, v in fitted.design.factors.items()
+                          if isinstance(v, dict) and "posterior" in v}
+        assert list(fitted.design.factors) == list(assumed.design.factors)
+        assert set(fit["parameters"]) & set(assumed.design.factors) == from_posterior
+        assert all(v == assumed.design.factors[k] for k, v in fitted.design.factors.items()
+                   if k not in from_posterior)
+        assert (fitted.users, fitted.days, fitted.design.n, fitted.root_seed,
+                fitted.analysis) == (assumed.users, assumed.days, assumed.design.n,
+                                     assumed.root_seed, assumed.analysis)
