@@ -372,7 +372,6 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     if spec.design.calibration:  # the runs depend on the posterior sample drawn from
         from .calibration.posterior import posterior_digest, resolve_calibration_dir
 
-        assert spec.design.calibration is not None
         runs_part += posterior_digest(resolve_calibration_dir(spec.design.calibration,
                                                               path.parent))
     digest = hashlib.sha256(runs_part + b"\0" + base_path.read_bytes()).hexdigest()

@@ -128,12 +128,17 @@ def posterior_design(calibration_dir: Path, n: int, root_seed: int) -> pd.DataFr
     with a seed derived from the experiment's root seed."""
     from .abc import draw_seed
 
+    return posterior_draws(_one_model_posterior(calibration_dir), n, draw_seed(root_seed, 2))
+
+
+def _one_model_posterior(calibration_dir: Path) -> pd.DataFrame:
+    """The stored posterior sample of a calibration of one model (not a model choice)."""
     post = pd.read_parquet(calibration_dir / POSTERIOR_FILE)
     if "model" in post.columns:
         raise ValueError(f"{calibration_dir} is a model choice, whose posterior mixes models; "
                          "name one model's directory (models/NAME) and set that model's "
                          "overrides in the experiment")
-    return posterior_draws(post, n, draw_seed(root_seed, 2))
+    return post
 
 
 def posterior_ranges(calibration_dir: Path, factors: dict[str, Any]) -> dict[str, Any]:
@@ -142,10 +147,7 @@ def posterior_ranges(calibration_dir: Path, factors: dict[str, Any]) -> dict[str
     ``log`` or ``integer``, kept; an integer range widened to whole numbers). Factors without
     it are returned as given. Why: a sensitivity analysis over a fitted world should vary a
     fitted parameter over what the data left uncertain, not over its prior."""
-    post = final(pd.read_parquet(calibration_dir / POSTERIOR_FILE))
-    if "model" in post.columns:
-        raise ValueError(f"{calibration_dir} is a model choice, whose posterior mixes models; "
-                         "name one model's directory (models/NAME)")
+    post = final(_one_model_posterior(calibration_dir))
     w = post["weight"].to_numpy()
     out: dict[str, Any] = {}
     for key, spec in factors.items():
