@@ -27,13 +27,14 @@ from scipy.special import expit
 from sim.calibration.proposal import DefensiveTransition
 
 OBSERVED = {"a": 0.9, "b": 0.2, "c": 0.1}
+UNREACHABLE = {"a": 1.3, "b": 0.2, "c": 0.1}  # a = p0 + noise, p0 <= 1: the model cannot fit it
 
 
 VARIANTS = ("unit", "logit", "wide", "prior 0.1", "prior 0.25")
 
 
-def ess_by_generation(dims: int, particles: int, generations: int,
-                      variant: str) -> tuple[list[float], int, float]:
+def ess_by_generation(dims: int, particles: int, generations: int, variant: str,
+                      observed: dict[str, float] = OBSERVED) -> tuple[list[float], int, float]:
     logit = variant == "logit"
     rv = "logistic" if logit else "uniform"
     prior = pyabc.Distribution(**{f"p{i}": pyabc.RV(rv, 0, 1) for i in range(dims)})
@@ -53,7 +54,7 @@ def ess_by_generation(dims: int, particles: int, generations: int,
                        transitions=transition, sampler=pyabc.sampler.SingleCoreSampler())
     with tempfile.TemporaryDirectory() as tmp:
         np.random.seed(1)  # noqa: NPY002
-        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", OBSERVED)
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", observed)
         h = abc.run(max_nr_populations=generations)
         out = []
         for t in range(h.max_t + 1):
@@ -68,10 +69,13 @@ def main() -> None:
     ap.add_argument("--particles", type=int, default=120)
     ap.add_argument("--generations", type=int, default=6)
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    ap.add_argument("--unreachable", action="store_true",
+                    help="observe a = 1.3, which no parameter reaches (a model that misfits)")
     a = ap.parse_args()
     logging.disable(logging.WARNING)
+    observed = UNREACHABLE if a.unreachable else OBSERVED
     for variant in a.variants:
-        ess, sims, eps = ess_by_generation(a.dims, a.particles, a.generations, variant)
+        ess, sims, eps = ess_by_generation(a.dims, a.particles, a.generations, variant, observed)
         print(f"{variant:10s} effective sample size by generation: "
               + ", ".join(f"{x:.1f}" for x in ess) + f"; {sims:,} simulations, last "
               f"threshold {eps:.3f}", flush=True)

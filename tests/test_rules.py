@@ -30,9 +30,10 @@ import pytest
 from conftest import world_scope
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import sim
-from sim.ledger import COUNTERS, breakout_category, kidding_ratio, top_share
+from sim.ledger import COUNTERS, breakout_category, kidding_ratio, log_kidding_ratio, top_share
 from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED
 from sim.organic.engagement import Coefficients, action_probs, match_factor
@@ -303,6 +304,13 @@ def test_every_ledger_counter_equals_its_recount(busy) -> None:
         assert want[k] >= 5, (k, want[k])
 
 
+MODERATION_OFF = dict(organic_accounts_removed=0, organic_followers_lost=0,
+                      moderation_precision=None, moderation_recall=None,
+                      median_removal_delay_hours=None, moderation_actions=0,
+                      accounts_removed_per_action=0.0)
+"""Moderation's summary figures in a run without moderation: nothing removed, no scores."""
+
+
 def test_summary_figures_are_their_definitions(busy) -> None:
     """The summary's derived figures from the per-user arrays and the accounts: distinct
     exposed users, reported followers (organic + bought + live siblings), the shares."""
@@ -327,13 +335,14 @@ def test_summary_figures_are_their_definitions(busy) -> None:
     assert s["exposure_top1pct_share"] == pytest.approx(top / exposure.sum())
     assert s["kidding_ratio"] == pytest.approx(s["reported_engagements"]
                                                / s["organic_engagements"])
+    assert s["log_kidding_ratio"] == pytest.approx(math.log10(s["kidding_ratio"]))
     engaged = m.ledger.engaged
     assert engaged.any() and engaged.sum() <= s["organic_engagements"]
     last = m.ledger.rows[-1]
     assert last["kidding_ratio"] == pytest.approx(s["kidding_ratio"])
     assert last["kidding_ratio_impressions"] == pytest.approx(s["kidding_ratio_impressions"])
-    assert s["moderation"] is False and s["moderation_actions"] == 0
-    assert s["organic_accounts_removed"] == 0 and s["accounts_removed_per_action"] == 0.0
+    assert s["moderation"] is False
+    assert {k: s[k] for k in MODERATION_OFF} == MODERATION_OFF
 
 
 def test_ledger_helpers_on_hand_built_cases() -> None:
@@ -356,6 +365,22 @@ def test_ledger_helpers_on_hand_built_cases() -> None:
     assert top_share(counts) == pytest.approx(100 / 1000)
     assert top_share(np.zeros(5)) == 0.0
     assert top_share(np.array([1, 3]), 0.5) == 0.75
+    assert top_share(np.array([4])) == 1.0  # one user holds it all
+    # log10 of the ratio, each count floored at 1
+    assert log_kidding_ratio(30, 10) == pytest.approx(math.log10(3))
+    assert log_kidding_ratio(30, 1) == pytest.approx(math.log10(30))
+    assert log_kidding_ratio(30, 0) == pytest.approx(math.log10(30))
+    assert log_kidding_ratio(1, 1) == 0.0 and log_kidding_ratio(0, 0) == 0.0
+
+
+def test_summary_of_an_operation_that_never_posts() -> None:
+    """No reported engagement: the in-network share is 0, the kidding ratio undefined and its
+    logarithm 0 (docs/outputs.md)."""
+    s = sim.run(sim.Config(), seed=1, users=300, days=1,
+                overrides={"operation.posts_per_account_day": 0.0}).summary
+    assert s["posts_published"] == 0 and s["reported_engagements"] == 0
+    assert s["in_network_engagement_share"] == 0.0
+    assert s["kidding_ratio"] is None and s["log_kidding_ratio"] == 0.0
 
 
 def test_ledger_refuses_undeclared_counters(busy) -> None:
@@ -464,6 +489,38 @@ def test_bought_followers_change_only_the_vanity_ledger() -> None:
         a.accounts["fake_followers"].sum()
     assert a.summary["reported_impressions"] > b.summary["reported_impressions"]
     assert a.summary["organic_engagements"] > 20
+
+
+def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger() -> None:
+    """Bought views (view bots): a ``bought_views_share`` of the operation's posts, never its
+    planted replies, get log-normal views (here sigma 0: exactly the median, 100) on the public
+    counter and in reported impressions, drawn from the vanity stream, so the real ledger is
+    draw for draw the same as without them."""
+    over = {**BUSY, "operation.fake_view_prob": 0.0, "operation.bought_views_median": 100.0,
+            "operation.bought_views_sigma": 0.0}
+    runs = {}
+    for share in (0.0, 0.4):
+        cfg = resolve_config(sim.Config(), users=1500, days=1, overrides={
+            **over, "operation.bought_views_share": share})
+        m = InfluenceModel(cfg, seed=5)
+        m.run(20)
+        runs[share] = m
+    off, on = runs[0.0], runs[0.4]
+    assert on.ledger.rows[-1] == {**off.ledger.rows[-1],
+                                  "reported_impressions": on.ledger.rows[-1][
+                                      "reported_impressions"],
+                                  "kidding_ratio_impressions": on.ledger.rows[-1][
+                                      "kidding_ratio_impressions"]}
+    p_on, p_off = posts_table(on), posts_table(off)
+    assert (p_off["imp_fake"] == 0).all()
+    bought = p_on["imp_fake"]
+    posts, replies = p_on["kind"] == KIND_OP_POST, p_on["kind"] == KIND_OP_REPLY
+    assert set(np.unique(bought[posts])) == {0, 100} and (bought[~posts] == 0).all()
+    assert replies.sum() > 0
+    k = int((bought[posts] > 0).sum())
+    assert stats.binomtest(k, int(posts.sum()), 0.4).pvalue > 0.001
+    assert on.ledger.totals["reported_impressions"] - off.ledger.totals[
+        "reported_impressions"] == bought.sum()
 
 
 # ==== moderation and reading (docs/model.md 7.15) ==============================================
@@ -594,13 +651,14 @@ def test_moderation_summary_agrees_with_its_tables() -> None:
         **BUSY, "moderation.enabled": True, "moderation.review_delay_hours": 0,
         "moderation.threshold": 0.15, "moderation.counterfactual": False,
         "operation.replacements_per_day": 12,
-        "operation.replacement_mix": {"fresh": 0.5, "hijacked": 0.5}})
+        "operation.replacement_mix": {"fresh": 0.4, "hijacked": 0.4, "bought": 0.2}})
     s, df, acc = r.summary, r.removals, r.accounts
+    assert set(MODERATION_OFF) <= set(s)  # the same figures with moderation on and off
     assert s["moderation_actions"] > 0 and df["operation"].any()
     assert s["accounts_removed_per_action"] == pytest.approx(len(df) / s["moderation_actions"])
     new = acc[acc["origin"] != "initial"]
     assert s["operation_accounts_acquired"] == len(new) > 0
-    assert set(new["origin"]) == {"fresh", "hijacked"}  # the configured kinds, no other
+    assert set(new["origin"]) == {"fresh", "hijacked", "bought"}  # the configured kinds
     assert (new["hijacked"] == (new["origin"] == "hijacked")).all()
     assert (new["fake_followers"] > 0).all() and new["fake_followers"].nunique() > 1
     assert (new["created_tick"] > 0).all()
@@ -627,40 +685,46 @@ def test_demotion_marks_an_accounts_posts_old_and_new() -> None:
     status = m.moderation.status
     p = posts_table(m)
     assert m.operation.accounts.alive.all() and (status[: p["gid"].size] != STATUS_REMOVED).all()
-    df_demoted = [(pf, mod.demoted) for pf, mod in
-                  ((m.platforms[q], md) for q, md in m.moderation.by_platform.items())]
-    n_demoted = 0
-    for pf, demoted in df_demoted:
-        op = demoted[demoted >= m.pop.n]
-        theirs = np.flatnonzero(np.isin(p["author"], op) & (p["platform"] == pf.index))
+    status = status[: p["gid"].size]
+    n_later = 0
+    for q, mod in m.moderation.by_platform.items():
+        here = p["platform"] == q
+        op = mod.demoted[mod.demoted >= m.pop.n]
+        theirs = np.flatnonzero(np.isin(p["author"], op) & here)
         assert (status[theirs] == STATUS_DEMOTED).all()
-        n_demoted += theirs.size
-        flagged = {int(a): t for a, t in m.moderation.by_platform[pf.index].flag_tick.items()}
-        later = [i for i in theirs if p["created"][i] > flagged[int(p["author"][i])]]
-        n_demoted += len(later) > 0
-    assert n_demoted > 0
-    others = np.flatnonzero(p["is_op"] & (status[: p["gid"].size] == STATUS_OK))
-    assert others.size > 0  # not everything: only the flagged accounts'
+        # nobody else's: every demoted post here is by an account demoted here
+        assert np.isin(p["author"][here & (status == STATUS_DEMOTED)], mod.demoted).all()
+        n_later += sum(p["created"][i] > mod.flag_tick[int(p["author"][i])] for i in theirs)
+    assert n_later > 0  # posts made after the flag were demoted from the start
+    assert (p["is_op"] & (status == STATUS_OK)).any()  # not everything
+
+
+def linked_observation(links: bool = True):
+    """Accounts 10..15: 10<->11 and 11<->12 engage each other; 13 and 14 co-post content 7 in
+    one window; 15 engages 10 one way only; 12 and 13 post unique content (-1) in one window,
+    which links nobody. Without ``links``: no engagement and no shared content."""
+    from sim.moderation.detection import Observation
+
+    e = 5 if links else 0
+    return Observation(
+        now=48, post_author=np.array([13, 14, 15, 12, 13]),
+        post_created=np.array([40, 41, 40, 40, 40]), post_original=np.ones(5, bool),
+        post_fingerprint=np.array([7, 7, -1, -1, -1]) if links else np.full(5, -1),
+        post_language=np.zeros(5, np.int8), post_quality=np.ones(5, np.float32),
+        eng_src=np.array([10, 11, 11, 12, 15])[:e], eng_dst=np.array([11, 10, 12, 11, 10])[:e],
+        eng_tick=np.full(e, 40), report_dst=np.zeros(0, np.int64),
+        born=np.zeros(16, np.int64), claimed_community=np.zeros(16, np.int8),
+        main_language=np.zeros(1, np.int8))
 
 
 def test_network_takedowns_join_linked_suspects() -> None:
-    """Accounts linked by reciprocal engagement or by co-posting one content in one window form
-    one takedown with a flagged member, if each scores at least ``network_threshold``."""
+    """Accounts linked by engagement (either way) or by co-posting one content in one window
+    form one takedown with a flagged member, if each scores at least ``network_threshold``;
+    with no links, each flagged account is a takedown of its own."""
     from sim.config import ModerationConfig
-    from sim.moderation.detection import Observation, Scores, linked_groups
+    from sim.moderation.detection import Scores, linked_groups
 
-    # accounts 10..15: 10<->11 and 11<->12 engage each other; 13 and 14 co-post content 7 in
-    # one window; 15 engages 10 one way only; 12 and 13 post unique content (-1) in one window,
-    # which links nobody
-    obs = Observation(
-        now=48, post_author=np.array([13, 14, 15, 12, 13]),
-        post_created=np.array([40, 41, 40, 40, 40]), post_original=np.ones(5, bool),
-        post_fingerprint=np.array([7, 7, -1, -1, -1]),
-        post_language=np.zeros(5, np.int8), post_quality=np.ones(5, np.float32),
-        eng_src=np.array([10, 11, 11, 12, 15]), eng_dst=np.array([11, 10, 12, 11, 10]),
-        eng_tick=np.full(5, 40), report_dst=np.zeros(0, np.int64),
-        born=np.zeros(16, np.int64), claimed_community=np.zeros(16, np.int8),
-        main_language=np.zeros(1, np.int8))
+    obs = linked_observation()
     accounts = np.arange(10, 16)
     cfg = ModerationConfig(enabled=True, mode="network", network_threshold=0.5,
                            sync_window_hours=6)
@@ -679,6 +743,8 @@ def test_network_takedowns_join_linked_suspects() -> None:
     assert groups([0.9, 0.5, 0.9, 0.9, 0.9, 0.9], [10]) == [[10, 11, 12, 15]]  # at: in
     assert groups(high, [10], [True, False, True, True, True, True]) == [[10, 15]]
     assert groups([0.1, 0.9, 0.9, 0.9, 0.4, 0.9], [10, 13]) == [[10, 11, 12, 15], [13]]
+    obs = linked_observation(links=False)
+    assert groups(high, [10, 13]) == [[10], [13]]
 
 
 @pytest.mark.parametrize("threshold", [0.15, 1.0])

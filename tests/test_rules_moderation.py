@@ -25,15 +25,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import world_scope
-from test_rules import BUSY
+from scipy import stats
+from test_rules import BUSY, linked_observation
 
 import sim
+import sim.moderation.enforcement as enforcement
 import sim.operation.tactics as tactics
 from sim.config import TACTICS, ModerationConfig
 from sim.incentives import Learner, candidate_splits
 from sim.ledger import Ledger
 from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_REMOVED, UNIQUE, Observation, score_accounts
+from sim.moderation.detection import Scores
 from sim.operation import ORIGIN_NAMES, TrollAccounts
 from sim.posts import KIND_OP_REPLY
 from sim.runner import resolve_config
@@ -109,6 +112,76 @@ def test_moderator_logs_keep_exactly_the_window() -> None:
     mod.step()  # the end of hour t: no scan is due; trims the logs
     assert [e[0] for e in mod.eng_log] == list(range(t - 3, t + 1))
     assert [r[0] for r in mod.report_log] == list(range(t - 3, t + 1))
+
+
+def test_a_platform_observes_its_own_posts_of_the_window_and_its_logs() -> None:
+    """The observation after hour ``t``: the posts made on that platform in hours
+    ``t + 1 - window_hours .. t``, and the engagement log row for row with each row's hour;
+    with nothing logged, no engagement at all."""
+    m = model(400, **{**BUSY, "moderation.enabled": True, "moderation.window_hours": 4,
+                      "moderation.scan_interval_hours": 720})
+    m.run(10)
+    mod = moderator(m)
+    t = m.tick
+    c = post_columns(m)
+    want = np.flatnonzero((c["platform"] == mod.p) & (c["created"] >= t - 3))
+    obs = m.moderation.observe(mod)
+    np.testing.assert_array_equal(obs.post_author, c["author"][want])
+    np.testing.assert_array_equal(obs.post_created, c["created"][want])
+    assert obs.now == t and (c["created"][want] == t - 3).any()
+    assert obs.eng_src.size > 0
+    np.testing.assert_array_equal(obs.eng_tick, np.concatenate(
+        [np.full(src.size, h) for h, src, _ in mod.eng_log]))
+    mod.eng_log.clear()
+    obs = m.moderation.observe(mod)
+    assert obs.eng_src.size == obs.eng_dst.size == obs.eng_tick.size == 0
+
+
+@pytest.mark.parametrize("paraphrase", [0.0, 0.3])
+def test_operation_content_follows_the_days_directions(paraphrase) -> None:
+    """Each original the operation posts carries one of the day's ``narratives_per_day``
+    content directions (codes ``day x N .. day x N + N - 1``), unless paraphrased (a share
+    ``paraphrase_prob``): then it matches nobody's. Its reshares carry none. (Posting round
+    the clock, so that the first hour of a day has posts.)"""
+    m = model(600, **{**BUSY, "moderation.enabled": True, "moderation.scan_interval_hours": 720,
+                      "operation.narratives_per_day": 5, "operation.schedule_posts": True,
+                      "operation.paraphrase_prob": paraphrase})
+    m.run(34)
+    c = post_columns(m)
+    op = np.flatnonzero(np.isin(c["kind"], (tactics.KIND_OP_POST, KIND_OP_REPLY,
+                                            tactics.KIND_OP_SHARE)))
+    fp = m.moderation.fingerprint[op]
+    shares = c["kind"][op] == tactics.KIND_OP_SHARE
+    assert shares.any() and (fp[shares] == UNIQUE).all()
+    fp, day = fp[~shares], c["created"][op][~shares] // 24
+    assert (c["created"][op][~shares] == 24).any()  # the first hour of day 1
+    unique = fp == UNIQUE
+    assert ((fp[~unique] >= day[~unique] * 5) & (fp[~unique] < day[~unique] * 5 + 5)).all()
+    assert np.unique(fp[~unique] - day[~unique] * 5).size == 5
+    if paraphrase == 0:
+        assert not unique.any()
+    else:
+        assert stats.binomtest(int(unique.sum()), unique.size, paraphrase).pvalue > 0.001
+
+
+def test_a_wrongful_removal_takes_exactly_that_users_recent_posts_there() -> None:
+    """Removing the user with the highest id from a platform removes their recent posts on it
+    and nothing else: not their posts elsewhere, not the first troll account's (whose id
+    comes next), not anyone else's. (Seed 1: that user and troll account 0 share platform 1.)"""
+    m = model(400, seed=1, **{"moderation.enabled": True, "moderation.scan_interval_hours": 720,
+                              "operation.schedule_posts": True})
+    m.run(4)
+    n, q = m.pop.n, 1
+    last = n - 1
+    assert int(m.operation.accounts.platform[0]) == q and np.isin(last, m.platforms[q].members)
+    mine = [m.organic.inject_post(last, pf.index, m.tick) for pf in m.platforms
+            if np.isin(last, pf.members)]
+    m.moderation.remove(moderator(m, q), np.array([last]))
+    c = post_columns(m)
+    removed = np.flatnonzero(m.moderation.status[: c["author"].size] == STATUS_REMOVED)
+    assert removed.tolist() == [i for i in mine if c["platform"][i] == q]
+    assert ((c["author"] == n) & (c["platform"] == q)).any()  # troll account 0 posted there
+    assert moderator(m, q).banned_rows[m.platforms[q].row_of[last]]
 
 
 # ==== demote_then_remove and the flag's hour (7.15) ============================================
@@ -543,6 +616,7 @@ def test_adaptive_operators_learn_and_report_their_split() -> None:
     assert len(ops) == 3
     for t, x in zip(TACTICS, arms[10], strict=True):
         np.testing.assert_allclose(ops[f"share_{t}"], x)
+        assert r.summary[f"allocation_{t}"] == pytest.approx(x)  # the best split played
     assert not any(op.learner for op in operators(model(400)))
 
 
@@ -582,3 +656,93 @@ def test_accounts_removed_in_hour_zero_count_as_removed() -> None:
     acc.retire(np.array([1]), 1, 1)
     snap = Ledger(5, 1).snapshot(acc, [])
     assert snap["operation_accounts_removed"] == 2 and snap["accounts_alive"] == 2
+
+
+@pytest.mark.parametrize("schedule", [False, True])
+def test_adaptive_plan_restates_the_split(schedule) -> None:
+    """docs/model.md 7.17, restated: a split sets posts and planted replies per account-day
+    (together the posting rate, spread over the shift's hours or, with a scheduler, over all
+    24; the replies' share is the hijack fraction), sibling engagements per post, followers bought
+    per account-day (at the day's purchase hour only), follows per account-day over the shift
+    (on shift only) with a fluency bonus, and the content lag cut by the timeliness share. The
+    self-share fraction stays the configured one."""
+    over = {"adaptation.enabled": True, "adaptation.full_volume": 30.0,
+            "adaptation.full_hijacking": 10.0, "adaptation.full_amplification": 12.0,
+            "adaptation.full_buying": 200.0, "adaptation.full_audience": 40.0,
+            "adaptation.full_fluency_bonus": 0.5, "operation.work_blocks": [[9, 12], [13, 18]],
+            "operation.content_lag_hours": 20.0, "operation.self_amp_share_fraction": 0.3,
+            "operation.schedule_posts": schedule}
+    op = operators(model(300, **over))[0]
+    split = dict(volume=0.3, amplification=0.25, buying=0.1, hijacking=0.15, audience=0.12,
+                 timeliness=0.08)
+    op.learner.arms = np.array([[split[t] for t in TACTICS]])
+    op.learner.arm = 0
+    acc = np.array([0, 1])
+    posts, replies = 0.3 * 30.0, 0.15 * 10.0
+    spread = 24 if schedule else 8  # an 8-hour shift
+    for working in (False, True):
+        for buying in (False, True):
+            p = op.adapted_plan(acc, working, buying)
+            assert p.accounts is acc
+            posting = working or schedule
+            assert p.post_rate == pytest.approx((posts + replies) / spread if posting else 0.0)
+            assert p.hijack_fraction == pytest.approx(replies / (posts + replies))
+            assert p.self_amp_per_post == pytest.approx(0.25 * 12.0)
+            assert p.self_amp_share_fraction == 0.3
+            assert p.buy_followers == pytest.approx(0.1 * 200.0 if buying else 0.0)
+            assert p.follow_rate == pytest.approx(0.12 * 40.0 / 8 if working else 0.0)
+            assert p.content_lag_hours == pytest.approx(20.0 * (1 - 0.08))
+            assert p.quality_bonus == pytest.approx(0.12 * 0.5)
+    op.learner.arms = np.array([[0.0, 0.5, 0.5, 0.0, 0.0, 0.0]])  # no posts, no replies
+    p = op.adapted_plan(acc, True, False)
+    assert p.post_rate == 0.0 and p.hijack_fraction == 0.0 and p.content_lag_hours == 20.0
+
+
+
+# ==== a scan on a hand-built observation (7.15, 7.16) ==========================================
+
+def scan_by_hand(monkeypatch, mode: str, score: list[float], eligible: list[bool],
+                 delay: float = 0.0) -> tuple:
+    """Platform 0's moderator scans once, before the first hour, seeing the accounts 10..15 of
+    ``linked_observation`` with the given scores (threshold 0.6, network threshold 0.5).
+    Returns the moderator and a copy of the moderation stream as it was before the scan."""
+    m = model(300, **{"moderation.enabled": True, "moderation.mode": mode,
+                      "moderation.threshold": 0.6, "moderation.network_threshold": 0.5,
+                      "moderation.review_delay_hours": delay})
+    mod = moderator(m)
+    s = Scores(np.arange(10, 16), np.ones(6, np.int64), np.zeros((6, 8)), np.array(score),
+               np.array(eligible))
+    monkeypatch.setattr(mod.owner, "observe", lambda _mod: linked_observation())
+    monkeypatch.setattr(enforcement, "score_accounts", lambda obs, c: s)
+    before = np.random.Generator(np.random.PCG64())
+    before.bit_generator.state = mod.owner.rng.bit_generator.state
+    mod.scan()
+    return mod, before
+
+
+def test_a_scan_flags_at_the_threshold_and_acts_per_group(monkeypatch) -> None:
+    """An eligible account scoring exactly ``threshold`` is flagged. In network mode one action
+    takes a flagged account's linked group: members eligible and scoring at least
+    ``network_threshold`` (10 and 11 engage each other; 12 is linked but not eligible; 13 links
+    14 but scores too little). In account mode, one action per flagged account."""
+    score = [0.6, 0.9, 0.9, 0.3, 0.9, 0.1]  # accounts 10..15
+    eligible = [True, True, False, True, True, True]
+    for mode, want in (("network", [[10, 11], [14]]), ("account", [[10], [11], [14]])):
+        mod, _ = scan_by_hand(monkeypatch, mode, score, eligible)
+        assert sorted(sorted(ids.tolist()) for _, ids, _ in mod.pending) == want, mode
+        assert mod.n_actions == len(want)
+        assert set(mod.flag_tick) == {10, 11, 14}
+        assert set(mod.flag_tick.values()) == {mod.model.tick}
+
+
+def test_review_delays_are_drawn_for_any_positive_mean(monkeypatch) -> None:
+    """Each action waits an exponential review delay with the configured mean, drawn from the
+    moderation stream and rounded to the hour, even when the mean is under an hour; none
+    waits with a mean of 0."""
+    score, eligible = [0.9] * 6, [True] * 6
+    mod, _ = scan_by_hand(monkeypatch, "account", score, eligible)
+    assert [due for due, _, _ in mod.pending] == [mod.model.tick] * 6
+    mod, before = scan_by_hand(monkeypatch, "account", score, eligible, delay=0.9)
+    want = np.round(before.exponential(0.9, 6)).astype(int).tolist()
+    assert any(want)  # this seed draws some delay of an hour or more
+    assert [due - mod.model.tick for due, _, _ in mod.pending] == want
