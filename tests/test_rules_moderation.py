@@ -184,6 +184,61 @@ def test_a_wrongful_removal_takes_exactly_that_users_recent_posts_there() -> Non
     assert moderator(m, q).banned_rows[m.platforms[q].row_of[last]]
 
 
+def test_moderation_draws_registration_ages_from_its_own_stream() -> None:
+    """Registration dates, seen only by moderation, come from its own stream
+    (``SeedSequence(seed, spawn_key=(2,))``): organic users' ages in days are
+    ``account_age_median_days x exp(Z)``, then the first troll accounts' are hijacked ones
+    like organic users', the others exponential with mean ``initial_account_age_days``."""
+    seed = 7
+    m = model(300, seed=seed, **{"moderation.enabled": True, "operation.hijacked_share": 0.5,
+                                 "population.account_age_median_days": 500.0,
+                                 "operation.initial_account_age_days": 40.0})
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    organic = -(500.0 * np.exp(rng.standard_normal(m.pop.n)) * 24).astype(np.int32)
+    np.testing.assert_array_equal(m.moderation.organic_born, organic)
+    acc = m.operation.accounts
+    k = acc.n
+    like_organic, aged = 500.0 * np.exp(rng.standard_normal(k)), rng.exponential(40.0, k)
+    assert acc.hijacked.any() and not acc.hijacked.all() and (acc.created == 0).all()
+    days = np.where(acc.hijacked, like_organic, aged)
+    np.testing.assert_array_equal(acc.born, (-days * 24).astype(np.int32))
+
+
+def test_only_moderating_platforms_log_reports_and_bar_removed_users() -> None:
+    """Users' reports (of any item) reach the moderation of the platform they were made on,
+    every one (a window as long as the run); a platform that does not moderate logs nothing and bars
+    nobody."""
+    over = {**BUSY, "moderation.enabled": True, "moderation.window_hours": 168,
+            "moderation.scan_interval_hours": 720, "population.report_prob": 0.3}
+    logged = []
+    for moderating in ([0, 1, 2], [0]):
+        m = model(1500, **over, **{f"platforms.{q}.moderation": {"enabled": False}
+                                   for q in range(3) if q not in moderating})
+        m.run(20)
+        assert sorted(m.moderation.by_platform) == moderating
+        logged.append({q: sum(r[1].size for r in moderator(m, q).report_log)
+                       for q in moderating})
+        if len(moderating) == 3:
+            assert sum(logged[0].values()) == post_columns(m)["reports"].sum() > 0
+    assert logged[1] == {0: logged[0][0]}  # the same world: only platform 0 logs
+    rows = np.arange(m.platforms[1].members.size)
+    np.testing.assert_array_equal(m.moderation.present(1, rows), rows)
+
+
+@pytest.mark.parametrize("ranking", ["chronological", "engagement"])
+def test_demotion_penalty_is_hours_of_age_in_the_ranking_units(ranking) -> None:
+    """A demoted item ranks as if ``demotion_hours`` older: that many hours on a chronological
+    feed, ``hours x ln 2 / recency_halflife_hours`` on an engagement-ranked one (a score
+    decaying by half per half-life); nothing on a platform that does not moderate."""
+    m = model(300, **{"moderation.enabled": True, "moderation.demotion_hours": 30.0,
+                      "platforms.0.ranking": ranking, "platforms.0.recency_halflife_hours": 8.0,
+                      "platforms.1.moderation": {"enabled": False}})
+    status, penalty = m.moderation.feed_status(0)
+    want = 30.0 if ranking == "chronological" else 30.0 * np.log(2.0) / 8.0
+    assert status is m.moderation.status and penalty == pytest.approx(want)
+    assert m.moderation.feed_status(1)[1] == 0.0
+
+
 # ==== demote_then_remove and the flag's hour (7.15) ============================================
 
 @pytest.fixture(scope=world_scope)
