@@ -8,9 +8,11 @@ effective sample size (Kish) of each generation, the simulations run and the las
 pyabc's default Gaussian kernel on the unit cube, the same on logits (no prior boundary), a
 kernel twice as wide, and the kernel mixed with the prior (a tenth and a quarter of proposals
 from the prior: ``sim.calibration.proposal``, the calibration's ``prior_share``).
+``--unreachable`` observes the first statistic where no parameter can put it (a misfitting
+model, as the Spamouflage calibration's is for three of its figures).
 
     python benchmarks/abc_weights.py [--dims 14] [--particles 120] [--generations 6]
-                                     [--variants unit "prior 0.1" ...]
+                                     [--variants unit "prior 0.1" ...] [--unreachable]
 """
 
 from __future__ import annotations
