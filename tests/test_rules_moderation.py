@@ -93,6 +93,35 @@ def test_age_signal_counts_days_from_hours() -> None:
     np.testing.assert_allclose(age, [1.0, np.exp(-2.0), np.exp(-0.25 / 5.0), 1.0], rtol=1e-12)
 
 
+def test_rate_sync_and_duplicate_signals_by_hand() -> None:
+    """Rate: ``1 - exp(-posts per day / rate_scale_per_day)`` with posts per day = posts x 24 /
+    ``window_hours``. Sync and duplicate: the share of an account's originals whose content
+    ``copost_min_accounts`` others posted in one sync window (or ``duplicate_min_accounts`` in
+    the window), with a pseudo-count of one post. Here account 0 posts content 7 at hours 0, 1,
+    5 and 9 and content 8 at hour 2; account 1 posts 7 at hour 1 and 8 at hour 9; account 2
+    posts 7 at hour 9 (sync windows of 4 hours: 0-3, 4-7, 8-11)."""
+    author = np.array([0, 0, 0, 0, 0, 1, 1, 2])
+    created = np.array([0, 1, 9, 2, 5, 1, 9, 9])
+    content = np.array([7, 7, 7, 8, 7, 7, 8, 7], np.int32)
+    obs = Observation(
+        now=12, post_author=author, post_created=created, post_original=np.ones(8, bool),
+        post_fingerprint=content, post_language=np.zeros(8, np.int8),
+        post_quality=np.ones(8, np.float32), eng_src=np.zeros(0, np.int64),
+        eng_dst=np.zeros(0, np.int64), eng_tick=np.zeros(0, np.int64),
+        report_dst=np.zeros(0, np.int64), born=np.zeros(3, np.int64),
+        claimed_community=np.zeros(3, np.int8), main_language=np.zeros(1, np.int8))
+    cfg = ModerationConfig(enabled=True, window_hours=12, rate_scale_per_day=5.0,
+                           sync_window_hours=4, copost_min_accounts=2,
+                           duplicate_min_accounts=3)
+    sig = score_accounts(obs, cfg).signals
+    posts = np.array([5, 2, 1])
+    np.testing.assert_allclose(sig[:, 1], 1 - np.exp(-(posts * 24 / 12) / 5.0), rtol=1e-12)
+    # sync: 7 at hours 0-3 (accounts 0, 1) and at 8-11 (0, 2), not at 4-7; 8 never together
+    np.testing.assert_allclose(sig[:, 2], [3 / 6, 1 / 3, 1 / 2], rtol=1e-12)
+    # duplicate: 7 posted by three accounts in the window, 8 by two
+    np.testing.assert_allclose(sig[:, 3], [4 / 6, 1 / 3, 1 / 2], rtol=1e-12)
+
+
 # ==== a moderator's window (7.15) ==============================================================
 
 def test_moderator_logs_keep_exactly_the_window() -> None:
