@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import world_scope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ def cfg(preset):
         "population.reshare_prob": 0.3})  # many reshares: reshare memories matter
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=world_scope)
 def models(cfg):
     out = []
     for cls in (Hourly, Never):

@@ -491,6 +491,38 @@ def test_bought_followers_change_only_the_vanity_ledger() -> None:
     assert a.summary["organic_engagements"] > 20
 
 
+def test_attention_caps_the_items_read_per_session() -> None:
+    """Every member online every hour: with attention limited to one item a session, the
+    items read (organic impressions of every post) are at most one per member-hour; without
+    the limit, a session reads up to the feed's capacity, so many more."""
+    reads = {}
+    for limited in (True, False):
+        cfg = resolve_config(sim.Config(), users=600, days=1, overrides={
+            **BUSY, "population.always_active": True, "population.attention_mean": 1.0,
+            "population.attention_limited": limited})
+        m = InfluenceModel(cfg, seed=2)
+        m.run(6)
+        reads[limited] = int(posts_table(m)["imp_organic"].sum())
+        member_hours = 6 * sum(pf.members.size for pf in m.platforms)
+    assert 0 < reads[True] <= member_hours < reads[False]
+
+
+@pytest.mark.parametrize(("platforms", "prob"), [(2, 0.3), (3, 0.0)])
+def test_cross_posts_need_a_probability_and_a_second_platform(platforms, prob) -> None:
+    """Cross-posting (a reshare on another platform than its parent's) happens with two
+    platforms or more, and never with probability 0."""
+    preset = sim.Config()
+    over = {**BUSY, "engagement.cross_post_prob": prob}
+    cfg = resolve_config(preset.model_copy(update={"platforms": preset.platforms[:platforms]}),
+                         users=800, days=1, overrides=over)
+    m = InfluenceModel(cfg, seed=4)
+    m.run(12)
+    p = posts_table(m)
+    shares = np.flatnonzero(p["kind"] == KIND_RESHARE)
+    n = int((p["platform"][shares] != p["platform"][p["parent"][shares]]).sum())
+    assert (n > 0 and m.ledger.totals["organic_cross_posts"] > 0) if prob > 0 else n == 0
+
+
 def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger() -> None:
     """Bought views (view bots): a ``bought_views_share`` of the operation's posts, never its
     planted replies, get log-normal views (here sigma 0: exactly the median, 100) on the public
