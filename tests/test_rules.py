@@ -472,6 +472,54 @@ def test_operators_post_only_on_shift(busy) -> None:
     assert hours.size == 9 * 3
 
 
+@pytest.mark.parametrize("weekends_off", [False, True])
+def test_shift_hours_and_weekends(weekends_off) -> None:
+    """An operator is on shift in its work blocks, local time (UTC + ``utc_offset``); with
+    ``weekends_off``, never on local days 5 and 6 of each week (the run starts on day 0)."""
+    cfg = resolve_config(sim.Config(), users=300, days=1, overrides={
+        **BUSY, "operation.utc_offset": -5, "operation.work_blocks": [[8, 12], [13, 17]],
+        "operation.weekends_off": weekends_off})
+    op = next(iter(InfluenceModel(cfg, seed=1).operators))
+    for tick in range(24 * 15):
+        local = tick - 5
+        day, hour = (local // 24) % 7, local % 24
+        want = (8 <= hour < 12 or 13 <= hour < 17) and not (weekends_off and day >= 5)
+        assert op.on_shift(tick) == want, tick
+
+
+def test_operation_posts_record_first_activity_and_parents() -> None:
+    """An account's first activity is the hour of its first post (hour 0 included, with a
+    scheduler posting round the clock), never moved by later posts; its posts have no parent,
+    its planted replies the thread they sit under."""
+    cfg = resolve_config(sim.Config(), users=800, days=1, overrides={
+        **BUSY, "operation.schedule_posts": True, "operation.hijack_fraction": 0.3})
+    m = InfluenceModel(cfg, seed=2)
+    m.run(10)
+    p = posts_table(m)
+    acc = m.operation.accounts
+    mine = np.isin(p["kind"], (KIND_OP_POST, KIND_OP_REPLY))
+    first = np.full(acc.n, 10**9)
+    np.minimum.at(first, p["author"][mine] - m.pop.n, p["created"][mine])
+    first[first == 10**9] = -1  # never posted
+    np.testing.assert_array_equal(acc.first_post, first)
+    assert (first == 0).any() and (first > 0).any()
+    posts, replies = p["kind"] == KIND_OP_POST, p["kind"] == KIND_OP_REPLY
+    assert (p["parent"][posts] == -1).all() and replies.any()
+    assert (p["kind"][p["parent"][replies]] == KIND_ORGANIC).all()
+
+
+def test_each_authors_posts_are_counted(busy) -> None:
+    """The per-user post counts behind the activity figures (O1, O3) are the organic posts
+    each user wrote on each platform."""
+    m, _ = busy
+    p = posts_table(m)
+    mine = p["kind"] == KIND_ORGANIC
+    want = np.zeros_like(m.ledger.posts_by_user)
+    np.add.at(want, (p["platform"][mine], p["author"][mine]), 1)
+    np.testing.assert_array_equal(m.ledger.posts_by_user, want)
+    assert want.max() > 1
+
+
 def test_bought_followers_change_only_the_vanity_ledger() -> None:
     """Followers bought at creation and daily, and their fake views, leave the real ledger
     draw for draw the same; reported followers differ by exactly the followers bought."""
@@ -553,6 +601,14 @@ def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger()
     assert stats.binomtest(k, int(posts.sum()), 0.4).pvalue > 0.001
     assert on.ledger.totals["reported_impressions"] - off.ledger.totals[
         "reported_impressions"] == bought.sum()
+    # bought views add to the fake followers' views
+    cfg = resolve_config(sim.Config(), users=1500, days=1, overrides={
+        **over, "operation.bought_views_share": 1.0, "operation.fake_view_prob": 0.5})
+    m = InfluenceModel(cfg, seed=5)
+    m.run(20)
+    p = posts_table(m)
+    fake = p["imp_fake"][p["kind"] == KIND_OP_POST]
+    assert (fake >= 100).all() and (fake > 100).any()
 
 
 # ==== moderation and reading (docs/model.md 7.15) ==============================================

@@ -254,6 +254,30 @@ def test_only_moderating_platforms_log_reports_and_bar_removed_users() -> None:
     np.testing.assert_array_equal(m.moderation.present(1, rows), rows)
 
 
+def test_a_platform_sees_each_engagement_and_report_as_it_happens(monkeypatch) -> None:
+    """Of the hour's reads on a moderating platform, a like, a reshare or a reply is logged
+    once as (reader, author); a report is logged as the author reported; reading alone, or a
+    report alone, is no engagement. (The engagement draws are fixed by hand.)"""
+    m = model(400, **{"moderation.enabled": True, "moderation.scan_interval_hours": 720})
+    m.run(2)
+    pf, mod = m.platforms[0], moderator(m)
+    authors, readers = pf.members[:5], pf.members[5:10]
+    items = np.array([m.organic.inject_post(a, 0, m.tick) for a in authors])
+    # columns: like, reshare, reply, follow, report
+    acts = np.array([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0],
+                     [0, 0, 0, 0, 1]], bool)
+    monkeypatch.setattr(m.organic, "draw", lambda probs: acts.copy())
+    mod.eng_log.clear()
+    mod.report_log.clear()
+    m.organic.engage(pf, readers, items)
+    (tick, src, dst), = mod.eng_log
+    assert tick == m.tick
+    np.testing.assert_array_equal(src, readers[:3])
+    np.testing.assert_array_equal(dst, authors[:3])
+    (tick, reported), = mod.report_log
+    np.testing.assert_array_equal(reported, authors[4:])
+
+
 @pytest.mark.parametrize("ranking", ["chronological", "engagement"])
 def test_demotion_penalty_is_hours_of_age_in_the_ranking_units(ranking) -> None:
     """A demoted item ranks as if ``demotion_hours`` older: that many hours on a chronological
@@ -680,6 +704,25 @@ def test_replacement_token_bucket(rate, cap) -> None:
 
 
 # ==== adaptive operators (7.17) ================================================================
+
+def test_audience_building_adds_its_fluency_bonus_to_the_posts() -> None:
+    """Fluent persona writers: a post's quality is the account's fluency plus the operator's
+    bonus (``a_audience x full_fluency_bonus``) plus N(0, 0.05) noise, clipped to
+    [0.01, 1]."""
+    arms = candidate_splits("focused")
+    k = int(np.flatnonzero(arms[:, TACTICS.index("audience")] == arms.max())[0])
+    bonus = arms[k, TACTICS.index("audience")] * 0.5
+    m = model(600, **{"adaptation.enabled": True, "adaptation.fixed_split": k,
+                      "adaptation.full_fluency_bonus": 0.5, "operation.fluency_mean": 0.3})
+    m.run(30)
+    c = post_columns(m)
+    own = np.isin(c["kind"], (tactics.KIND_OP_POST, KIND_OP_REPLY))
+    fluency = m.operation.accounts.fluency[c["author"][own] - m.pop.n]
+    inside = (fluency + bonus > 0.2) & (fluency + bonus < 0.8)  # clipping is far
+    extra = c["quality"][own][inside] - fluency[inside]
+    assert inside.sum() > 50 and bonus > 0.2
+    assert extra.mean() == pytest.approx(bonus, abs=0.02) and 0.03 < extra.std() < 0.07
+
 
 def test_adaptive_operators_learn_and_report_their_split() -> None:
     """With adaptation on, every operator has a learner over the configured arms, with the
