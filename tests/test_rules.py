@@ -750,6 +750,9 @@ def test_moderation_summary_agrees_with_its_tables() -> None:
     assert (new["hijacked"] == (new["origin"] == "hijacked")).all()
     assert (new["fake_followers"] > 0).all() and new["fake_followers"].nunique() > 1
     assert (new["created_tick"] > 0).all()
+    oc = sim.Config().operation  # replacements are bought on shift only
+    local = (new["created_tick"].to_numpy() + oc.utc_offset) % 24
+    assert all(any(a <= h < b for a, b in oc.work_blocks) for h in local)
     for name, per in s["moderation_by_platform"].items():
         here = df[df["platform"] == name]
         n_op = int(here["operation"].sum())

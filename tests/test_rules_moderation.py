@@ -705,6 +705,68 @@ def test_replacement_token_bucket(rate, cap) -> None:
 
 # ==== adaptive operators (7.17) ================================================================
 
+def test_adaptive_operators_post_on_shift_and_buy_at_midnight() -> None:
+    """Adaptive operators keep the schedule: posts only in working hours, and the day's
+    followers bought at midnight UTC only (a split with a share on buying)."""
+    arms = candidate_splits("focused")
+    k = int(np.flatnonzero(arms[:, TACTICS.index("buying")] == arms.max())[0])
+    m = model(500, **{"adaptation.enabled": True, "adaptation.fixed_split": k,
+                      "operation.follower_buying_share": 1.0})
+    acc = m.operation.accounts
+    bought_at = []
+    for _ in range(50):
+        before = acc.fake_followers.sum()
+        m.step()
+        if acc.fake_followers.sum() > before:
+            bought_at.append(m.tick)
+    assert bought_at == [0, 24, 48]  # hours 0 to 49
+    c = post_columns(m)
+    made = c["created"][np.isin(c["kind"], (tactics.KIND_OP_POST, KIND_OP_REPLY))]
+    op = operators(m)[0]
+    assert made.size > 0 and all(op.on_shift(int(t)) for t in np.unique(made))
+
+
+def test_an_operator_with_one_account_works_it() -> None:
+    """An operator down to its last live account still posts with it."""
+    s = sim.run(sim.Config(), seed=1, users=300, days=1, overrides={
+        "operation.scale_with_users": False, "operation.n_operators": 1,
+        "operation.accounts_per_operator": 1}).summary
+    assert s["accounts_run"] == 1 and s["posts_published"] > 0
+
+
+@pytest.mark.parametrize(("n_ops", "users", "want"), [(34, 20_000, 7), (34, 1_000, 1),
+                                                       (0, 20_000, 0), (10, 250_000, 25)])
+def test_operators_scale_with_the_population(n_ops, users, want) -> None:
+    """With ``scale_with_users``, ``n_operators`` is the number at ``reference_users`` users:
+    ``round(n_operators x users / reference_users)``, at least 1 unless it is 0."""
+    from sim.operation.accounts import n_operators
+
+    cfg = resolve_config(sim.Config(), users=users, days=1, overrides={
+        "operation.scale_with_users": True, "operation.n_operators": n_ops,
+        "operation.reference_users": 100_000})
+    assert n_operators(cfg) == want
+
+
+def test_team_followers_are_live_team_mates_that_follow_their_team() -> None:
+    """An account's team followers: the live accounts of its team (operator and platform)
+    that follow their team, itself excluded; none once it is removed, and what it had then is
+    kept for the public counter."""
+    accounts = TrollAccounts.__new__(TrollAccounts)
+    accounts.operator = np.array([0, 0, 0, 0, 1, 1], np.int32)
+    accounts.platform = np.array([0, 0, 0, 1, 0, 0], np.int8)
+    accounts.follows_team = np.array([True, True, False, True, True, False])
+    accounts.alive = np.array([True, True, True, True, True, False])
+    assert accounts.team_followers(2).tolist() == [1, 1, 2, 0, 0, 0]
+    accounts.team_followers_at_removal = np.zeros(6, np.int64)
+    accounts.removed_tick = np.full(6, -1)
+    accounts.retire(np.array([1]), 5, 2)
+    assert accounts.team_followers(2).tolist() == [0, 0, 1, 0, 0, 0]
+    assert accounts.team_followers_at_removal.tolist() == [0, 1, 0, 0, 0, 0]
+    accounts.followers_won = np.zeros(6, np.int64)
+    assert accounts.won(np.array([2, 2, 4])) == 3
+    assert accounts.followers_won.tolist() == [0, 0, 2, 0, 1, 0]
+
+
 def test_audience_building_adds_its_fluency_bonus_to_the_posts() -> None:
     """Fluent persona writers: a post's quality is the account's fluency plus the operator's
     bonus (``a_audience x full_fluency_bonus``) plus N(0, 0.05) noise, clipped to
