@@ -361,6 +361,7 @@ def test_ledger_helpers_on_hand_built_cases() -> None:
     assert breakout_category(none, 1, 0) == 4 and breakout_category(both, 1, 0) == 4
     assert breakout_category(none, 0, 1) == 5 and breakout_category(both, 3, 2) == 5
     assert kidding_ratio(30, 10) == 3.0 and kidding_ratio(5, 0) is None
+    assert kidding_ratio(30, 1) == 30.0
     counts = np.array([50, 0, 10, 20, 5, 5, 0, 0, 0, 10] * 10 + [0])  # 101 users: top 2
     assert top_share(counts) == pytest.approx(100 / 1000)
     assert top_share(np.zeros(5)) == 0.0

@@ -93,33 +93,55 @@ def test_age_signal_counts_days_from_hours() -> None:
     np.testing.assert_allclose(age, [1.0, np.exp(-2.0), np.exp(-0.25 / 5.0), 1.0], rtol=1e-12)
 
 
-def test_rate_sync_and_duplicate_signals_by_hand() -> None:
-    """Rate: ``1 - exp(-posts per day / rate_scale_per_day)`` with posts per day = posts x 24 /
-    ``window_hours``. Sync and duplicate: the share of an account's originals whose content
-    ``copost_min_accounts`` others posted in one sync window (or ``duplicate_min_accounts`` in
-    the window), with a pseudo-count of one post. Here account 0 posts content 7 at hours 0, 1,
-    5 and 9 and content 8 at hour 2; account 1 posts 7 at hour 1 and 8 at hour 9; account 2
-    posts 7 at hour 9 (sync windows of 4 hours: 0-3, 4-7, 8-11)."""
+def test_signals_by_hand() -> None:
+    """Every signal but age (tested above) on an observation worked by hand.
+
+    - rate: ``1 - exp(-posts per day / rate_scale_per_day)``, posts per day = posts x 24 /
+      ``window_hours``;
+    - sync and duplicate: the share of an account's originals whose content
+      ``copost_min_accounts`` accounts posted in one sync window (or ``duplicate_min_accounts``
+      in the window), with a pseudo-count of one post. Account 0 posts content 7 at hours 0, 1,
+      5 and 9 and content 8 at hour 2; account 1 posts 7 at hour 1 and 8 at hour 9; account 2
+      posts 7 at hour 9 (sync windows of 4 hours: 0-3, 4-7, 8-11);
+    - cluster: the share of engagement received from accounts it engaged with (pseudo-count
+      one): 0 and 1 engage each other, 2 engages 0;
+    - language: mean over originals of 1 in a foreign language, else 1 - quality;
+    - reports: ``1 - exp(-reports / report_scale)``;
+    - coengagement: the share of engagements given to an account that ``copost_min_accounts``
+      accounts engaged with in one sync window (1 and 2 both engage 0 at hour 5);
+    - scored ("eligible") with at least ``min_posts`` posts."""
     author = np.array([0, 0, 0, 0, 0, 1, 1, 2])
     created = np.array([0, 1, 9, 2, 5, 1, 9, 9])
     content = np.array([7, 7, 7, 8, 7, 7, 8, 7], np.int32)
+    language = np.array([0, 0, 0, 0, 0, 1, 1, 0], np.int8)
+    quality = np.array([0.8] * 5 + [0.5, 0.5, 0.6], np.float32)
     obs = Observation(
         now=12, post_author=author, post_created=created, post_original=np.ones(8, bool),
-        post_fingerprint=content, post_language=np.zeros(8, np.int8),
-        post_quality=np.ones(8, np.float32), eng_src=np.zeros(0, np.int64),
-        eng_dst=np.zeros(0, np.int64), eng_tick=np.zeros(0, np.int64),
-        report_dst=np.zeros(0, np.int64), born=np.zeros(3, np.int64),
+        post_fingerprint=content, post_language=language, post_quality=quality,
+        eng_src=np.array([1, 0, 2]), eng_dst=np.array([0, 1, 0]), eng_tick=np.full(3, 5),
+        report_dst=np.array([0, 0, 2]), born=np.zeros(3, np.int64),
         claimed_community=np.zeros(3, np.int8), main_language=np.zeros(1, np.int8))
     cfg = ModerationConfig(enabled=True, window_hours=12, rate_scale_per_day=5.0,
                            sync_window_hours=4, copost_min_accounts=2,
-                           duplicate_min_accounts=3)
-    sig = score_accounts(obs, cfg).signals
+                           duplicate_min_accounts=3, report_scale=3.0, min_posts=2,
+                           weight_coengagement=1.0)
+    s = score_accounts(obs, cfg)
+    sig = s.signals
     posts = np.array([5, 2, 1])
     np.testing.assert_allclose(sig[:, 1], 1 - np.exp(-(posts * 24 / 12) / 5.0), rtol=1e-12)
     # sync: 7 at hours 0-3 (accounts 0, 1) and at 8-11 (0, 2), not at 4-7; 8 never together
     np.testing.assert_allclose(sig[:, 2], [3 / 6, 1 / 3, 1 / 2], rtol=1e-12)
     # duplicate: 7 posted by three accounts in the window, 8 by two
     np.testing.assert_allclose(sig[:, 3], [4 / 6, 1 / 3, 1 / 2], rtol=1e-12)
+    np.testing.assert_allclose(sig[:, 4], [1 / 3, 1 / 2, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(sig[:, 5], [0.2, 1.0, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(sig[:, 6], 1 - np.exp(-np.array([2, 0, 1]) / 3.0), rtol=1e-12)
+    np.testing.assert_allclose(sig[:, 7], [0.0, 1 / 2, 1 / 2], rtol=1e-12)
+    assert s.n_posts.tolist() == [5, 2, 1] and s.eligible.tolist() == [True, True, False]
+    w = np.array([cfg.weight_age, cfg.weight_rate, cfg.weight_sync, cfg.weight_duplicate,
+                  cfg.weight_cluster, cfg.weight_language, cfg.weight_reports,
+                  cfg.weight_coengagement])
+    np.testing.assert_allclose(s.score, sig @ w / w.sum(), rtol=1e-12)
 
 
 # ==== a moderator's window (7.15) ==============================================================
