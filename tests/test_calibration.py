@@ -269,7 +269,7 @@ scale = 10
 source = "the model at known parameters"
 [inference]
 population_size = 30
-generations = 3
+generations = 4
 root_seed = 3
 predictive_draws = 4
 estimate = "map"
@@ -287,7 +287,7 @@ estimate = "map"
     # outputs
     post = pd.read_parquet(out / POSTERIOR_FILE)
     assert set(post.columns) == {*truth, "weight", "generation"}
-    assert sorted(post["generation"].unique()) == [0, 1, 2]
+    assert sorted(post["generation"].unique()) == [0, 1, 2, 3]
     assert np.isclose(final(post)["weight"].sum(), 1.0)
     pred = pd.read_parquet(out / "predictive.parquet")
     assert len(pred) == 4 and {"posts_published", "seed"} <= set(pred.columns)
@@ -300,7 +300,7 @@ estimate = "map"
     load_config(out / "calibrated.toml")
     written = json.loads((out / "calibration.json").read_text())
     assert written["simulations_abc"] == sum(g["simulations"] for g in written["generations"])
-    assert [g["generation"] for g in written["generations"] if g["generation"] >= 0] == [0, 1, 2]
+    assert [g["generation"] for g in written["generations"] if g["generation"] >= 0] == [0, 1, 2, 3]
     for f in ("marginals", "pairs", "predictive"):
         assert (out / "figures" / f"{f}.png").stat().st_size > 0
 
