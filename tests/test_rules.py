@@ -521,6 +521,16 @@ def test_each_authors_posts_are_counted(busy) -> None:
     assert want.max() > 1
 
 
+def test_users_with_a_higher_propensity_post_more() -> None:
+    """A session's post probability is ``post_prob`` x the user's propensity to post."""
+    cfg = resolve_config(sim.Config(), users=1000, days=1, overrides={
+        **BUSY, "population.post_propensity_sigma": 1.5, "population.always_active": True})
+    m = InfluenceModel(cfg, seed=3)
+    m.run(12)
+    rho = stats.spearmanr(m.pop.post_propensity, m.ledger.posts_by_user.sum(axis=0)).statistic
+    assert rho > 0.3, rho
+
+
 def test_bought_followers_change_only_the_vanity_ledger() -> None:
     """Followers bought at creation and daily, and their fake views, leave the real ledger
     draw for draw the same; reported followers differ by exactly the followers bought."""

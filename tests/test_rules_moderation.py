@@ -279,12 +279,15 @@ def test_only_moderating_platforms_log_reports_and_bar_removed_users() -> None:
 def test_a_platform_sees_each_engagement_and_report_as_it_happens(monkeypatch) -> None:
     """Of the hour's reads on a moderating platform, a like, a reshare or a reply is logged
     once as (reader, author); a report is logged as the author reported; reading alone, or a
-    report alone, is no engagement. (The engagement draws are fixed by hand.)"""
+    report alone, is no engagement; a media account's reshare of operation content is a media
+    amplification. (The engagement draws are fixed by hand.)"""
     m = model(400, **{"moderation.enabled": True, "moderation.scan_interval_hours": 720})
     m.run(2)
     pf, mod = m.platforms[0], moderator(m)
     authors, readers = pf.members[:5], pf.members[5:10]
-    items = np.array([m.organic.inject_post(a, 0, m.tick) for a in authors])
+    items = np.array([m.organic.inject_post(a, 0, m.tick, is_op=True) for a in authors])
+    m.pop.is_media[readers] = [False, True, False, False, False]  # a media account reshares
+    media = m.ledger.totals["media_amplifications"]
     # columns: like, reshare, reply, follow, report
     acts = np.array([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0],
                      [0, 0, 0, 0, 1]], bool)
@@ -298,6 +301,7 @@ def test_a_platform_sees_each_engagement_and_report_as_it_happens(monkeypatch) -
     np.testing.assert_array_equal(dst, authors[:3])
     (tick, reported), = mod.report_log
     np.testing.assert_array_equal(reported, authors[4:])
+    assert m.ledger.totals["media_amplifications"] == media + 1
 
 
 @pytest.mark.parametrize("ranking", ["chronological", "engagement"])
