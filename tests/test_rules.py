@@ -33,7 +33,14 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import sim
-from sim.ledger import COUNTERS, breakout_category, kidding_ratio, log_kidding_ratio, top_share
+from sim.ledger import (
+    COUNTERS,
+    account_followers,
+    breakout_category,
+    kidding_ratio,
+    log_kidding_ratio,
+    top_share,
+)
 from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED
 from sim.organic.engagement import Coefficients, action_probs, match_factor
@@ -686,7 +693,8 @@ def test_hidden_replies_of_demoted_and_removed_accounts(strict) -> None:
 
 
 def test_removed_accounts_lose_followers_and_their_posts_leave_feeds(strict) -> None:
-    """Taken-down operation accounts are not alive, have no followers left, and every post
+    """Taken-down operation accounts are not alive, have no followers left (none to report
+    either), and every post
     they made on the platform is marked removed; content of flagged accounts on demotion
     platforms is at least demoted."""
     m = strict
@@ -696,6 +704,11 @@ def test_removed_accounts_lose_followers_and_their_posts_leave_feeds(strict) -> 
     assert (acc.removed_tick[acc.alive] == -1).all()
     for pf in m.platforms:
         assert not np.isin(pf.op_keys // m.pop.n, gone).any()
+    organic, reported = account_followers(acc, m.platforms)
+    assert (organic[gone] == 0).all() and (reported[gone] == 0).all()
+    alive = acc.alive
+    assert (reported[alive] == organic[alive] + acc.fake_followers[alive]
+            + acc.team_followers(len(m.platforms))[alive]).all()
     p = posts_table(m)
     theirs = np.flatnonzero(np.isin(p["author"], m.pop.n + gone))
     assert theirs.size and (m.moderation.status[theirs] == STATUS_REMOVED).all()
