@@ -3,8 +3,12 @@ broad rule tests (``test_rules.py``, ``test_moderation.py``) do not pin down: ea
 written against a planted fault (a mutant, README "Validation") that survived them, and fails
 when that fault is put back.
 
-- detection: the young-account signal on an observation built by hand (hours to days);
-- a moderator's logs keep exactly the last ``window_hours`` hours;
+- detection: every signal on observations built by hand (the age signal from hours to days);
+- what a platform observes: its posts of the window, its logs (kept for exactly
+  ``window_hours``), each read's engagement and report, reports only where it moderates;
+- a scan on scores set by hand: the threshold, network groups, review delays under an hour;
+- moderation's own stream (registration dates), content directions and paraphrase, the
+  demotion penalty per ranking, a wrongful removal of the user with the highest id;
 - ``demote_then_remove``: demoted at the flag, removed after the review delay, and the removal
   table's ``flagged_tick`` is the hour of the flag;
 - fan groups: same-community groups in a stable order, slogans, likes from fellow members;
@@ -12,7 +16,9 @@ when that fault is put back.
   (geometric, with the configured mean);
 - audience building: targets inside the persona community at the configured share, follow-backs
   only from users actually drawn; planted replies on the persona's topic when asked;
-- the replacement token bucket; adaptive operators' learners and their reported splits;
+- the replacement token bucket; adaptive operators' learners, reported splits, restated plan,
+  schedule and purchase hour, and the fluency bonus of audience building; operators scaled
+  with the population; team followers and followers won;
 - the Breakout Scale's "reached" threshold (its share branch) and removals at hour 0.
 
 The worlds are tiny (a few hundred to 2,000 users, hours to a day and a half) or built by hand.
