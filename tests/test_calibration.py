@@ -299,6 +299,7 @@ estimate = "map"
     assert cal["population"]["n_users"] == 1000
     load_config(out / "calibrated.toml")
     written = json.loads((out / "calibration.json").read_text())
+    assert written["libraries"]["numpy"] == np.__version__  # what the draws depended on
     assert written["simulations_abc"] == sum(g["simulations"] for g in written["generations"])
     assert [g["generation"] for g in written["generations"] if g["generation"] >= 0] == [0, 1, 2, 3]
     for f in ("marginals", "pairs", "predictive"):

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..config import ConfigError
 from ..output import write_json, write_table
+from ..provenance import library_versions
 from .abc import (
     Candidate,
     Problem,
@@ -179,6 +180,7 @@ def choose(loaded: LoadedCalibration, out: Path, *, workers: int = 1,
         "fixed_overrides": loaded.fixed_overrides(),
         "method": "ABC-SMC model selection (pyabc), distance " + inf.distance,
         "pyabc_version": version("pyabc"),
+        "libraries": library_versions(),  # the draws can change with them
         "package_version": version("sim"),
         "sampler": where,
         "inference": inf.model_dump(),

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..config import ConfigError, build_config
 from ..output import write_json, write_table
+from ..provenance import library_versions
 from ..threads import set_threads
 from .abc import (
     Problem,
@@ -251,6 +252,7 @@ def _summary(loaded: LoadedCalibration, post: pd.DataFrame, gens: pd.DataFrame,
         "fixed_overrides": loaded.fixed_overrides(),
         "method": "ABC-SMC (pyabc), distance " + inf.distance,
         "pyabc_version": version("pyabc"),
+        "libraries": library_versions(),  # the draws can change with them
         "package_version": version("sim"),
         "sampler": where,
         "inference": inf.model_dump(),
