@@ -93,6 +93,16 @@ def busy_model(users: int = 2000, days: float = 3, seed: int = 5, **overrides):
     return m, start
 
 
+def busy_hours(users: int, hours: int, seed: int, overrides: dict | None = None
+               ) -> InfluenceModel:
+    """A busy world run for its first ``hours`` (under a day: nothing compacted yet)."""
+    cfg = resolve_config(sim.Config(), users=users, days=1,
+                         overrides={**BUSY, **(overrides or {})})
+    m = InfluenceModel(cfg, seed=seed)
+    m.run(hours)
+    return m
+
+
 # ==== the engagement formula (docs/model.md 7.3) ===============================================
 
 def _config(**engagement) -> sim.Config:
@@ -499,10 +509,8 @@ def test_operation_posts_record_first_activity_and_parents() -> None:
     """An account's first activity is the hour of its first post (hour 0 included, with a
     scheduler posting round the clock), never moved by later posts; its posts have no parent,
     its planted replies the thread they sit under."""
-    cfg = resolve_config(sim.Config(), users=800, days=1, overrides={
-        **BUSY, "operation.schedule_posts": True, "operation.hijack_fraction": 0.3})
-    m = InfluenceModel(cfg, seed=2)
-    m.run(10)
+    m = busy_hours(800, 10, 2, {"operation.schedule_posts": True,
+                                "operation.hijack_fraction": 0.3})
     p = posts_table(m)
     acc = m.operation.accounts
     mine = np.isin(p["kind"], (KIND_OP_POST, KIND_OP_REPLY))
@@ -530,10 +538,8 @@ def test_each_authors_posts_are_counted(busy) -> None:
 
 def test_users_with_a_higher_propensity_post_more() -> None:
     """A session's post probability is ``post_prob`` x the user's propensity to post."""
-    cfg = resolve_config(sim.Config(), users=1000, days=1, overrides={
-        **BUSY, "population.post_propensity_sigma": 1.5, "population.always_active": True})
-    m = InfluenceModel(cfg, seed=3)
-    m.run(12)
+    m = busy_hours(1000, 12, 3, {"population.post_propensity_sigma": 1.5,
+                                 "population.always_active": True})
     rho = stats.spearmanr(m.pop.post_propensity, m.ledger.posts_by_user.sum(axis=0)).statistic
     assert rho > 0.3, rho
 
@@ -563,11 +569,9 @@ def test_attention_caps_the_items_read_per_session() -> None:
     the limit, a session reads up to the feed's capacity, so many more."""
     reads = {}
     for limited in (True, False):
-        cfg = resolve_config(sim.Config(), users=600, days=1, overrides={
-            **BUSY, "population.always_active": True, "population.attention_mean": 1.0,
-            "population.attention_limited": limited})
-        m = InfluenceModel(cfg, seed=2)
-        m.run(6)
+        m = busy_hours(600, 6, 2, {"population.always_active": True,
+                                   "population.attention_mean": 1.0,
+                                   "population.attention_limited": limited})
         reads[limited] = int(posts_table(m)["imp_organic"].sum())
         member_hours = 6 * sum(pf.members.size for pf in m.platforms)
     assert 0 < reads[True] <= member_hours < reads[False]
@@ -594,21 +598,13 @@ def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger()
     planted replies, get log-normal views (here sigma 0: exactly the median, 100) on the public
     counter and in reported impressions, drawn from the vanity stream, so the real ledger is
     draw for draw the same as without them."""
-    over = {**BUSY, "operation.fake_view_prob": 0.0, "operation.bought_views_median": 100.0,
+    over = {"operation.fake_view_prob": 0.0, "operation.bought_views_median": 100.0,
             "operation.bought_views_sigma": 0.0}
-    runs = {}
-    for share in (0.0, 0.4):
-        cfg = resolve_config(sim.Config(), users=1500, days=1, overrides={
-            **over, "operation.bought_views_share": share})
-        m = InfluenceModel(cfg, seed=5)
-        m.run(20)
-        runs[share] = m
-    off, on = runs[0.0], runs[0.4]
-    assert on.ledger.rows[-1] == {**off.ledger.rows[-1],
-                                  "reported_impressions": on.ledger.rows[-1][
-                                      "reported_impressions"],
-                                  "kidding_ratio_impressions": on.ledger.rows[-1][
-                                      "kidding_ratio_impressions"]}
+    off, on = (busy_hours(1500, 20, 5, {**over, "operation.bought_views_share": share})
+               for share in (0.0, 0.4))
+    vanity = {"reported_impressions", "kidding_ratio_impressions"}
+    assert {k: v for k, v in on.ledger.rows[-1].items() if k not in vanity} == \
+        {k: v for k, v in off.ledger.rows[-1].items() if k not in vanity}
     p_on, p_off = posts_table(on), posts_table(off)
     assert (p_off["imp_fake"] == 0).all()
     bought = p_on["imp_fake"]
@@ -620,10 +616,8 @@ def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger()
     assert on.ledger.totals["reported_impressions"] - off.ledger.totals[
         "reported_impressions"] == bought.sum()
     # bought views add to the fake followers' views
-    cfg = resolve_config(sim.Config(), users=1500, days=1, overrides={
-        **over, "operation.bought_views_share": 1.0, "operation.fake_view_prob": 0.5})
-    m = InfluenceModel(cfg, seed=5)
-    m.run(20)
+    m = busy_hours(1500, 20, 5, {**over, "operation.bought_views_share": 1.0,
+                                 "operation.fake_view_prob": 0.5})
     p = posts_table(m)
     fake = p["imp_fake"][p["kind"] == KIND_OP_POST]
     assert (fake >= 100).all() and (fake > 100).any()

@@ -737,11 +737,17 @@ def test_replacement_token_bucket(rate, cap) -> None:
 
 # ==== adaptive operators (7.17) ================================================================
 
+def focused_on(tactic: str) -> tuple[int, float]:
+    """The "focused" arm that puts most of the budget on ``tactic``: its index and share."""
+    arms = candidate_splits("focused")
+    k = int(np.argmax(arms[:, TACTICS.index(tactic)]))
+    return k, float(arms[k, TACTICS.index(tactic)])
+
+
 def test_adaptive_operators_post_on_shift_and_buy_at_midnight() -> None:
     """Adaptive operators keep the schedule: posts only in working hours, and the day's
     followers bought at midnight UTC only (a split with a share on buying)."""
-    arms = candidate_splits("focused")
-    k = int(np.flatnonzero(arms[:, TACTICS.index("buying")] == arms.max())[0])
+    k, _ = focused_on("buying")
     m = model(500, **{"adaptation.enabled": True, "adaptation.fixed_split": k,
                       "operation.follower_buying_share": 1.0})
     acc = m.operation.accounts
@@ -803,9 +809,8 @@ def test_audience_building_adds_its_fluency_bonus_to_the_posts() -> None:
     """Fluent persona writers: a post's quality is the account's fluency plus the operator's
     bonus (``a_audience x full_fluency_bonus``) plus N(0, 0.05) noise, clipped to
     [0.01, 1]."""
-    arms = candidate_splits("focused")
-    k = int(np.flatnonzero(arms[:, TACTICS.index("audience")] == arms.max())[0])
-    bonus = arms[k, TACTICS.index("audience")] * 0.5
+    k, share = focused_on("audience")
+    bonus = share * 0.5
     m = model(600, **{"adaptation.enabled": True, "adaptation.fixed_split": k,
                       "adaptation.full_fluency_bonus": 0.5, "operation.fluency_mean": 0.3})
     m.run(30)
