@@ -536,6 +536,31 @@ def test_each_authors_posts_are_counted(busy) -> None:
     assert want.max() > 1
 
 
+def test_an_injected_post_is_the_authors_on_that_platform() -> None:
+    """A post seeded by hand (cascade experiments) is an organic post by its author on the
+    platform named, of the author's community and language unless told, created now; its author
+    counts as having shared it, and it reaches the author's followers there at the hour's end."""
+    m = busy_hours(600, 2, 3, {"engagement.cross_post_prob": 0.0})
+    m.outbox.flush(m.platforms)  # what the last hour left queued
+    pf = m.platforms[1]
+    g = pf.graph
+    author = int(pf.members[np.argmax(np.diff(g.indptr)[pf.members])])  # most followed there
+    plain = m.organic.inject_post(author, pf.index, m.tick)
+    told = m.organic.inject_post(author, pf.index, m.tick - 1, topic=3, quality=0.25, is_op=True)
+    c = m.posts.cols
+    for i, topic, quality, is_op, created in ((plain, m.pop.community[author], 1.0, False, m.tick),
+                                              (told, 3, 0.25, True, m.tick - 1)):
+        assert (c["author"][i], c["platform"][i], c["kind"][i]) == (author, pf.index,
+                                                                    KIND_ORGANIC)
+        assert (c["topic"][i], c["language"][i]) == (topic, m.pop.language[author])
+        assert (c["is_op"][i], c["created"][i]) == (is_op, created)
+        assert c["quality"][i] == pytest.approx(quality)
+        assert i in m.organic.memory.items[author]
+    followers = g.indptr[author + 1] - g.indptr[author]
+    assert followers > 0
+    assert m.outbox.flush(m.platforms) == 2 * followers
+
+
 def test_users_with_a_higher_propensity_post_more() -> None:
     """A session's post probability is ``post_prob`` x the user's propensity to post."""
     m = busy_hours(1000, 12, 3, {"population.post_propensity_sigma": 1.5,

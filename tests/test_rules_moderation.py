@@ -44,7 +44,7 @@ from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_REMOVED, UNIQUE, Observation, score_accounts
 from sim.moderation.detection import Scores
 from sim.operation import ORIGIN_NAMES, TrollAccounts
-from sim.posts import KIND_OP_REPLY
+from sim.posts import KIND_OP_REPLY, KIND_RESHARE
 from sim.runner import resolve_config
 
 HIJACKED, FRESH, BOUGHT = (ORIGIN_NAMES.index(k) for k in ("hijacked", "fresh", "bought"))
@@ -241,24 +241,47 @@ def test_a_wrongful_removal_takes_exactly_that_users_recent_posts_there() -> Non
     assert moderator(m, q).banned_rows[m.platforms[q].row_of[last]]
 
 
+def test_a_wrongful_removal_hides_reshares_of_the_users_older_posts() -> None:
+    """A removed user's post older than any feed still reaches readers through recent
+    reshares; removal hides it there too (an item is hidden when its root is)."""
+    m = model(400, seed=1, **{"moderation.enabled": True, "moderation.scan_interval_hours": 720,
+                              "engagement.feed_max_age_hours": 24})
+    m.run(1)
+    pf = m.platforms[0]
+    user, sharer = (int(u) for u in pf.members[-2:])
+    old = m.organic.inject_post(user, pf.index, m.tick)
+    m.run(20)
+    share = m.posts.add_copies(np.array([old]), np.array([old]), author=sharer,
+                               platform=pf.index, kind=KIND_RESHARE, created=m.tick)
+    m.run(10)  # the original is now older than any feed; the reshare is not
+    old, share = (m.posts.index_of(int(g)) for g in (old, m.posts.cols["gid"][share[0]]))
+    m.moderation.remove(moderator(m, pf.index), np.array([user]))
+    assert m.moderation.visible_status(np.array([old, share])).tolist() == [STATUS_REMOVED] * 2
+
+
 def test_moderation_draws_registration_ages_from_its_own_stream() -> None:
     """Registration dates, seen only by moderation, come from its own stream
     (``SeedSequence(seed, spawn_key=(2,))``): organic users' ages in days are
     ``account_age_median_days x exp(Z)``, then the first troll accounts' are hijacked ones
-    like organic users', the others exponential with mean ``initial_account_age_days``."""
+    like organic users', the others exponential with mean ``initial_account_age_days`` (none
+    drawn when it is 0: they are registered as they start)."""
     seed = 7
-    m = model(300, seed=seed, **{"moderation.enabled": True, "operation.hijacked_share": 0.5,
-                                 "population.account_age_median_days": 500.0,
-                                 "operation.initial_account_age_days": 40.0})
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
-    organic = -(500.0 * np.exp(rng.standard_normal(m.pop.n)) * 24).astype(np.int32)
-    np.testing.assert_array_equal(m.moderation.organic_born, organic)
-    acc = m.operation.accounts
-    k = acc.n
-    like_organic, aged = 500.0 * np.exp(rng.standard_normal(k)), rng.exponential(40.0, k)
-    assert acc.hijacked.any() and not acc.hijacked.all() and (acc.created == 0).all()
-    days = np.where(acc.hijacked, like_organic, aged)
-    np.testing.assert_array_equal(acc.born, (-days * 24).astype(np.int32))
+    for mean in (40.0, 0.0):
+        m = model(300, seed=seed, **{"moderation.enabled": True, "operation.hijacked_share": 0.5,
+                                     "population.account_age_median_days": 500.0,
+                                     "operation.initial_account_age_days": mean})
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+        organic = -(500.0 * np.exp(rng.standard_normal(m.pop.n)) * 24).astype(np.int32)
+        np.testing.assert_array_equal(m.moderation.organic_born, organic)
+        acc = m.operation.accounts
+        k = acc.n
+        like_organic = 500.0 * np.exp(rng.standard_normal(k))
+        aged = rng.exponential(mean, k) if mean else np.zeros(k)
+        assert acc.hijacked.any() and not acc.hijacked.all() and (acc.created == 0).all()
+        days = np.where(acc.hijacked, like_organic, aged)
+        np.testing.assert_array_equal(acc.born, (-days * 24).astype(np.int32))
+        rng.exponential(size=m.pop.n)  # then fan groups are drawn, and the stream goes on
+        assert rng.random() == m.moderation.rng.random()
 
 
 def test_only_moderating_platforms_log_reports_and_bar_removed_users() -> None:
@@ -928,15 +951,16 @@ def test_adaptive_plan_restates_the_split(schedule) -> None:
 # ==== a scan on a hand-built observation (7.15, 7.16) ==========================================
 
 def scan_by_hand(monkeypatch, mode: str, score: list[float], eligible: list[bool],
-                 delay: float = 0.0) -> tuple:
+                 delay: float = 0.0, first: int = 10) -> tuple:
     """Platform 0's moderator scans once, before the first hour, seeing the accounts 10..15 of
-    ``linked_observation`` with the given scores (threshold 0.6, network threshold 0.5).
+    ``linked_observation`` (or ``first``.. ``first + 5``) with the given scores (threshold 0.6,
+    network threshold 0.5).
     Returns the moderator and a copy of the moderation stream as it was before the scan."""
     m = model(300, **{"moderation.enabled": True, "moderation.mode": mode,
                       "moderation.threshold": 0.6, "moderation.network_threshold": 0.5,
                       "moderation.review_delay_hours": delay})
     mod = moderator(m)
-    s = Scores(np.arange(10, 16), np.ones(6, np.int64), np.zeros((6, 8)), np.array(score),
+    s = Scores(np.arange(first, first + 6), np.ones(6, np.int64), np.zeros((6, 8)), np.array(score),
                np.array(eligible))
     monkeypatch.setattr(mod.owner, "observe", lambda _mod: linked_observation())
     monkeypatch.setattr(enforcement, "score_accounts", lambda obs, c: s)
@@ -959,15 +983,18 @@ def test_a_scan_flags_at_the_threshold_and_acts_per_group(monkeypatch) -> None:
         assert mod.n_actions == len(want)
         assert set(mod.flag_tick) == {10, 11, 14}
         assert set(mod.flag_tick.values()) == {mod.model.tick}
+    mod, _ = scan_by_hand(monkeypatch, "account", [0.9] * 6, [True] * 6, first=0)
+    assert set(mod.flag_tick) == set(range(6))  # the first id is flagged like any other
 
 
 def test_review_delays_are_drawn_for_any_positive_mean(monkeypatch) -> None:
     """Each action waits an exponential review delay with the configured mean, drawn from the
     moderation stream and rounded to the hour, even when the mean is under an hour; none
-    waits with a mean of 0."""
+    waits with a mean of 0, and then nothing is drawn."""
     score, eligible = [0.9] * 6, [True] * 6
-    mod, _ = scan_by_hand(monkeypatch, "account", score, eligible)
+    mod, before = scan_by_hand(monkeypatch, "account", score, eligible)
     assert [due for due, _, _ in mod.pending] == [mod.model.tick] * 6
+    assert mod.owner.rng.bit_generator.state == before.bit_generator.state  # nothing drawn
     mod, before = scan_by_hand(monkeypatch, "account", score, eligible, delay=0.9)
     want = np.round(before.exponential(0.9, 6)).astype(int).tolist()
     assert any(want)  # this seed draws some delay of an hour or more

@@ -278,7 +278,8 @@ class Moderation:
     # ---- enforcement ---------------------------------------------------------------------
     def _mark_recent(self, p: int, accounts: np.ndarray, status: int) -> None:
         """Set the status of the accounts' posts on platform ``p``: all posts of operation
-        accounts (indexed as they are made), and the recent ones of organic users."""
+        accounts (indexed as they are made), and of organic users the posts that can still be
+        shown: recent ones, and older originals that recent reshares show."""
         m = self.model
         self._grow(m.posts.n)
         n = m.pop.n
@@ -286,12 +287,13 @@ class Moderation:
         hit = [self.op_ids[np.isin(self.op_authors, accounts[accounts >= n])]]
         org = accounts[accounts < n]
         if org.size:  # wrongly removed users: scan the posts that can still be in feeds
-            ids = np.arange(m.posts.first_since(m.tick - m.cfg.engagement.feed_max_age_hours),
-                            m.posts.n)
+            recent = np.arange(m.posts.first_since(m.tick - m.cfg.engagement.feed_max_age_hours),
+                               m.posts.n)
             mask = np.zeros(n, bool)
             mask[org] = True
-            a = c["author"][ids]
-            hit.append(ids[(a < n) & mask[np.minimum(a, n - 1)]])
+            for ids in (recent, np.unique(c["root"][recent])):
+                a = c["author"][ids]
+                hit.append(ids[(a < n) & mask[np.minimum(a, n - 1)]])
         hit = np.concatenate(hit)
         hit = hit[c["platform"][hit] == p]
         self.status[hit] = np.maximum(self.status[hit], status)
