@@ -23,6 +23,7 @@ internals" below, so a renaming touches one place.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -393,12 +394,16 @@ def test_ledger_helpers_on_hand_built_cases() -> None:
 
 def test_summary_of_an_operation_that_never_posts() -> None:
     """No reported engagement: the in-network share is 0, the kidding ratio undefined and its
-    logarithm 0 (docs/outputs.md)."""
-    s = sim.run(sim.Config(), seed=1, users=300, days=1,
-                overrides={"operation.posts_per_account_day": 0.0}).summary
+    logarithm 0 (docs/outputs.md); in the time series the undefined ratios are NaN, a float."""
+    r = sim.run(sim.Config(), seed=1, users=300, days=1,
+                overrides={"operation.posts_per_account_day": 0.0})
+    s = r.summary
     assert s["posts_published"] == 0 and s["reported_engagements"] == 0
     assert s["in_network_engagement_share"] == 0.0
     assert s["kidding_ratio"] is None and s["log_kidding_ratio"] == 0.0
+    for col in ("kidding_ratio", "kidding_ratio_impressions"):
+        ts = r.timeseries[col]
+        assert ts.dtype == np.float64 and ts.isna().any(), col
 
 
 def test_ledger_refuses_undeclared_counters(busy) -> None:
@@ -854,7 +859,8 @@ def linked_observation(links: bool = True):
 def test_network_takedowns_join_linked_suspects() -> None:
     """Accounts linked by engagement (either way) or by co-posting one content in one window
     form one takedown with a flagged member, if each scores at least ``network_threshold``;
-    with no links, each flagged account is a takedown of its own."""
+    with no links, each flagged account is a takedown of its own; engagement with anyone not
+    scored links nobody."""
     from sim.config import ModerationConfig
     from sim.moderation.detection import Scores, linked_groups
 
@@ -879,6 +885,13 @@ def test_network_takedowns_join_linked_suspects() -> None:
     assert groups([0.1, 0.9, 0.9, 0.9, 0.4, 0.9], [10, 13]) == [[10, 11, 12, 15], [13]]
     obs = linked_observation(links=False)
     assert groups(high, [10, 13]) == [[10], [13]]
+    # engagement with an account not scored (9, 13.5 -> 16, beyond) links nobody
+    s = Scores(np.array([10, 12, 14]), np.ones(3, np.int64), np.zeros((3, 8)), np.full(3, 0.9),
+               np.ones(3, bool))
+    obs = dataclasses.replace(obs, eng_src=np.array([10, 9, 12, 12]),
+                              eng_dst=np.array([11, 12, 13, 16]), eng_tick=np.full(4, 40))
+    got = linked_groups(obs, s, cfg, np.array([True, False, False]))
+    assert [g.tolist() for g in got] == [[0]]
 
 
 @pytest.mark.parametrize("threshold", [0.15, 1.0])

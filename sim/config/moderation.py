@@ -27,7 +27,7 @@ class ModerationConfig(Strict):
                          ge=0, le=1)
     mode: Literal["account", "network"] = F(
         "network", "account: each flagged account is one action; network: a flagged account's "
-        "linked accounts (reciprocal engagement, shared content) scoring at least "
+        "linked accounts (engagement either way, shared content) scoring at least "
         "network_threshold are taken down with it in one action.",
         source="Meta's takedowns of coordinated inauthentic behaviour remove networks")
     network_threshold: float = F(0.3, "Least score of a linked account for a network takedown.",

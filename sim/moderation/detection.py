@@ -152,8 +152,9 @@ def score_accounts(obs: Observation, cfg: ModerationConfig) -> Scores:
 def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
                   flagged: np.ndarray) -> list[np.ndarray]:
     """Network mode: groups of suspicious accounts (eligible, score >= network_threshold)
-    linked by reciprocal engagement or by co-posting the same content in one sync window, that
-    contain at least one flagged account. Returns index arrays into ``scores.accounts``."""
+    linked by engagement between them (either way) or by co-posting the same content in one
+    sync window, that contain at least one flagged account. Returns index arrays into
+    ``scores.accounts``."""
     a_n = scores.accounts.size
     cand = scores.eligible & (scores.score >= cfg.network_threshold)
     cand |= flagged
@@ -163,7 +164,8 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
         si = np.searchsorted(scores.accounts, src)
         di = np.searchsorted(scores.accounts, dst)
         ok = (si < a_n) & (di < a_n)
-        ok[ok] &= (scores.accounts[si[ok]] == src[ok]) & cand[si[ok]] & cand[di[ok]]
+        ok[ok] &= (scores.accounts[si[ok]] == src[ok]) & (scores.accounts[di[ok]] == dst[ok]) \
+            & cand[si[ok]] & cand[di[ok]]
         rows.append(si[ok])
         cols.append(di[ok])
     orig = obs.post_original & (obs.post_fingerprint != UNIQUE)
