@@ -130,3 +130,17 @@ def test_compact_refuses_to_drop_the_root_of_a_kept_post() -> None:
     with pytest.raises(ValueError, match="root"):
         store.compact(np.array([False, True]))
     assert store.n == 2 and store.cols["root"][1] == 0  # left as it was
+
+
+def test_reshare_memory_remaps_every_user_in_chunks() -> None:
+    """After a compaction every user's remembered roots are renumbered, chunk by chunk, the
+    dropped ones forgotten; slots never written stay empty (-1), whatever the map says of the
+    posts numbered 1 or last."""
+    from sim.organic.behaviour import ReshareMemory
+
+    mem = ReshareMemory(5, 3)
+    mem.remember(np.array([0, 0, 0, 0, 2, 4]), np.array([1, 2, 3, 4, 5, 6]))
+    new = np.array([-1, 0, -1, 1, 2, 3, 4, -1])  # old post -> new (-1 dropped; last: for -1)
+    mem.remap(new, chunk=2)
+    assert mem.items.tolist() == [[2, -1, 1], [-1, -1, -1], [3, -1, -1], [-1, -1, -1],
+                                  [4, -1, -1]]  # user 0: 4 overwrote 1, the oldest

@@ -44,7 +44,7 @@ from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_REMOVED, UNIQUE, Observation, score_accounts
 from sim.moderation.detection import Scores
 from sim.operation import ORIGIN_NAMES, TrollAccounts
-from sim.posts import KIND_OP_REPLY, KIND_RESHARE
+from sim.posts import KIND_OP_REPLY, KIND_ORGANIC, KIND_RESHARE
 from sim.runner import resolve_config
 
 HIJACKED, FRESH, BOUGHT = (ORIGIN_NAMES.index(k) for k in ("hijacked", "fresh", "bought"))
@@ -482,6 +482,24 @@ def test_fan_groups_are_same_community_groups_in_stable_order(share) -> None:
 def test_no_fan_groups_when_too_few_fans(share) -> None:
     m = _fan_world(share, size=7, users=600)  # none, or 3 fans: no whole group
     assert m.moderation.fan_members.size == 0 and (m.moderation.fan_group == -1).all()
+
+
+def test_fans_like_each_others_posts_on_the_platform_posted_on() -> None:
+    """In a run, each fan post's likes from fellow members (12 on average here) are logged by
+    the platform the post was made on."""
+    m = _fan_world(0.3)
+    m.run(20)
+    c = post_columns(m)
+    g = m.moderation.fan_group
+    fan_post = (c["kind"] == KIND_ORGANIC) & (c["author"] < m.pop.n)
+    fan_post[fan_post] = g[c["author"][fan_post]] >= 0
+    for p, mod in m.moderation.by_platform.items():
+        who = np.concatenate([e[1] for e in mod.eng_log])
+        whose = np.concatenate([e[2] for e in mod.eng_log])
+        mates = (whose < m.pop.n) & (who < m.pop.n)
+        mates[mates] = (g[who[mates]] >= 0) & (g[who[mates]] == g[whose[mates]])
+        posts = int((fan_post & (c["platform"] == p)).sum())
+        assert posts > 10 and 8 * posts < mates.sum() < 16 * posts, p
 
 
 def test_fan_posts_carry_the_slogan_and_fellow_members_like_them() -> None:

@@ -93,7 +93,7 @@ class OrganicUsers:
         self.write_posts(pf, users)
 
     def engage(self, pf: Platform, users: np.ndarray, items: np.ndarray,
-               n_from_feed: int = 0) -> None:
+               n_from_feed: int) -> None:
         """Impressions, then likes/reshares/replies/follows/reports for (user, item) reads.
 
         The first ``n_from_feed`` pairs were read in the feed: an original post there came from
