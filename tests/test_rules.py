@@ -434,6 +434,21 @@ def test_reader_follows_are_real_followers_gained() -> None:
     assert m.ledger.totals["organic_followers_gained"] == new > 0
 
 
+def test_a_reader_can_follow_only_live_troll_accounts_there_not_yet_followed() -> None:
+    """Organic users' graph is fixed: of the authors read, only a live troll account on this
+    platform that the reader does not follow yet can be followed."""
+    m = busy_hours(600, 1, 3)
+    n, acc = m.pop.n, m.operation.accounts
+    q = int(acc.platform[0])
+    other = int(np.flatnonzero(acc.platform != q)[0])
+    dead = int(np.flatnonzero(acc.platform == q)[1])
+    acc.alive[dead] = False
+    authors = np.array([5, n, n, n + other, n + dead])  # organic, account 0 twice, elsewhere, dead
+    followed = np.array([False, False, True, False, False])
+    got = m.organic.followable(m.platforms[q], np.arange(5), authors, followed)
+    assert got.tolist() == [False, True, False, False, False]
+
+
 def test_one_reshare_per_user_and_root(busy) -> None:
     """With a reshare memory longer than anyone's reshares, no user reshares a root twice on
     the platform where they read it, although many read the same root more than once."""
@@ -508,6 +523,20 @@ def test_shift_hours_and_weekends(weekends_off) -> None:
         day, hour = (local // 24) % 7, local % 24
         want = (8 <= hour < 12 or 13 <= hour < 17) and not (weekends_off and day >= 5)
         assert op.on_shift(tick) == want, tick
+
+
+@pytest.mark.parametrize(("blocks", "scheduled"), [([[9, 10]], False), ([[8, 12], [13, 17]], False),
+                                                ([[8, 12], [13, 17]], True)])
+def test_a_days_posts_spread_over_the_shift_or_round_the_clock(blocks, scheduled) -> None:
+    """An account's ``posts_per_account_day`` are spread evenly over its operator's shift
+    hours, or over all 24 with a scheduler; follows over the shift hours in any case."""
+    cfg = resolve_config(sim.Config(), users=300, days=1, overrides={
+        **BUSY, "operation.work_blocks": blocks, "operation.schedule_posts": scheduled,
+        "operation.posts_per_account_day": 12.0, "operation.follows_per_account_day": 6.0})
+    shift = sum(b - a for a, b in blocks)
+    for op in InfluenceModel(cfg, seed=1).operators:
+        assert op.post_rate == pytest.approx(12.0 / (24 if scheduled else shift))
+        assert op.follow_rate == pytest.approx(6.0 / shift)
 
 
 def test_operation_posts_record_first_activity_and_parents() -> None:
@@ -643,6 +672,11 @@ def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger()
     assert replies.sum() > 0
     k = int((bought[posts] > 0).sum())
     assert stats.binomtest(k, int(posts.sum()), 0.4).pvalue > 0.001
+    # post by post: an hour's posts (published together) mix bought and not
+    hours = p_on["created"][posts]
+    mixed = [np.unique(bought[posts][hours == h] > 0).size == 2
+             for h in np.unique(hours) if (hours == h).sum() >= 10]
+    assert len(mixed) >= 5 and np.mean(mixed) > 0.5
     assert on.ledger.totals["reported_impressions"] - off.ledger.totals[
         "reported_impressions"] == bought.sum()
     # bought views add to the fake followers' views

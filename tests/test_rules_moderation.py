@@ -26,6 +26,7 @@ The worlds are tiny (a few hundred to 2,000 users, hours to a day and a half) or
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -739,6 +740,26 @@ def test_follow_backs_come_only_from_users_drawn(certain_follow_back) -> None:
     assert who.size > 4 * on[2].size and np.isin(users, m.platforms[2].members).all()
 
 
+def test_fluent_writing_wins_follow_backs_up_to_perfect_fluency() -> None:
+    """A target follows back like an engagement with the persona's writing, of quality
+    fluency plus the operator's bonus, capped at 1: with the same draws, a bonus wins every
+    follow-back won without it and more; above perfect fluency it wins nothing more."""
+    m = model(1500, seed=8, **{"operation.hijacked_share": 0.0,
+                               "population.follow_back_prob": 1.0})
+    acc = m.operation.accounts
+    ids = np.flatnonzero(acc.alive)
+
+    def follow_backs(fluency: float, bonus: float) -> set[int]:
+        w = copy.deepcopy(m)
+        w.operation.accounts.fluency[ids] = fluency
+        w.operation.build_audience(ids, np.full(ids.size, 100), np.full(ids.size, bonus))
+        return set(np.concatenate([pf.op_keys for pf in w.platforms]).tolist())
+
+    plain, fluent = follow_backs(0.2, 0.0), follow_backs(0.2, 0.5)
+    assert plain < fluent and len(plain) > 20
+    assert follow_backs(0.95, 0.1) == follow_backs(0.95, 0.5) == follow_backs(1.0, 0.0)
+
+
 # ==== the replacement token bucket (7.16) ======================================================
 
 @pytest.mark.parametrize("rate,cap", [(6.0, 6), (0.75, 1)])
@@ -766,6 +787,10 @@ def test_replacement_token_bucket(rate, cap) -> None:
     missing = np.bincount(acc.platform[:10], minlength=len(m.platforms))
     np.testing.assert_array_equal(acc.platform[10:],
                                   np.repeat(np.arange(missing.size), missing)[:3])
+    m, op, acc = operator(1)  # in a run: the last unit of budget is spent too
+    acc.retire(np.arange(10), 0, len(m.platforms))
+    m.run(24 * 5)
+    assert acc.n == 11 and op.budget == 0
 
     m, op, acc = operator(100)  # nothing missing: tokens pile up to the cap, then are spent
     for _ in range(200):
@@ -824,6 +849,8 @@ def test_operators_scale_with_the_population(n_ops, users, want) -> None:
         "operation.scale_with_users": True, "operation.n_operators": n_ops,
         "operation.reference_users": 100_000})
     assert n_operators(cfg) == want
+    cfg = resolve_config(cfg, overrides={"operation.enabled": False})
+    assert n_operators(cfg) == 0  # no operation, no operators
 
 
 def test_team_followers_are_live_team_mates_that_follow_their_team() -> None:
@@ -846,6 +873,28 @@ def test_team_followers_are_live_team_mates_that_follow_their_team() -> None:
     assert accounts.followers_won.tolist() == [0, 0, 2, 0, 1, 0]
 
 
+def test_who_buys_followers_and_follows_the_team_is_a_vanity_draw() -> None:
+    """A ``follower_buying_share`` of the accounts buy followers and a ``team_follow_share``
+    follow their team-mates, account by account, drawn from the vanity stream: nothing real
+    changes with them."""
+    runs = []
+    for share in (1.0, 0.5):
+        m = model(800, **{**BUSY, "operation.n_operators": 10,
+                          "operation.follower_buying_share": share,
+                          "operation.team_follow_share": share})
+        m.run(20)
+        runs.append(m)
+    acc = runs[1].operation.accounts
+    assert acc.n > 50
+    for trait in (acc.buys_followers, acc.follows_team):
+        assert stats.binomtest(int(trait.sum()), acc.n, 0.5).pvalue > 0.001
+    assert runs[0].operation.accounts.buys_followers.all()
+    organic = [k for k in runs[0].ledger.totals if k.startswith("organic_")]
+    assert [runs[0].ledger.totals[k] for k in organic] == \
+        [runs[1].ledger.totals[k] for k in organic]
+    assert runs[0].ledger.totals["organic_impressions"] > 0
+
+
 def test_audience_building_adds_its_fluency_bonus_to_the_posts() -> None:
     """Fluent persona writers: a post's quality is the account's fluency plus the operator's
     bonus (``a_audience x full_fluency_bonus``) plus N(0, 0.05) noise, clipped to
@@ -862,6 +911,19 @@ def test_audience_building_adds_its_fluency_bonus_to_the_posts() -> None:
     extra = c["quality"][own][inside] - fluency[inside]
     assert inside.sum() > 50 and bonus > 0.2
     assert extra.mean() == pytest.approx(bonus, abs=0.02) and 0.03 < extra.std() < 0.07
+
+
+def test_poor_writers_posts_are_clipped_and_fresh_content_is_timely() -> None:
+    """A post's quality never falls below 0.01, however poor its writer; with no content lag
+    every post is perfectly timely (timeliness 1)."""
+    m = model(600, **{"operation.fluency_mean": 0.01, "operation.fluency_concentration": 1000.0,
+                      "operation.content_lag_hours": 0.0})
+    m.run(30)
+    c = post_columns(m)
+    own = np.isin(c["kind"], (tactics.KIND_OP_POST, KIND_OP_REPLY))
+    q = c["quality"][own]
+    assert own.sum() > 50 and q.min() == pytest.approx(0.01) and (q <= 0.0101).mean() > 0.3
+    assert (c["timeliness"][own] == 1.0).all()
 
 
 def test_adaptive_operators_learn_and_report_their_split() -> None:
@@ -963,6 +1025,10 @@ def test_adaptive_plan_restates_the_split(schedule) -> None:
     op.learner.arms = np.array([[0.0, 0.5, 0.5, 0.0, 0.0, 0.0]])  # no posts, no replies
     p = op.adapted_plan(acc, True, False)
     assert p.post_rate == 0.0 and p.hijack_fraction == 0.0 and p.content_lag_hours == 20.0
+    op.learner.arms = np.array([[split[t] for t in TACTICS]])
+    op.learner.arms[0, TACTICS.index("hijacking")] = 0.9  # more replies than posts
+    p = op.adapted_plan(acc, True, False)
+    assert p.hijack_fraction == pytest.approx(9.0 / (9.0 + 9.0))
 
 
 
