@@ -622,6 +622,14 @@ def test_bought_followers_change_only_the_vanity_ledger() -> None:
     assert a.summary["organic_engagements"] > 20
 
 
+def test_a_lone_reader_reads(monkeypatch) -> None:
+    """An hour with a single member online is an hour like any other for that member."""
+    m = busy_hours(600, 3, 3)
+    monkeypatch.setattr(m.organic, "online", lambda pf: np.array([0]))
+    m.run(1)
+    assert all(pf.last_session[0] == m.tick for pf in m.platforms)
+
+
 def test_attention_caps_the_items_read_per_session() -> None:
     """Every member online every hour: with attention limited to one item a session, the
     items read (organic impressions of every post) are at most one per member-hour; without
@@ -679,6 +687,13 @@ def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger()
     assert len(mixed) >= 5 and np.mean(mixed) > 0.5
     assert on.ledger.totals["reported_impressions"] - off.ledger.totals[
         "reported_impressions"] == bought.sum()
+    # log-normal post by post
+    m = busy_hours(1500, 6, 5, {**over, "operation.bought_views_share": 1.0,
+                                "operation.bought_views_sigma": 1.0})
+    p = posts_table(m)
+    views = p["imp_fake"][p["kind"] == KIND_OP_POST]
+    assert np.unique(views).size > 0.5 * views.size > 10
+    assert np.median(views) == pytest.approx(100, rel=0.35)
     # bought views add to the fake followers' views
     m = busy_hours(1500, 20, 5, {**over, "operation.bought_views_share": 1.0,
                                  "operation.fake_view_prob": 0.5})

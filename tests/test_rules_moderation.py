@@ -149,6 +149,10 @@ def test_signals_by_hand() -> None:
                   cfg.weight_cluster, cfg.weight_language, cfg.weight_reports,
                   cfg.weight_coengagement])
     np.testing.assert_allclose(s.score, sig @ w / w.sum(), rtol=1e-12)
+    # with no weight, co-engagement is not computed (it stays 0); nothing else changes
+    quiet = score_accounts(obs, cfg.model_copy(update={"weight_coengagement": 0.0})).signals
+    assert (quiet[:, 7] == 0).all()
+    np.testing.assert_array_equal(quiet[:, :7], sig[:, :7])
 
 
 # ==== a moderator's window (7.15) ==============================================================
@@ -240,6 +244,26 @@ def test_a_wrongful_removal_takes_exactly_that_users_recent_posts_there() -> Non
     assert removed.tolist() == [i for i in mine if c["platform"][i] == q]
     assert ((c["author"] == n) & (c["platform"] == q)).any()  # troll account 0 posted there
     assert moderator(m, q).banned_rows[m.platforms[q].row_of[last]]
+    # removed unflagged (by hand): recorded as flagged when removed, with no first activity
+    assert m.moderation.removals[-1] | {"followers_lost": 0} == {
+        "platform": m.platforms[q].name, "account": last, "operation": False,
+        "flagged_tick": m.tick, "removed_tick": m.tick, "first_active_tick": -1,
+        "followers_lost": 0}
+
+
+def test_an_account_removed_before_it_posts_was_first_active_when_created() -> None:
+    """The removal table's first activity of an operation account that never posted is the
+    hour it was created; its removal is recorded as its own flag."""
+    m = model(300, **{"moderation.enabled": True, "moderation.scan_interval_hours": 720})
+    acc = m.operation.accounts
+    assert (acc.first_post == -1).all()
+    q = int(acc.platform[0])
+    m.moderation.remove(moderator(m, q), np.array([m.pop.n]))
+    row = m.moderation.removals[-1]
+    assert (row["account"], row["operation"]) == (m.pop.n, True)
+    assert row["first_active_tick"] == acc.created[0] == 0
+    assert row["flagged_tick"] == row["removed_tick"] == m.tick
+    assert not acc.alive[0]
 
 
 def test_a_wrongful_removal_hides_reshares_of_the_users_older_posts() -> None:
@@ -913,6 +937,21 @@ def test_audience_building_adds_its_fluency_bonus_to_the_posts() -> None:
     assert extra.mean() == pytest.approx(bonus, abs=0.02) and 0.03 < extra.std() < 0.07
 
 
+def test_a_reply_planted_under_the_first_post_held_is_a_reply(monkeypatch) -> None:
+    """A planted reply is a reply whatever thread it lands under, the first post held (index
+    0) included: it hangs under that thread and is not delivered to followers."""
+    m = model(300)
+    m.run(3)
+    op = m.operation
+    monkeypatch.setattr(op, "reply_targets", lambda p, topic, now: np.array([0]))
+    ids = op.publish(np.array([0, 1]), np.array([True, False]), np.zeros(2), np.zeros(2), m.tick)
+    c = m.posts.cols
+    assert c["kind"][ids].tolist() == [KIND_OP_REPLY, tactics.KIND_OP_POST]
+    assert c["parent"][ids[0]] == c["gid"][0] and c["hijack_reply"][0] == ids[0]
+    assert m.outbox.flush(m.platforms) == m.platforms[int(op.accounts.platform[1])] \
+        .op_follower_counts(op.accounts.n)[1]
+
+
 def test_poor_writers_posts_are_clipped_and_fresh_content_is_timely() -> None:
     """A post's quality never falls below 0.01, however poor its writer; with no content lag
     every post is perfectly timely (timeliness 1)."""
@@ -1029,6 +1068,10 @@ def test_adaptive_plan_restates_the_split(schedule) -> None:
     op.learner.arms[0, TACTICS.index("hijacking")] = 0.9  # more replies than posts
     p = op.adapted_plan(acc, True, False)
     assert p.hijack_fraction == pytest.approx(9.0 / (9.0 + 9.0))
+    op.learner.arms[0, TACTICS.index("volume")] = 0.02  # under one post or reply a day
+    op.learner.arms[0, TACTICS.index("hijacking")] = 0.02
+    p = op.adapted_plan(acc, True, False)
+    assert p.hijack_fraction == pytest.approx(0.2 / (0.6 + 0.2))
 
 
 
