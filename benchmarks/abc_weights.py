@@ -6,8 +6,10 @@ statistic is p0 plus noise, one p1 * p2, one p3 with more noise); 120 particles,
 pyabc's quantile thresholds and a fixed Euclidean distance. Prints, for each proposal, the
 effective sample size (Kish) of each generation, the simulations run and the last threshold:
 pyabc's default Gaussian kernel on the unit cube, the same on logits (no prior boundary), a
-kernel twice as wide, and the kernel mixed with the prior (a tenth and a quarter of proposals
-from the prior: ``sim.calibration.proposal``, the calibration's ``prior_share``).
+kernel twice as wide, the kernel mixed with the prior (a tenth and a quarter of proposals
+from the prior: ``sim.calibration.proposal``, the calibration's ``prior_share``), and pyabc's
+local kernel (a covariance per particle from its nearest quarter of the population; Filippi
+et al. 2013, Stat. Appl. Genet. Mol. Biol. 12:87).
 ``--unreachable`` observes the first statistic where no parameter can put it (a misfitting
 model, as the Spamouflage calibration's is for three of its figures).
 
@@ -32,7 +34,7 @@ OBSERVED = {"a": 0.9, "b": 0.2, "c": 0.1}
 UNREACHABLE = {"a": 1.3, "b": 0.2, "c": 0.1}  # a = p0 + noise, p0 <= 1: the model cannot fit it
 
 
-VARIANTS = ("unit", "logit", "wide", "prior 0.1", "prior 0.25")
+VARIANTS = ("unit", "logit", "wide", "prior 0.1", "prior 0.25", "local")
 
 
 def ess_by_generation(dims: int, particles: int, generations: int, variant: str,
@@ -50,6 +52,8 @@ def ess_by_generation(dims: int, particles: int, generations: int, variant: str,
 
     if variant.startswith("prior"):
         transition = DefensiveTransition(float(variant.split()[1]))
+    elif variant == "local":  # a covariance per particle from its nearest neighbours
+        transition = pyabc.LocalTransition()
     else:
         transition = pyabc.MultivariateNormalTransition(scaling=2.0 if variant == "wide" else 1.0)
     abc = pyabc.ABCSMC(model, prior, pyabc.PNormDistance(p=2), population_size=particles,
