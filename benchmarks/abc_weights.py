@@ -74,7 +74,9 @@ def main() -> None:
     ap.add_argument("--dims", type=int, default=14)
     ap.add_argument("--particles", type=int, default=120)
     ap.add_argument("--generations", type=int, default=6)
-    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", choices=VARIANTS,
+                    default=[v for v in VARIANTS if v != "local"],
+                    help="proposals to compare (default: all but the slow local kernel)")
     ap.add_argument("--unreachable", action="store_true",
                     help="observe a = 1.3, which no parameter reaches (a model that misfits)")
     a = ap.parse_args()
