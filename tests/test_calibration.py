@@ -426,3 +426,26 @@ def test_posterior_design_is_refused_without_a_calibration(tmp_path):
     exp.write_text(sobol + 'calibration = "x"\n' + amp.replace("}", ", range = [1, 2] }"))
     with pytest.raises(ConfigError, match="posterior or range, not both"):
         load_experiment(exp)
+
+
+def test_the_shipped_fit_drives_the_experiments_over_the_fitted_world() -> None:
+    """The Spamouflage fit ships with the repository (experiments/calibration/fits/spamouflage:
+    its posterior sample, predictive check and summary, without the inference database), so
+    every experiment over the fitted world resolves from a fresh clone, every run's config is
+    valid, and the calibrated preset is that fit's own point estimate, unchanged."""
+    from sim.experiment import load_experiment
+
+    root = Path(__file__).resolve().parents[1] / "experiments"
+    fit = root / "calibration" / "fits" / "spamouflage"
+    assert {p.name for p in fit.iterdir()} >= {POSTERIOR_FILE, "calibration.json",
+                                                 "predictive.parquet", "calibrated.toml"}
+    assert (fit / "calibrated.toml").read_text() == \
+        (root / "calibration" / "spamouflage_calibrated.toml").read_text()
+    files = sorted((root / "posterior").glob("*.toml")) + [
+        root / "sensitivity_sobol_calibrated.toml", root / "discovery_calibrated.toml"]
+    for path in files:
+        exp = load_experiment(path)
+        runs = exp.runs()
+        assert len(runs) >= 20, path
+        for run in runs[:: max(1, len(runs) // 5)]:
+            exp.config(run)
