@@ -348,7 +348,7 @@ def test_a_platform_sees_each_engagement_and_report_as_it_happens(monkeypatch) -
     monkeypatch.setattr(m.organic, "draw", lambda probs: acts.copy())
     mod.eng_log.clear()
     mod.report_log.clear()
-    m.organic.engage(pf, readers, items)
+    m.organic.engage(pf, readers, items, n_from_feed=0)  # read outside the feed
     (tick, src, dst), = mod.eng_log
     assert tick == m.tick
     np.testing.assert_array_equal(src, readers[:3])
