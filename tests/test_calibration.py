@@ -25,7 +25,7 @@ from sim.calibration.abc import (
     simulation_seed,
 )
 from sim.calibration.command import calibrate
-from sim.calibration.posterior import POSTERIOR_FILE, final
+from sim.calibration.posterior import POSTERIOR_FILE, final, posterior_shift
 from sim.calibration.spec import load_calibration
 from sim.cli import app
 from sim.config import ConfigError, load_config
@@ -284,6 +284,8 @@ estimate = "map"
         width = (np.log(hi / lo) / np.log(prior[1] / prior[0]) if "posts" in key
                  else (hi - lo) / (prior[1] - prior[0]))
         assert width < 0.5, (key, width)
+    shifts = {g["generation"]: g["posterior_shift"] for g in summary["generations"]}
+    assert shifts[0] is None and all(0 <= shifts[t] <= 1 for t in (1, 2, 3)), shifts
     # outputs
     post = pd.read_parquet(out / POSTERIOR_FILE)
     assert set(post.columns) == {*truth, "weight", "generation"}
@@ -374,6 +376,23 @@ estimate = "map"
     exp.write_text(lhs + f'"{amp}" = {{ posterior = 1.5 }}\n')
     with pytest.raises(ConfigError, match="between 0 and 1"):
         load_experiment(exp)
+
+
+def test_posterior_shift_is_the_largest_quantile_move_in_prior_widths():
+    """A generation that moves one parameter by a tenth of its uniform prior and another by
+    a factor 10 on a log-uniform prior spanning a factor 100 has shifted by half a prior width,
+    on the second; an unchanged generation by nothing."""
+    factors = [Factor("a", low=0.0, high=10.0), Factor("b", low=1.0, high=100.0, log=True)]
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(2, 5, 200), np.exp(rng.uniform(0, 1, 200))
+    w = rng.uniform(0.5, 1.5, 200)
+    gens = [pd.DataFrame({"a": a, "b": b, "weight": w / w.sum(), "generation": 0}),
+            pd.DataFrame({"a": a + 1, "b": b * 10, "weight": w / w.sum(), "generation": 1}),
+            pd.DataFrame({"a": a + 1, "b": b * 10, "weight": w / w.sum(), "generation": 2})]
+    shift = posterior_shift(pd.concat(gens, ignore_index=True), factors)
+    assert shift["generation"].tolist() == [1, 2]
+    assert shift["posterior_shift"].tolist() == pytest.approx([0.5, 0.0], abs=1e-12)
+    assert shift["posterior_shift_parameter"].iloc[0] == "b"
 
 
 def test_robust_scale_downweights_a_target_the_model_misses():

@@ -53,6 +53,7 @@ from .posterior import (
     intervals,
     point_estimate,
     posterior_draws,
+    posterior_shift,
     predictive_interval,
 )
 from .spec import LoadedCalibration, load_calibration, statistic
@@ -184,7 +185,8 @@ def calibrate(path: str | Path, out: str | Path, *, workers: int = 1,
 
     post = posterior_frame(history, loaded.factors)
     _replace(out / POSTERIOR_FILE, lambda p: write_table(p, post))
-    gens = generations_table(history)
+    gens = generations_table(history).merge(posterior_shift(post, loaded.factors),
+                                            on="generation", how="left")
 
     # posterior-predictive check: fresh seeds, draws by weight
     n_pred = inf.predictive_draws

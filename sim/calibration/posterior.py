@@ -75,6 +75,33 @@ def point_estimate(post: pd.DataFrame, kind: str, factors: list[Any]) -> dict[st
     return {k: int(round(v)) if k in ints else float(v) for k, v in est.items()}
 
 
+def posterior_shift(post: pd.DataFrame, factors: list[Any],
+                    quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """How far the sample moved from one generation to the next: for each generation after the
+    first, the largest change of any parameter's weighted 5%, 50% or 95% quantile, as a share of
+    its prior's width (on the log scale for log-uniform priors), and the parameter that moved
+    most. A fit whose posterior still moves by a sizeable share of a prior at its last
+    generation has not settled, whatever its effective sample size; small shifts at a still
+    falling threshold mean the remaining change is in the tails the quantiles do not see."""
+    def quants(g: pd.DataFrame) -> np.ndarray:
+        w = g["weight"].to_numpy()
+        return np.array([[weighted_quantile(_to_unit(f, g[f.key].to_numpy()), w, q)
+                          for q in quantiles] for f in factors])
+
+    gens = sorted(post["generation"].unique())
+    rows, prev = [], None
+    for t in gens:
+        cur = quants(post[post["generation"] == t])
+        if prev is not None:
+            moved = np.abs(cur - prev).max(axis=1)
+            i = int(np.argmax(moved))
+            rows.append({"generation": int(t), "posterior_shift": float(moved[i]),
+                         "posterior_shift_parameter": factors[i].key})
+        prev = cur
+    return pd.DataFrame(rows, columns=["generation", "posterior_shift",
+                                       "posterior_shift_parameter"])
+
+
 def _to_unit(f: Any, x: np.ndarray) -> np.ndarray:
     if f.log:
         return (np.log(x) - np.log(f.low)) / (np.log(f.high) - np.log(f.low))
