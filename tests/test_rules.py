@@ -700,6 +700,13 @@ def test_bought_views_go_to_a_share_of_posts_and_change_only_the_vanity_ledger()
     p = posts_table(m)
     fake = p["imp_fake"][p["kind"] == KIND_OP_POST]
     assert (fake >= 100).all() and (fake > 100).any()
+    # a post's bought views are capped at 10^8 (a median of 10^7 with sigma 5 often exceeds it)
+    m = busy_hours(1500, 6, 5, {**over, "operation.bought_views_share": 1.0,
+                                "operation.bought_views_median": 1e7,
+                                "operation.bought_views_sigma": 5.0})
+    p = posts_table(m)
+    views = p["imp_fake"][p["kind"] == KIND_OP_POST]
+    assert views.max() == 100_000_000 and (views == views.max()).sum() > 1
 
 
 # ==== moderation and reading (docs/model.md 7.15) ==============================================

@@ -764,6 +764,22 @@ def test_follow_backs_come_only_from_users_drawn(certain_follow_back) -> None:
     assert who.size > 4 * on[2].size and np.isin(users, m.platforms[2].members).all()
 
 
+def test_hijacked_accounts_on_a_platform_nobody_uses_arrive_without_an_audience() -> None:
+    """A hijacked account brings its old audience of the platform's members: on a platform
+    with none it brings nobody, and accounts elsewhere still bring theirs."""
+    m = model(1500, seed=8, **{
+        "operation.n_operators": 20, "operation.hijacked_share": 0.5,
+        "operation.hijacked_audience_mean": 30.0,
+        "operation.platform_weights": {"empty": 1.0, "social": 1.0},
+        "platforms": [{"name": "empty", "membership": 1e-9}, {"name": "video"},
+                      {"name": "social", "membership": 0.9}]})
+    acc = m.operation.accounts
+    assert m.platforms[0].members.size == 0
+    assert (acc.hijacked & (acc.platform == 0)).any() and (acc.hijacked & (acc.platform == 2)).any()
+    assert follower_keys(m, 0).size == 0 and acc.followers_inherited[acc.platform == 0].sum() == 0
+    assert acc.followers_inherited[acc.hijacked & (acc.platform == 2)].mean() > 10
+
+
 def test_fluent_writing_wins_follow_backs_up_to_perfect_fluency() -> None:
     """A target follows back like an engagement with the persona's writing, of quality
     fluency plus the operator's bonus, capped at 1: with the same draws, a bonus wins every

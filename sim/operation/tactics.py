@@ -143,7 +143,6 @@ class Operation:
                 continue
             by_comm, bounds = self.members_by_comm[pf.index]
             if by_comm.size == 0:  # nobody to follow here
-                targeted[sel] = False
                 continue
             c = acc.community[acc_ids[sel]]
             lo = np.where(targeted[sel], bounds[c], 0)
