@@ -81,8 +81,7 @@ def posterior_shift(post: pd.DataFrame, factors: list[Any],
     first, the largest change of any parameter's weighted 5%, 50% or 95% quantile, as a share of
     its prior's width (on the log scale for log-uniform priors), and the parameter that moved
     most. A fit whose posterior still moves by a sizeable share of a prior at its last
-    generation has not settled, whatever its effective sample size; small shifts at a still
-    falling threshold mean the remaining change is in the tails the quantiles do not see."""
+    generation has not settled, whatever its effective sample size."""
     def quants(g: pd.DataFrame) -> np.ndarray:
         w = g["weight"].to_numpy()
         return np.array([[weighted_quantile(_to_unit(f, g[f.key].to_numpy()), w, q)
