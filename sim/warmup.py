@@ -4,11 +4,12 @@ numba compiles a kernel the first time it is called and keeps the machine code i
 cache (``__pycache__`` beside the source, or ``NUMBA_CACHE_DIR``); later processes load it in
 milliseconds. Without a warm-up, the first run after an install spends several seconds (most of
 a small run) compiling, inside its first simulated hours, which also throws off a progress bar's
-estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred users for two days,
-moderation on, old posts aged out; feeds read and written on one thread, then on two) that calls
-every kernel a run calls, with the same argument types, and discards it: nothing is written but
-the cache. ``./dev setup`` runs it once (``python -m sim.warmup``), and ``sim.run`` runs it
-before its progress bar starts (it costs a fraction of a second once the cache is warm).
+estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred users for three days,
+moderation on, old posts aged out; feeds read, written and remapped on one thread, then on
+two) that calls every kernel a run calls, with the same argument types, and discards it:
+nothing is written but the cache. ``./dev setup`` runs it once (``python -m sim.warmup``), and
+``sim.run`` runs it before its progress bar starts (a fraction of a second once the cache is
+warm).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import sys
 import time
 
 # defaults (three platforms, engagement and chronological ranking) plus an operation that posts,
-# plants replies and is moderated; posts older than a day are aged out at the end of day two
-TINY = {"population.n_users": 400, "run.days": 2, "run.seed": 1,
+# plants replies and is moderated; posts older than a day are aged out at the end of days two
+# (on one thread) and three (with the parallel passes)
+TINY = {"population.n_users": 400, "run.days": 3, "run.seed": 1,
         "engagement.feed_max_age_hours": 24, "moderation.window_hours": 24,
         "operation.enabled": True, "operation.hijack_fraction": 0.5,
         "moderation.enabled": True, "moderation.counterfactual": False}
@@ -49,7 +51,7 @@ def compile_kernels() -> tuple[int, float]:
     t0 = time.perf_counter()
     before = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers())
     model = InfluenceModel(build_config({}, TINY))
-    model.run(24)  # the first day on one thread, the second with the parallel passes too
+    model.run(48)  # two days on one thread, the third with the parallel passes too
     n, least = threads.get_threads(), (threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES)
     threads.MIN_PARALLEL_ROWS = threads.MIN_PARALLEL_WRITES = 0
     if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:
@@ -70,7 +72,7 @@ def warm_up(verbose: bool = True) -> None:
     if _done and not verbose:
         return
     if verbose:
-        print("checking the compiled kernels (a 400-user, 2-day run, discarded)...",
+        print("checking the compiled kernels (a 400-user, 3-day run, discarded)...",
               file=sys.stderr, flush=True)
     compiled, seconds = compile_kernels()
     _done = True

@@ -17,14 +17,15 @@ import numpy as np
 
 from ..config import PlatformConfig
 from ..posts import PostStore
-from ..threads import parallel_worth
+from ..threads import get_threads, parallel_worth
 from .kernels import (
     FeedArrays,
     Ranking,
-    clear_empty,
     gather_scores_parallel,
     push,
     read_feeds,
+    remap_parallel,
+    remap_rows,
     take_best,
 )
 
@@ -67,13 +68,15 @@ class Feeds:
         the slot under the row's pointer (its oldest item) and moves the pointer on."""
         push(self.arrays, rows, posts)
 
-    def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
+    def remap(self, new: np.ndarray) -> None:
         """Rewrite post indices after a compaction (``new`` from :meth:`PostStore.compact`;
-        dropped posts become empty slots), a block of rows at a time to keep the peak small."""
-        for a in range(0, self.items.shape[0], chunk):
-            block = self.items[a: a + chunk]
-            block[...] = new[block]
-            clear_empty(block, self.unread[a: a + chunk])
+        dropped posts become empty, read slots), in place (:func:`~sim.feeds.kernels.
+        remap_rows`, on every thread for many rows)."""
+        rows = self.items.shape[0]
+        if parallel_worth(rows):
+            remap_parallel(self.arrays, new, get_threads())
+        else:
+            remap_rows(self.arrays, new, 0, rows)
 
 
 def ranking(p: PlatformConfig, max_age: int, penalty: float = 0.0) -> Ranking:

@@ -283,9 +283,25 @@ def take_best(rng, unread, rows, n_read, gap, rank, start, slot, post, score, no
 
 
 @njit(cache=True)
-def clear_empty(items, unread):
-    """Clear the unread bit of every empty slot (``items < 0``)."""
-    for r in range(items.shape[0]):
+def remap_rows(feed, new, r0, r1):
+    """After a compaction, rewrite the post index of every filled slot of rows ``r0:r1``
+    through ``new`` (old index -> new index, -1 for a dropped post); a slot whose post was
+    dropped becomes empty and read. Empty slots are left as they are (already read)."""
+    items, unread = feed.items, feed.unread
+    for r in range(r0, r1):
         for s in range(items.shape[1]):
-            if items[r, s] < 0:
-                mark_read(unread, r, s)
+            p = items[r, s]
+            if p >= 0:
+                q = new[p]
+                items[r, s] = q
+                if q < 0:
+                    mark_read(unread, r, s)
+
+
+@njit(cache=True, parallel=True)
+def remap_parallel(feed, new, parts):
+    """:func:`remap_rows` on every thread numba is given, one block of rows per part (rows are
+    independent, so the result is the same as on one thread)."""
+    n_rows = feed.items.shape[0]
+    for part in prange(parts):
+        remap_rows(feed, new, n_rows * part // parts, n_rows * (part + 1) // parts)
