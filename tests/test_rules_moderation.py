@@ -743,15 +743,20 @@ def test_targeting_an_absent_community_draws_from_everyone(certain_follow_back) 
     np.testing.assert_array_equal(users, m.platforms[0].members)
 
 
+# platform 0 has no members and platform 1 no operation accounts; operation accounts split
+# between platforms 0 and 2
+EMPTY_PLATFORM = {
+    "operation.n_operators": 20,
+    "operation.platform_weights": {"empty": 1.0, "social": 1.0},
+    "platforms": [{"name": "empty", "membership": 1e-9}, {"name": "video"},
+                  {"name": "social", "membership": 0.9}]}
+
+
 def test_follow_backs_come_only_from_users_drawn(certain_follow_back) -> None:
     """One follow makes at most one follower; accounts on a platform nobody uses gain none, and
     neither that platform nor one without accounts stops the others' audience building."""
-    m = model(1500, seed=8, **{
-        "operation.n_operators": 20, "operation.hijacked_share": 0.0,
-        "operation.platform_weights": {"empty": 1.0, "social": 1.0},
-        "population.follow_back_prob": 1.0,
-        "platforms": [{"name": "empty", "membership": 1e-9}, {"name": "video"},
-                      {"name": "social", "membership": 0.9}]})
+    m = model(1500, seed=8, **EMPTY_PLATFORM, **{"operation.hijacked_share": 0.0,
+                                                 "population.follow_back_prob": 1.0})
     assert m.platforms[0].members.size == 0
     acc = m.operation.accounts
     on = [np.flatnonzero(acc.platform == p) for p in range(3)]
@@ -767,12 +772,8 @@ def test_follow_backs_come_only_from_users_drawn(certain_follow_back) -> None:
 def test_hijacked_accounts_on_a_platform_nobody_uses_arrive_without_an_audience() -> None:
     """A hijacked account brings its old audience of the platform's members: on a platform
     with none it brings nobody, and accounts elsewhere still bring theirs."""
-    m = model(1500, seed=8, **{
-        "operation.n_operators": 20, "operation.hijacked_share": 0.5,
-        "operation.hijacked_audience_mean": 30.0,
-        "operation.platform_weights": {"empty": 1.0, "social": 1.0},
-        "platforms": [{"name": "empty", "membership": 1e-9}, {"name": "video"},
-                      {"name": "social", "membership": 0.9}]})
+    m = model(1500, seed=8, **EMPTY_PLATFORM, **{"operation.hijacked_share": 0.5,
+                                                 "operation.hijacked_audience_mean": 30.0})
     acc = m.operation.accounts
     assert m.platforms[0].members.size == 0
     assert (acc.hijacked & (acc.platform == 0)).any() and (acc.hijacked & (acc.platform == 2)).any()
