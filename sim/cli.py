@@ -173,6 +173,9 @@ def calibrate(
                                                   "instead of local processes).")] = None,
     restart: Annotated[bool, typer.Option(help="Discard a stored calibration in OUT and start "
                                           "over (default: resume it).")] = False,
+    seed: Annotated[int | None, typer.Option(
+        help="Root seed in place of the file's: a replicate fit, to compare with the first "
+             "(OUT defaults to results/calibration-<name>-seed<SEED>).", min=0)] = None,
 ) -> None:
     """Fit a scenario's uncertain parameters to observed figures (ABC-SMC; resumable: rerun
     the same command). A file with [models.NAME] tables chooses between competing models."""
@@ -181,10 +184,11 @@ def calibrate(
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        name = load_calibration(calibration, dry_run=False).spec.name
-        out = out or Path("results") / f"calibration-{name}"
+        name = load_calibration(calibration, dry_run=False, seed=seed).spec.name
+        out = out or Path("results") / (f"calibration-{name}" if seed is None
+                                        else f"calibration-{name}-seed{seed}")
         s = run_calibration(calibration, out, workers=workers, scheduler=scheduler,
-                            restart=restart, echo=typer.echo)
+                            restart=restart, seed=seed, echo=typer.echo)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

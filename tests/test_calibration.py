@@ -25,7 +25,7 @@ from sim.calibration.abc import (
     simulation_seed,
 )
 from sim.calibration.command import calibrate
-from sim.calibration.posterior import POSTERIOR_FILE, final, posterior_shift
+from sim.calibration.posterior import POSTERIOR_FILE, final, fit_agreement, posterior_shift
 from sim.calibration.spec import load_calibration
 from sim.cli import app
 from sim.config import ConfigError, load_config
@@ -239,6 +239,19 @@ def test_cli_refuses_a_bad_file_before_running(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_replicate_seed_is_another_calibration(tmp_path):
+    """``--seed`` replaces the file's root seed: a replicate fit that cannot be resumed into
+    the first one's directory, and a seed out of range is refused naming the field."""
+    p = _calib_file(tmp_path, GOOD_PARAMS + GOOD_TARGET)
+    first, replicate = load_calibration(p, dry_run=False), load_calibration(p, dry_run=False,
+                                                                            seed=7)
+    assert (first.spec.inference.root_seed, replicate.spec.inference.root_seed) == (1, 7)
+    assert first.sha256 != replicate.sha256
+    assert load_calibration(p, dry_run=False, seed=1).sha256 == first.sha256
+    with pytest.raises(ConfigError, match="inference.root_seed"):
+        load_calibration(p, dry_run=False, seed=2**63)
+
+
 def test_parameter_recovery_on_the_model(tmp_path):
     """Targets made by the model itself at known parameters (1,000 users, 1 day, its own
     seed) are recovered: each truth lies in the posterior's 90% interval, and the interval is
@@ -393,6 +406,11 @@ def test_posterior_shift_is_the_largest_quantile_move_in_prior_widths():
     assert shift["generation"].tolist() == [1, 2]
     assert shift["posterior_shift"].tolist() == pytest.approx([0.5, 0.0], abs=1e-12)
     assert shift["posterior_shift_parameter"].iloc[0] == "b"
+    # two replicate fits compare by the same measure, parameter by parameter
+    agree = fit_agreement(gens[0], gens[1], factors).set_index("parameter")
+    assert agree["difference"].tolist() == pytest.approx([0.1, 0.5], abs=1e-12)
+    assert agree.loc["b", "median_b"] == pytest.approx(10 * agree.loc["b", "median_a"])
+    assert agree.loc["a", "q0.95_a"] + 1 == pytest.approx(agree.loc["a", "q0.95_b"])
 
 
 def test_robust_scale_downweights_a_target_the_model_misses():

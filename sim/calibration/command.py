@@ -152,12 +152,13 @@ def _replace(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def calibrate(path: str | Path, out: str | Path, *, workers: int = 1,
-              scheduler: str | None = None, restart: bool = False,
+              scheduler: str | None = None, restart: bool = False, seed: int | None = None,
               echo: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """Run or resume the calibration in ``path``, write every output into ``out``, and return
-    the summary (also written as calibration.json)."""
+    """Run or resume the calibration in ``path`` (with root seed ``seed`` in place of the
+    file's, if given), write every output into ``out``, and return the summary (also written
+    as calibration.json)."""
     t_start = time.perf_counter()
-    loaded = load_calibration(path)  # refuses a bad file before anything runs
+    loaded = load_calibration(path, seed=seed)  # refuses a bad file before anything runs
     out = Path(out)
     _prepare_out(out, loaded, restart)
     if loaded.spec.models:

@@ -421,12 +421,17 @@ def check_targets(loaded: LoadedCalibration, summary: dict[str, Any]) -> None:
                                   f"{', '.join(known)}")
 
 
-def load_calibration(path: str | Path, *, dry_run: bool = True) -> LoadedCalibration:
+def load_calibration(path: str | Path, *, dry_run: bool = True,
+                     seed: int | None = None) -> LoadedCalibration:
     """Read and check a calibration file; ``dry_run`` also checks the target statistics by one
-    tiny run (seconds). Raises ConfigError naming the field."""
+    tiny run (seconds); ``seed``, if given, replaces ``inference.root_seed`` (a replicate fit of
+    the same file). Raises ConfigError naming the field."""
     path = Path(path)
     data = read_toml(path, "calibration")
     refuse_other_kind(path, data, "calibration")
+    inference = data.get("inference", {})
+    if seed is not None and seed != inference.get("root_seed", Inference().root_seed):
+        data["inference"] = {**inference, "root_seed": seed}
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as e:
