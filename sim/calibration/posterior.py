@@ -96,21 +96,20 @@ def posterior_shift(post: pd.DataFrame, factors: list[Any],
                                        "posterior_shift_parameter"])
 
 
-def fit_agreement(a: pd.DataFrame, b: pd.DataFrame, factors: list[Any],
-                  quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+def fit_agreement(a: pd.DataFrame, b: pd.DataFrame, factors: list[Any]) -> pd.DataFrame:
     """Two fits of one calibration file with different root seeds (replicates), compared
-    parameter by parameter: each posterior's weighted median and 90% interval, and the largest
-    difference between their 5%, 50% and 95% quantiles as a share of the prior's width (log
-    scale for log-uniform priors; the measure of :func:`posterior_shift`). What replicates
-    agree on is what the data say; what differs is the run's."""
-    ua, ub = (_unit_quantiles(final(p), factors, quantiles) for p in (a, b))
-    rows = []
-    for f, qa, qb, d in zip(factors, ua, ub, np.abs(ua - ub).max(axis=1), strict=True):
-        rows.append({"parameter": f.key, **{f"{k}_{s}": v for s, q in (("a", qa), ("b", qb))
-                                            for k, v in zip(("q0.05", "median", "q0.95"),
-                                                            _from_unit(f, q), strict=True)},
-                     "difference": float(d)})
-    return pd.DataFrame(rows)
+    parameter by parameter: each posterior's weighted median and 90% interval (``intervals``),
+    and the largest difference between their 5%, 50% and 95% quantiles as a share of the
+    prior's width (log scale for log-uniform priors; the measure of :func:`posterior_shift`).
+    What replicates agree on is what the data say; what differs is the run's."""
+    q = (0.05, 0.5, 0.95)
+    moved = np.abs(_unit_quantiles(final(a), factors, q) - _unit_quantiles(final(b), factors, q))
+    ia, ib = intervals(a), intervals(b)
+    return pd.DataFrame([{"parameter": f.key,
+                          **{f"{k}_a": ia[f.key][k] for k in ("q0.05", "median", "q0.95")},
+                          **{f"{k}_b": ib[f.key][k] for k in ("q0.05", "median", "q0.95")},
+                          "difference": float(d)}
+                         for f, d in zip(factors, moved.max(axis=1), strict=True)])
 
 
 def _unit_quantiles(g: pd.DataFrame, factors: list[Any], quantiles: tuple[float, ...]
@@ -125,12 +124,6 @@ def _to_unit(f: Any, x: np.ndarray) -> np.ndarray:
     if f.log:
         return (np.log(x) - np.log(f.low)) / (np.log(f.high) - np.log(f.low))
     return (x - f.low) / (f.high - f.low)
-
-
-def _from_unit(f: Any, u: np.ndarray) -> np.ndarray:
-    if f.log:
-        return np.exp(np.log(f.low) + u * (np.log(f.high) - np.log(f.low)))
-    return f.low + u * (f.high - f.low)
 
 
 def posterior_draws(post: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
