@@ -32,6 +32,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import world_scope
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from test_rules import BUSY, linked_observation
 
@@ -1030,13 +1032,39 @@ def test_reached_needs_the_larger_of_the_count_and_the_share() -> None:
     assert reached([10, 11]) == [False, True]
 
 
+def _accounts(n: int, operator: int = 0) -> TrollAccounts:
+    return TrollAccounts(platform=np.zeros(n, np.int8), operator=np.full(n, operator, np.int32),
+                         community=np.zeros(n, np.int8), language=np.zeros(n, np.int8),
+                         fluency=np.ones(n, np.float32), created=np.zeros(n, np.int32),
+                         hijacked=np.zeros(n, bool), origin=np.zeros(n, np.int8),
+                         buys_followers=np.ones(n, bool), follows_team=np.ones(n, bool))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=12), st.data())
+def test_appended_accounts_equal_concatenation(sizes, data) -> None:
+    """Replacements appended batch by batch (into spare storage) leave every field as plain
+    concatenation would, including writes made between appends, through a field or by
+    reassigning one."""
+    acc, expect = _accounts(sizes[0]), _accounts(sizes[0])
+    for i, k in enumerate(sizes[1:], start=1):
+        assert acc.extend(_accounts(k, i)).tolist() == list(range(expect.n, expect.n + k))
+        for name in expect.__dataclass_fields__:
+            setattr(expect, name, np.concatenate((getattr(expect, name),
+                                                  getattr(_accounts(k, i), name))))
+        if acc.n and data.draw(st.booleans()):
+            j = data.draw(st.integers(0, acc.n - 1))
+            acc.retire(np.array([j]), i, 1)
+            expect.retire(np.array([j]), i, 1)
+        if data.draw(st.booleans()):
+            acc.fake_followers = acc.fake_followers + 1
+            expect.fake_followers = expect.fake_followers + 1
+    for name in expect.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(acc, name), getattr(expect, name), err_msg=name)
+
+
 def test_accounts_removed_in_hour_zero_count_as_removed() -> None:
-    n = 4
-    acc = TrollAccounts(platform=np.zeros(n, np.int8), operator=np.zeros(n, np.int32),
-                        community=np.zeros(n, np.int8), language=np.zeros(n, np.int8),
-                        fluency=np.ones(n, np.float32), created=np.zeros(n, np.int32),
-                        hijacked=np.zeros(n, bool), origin=np.zeros(n, np.int8),
-                        buys_followers=np.ones(n, bool), follows_team=np.ones(n, bool))
+    acc = _accounts(4)
     acc.retire(np.array([0]), 0, 1)
     acc.retire(np.array([1]), 1, 1)
     snap = Ledger(5, 1).snapshot(acc, [])

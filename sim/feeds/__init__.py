@@ -104,9 +104,9 @@ def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap:
     if not parallel_worth(rows.size):
         return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(), status,
                           now)
-    start, slot, post, score = gather_scores_parallel(feeds.arrays, rows, rank, posts.columns(),
-                                                      status, now)
-    return take_best(rng, feeds.unread, rows, n_read, gap, rank, start, slot, post, score, now)
+    gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), status,
+                                      now)
+    return take_best(rng, feeds.unread, rows, n_read, gap, rank, gathered, now)
 
 
 class Outbox:

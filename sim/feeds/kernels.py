@@ -133,10 +133,11 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
 
     Order: descending score; ties go to feed items before outside items and, among feed items,
-    to the lower slot. Two passes: :func:`gather_scores` (no draws; the same on several threads
-    in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in row order)."""
-    start, slot, post, score = gather_scores(feed, rows, rank, posts, status, now)
-    return take_best(rng, feed.unread, rows, n_read, gap, rank, start, slot, post, score, now)
+    to the lower slot. Two passes: :func:`gather_scores` (no draws, candidates ranked; the same
+    on several threads in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in
+    row order)."""
+    return take_best(rng, feed.unread, rows, n_read, gap, rank,
+                     gather_scores(feed, rows, n_read, rank, posts, status, now), now)
 
 
 @njit(cache=True, inline="always")
@@ -185,9 +186,31 @@ def score_items(score, post, j0, j1, rank, posts, status, now):
 
 
 @njit(cache=True)
-def gather_scores(feed, rows, rank, posts, status, now):
-    """The unread items of every row and their scores: row ``i``'s are positions
-    ``start[i]:start[i + 1]`` of ``slot``, ``post`` and ``score``, slots ascending."""
+def rank_row(score, lo, hi, k, top):
+    """Rank the ``k`` best readable items among positions ``lo:hi`` (descending score; ties:
+    the earlier, lower slot, first: the order repeated best-of picks would give) into
+    ``top[lo:lo + n]``; returns ``n`` (at most ``k``; items scored -inf are never candidates)."""
+    n = 0
+    for j in range(lo, hi):
+        x = score[j]
+        if x == -np.inf or (n == k and not x > score[top[lo + k - 1]]):
+            continue
+        q = n if n < k else k - 1
+        while q > 0 and score[top[lo + q - 1]] < x:
+            top[lo + q] = top[lo + q - 1]
+            q -= 1
+        top[lo + q] = j
+        if n < k:
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def gather_scores(feed, rows, n_read, rank, posts, status, now):
+    """The unread items of every row, their scores and each row's candidates: row ``i``'s
+    items are positions ``start[i]:start[i + 1]`` of ``slot``, ``post`` and ``score``, slots
+    ascending, and its ``n_top[i]`` candidates, best first, the positions in ``top`` from
+    ``start[i]`` on (:func:`rank_row`). Returned as one tuple, what :func:`take_best` reads."""
     count = np.empty(rows.size, np.int64)
     for i in range(rows.size):
         count[i] = row_unread(feed.unread, rows[i])
@@ -200,14 +223,19 @@ def gather_scores(feed, rows, rank, posts, status, now):
         gather_row(feed, rows[i], start[i], slot, post)
     score = np.empty(n, np.float64)
     score_items(score, post, 0, n, rank, posts, status, now)  # independent of one another
-    return start, slot, post, score
+    top = np.empty(n, np.int64)
+    n_top = np.zeros(rows.size, np.int64)
+    for i in range(rows.size):
+        if n_read[i] > 0:
+            n_top[i] = rank_row(score, start[i], start[i + 1], n_read[i], top)
+    return start, slot, post, score, top, n_top
 
 
 SCORE_CHUNK = 4096  # items scored per parallel task
 
 
 @njit(cache=True, parallel=True)
-def gather_scores_parallel(feed, rows, rank, posts, status, now):
+def gather_scores_parallel(feed, rows, n_read, rank, posts, status, now):
     """:func:`gather_scores` on every thread numba is given: its passes draw nothing and each
     iteration writes only its own entries, so the result is the same as on one thread."""
     count = np.empty(rows.size, np.int64)
@@ -224,47 +252,35 @@ def gather_scores_parallel(feed, rows, rank, posts, status, now):
     for c in prange((n + SCORE_CHUNK - 1) // SCORE_CHUNK):
         score_items(score, post, c * SCORE_CHUNK, min(n, (c + 1) * SCORE_CHUNK), rank, posts,
                     status, now)
-    return start, slot, post, score
+    top = np.empty(n, np.int64)
+    n_top = np.zeros(rows.size, np.int64)
+    for i in prange(rows.size):
+        if n_read[i] > 0:
+            n_top[i] = rank_row(score, start[i], start[i + 1], n_read[i], top)
+    return start, slot, post, score, top, n_top
 
 
 @njit(cache=True)
-def take_best(rng, unread, rows, n_read, gap, rank, start, slot, post, score, now):
+def take_best(rng, unread, rows, n_read, gap, rank, gathered, now):
     """Each reader, in row order, takes its best items one at a time against the outside items
-    (:func:`read_feeds`); the candidates are the row's ``n_read`` best feed items, ranked once
-    (descending score, then lower slot: the order repeated best-of picks would give)."""
-    total = 0
-    for i in range(rows.size):
-        total += min(n_read[i], start[i + 1] - start[i])
-    out_who = np.empty(total, np.int64)
-    out_post = np.empty(total, np.int32)
-    top = np.empty(max(1, n_read.max()) if n_read.size else 1, np.int64)
+    (:func:`read_feeds`); its candidates, ranked once, are ``gathered`` (:func:`gather_scores`).
+    """
+    start, slot, post, score, top, n_top = gathered
+    out_who = np.empty(n_top.sum(), np.int64)
+    out_post = np.empty(n_top.sum(), np.int32)
     n_out = 0
     rate, chronological = rank.outside_rate, rank.chronological
     score0, decay = rank.outside_score0, rank.decay
     for i in range(rows.size):
-        lo, hi, k = start[i], start[i + 1], n_read[i]
-        if hi == lo or k <= 0:
+        if n_top[i] == 0:
             continue
-        # the row's k best readable items, best first (ties: the earlier, lower slot, first)
-        n_top = 0
-        for j in range(lo, hi):
-            x = score[j]
-            if x == -np.inf or (n_top == k and not x > score[top[k - 1]]):
-                continue
-            q = n_top if n_top < k else k - 1
-            while q > 0 and score[top[q - 1]] < x:
-                top[q] = top[q - 1]
-                q -= 1
-            top[q] = j
-            if n_top < k:
-                n_top += 1
         a = np.inf  # age of the youngest outside item not yet read
         first = True
         t = 0  # next candidate
-        for _ in range(k):
-            if t == n_top:
+        for _ in range(n_read[i]):
+            if t == n_top[i]:
                 break  # what is left is outside items, which leave no trace
-            best = top[t]
+            best = top[start[i] + t]
             if first:
                 first = False
                 if rate > 0.0:

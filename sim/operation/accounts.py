@@ -51,17 +51,29 @@ class TrollAccounts:
         self.followers_won = np.zeros(n, np.int64)
         self.followers_inherited = np.zeros(n, np.int64)
         self.team_followers_at_removal = np.full(n, -1, np.int64)
+        self._storage: dict[str, np.ndarray] = {}  # see extend
 
     @property
     def n(self) -> int:
         return int(self.platform.size)
 
     def extend(self, new: TrollAccounts) -> np.ndarray:
-        """Append ``new`` accounts (replacements); returns their ids."""
-        ids = np.arange(self.n, self.n + new.n)
+        """Append ``new`` accounts (replacements); returns their ids.
+
+        Each field is a view of the first ``n`` entries of a larger storage array, grown by a
+        quarter when full, so the few replacements operators make each hour cost no copy of
+        every account (appending by concatenation made replacing accounts quadratic in the
+        size of the operation, which grows with the population)."""
+        n0, n1 = self.n, self.n + new.n
         for name in self.__dataclass_fields__:
-            setattr(self, name, np.concatenate((getattr(self, name), getattr(new, name))))
-        return ids
+            field_now, store = getattr(self, name), self._storage.get(name)
+            if store is None or store.size < n1 or field_now.base is not store:
+                store = np.empty(max(n1, int(1.25 * n1)), field_now.dtype)
+                store[:n0] = field_now
+                self._storage[name] = store
+            store[n0:n1] = getattr(new, name)
+            setattr(self, name, store[:n1])
+        return np.arange(n0, n1)
 
     def team(self, n_platforms: int) -> np.ndarray:
         """Each account's team: the accounts of the same operator on the same platform, which
