@@ -186,12 +186,14 @@ def score_items(score, post, j0, j1, rank, posts, status, now):
 
 
 @njit(cache=True)
-def rank_row(score, lo, hi, k, top):
-    """Rank the ``k`` best readable items among positions ``lo:hi`` (descending score; ties:
-    the earlier, lower slot, first: the order repeated best-of picks would give) into
-    ``top[lo:lo + n]``; returns ``n`` (at most ``k``; items scored -inf are never candidates)."""
+def rank_row(score, start, n_read, i, top, n_top):
+    """Rank reader ``i``'s ``k = n_read[i]`` best readable items, positions ``lo:hi =
+    start[i]:start[i + 1]`` (descending score; ties: the earlier, lower slot, first: the order
+    repeated best-of picks would give), into ``top[lo:lo + n]``, and set ``n_top[i] = n`` (at
+    most ``k``; items scored -inf are never candidates)."""
+    lo, hi, k = start[i], start[i + 1], n_read[i]
     n = 0
-    for j in range(lo, hi):
+    for j in range(lo, hi if k > 0 else lo):
         x = score[j]
         if x == -np.inf or (n == k and not x > score[top[lo + k - 1]]):
             continue
@@ -202,7 +204,7 @@ def rank_row(score, lo, hi, k, top):
         top[lo + q] = j
         if n < k:
             n += 1
-    return n
+    n_top[i] = n
 
 
 @njit(cache=True)
@@ -223,11 +225,9 @@ def gather_scores(feed, rows, n_read, rank, posts, status, now):
         gather_row(feed, rows[i], start[i], slot, post)
     score = np.empty(n, np.float64)
     score_items(score, post, 0, n, rank, posts, status, now)  # independent of one another
-    top = np.empty(n, np.int64)
-    n_top = np.zeros(rows.size, np.int64)
+    top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
     for i in range(rows.size):
-        if n_read[i] > 0:
-            n_top[i] = rank_row(score, start[i], start[i + 1], n_read[i], top)
+        rank_row(score, start, n_read, i, top, n_top)
     return start, slot, post, score, top, n_top
 
 
@@ -252,11 +252,9 @@ def gather_scores_parallel(feed, rows, n_read, rank, posts, status, now):
     for c in prange((n + SCORE_CHUNK - 1) // SCORE_CHUNK):
         score_items(score, post, c * SCORE_CHUNK, min(n, (c + 1) * SCORE_CHUNK), rank, posts,
                     status, now)
-    top = np.empty(n, np.int64)
-    n_top = np.zeros(rows.size, np.int64)
+    top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
     for i in prange(rows.size):
-        if n_read[i] > 0:
-            n_top[i] = rank_row(score, start[i], start[i + 1], n_read[i], top)
+        rank_row(score, start, n_read, i, top, n_top)
     return start, slot, post, score, top, n_top
 
 
