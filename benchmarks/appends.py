@@ -3,11 +3,11 @@
 Operators replace removed troll accounts a few at a time, tens of thousands of times a month at
 10^6 users, and the operation grows with the population (``operation.scale_with_users``). This
 runs the headline preset (moderation on, no counterfactual) and records every append
-(``TrollAccounts.extend``: accounts held, accounts added), then replays the sequence on
-fresh accounts twice: by concatenating every account array (how appending worked before) and
+(``TrollAccounts.extend``: the accounts added), then replays the sequence on a copy of the
+first accounts twice: by concatenating every account array (how appending worked before) and
 with :meth:`TrollAccounts.extend` (spare storage). ``--scale 10`` also replays the operation ten
-times over, each append ten times from ten times the first accounts, as a world ten times larger
-would make them. Prints one line per replay, CPU seconds.
+times over, each append ten times onto the first accounts ten times over, as a world ten times
+larger would make them. Prints one line per replay, CPU seconds.
 
     python benchmarks/appends.py --users 1000000 --days 30 --scale 1 10
 """
@@ -15,21 +15,13 @@ would make them. Prints one line per replay, CPU seconds.
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def accounts(n: int):
-    from sim.operation import TrollAccounts
-    return TrollAccounts(platform=np.zeros(n, np.int8), operator=np.zeros(n, np.int32),
-                         community=np.zeros(n, np.int8), language=np.zeros(n, np.int8),
-                         fluency=np.ones(n, np.float32), created=np.zeros(n, np.int32),
-                         hijacked=np.zeros(n, bool), origin=np.zeros(n, np.int8),
-                         buys_followers=np.ones(n, bool), follows_team=np.ones(n, bool))
 
 
 def concatenate(acc, new) -> None:
@@ -50,29 +42,30 @@ def main() -> None:
     from sim.operation import TrollAccounts
     from sim.runner import resolve_config
 
-    added: list[int] = []
+    added = []
     extend = TrollAccounts.extend
 
     def recorded(self, new):
-        added.append(new.n)
+        added.append(new)
         return extend(self, new)
 
     TrollAccounts.extend = recorded
     cfg = resolve_config(args.config, users=args.users, days=args.days,
                          overrides={"moderation.counterfactual": False})
     model = InfluenceModel(cfg)
-    first = model.operation.accounts.n
+    first = copy.deepcopy(model.operation.accounts)
     model.run()
     TrollAccounts.extend = extend
-    batches = {k: accounts(k) for k in set(added)}
     for scale in args.scale:
         for label, append in (("concatenate", concatenate), ("spare storage", extend)):
-            acc = accounts(first * scale)
-            t = time.process_time()
-            for k in added:
+            acc = copy.deepcopy(first)
+            for _ in range(scale - 1):
+                concatenate(acc, first)
+            n0, t = acc.n, time.process_time()
+            for new in added:
                 for _ in range(scale):
-                    append(acc, batches[k])
-            print(f"x{scale}: {len(added) * scale:,} appends, {first * scale:,} -> {acc.n:,} "
+                    append(acc, new)
+            print(f"x{scale}: {len(added) * scale:,} appends, {n0:,} -> {acc.n:,} "
                   f"accounts, {label}: {time.process_time() - t:.2f} s CPU")
 
 

@@ -264,8 +264,8 @@ def take_best(rng, unread, rows, n_read, gap, rank, gathered, now):
     (:func:`read_feeds`); its candidates, ranked once, are ``gathered`` (:func:`gather_scores`).
     """
     start, slot, post, score, top, n_top = gathered
-    out_who = np.empty(n_top.sum(), np.int64)
-    out_post = np.empty(n_top.sum(), np.int32)
+    total = n_top.sum()
+    out_who, out_post = np.empty(total, np.int64), np.empty(total, np.int32)
     n_out = 0
     rate, chronological = rank.outside_rate, rank.chronological
     score0, decay = rank.outside_score0, rank.decay

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import Config
 from ..population import beta_params, categorical
+from ..posts import resized
 
 ORIGIN_NAMES = ("initial", "bought", "hijacked", "fresh")
 """How an account came to the operation: at the start, or as a replacement of each kind."""
@@ -68,9 +69,7 @@ class TrollAccounts:
         for name in self.__dataclass_fields__:
             field_now, store = getattr(self, name), self._storage.get(name)
             if store is None or store.size < n1 or field_now.base is not store:
-                store = np.empty(max(n1, int(1.25 * n1)), field_now.dtype)
-                store[:n0] = field_now
-                self._storage[name] = store
+                store = self._storage[name] = resized(field_now, int(1.25 * n1), n0, 0)
             store[n0:n1] = getattr(new, name)
             setattr(self, name, store[:n1])
         return np.arange(n0, n1)
