@@ -104,7 +104,9 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
     # comments (drawn here: they change no other counter)
     op_shares = np.flatnonzero(kind == KIND_OP_SHARE)
     shares_op = np.bincount(c["root"][op_shares], minlength=n)[ids]
-    rest = np.maximum(c["eng_op"][ids] - shares_op, 0)
+    parent, imp_op, imp_fake, eng_op = (model.posts.get(k, ids) for k in
+                                        ("parent", "imp_op", "imp_fake", "eng_op"))
+    rest = np.maximum(eng_op - shares_op, 0)
     rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(3,)))
     comments_op = rng.binomial(rest, model.cfg.operation.self_amp_comment_fraction)
     return pd.DataFrame({
@@ -119,16 +121,16 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
         "quality": c["quality"][ids],
         "timeliness": c["timeliness"][ids],
         "created_tick": c["created"][ids],
-        "thread_post_id": c["parent"][ids],
-        "reported_impressions": c["imp_organic"][ids] + c["imp_op"][ids] + c["imp_fake"][ids],
-        "reported_engagements": organic_eng + c["eng_op"][ids],
+        "thread_post_id": parent,
+        "reported_impressions": c["imp_organic"][ids] + imp_op + imp_fake,
+        "reported_engagements": organic_eng + eng_op,
         "organic_impressions": c["imp_organic"][ids],
         "organic_engagements": organic_eng,
         "organic_likes": likes,
         "organic_reshares": resh,
         "organic_replies": reps,
-        "in_network_engagements": c["eng_op"][ids],
-        "public_views": c["imp_organic"][ids] + c["imp_op"][ids] + c["imp_fake"][ids],
+        "in_network_engagements": eng_op,
+        "public_views": c["imp_organic"][ids] + imp_op + imp_fake,
         "public_likes": likes + rest - comments_op,
         "public_comments": reps + comments_op,
         "public_shares": resh + shares_op,

@@ -45,9 +45,9 @@ def operator_figures(m: InfluenceModel) -> dict[str, np.ndarray]:
         "posts_published": np.bincount(op, minlength=n_ops).astype(np.float64),
         "accounts_alive": per_op(acc.alive.astype(np.float64), acc.operator),
         "followers": per_op(followers.astype(np.float64), acc.operator),
-        "reported_engagements": per_op(organic_eng + c["eng_op"][roots]),
-        "reported_impressions": per_op((c["imp_organic"][roots] + c["imp_op"][roots]
-                                        + c["imp_fake"][roots]).astype(np.float64)),
+        "reported_engagements": per_op(organic_eng + m.posts.get("eng_op", roots)),
+        "reported_impressions": per_op((c["imp_organic"][roots] + m.posts.get("imp_op", roots)
+                                        + m.posts.get("imp_fake", roots)).astype(np.float64)),
         "organic_engagements": per_op(organic_eng),
         "organic_impressions": per_op(c["imp_organic"][roots].astype(np.float64)),
         "organic_followers": per_op(organic_f.astype(np.float64), acc.operator),

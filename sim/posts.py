@@ -26,7 +26,6 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "gid": (np.int64, -1),  # global id: creation order over the run, never changes
     "author": (np.int32, -1),
     "root": (np.int32, -1),  # index of the original
-    "parent": (np.int64, -1),  # gid of the item reshared, or of the thread replied under
     "platform": (np.int8, -1),
     "kind": (np.int8, -1),
     "topic": (np.int8, -1),
@@ -37,19 +36,28 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "created": (np.int32, 0),
     # counters (meaningful on roots)
     "imp_organic": (np.int32, 0),
-    "imp_op": (np.int32, 0),
-    "imp_fake": (np.int32, 0),
     "likes_organic": (np.int32, 0),
     "reshares_organic": (np.int32, 0),
     "replies_organic": (np.int32, 0),
-    "eng_op": (np.int32, 0),
     "eng_visible": (np.int32, 0),  # organic likes + reshares + replies + in-network engagements
     "reports": (np.int32, 0),
     "hijack_reply": (np.int32, -1),  # index of the newest operation reply under this thread
 }
+# Columns that hold a value only for posts that are not organic originals (a parent: reshares,
+# replies, self-shares; the operation's own counters: its posts), kept only for those posts,
+# keyed by gid: organic originals are most posts (over 90% in the headline preset), so this
+# saves 20 bytes on each of them.
+_SPARSE: dict[str, tuple[type, int | float]] = {
+    "parent": (np.int64, -1),  # gid of the item reshared, or of the thread replied under
+    "imp_op": (np.int32, 0),  # impressions by operation accounts (self-amplification)
+    "imp_fake": (np.int32, 0),  # impressions by fake followers and bought views
+    "eng_op": (np.int32, 0),  # engagements by operation accounts
+}
 _INDEX_COLUMNS = ("root", "hijack_reply")  # hold post indices: remapped by a compaction
 _CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy shares its root's
 
+
+_SPARSE_KEYED = {"gid": _COLUMNS["gid"]} | _SPARSE
 
 PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in _COLUMNS])
 PostColumns.__doc__ = """Every column of the store (full capacity) as one bundle for the compiled
@@ -74,9 +82,10 @@ def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndar
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
-    Memory grows with the posts held: about 80 bytes a post (reshares are posts), plus the
-    spare capacity (at most a quarter) of the columns whose default is not zero (36 bytes a
-    slot). Compaction keeps what is held bounded."""
+    Memory grows with the posts held: about 60 bytes a post (reshares are posts) and 28 more
+    for each post that is not an organic original (the sparse columns), plus the spare capacity
+    (at most a quarter) of the columns whose default is not zero (28 bytes a slot). Compaction
+    keeps what is held bounded."""
 
     GROWTH = 1.25
 
@@ -86,6 +95,9 @@ class PostStore:
         self.hour_starts: list[int] = []  # gid of the first post of each hour
         self.cols: dict[str, np.ndarray] = {
             k: _column(capacity, dtype, fill) for k, (dtype, fill) in _COLUMNS.items()}
+        self.n_sparse = 0  # rows of the sparse columns, in creation order, keyed by "gid"
+        self.sparse: dict[str, np.ndarray] = {
+            k: _column(capacity, dtype, fill) for k, (dtype, fill) in _SPARSE_KEYED.items()}
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -96,6 +108,8 @@ class PostStore:
     def add(self, **values: np.ndarray | int | float) -> np.ndarray:
         """Append posts; scalar values broadcast. Returns the new post ids."""
         k = max(np.size(v) for v in values.values())
+        sparse = {name: np.broadcast_to(values.pop(name), (k,)) for name in _SPARSE
+                  if name in values}
         need = self.n + k
         cap = next(iter(self.cols.values())).size
         if need > cap:
@@ -108,9 +122,62 @@ class PostStore:
         if "root" not in values:
             self.cols["root"][self.n: need] = ids
         self.cols["gid"][self.n: need] = np.arange(self.made, self.made + k)
+        self._add_sparse(self.cols["kind"][self.n: need] != KIND_ORGANIC, sparse)
         self.n = need
         self.made += k
         return ids
+
+    def _add_sparse(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Give the new posts marked in ``rows`` their rows of the sparse columns."""
+        for name, v in values.items():
+            if (v[~rows] != _SPARSE[name][1]).any():
+                raise ValueError(f"posts: {name!r} is kept only for posts that are not organic "
+                                 "originals")
+        k = int(rows.sum())
+        if k == 0:
+            return
+        ns, need = self.n_sparse, self.n_sparse + k
+        cap = self.sparse["gid"].size
+        if need > cap:
+            new_cap = max(need, int(self.GROWTH * cap))
+            for name, (_, fill) in _SPARSE_KEYED.items():
+                self.sparse[name] = resized(self.sparse[name], new_cap, ns, fill)
+        self.sparse["gid"][ns: need] = self.made + np.flatnonzero(rows)
+        for name, v in values.items():
+            self.sparse[name][ns: need] = v[rows]
+        self.n_sparse = need
+
+    def _sparse_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the sparse columns of posts ``ids``, and which of them have one."""
+        keys = self.sparse["gid"][: self.n_sparse]
+        gid = self.cols["gid"][ids]
+        rows = np.minimum(np.searchsorted(keys, gid), max(self.n_sparse - 1, 0))
+        return rows, (keys[rows] == gid) if self.n_sparse else np.zeros(np.shape(ids), bool)
+
+    def get(self, name: str, ids: np.ndarray) -> np.ndarray:
+        """A column's values for posts ``ids``; a sparse column's default for organic
+        originals."""
+        if name in self.cols:
+            return self.cols[name][ids]
+        rows, has = self._sparse_rows(ids)
+        dtype, fill = _SPARSE[name]
+        return np.where(has, self.sparse[name][rows], fill).astype(dtype)
+
+    def count(self, name: str, ids: np.ndarray, k: np.ndarray | int) -> None:
+        """Add ``k`` to a sparse counter of posts ``ids`` (none an organic original; a repeated
+        id counts once, as in ``column[ids] += k``)."""
+        rows, has = self._sparse_rows(ids)
+        if not has.all():
+            raise ValueError(f"posts: {name!r} is kept only for posts that are not organic "
+                             "originals")
+        self.sparse[name][rows] += k
+
+    def held(self) -> dict[str, np.ndarray]:
+        """Every column over the posts held, the sparse ones filled in (for checks and
+        analysis; the engine reads the columns themselves)."""
+        out = {k: v[: self.n] for k, v in self.cols.items()}
+        ids = np.arange(self.n)
+        return out | {name: self.get(name, ids) for name in _SPARSE}
 
     def add_copies(self, roots: np.ndarray, parents: np.ndarray, *, author: np.ndarray,
                    platform, kind: int, created: int) -> np.ndarray:
@@ -146,6 +213,14 @@ class PostStore:
         n = self.n
         if not keep[self.cols["root"][:n][keep]].all():
             raise ValueError("compact: keep must hold the root of every post it keeps")
+        ns = self.n_sparse
+        held = keep[np.searchsorted(self.cols["gid"][:n], self.sparse["gid"][:ns])]
+        ks = int(held.sum())
+        for name, (_, fill) in _SPARSE_KEYED.items():
+            col = self.sparse[name]
+            col[:ks] = col[:ns][held]
+            col[ks:ns] = fill
+        self.n_sparse = ks
         new = np.full(n + 1, -1, np.int32)
         k = int(keep.sum())
         new[:n][keep] = np.arange(k, dtype=np.int32)

@@ -263,7 +263,7 @@ def feed_score(pf: Platform, post: int, model: InfluenceModel) -> tuple[float, i
         return float(created), post
     root = int(c["root"][post])
     visible = int(c["likes_organic"][root]) + int(c["reshares_organic"][root]) \
-        + int(c["replies_organic"][root]) + int(c["eng_op"][root])
+        + int(c["replies_organic"][root]) + int(model.posts.get("eng_op", np.array([root]))[0])
     age = model.tick - created
     return (pf.cfg.engagement_weight * math.log1p(visible)
             - math.log(2.0) / pf.cfg.recency_halflife_hours * age), 0

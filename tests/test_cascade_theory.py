@@ -161,7 +161,7 @@ def one_outbreak(cfg: Config, seed: int) -> tuple[int, int]:
     assert posts.n == size
     assert (posts.root == root).all()
     assert np.unique(posts.author).size == size
-    parent = posts.parent[1:]
+    parent = posts.get("parent", np.arange(1, size))
     assert ((parent >= 0) & (parent < np.arange(1, size))).all()
     graph = m.platforms[0].graph
     assert csr_contains(graph.indptr, graph.followers, posts.author[parent],

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.model import InfluenceModel
-from sim.posts import PostStore
+from sim.posts import KIND_ORGANIC, KIND_RESHARE, PostStore
 from sim.runner import collect, resolve_config
 
 MAX_AGE = 24
@@ -106,21 +106,38 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
     for i in range(1, n):  # a copy of an earlier original, or an original
         j = data.draw(st.integers(0, i))
         roots[i] = roots[j] if j < i else i
-    for i in range(n):
-        store.add(author=i, root=int(roots[i]), quality=i / n, hijack_reply=-1)
+    for i in range(n):  # copies carry a parent, a sparse column (kept for copies only)
+        copy = bool(roots[i] != i)
+        store.add(author=i, root=int(roots[i]), quality=i / n, hijack_reply=-1,
+                  kind=KIND_RESHARE if copy else KIND_ORGANIC, parent=roots[i] if copy else -1)
+        if copy:
+            store.count("imp_fake", np.array([i]), i)
     keep = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     keep[roots[keep]] = True
-    before = {k: v[:n].copy() for k, v in store.cols.items()}
+    before = {name: col.copy() for name, col in store.held().items()}
+    assert np.array_equal(before["imp_fake"], np.where(roots != np.arange(n), np.arange(n), 0))
     new = store.compact(keep)
     k = int(keep.sum())
     assert store.n == k and store.made == n and new[-1] == -1
     assert np.array_equal(new[:n][keep], np.arange(k)) and (new[:n][~keep] == -1).all()
-    for name in ("gid", "author", "quality", "created"):
-        assert np.array_equal(store.cols[name][:k], before[name][keep])
+    for name, col in store.held().items():
+        if name != "root":
+            assert np.array_equal(col, before[name][keep]), name
     assert np.array_equal(store.cols["gid"][store.cols["root"][:k]], before["root"][keep])
     assert (store.cols["author"][k:n] == -1).all() and (store.cols["imp_organic"][k:n] == 0).all()
     more = store.add(author=0)  # new posts get fresh global ids after the kept ones
     assert store.cols["gid"][more[0]] == n
+
+
+def test_sparse_columns_refuse_organic_originals() -> None:
+    """A parent or an operation counter of an organic original is an error, not a silent loss."""
+    store = PostStore(capacity=4)
+    original = store.add(author=0, kind=KIND_ORGANIC)
+    with pytest.raises(ValueError, match="parent"):
+        store.add(author=1, kind=KIND_ORGANIC, parent=0)
+    with pytest.raises(ValueError, match="eng_op"):
+        store.count("eng_op", original, 1)
+    assert store.get("parent", original)[0] == -1 and store.get("eng_op", original)[0] == 0
 
 
 def test_compact_refuses_to_drop_the_root_of_a_kept_post() -> None:

@@ -74,7 +74,7 @@ def posts_table(m: InfluenceModel) -> dict[str, np.ndarray]:
     """Every post held, column by column. In these short runs nothing has aged out, so a post's
     index is its global id (checked)."""
     n = m.posts.n
-    cols = {k: v[:n] for k, v in m.posts.cols.items()}
+    cols = m.posts.held()
     assert (cols["gid"] == np.arange(n)).all(), "a compaction happened: run shorter"
     return cols
 

@@ -73,7 +73,7 @@ def operators(m: InfluenceModel) -> list:
 def post_columns(m: InfluenceModel) -> dict[str, np.ndarray]:
     """Every post held; in these short runs nothing has aged out (a post's index is its id)."""
     n = m.posts.n
-    cols = {k: v[:n] for k, v in m.posts.cols.items()}
+    cols = m.posts.held()
     assert (cols["gid"] == np.arange(n)).all(), "a compaction happened: run shorter"
     return cols
 
@@ -966,7 +966,7 @@ def test_a_reply_planted_under_the_first_post_held_is_a_reply(monkeypatch) -> No
     ids = op.publish(np.array([0, 1]), np.array([True, False]), np.zeros(2), np.zeros(2), m.tick)
     c = m.posts.cols
     assert c["kind"][ids].tolist() == [KIND_OP_REPLY, tactics.KIND_OP_POST]
-    assert c["parent"][ids[0]] == c["gid"][0] and c["hijack_reply"][0] == ids[0]
+    assert m.posts.get("parent", ids[:1])[0] == c["gid"][0] and c["hijack_reply"][0] == ids[0]
     assert m.outbox.flush(m.platforms) == m.platforms[int(op.accounts.platform[1])] \
         .op_follower_counts(op.accounts.n)[1]
 

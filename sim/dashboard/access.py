@@ -168,5 +168,5 @@ def post_details(model: InfluenceModel, gid: int) -> dict | None:
         "writing quality (0-1)": round(float(p.quality[i]), 2),
         "timeliness (0-1)": round(float(p.timeliness[i]), 2),
     }
-    out.update({label: int(getattr(p, col)[i]) for col, label in POST_COUNTERS.items()})
+    out.update({label: int(p.get(col, np.array([i]))[0]) for col, label in POST_COUNTERS.items()})
     return out

@@ -220,7 +220,7 @@ class Operation:
         fake_views = self.vanity_rng.binomial(acc.fake_followers[authors], oc.fake_view_prob)
         if oc.bought_views_share > 0:  # (no draw when off: the vanity stream stays aligned)
             fake_views += self._bought_views(~reply)
-        posts.cols["imp_fake"][ids] += fake_views.astype(np.int32)
+        posts.count("imp_fake", ids, fake_views.astype(np.int32))
         self.ledger.add(posts_published=n, hijack_replies=int(reply.sum()),
                         reported_impressions=int(fake_views.sum()))
         return ids
@@ -252,8 +252,8 @@ class Operation:
         k = np.where(size >= 2, self.rng.poisson(mean), 0).astype(np.int32)
         if not k.any():
             return
-        c["eng_op"][ids] += k
-        c["imp_op"][ids] += k
+        self.posts.count("eng_op", ids, k)
+        self.posts.count("imp_op", ids, k)
         c["eng_visible"][ids] += k
         total = int(k.sum())
         self.ledger.add(reported_engagements=total, reported_impressions=total,
