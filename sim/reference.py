@@ -50,7 +50,7 @@ import numpy as np
 
 from .config import Config
 from .model import InfluenceModel
-from .organic import OrganicUsers, ReshareMemory
+from .organic import OrganicUsers
 from .platform import Platform
 
 
@@ -202,11 +202,6 @@ def write(feeds, row: int, post: int) -> None:
     feeds.ptr[row] = (slot + 1) % feeds.k
 
 
-def remember(memory: ReshareMemory, user: int, root: int) -> None:
-    """``user`` remembers ``root`` over its oldest remembered reshare."""
-    slot = int(memory.ptr[user])
-    memory.items[user, slot] = root
-    memory.ptr[user] = (slot + 1) % memory.items.shape[1]
 
 
 def engagement_probs(cfg: Config, reader_comm: int, reader_lang: int, propensity: float,
@@ -356,11 +351,11 @@ class ReferenceOrganic(OrganicUsers):
         out = np.zeros_like(reshare)
         done: set[tuple[int, int]] = set()
         for i, (u, r) in enumerate(zip(users.tolist(), roots.tolist(), strict=True)):
-            if reshare[i] and (u, r) not in done and r not in memory.items[u].tolist():
+            if reshare[i] and (u, r) not in done and r not in memory.row(u).tolist():
                 done.add((u, r))
                 out[i] = True
         for i in np.flatnonzero(out).tolist():
-            remember(memory, int(users[i]), int(roots[i]))
+            memory.remember(users[i: i + 1], roots[i: i + 1])
         return out
 
     def tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,

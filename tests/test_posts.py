@@ -159,5 +159,5 @@ def test_reshare_memory_remaps_every_user_in_chunks() -> None:
     mem.remember(np.array([0, 0, 0, 0, 2, 4]), np.array([1, 2, 3, 4, 5, 6]))
     new = np.array([-1, 0, -1, 1, 2, 3, 4, -1])  # old post -> new (-1 dropped; last: for -1)
     mem.remap(new, chunk=2)
-    assert mem.items.tolist() == [[2, -1, 1], [-1, -1, -1], [3, -1, -1], [-1, -1, -1],
-                                  [4, -1, -1]]  # user 0: 4 overwrote 1, the oldest
+    assert [mem.row(u).tolist() for u in range(5)] == [
+        [2, -1, 1], [-1, -1, -1], [3, -1, -1], [-1, -1, -1], [4, -1, -1]]  # 4 overwrote 1

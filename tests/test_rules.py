@@ -469,16 +469,17 @@ def test_first_reshares_remember_across_hours(busy) -> None:
     o = m.organic
     users = np.array([3, 3, 4, 3], np.int32)
     roots = np.array([7, 7, 7, 8], np.int32)
-    saved = o.memory.items.copy(), o.memory.ptr.copy()
+    mem = o.memory
+    saved = mem.items.copy(), mem.ptr.copy(), mem.row_of.copy(), mem.n
     try:
-        o.memory.items[[3, 4]] = -1
+        mem.row_of[[3, 4]] = -1  # nothing remembered yet
         first = o.first_reshares(users, roots, np.ones(4, bool))
         assert first.tolist() == [True, False, True, True]
         again = o.first_reshares(users[:1], roots[:1], np.ones(1, bool))
         assert again.tolist() == [False]
         assert not o.first_reshares(users, roots, np.zeros(4, bool)).any()
     finally:
-        o.memory.items[:], o.memory.ptr[:] = saved
+        mem.items, mem.ptr, mem.row_of, mem.n = saved
 
 
 def test_cross_posts_go_to_another_platform_the_user_is_on(busy) -> None:
@@ -589,7 +590,7 @@ def test_an_injected_post_is_the_authors_on_that_platform() -> None:
         assert (c["topic"][i], c["language"][i]) == (topic, m.pop.language[author])
         assert (c["is_op"][i], c["created"][i]) == (is_op, created)
         assert c["quality"][i] == pytest.approx(quality)
-        assert i in m.organic.memory.items[author]
+        assert i in m.organic.memory.row(author)
     followers = g.indptr[author + 1] - g.indptr[author]
     assert followers > 0
     assert m.outbox.flush(m.platforms) == 2 * followers

@@ -20,7 +20,7 @@ from ..config import Config
 from ..feeds import Outbox, read
 from ..ledger import Ledger
 from ..population import Population, beta_params
-from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore
+from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, resized
 from . import kernels
 from .engagement import Coefficients, action_probs, match_factor
 
@@ -32,20 +32,41 @@ if TYPE_CHECKING:
 
 class ReshareMemory:
     """The roots each user reshared most recently (a ring buffer of ``size`` per user): a user
-    never reshares an item still in memory."""
+    never reshares an item still in memory.
+
+    A user gets a row at their first reshare: few users reshare in a month (about one in
+    seven at 10^7 users in the headline preset), so rows for all would cost 32 bytes a user
+    for nothing."""
 
     def __init__(self, n_users: int, size: int) -> None:
-        self.items = np.full((n_users, size), -1, np.int32)
-        self.ptr = np.zeros(n_users, np.int32)
+        self.row_of = np.full(n_users, -1, np.int32)  # -1: has reshared nothing yet
+        self.n = 0  # rows given
+        self.items = np.full((16, size), -1, np.int32)
+        self.ptr = np.zeros(16, np.int32)
+
+    def row(self, user: int) -> np.ndarray:
+        """The roots ``user`` remembers (``-1``: an empty slot)."""
+        r = self.row_of[user]
+        return self.items[r] if r >= 0 else np.full(self.items.shape[1], -1, np.int32)
 
     def remember(self, users: np.ndarray, roots: np.ndarray) -> None:
         """Each ``users[i]`` remembers ``roots[i]`` over its oldest entry, pairs in order."""
-        kernels.remember(self.items, self.ptr, users, roots)
+        new = np.unique(users[self.row_of[users] < 0])
+        if new.size:
+            need = self.n + new.size
+            if need > self.ptr.size:
+                cap = min(max(need, 2 * self.ptr.size), self.row_of.size)
+                items = np.full((cap, self.items.shape[1]), -1, np.int32)
+                items[: self.n] = self.items[: self.n]
+                self.items, self.ptr = items, resized(self.ptr, cap, self.n, 0)
+            self.row_of[new] = np.arange(self.n, need, dtype=np.int32)
+            self.n = need
+        kernels.remember(self.items, self.ptr, self.row_of[users], roots)
 
     def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
         """Rewrite post indices after a compaction of the post store (dropped: -1)."""
-        for a in range(0, self.items.shape[0], chunk):
-            block = self.items[a: a + chunk]
+        for a in range(0, self.n, chunk):
+            block = self.items[a: min(a + chunk, self.n)]
             block[...] = new[block]
 
 
@@ -242,7 +263,7 @@ class OrganicUsers:
         enter the memory in batch order."""
         if not reshare.any():
             return reshare
-        out = kernels.first_reshares(users, roots, reshare, self.memory.items, self.posts.n)
+        out = kernels.first_reshares(users, roots, reshare, self.memory, self.posts.n)
         self.memory.remember(users[out], roots[out])
         return out
 

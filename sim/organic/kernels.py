@@ -50,8 +50,9 @@ def reply_views(rng, items, posts, here, prob):
 
 
 def first_reshares(users, roots, reshare, memory, n_posts):
-    """Which reshares stand: not of a root in the reader's ``memory`` row (as it stands on
-    entry), nor a repeat of an earlier (reader, root) pair of the batch.
+    """Which reshares stand: not of a root in the reader's row of ``memory`` (a
+    :class:`~sim.organic.ReshareMemory`, as it stands on entry), nor a repeat of an earlier
+    (reader, root) pair of the batch.
 
     The repeats are found with numpy (the first of each pair, by a stable sort), the memory
     look-ups compiled: a sort inside a compiled loop would cost seconds of compilation on a
@@ -60,26 +61,29 @@ def first_reshares(users, roots, reshare, memory, n_posts):
     key = users[idx].astype(np.int64) * (n_posts + 1) + roots[idx]
     first = idx[np.unique(key, return_index=True)[1]]
     out = np.zeros(reshare.size, np.bool_)
-    out[first] = not_remembered(users[first], roots[first], memory)
+    out[first] = not_remembered(memory.row_of[users[first]], roots[first], memory.items)
     return out
 
 
 @njit(cache=True)
-def not_remembered(users, roots, memory):
-    """Whether ``roots[i]`` is absent from ``users[i]``'s memory row."""
-    out = np.ones(users.size, np.bool_)
-    for i in range(users.size):
+def not_remembered(rows, roots, memory):
+    """Whether ``roots[i]`` is absent from memory row ``rows[i]`` (``-1``: no row, nothing
+    remembered)."""
+    out = np.ones(rows.size, np.bool_)
+    for i in range(rows.size):
+        if rows[i] < 0:
+            continue
         for s in range(memory.shape[1]):
-            if memory[users[i], s] == roots[i]:
+            if memory[rows[i], s] == roots[i]:
                 out[i] = False
     return out
 
 
 @njit(cache=True)
-def remember(memory, ptr, users, roots):
-    """Write ``roots[i]`` into ``users[i]``'s memory over its oldest entry, pairs in order."""
-    for i in range(users.size):
-        u = users[i]
+def remember(memory, ptr, rows, roots):
+    """Write ``roots[i]`` into memory row ``rows[i]`` over its oldest entry, pairs in order."""
+    for i in range(rows.size):
+        u = rows[i]
         s = ptr[u]
         memory[u, s] = roots[i]
         ptr[u] = s + 1 if s + 1 < memory.shape[1] else 0
