@@ -71,6 +71,26 @@ def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
     return np.zeros(size, dtype) if fill == 0 else np.full(size, fill, dtype)
 
 
+CHUNK = 1 << 20  # posts per step of a compaction: its temporaries stay this long
+
+
+def compact_in_place(col: np.ndarray, keep: np.ndarray, fill: int | float,
+                     new: np.ndarray | None = None, chunk: int = CHUNK) -> int:
+    """Move the entries of ``col`` marked in ``keep`` (a mask over its first ``keep.size``)
+    to its front, in order, mapped through ``new`` if given, and reset the slots freed up to
+    ``fill``; returns how many were kept. Chunk by chunk, so that no temporary is as long as
+    the store (a column holds hundreds of MB at 10^7 users): a chunk is copied out before
+    its kept entries are written, never past where the next chunk starts."""
+    n, k = keep.size, 0
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        part = col[a:b][keep[a:b]]
+        col[k: k + part.size] = part if new is None else new[part]
+        k += part.size
+    col[k:n] = fill
+    return k
+
+
 def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndarray:
     """A column of ``size`` slots holding ``col[:keep]`` and ``fill`` after it: how every
     per-post array grows with the store."""
@@ -211,26 +231,22 @@ class PostStore:
         every post it holds). Returns the map old index -> new index (-1: dropped), one longer
         than the posts held with -1 last, so that ``new[items]`` maps ``-1`` to ``-1`` too."""
         n = self.n
-        if not keep[self.cols["root"][:n][keep]].all():
-            raise ValueError("compact: keep must hold the root of every post it keeps")
+        root = self.cols["root"]
+        for a in range(0, n, CHUNK):
+            b = min(a + CHUNK, n)
+            if not keep[root[a:b][keep[a:b]]].all():
+                raise ValueError("compact: keep must hold the root of every post it keeps")
         ns = self.n_sparse
         held = keep[np.searchsorted(self.cols["gid"][:n], self.sparse["gid"][:ns])]
-        ks = int(held.sum())
         for name, (_, fill) in _SPARSE_KEYED.items():
-            col = self.sparse[name]
-            col[:ks] = col[:ns][held]
-            col[ks:ns] = fill
-        self.n_sparse = ks
+            self.n_sparse = compact_in_place(self.sparse[name], held, fill)
         new = np.full(n + 1, -1, np.int32)
-        k = int(keep.sum())
-        new[:n][keep] = np.arange(k, dtype=np.int32)
-        for name, (_, fill) in _COLUMNS.items():
-            col = self.cols[name]
-            col[:k] = col[:n][keep]
-            if name in _INDEX_COLUMNS:
-                col[:k] = new[col[:k]]
-            col[k:n] = fill  # spare slots hold the defaults ``add`` relies on
-        self.n = k
+        np.cumsum(keep, dtype=np.int32, out=new[:n])
+        new[:n] -= 1
+        np.putmask(new[:n], ~keep, -1)
+        for name, (_, fill) in _COLUMNS.items():  # spare slots get the defaults ``add`` needs
+            self.n = compact_in_place(self.cols[name], keep, fill,
+                                      new if name in _INDEX_COLUMNS else None)
         return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.model import InfluenceModel
-from sim.posts import KIND_ORGANIC, KIND_RESHARE, PostStore
+from sim.posts import KIND_ORGANIC, KIND_RESHARE, PostStore, compact_in_place
 from sim.runner import collect, resolve_config
 
 MAX_AGE = 24
@@ -127,6 +127,18 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
     assert (store.cols["author"][k:n] == -1).all() and (store.cols["imp_organic"][k:n] == 0).all()
     more = store.add(author=0)  # new posts get fresh global ids after the kept ones
     assert store.cols["gid"][more[0]] == n
+
+
+@given(st.lists(st.booleans(), max_size=40), st.integers(1, 7), st.integers(0, 5))
+def test_compacting_in_place_chunk_by_chunk_equals_a_gather(keep, chunk, spare) -> None:
+    keep = np.array(keep, bool)
+    n = keep.size
+    col = np.arange(10, 10 + n + spare)
+    new = np.arange(-1, 200)  # a map: x -> x - 1
+    k = compact_in_place(col, keep, -7, new, chunk=chunk)
+    expect = np.arange(10, 10 + n)[keep] - 1
+    assert k == expect.size and np.array_equal(col[:k], expect)
+    assert (col[k:n] == -7).all() and np.array_equal(col[n:], np.arange(10 + n, 10 + n + spare))
 
 
 def test_sparse_columns_refuse_organic_originals() -> None:

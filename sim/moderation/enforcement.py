@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
-from ..posts import KIND_OP_SHARE, KIND_RESHARE, resized
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, compact_in_place, resized
 from .detection import UNIQUE, Observation, linked_groups, score_accounts
 
 if TYPE_CHECKING:
@@ -179,11 +179,9 @@ class Moderation:
 
     def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
         """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
-        n, k = keep.size, int(keep.sum())
-        self._grow(n)
+        self._grow(keep.size)
         for arr, fill in ((self.fingerprint, UNIQUE), (self.status, 0)):
-            arr[:k] = arr[:n][keep]
-            arr[k:n] = fill
+            compact_in_place(arr, keep, fill)
         self.op_ids = new[self.op_ids].astype(np.int64)
 
     def op_posts(self, ids: np.ndarray) -> None:
