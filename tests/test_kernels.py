@@ -16,7 +16,7 @@ from scipy.stats import binomtest, chisquare
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
 from sim.network import csr_contains
-from sim.organic import kernels
+from sim.organic import ReshareMemory, kernels
 from sim.posts import PostColumns, PostStore
 
 
@@ -360,8 +360,11 @@ def test_first_reshares_stand_once_and_not_from_memory(seed, n) -> None:
     users = rng.integers(0, 4, n).astype(np.int32)
     roots = rng.integers(0, 6, n).astype(np.int32)
     reshare = rng.random(n) < 0.6
-    memory = rng.integers(-1, 6, (4, 3)).astype(np.int32)
-    got = kernels.first_reshares(users, roots, reshare, memory, 6)
+    memory = rng.integers(-1, 6, (4, 3)).astype(np.int32)  # -1: empty (a user may have no row)
+    mem = ReshareMemory(4, 3)
+    for u, slot in zip(*np.nonzero(memory >= 0), strict=True):
+        mem.remember(np.array([u]), memory[u, slot: slot + 1])
+    got = kernels.first_reshares(users, roots, reshare, mem, 6)
     seen, want = set(), []
     for u, r, x in zip(users.tolist(), roots.tolist(), reshare.tolist(), strict=True):
         want.append(x and (u, r) not in seen and r not in memory[u])
