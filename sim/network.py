@@ -28,7 +28,7 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FollowerGraph:
-    indptr: np.ndarray  # int64, n_users + 1
+    indptr: np.ndarray  # n_users + 1 (int32 while the edges fit, else int64: see _indptr)
     followers: np.ndarray  # int32, global ids, sorted within each author slice
 
     @property
@@ -39,10 +39,17 @@ class FollowerGraph:
 def _from_edges(n: int, author: np.ndarray, follower: np.ndarray) -> FollowerGraph:
     keep = author != follower
     key = sorted_unique(author[keep].astype(np.int64) * n + follower[keep])
-    a = key // n
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-    return FollowerGraph(indptr, (key % n).astype(np.int32))
+    return FollowerGraph(_indptr(np.bincount(key // n, minlength=n)), (key % n).astype(np.int32))
+
+
+def _indptr(counts: np.ndarray) -> np.ndarray:
+    """Slice bounds from each author's follower count: 32-bit while the edges fit, as they do
+    far beyond 10^7 users (the array is as long as the population, on every platform), else
+    64-bit."""
+    dtype = np.int32 if counts.sum() < 2**31 else np.int64
+    indptr = np.zeros(counts.size + 1, dtype)
+    np.cumsum(counts, out=indptr[1:], dtype=dtype)
+    return indptr
 
 
 def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.ndarray,
@@ -116,9 +123,7 @@ def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
         followers[at: at + k.size] = k % n
         counts += np.bincount(k // n, minlength=n)
         at += k.size
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return FollowerGraph(indptr, followers)
+    return FollowerGraph(_indptr(counts), followers)
 
 
 @njit(cache=True)

@@ -87,7 +87,7 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
         member[none, int(np.argmax([p.membership for p in cfg.platforms]))] = True
     s = pc.post_propensity_sigma  # drawn last, and only when used: the default world unchanged
     post_propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s) if s > 0 \
-        else np.ones(n)
+        else np.broadcast_to(1.0, n)  # all 1: one shared (read-only) value, not 8 bytes a user
     return Population(
         n=n, community=community, language=language, utc_offset=utc,
         sessions_per_day=sessions.astype(np.float32),
