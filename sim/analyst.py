@@ -110,7 +110,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
     rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(3,)))
     comments_op = rng.binomial(rest, model.cfg.operation.self_amp_comment_fraction)
     return pd.DataFrame({
-        "post_id": c["gid"][ids],
+        "post_id": c["gid"][ids].astype(np.int64),
         "kind": pd.Categorical.from_codes(kind[ids], KIND_NAMES),
         "account": acc.astype(np.int32),
         "operator": model.operation.accounts.operator[acc],

@@ -23,7 +23,7 @@ KIND_NAMES = ("organic_post", "organic_reshare", "op_post", "op_hijack_reply", "
 
 _COLUMNS: dict[str, tuple[type, int | float]] = {
     # identity and content
-    "gid": (np.int64, -1),  # global id: creation order over the run, never changes
+    "gid": (np.int32, -1),  # global id: creation order over the run (64-bit from 2^31 on)
     "author": (np.int32, -1),
     "root": (np.int32, -1),  # index of the original
     "platform": (np.int8, -1),
@@ -74,20 +74,21 @@ def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
 CHUNK = 1 << 20  # posts per step of a compaction: its temporaries stay this long
 
 
-def compact_in_place(col: np.ndarray, keep: np.ndarray, fill: int | float,
+def compact_in_place(col: np.ndarray, keep: np.ndarray, fill: int | float | None,
                      new: np.ndarray | None = None, chunk: int = CHUNK) -> int:
     """Move the entries of ``col`` marked in ``keep`` (a mask over its first ``keep.size``)
     to its front, in order, mapped through ``new`` if given, and reset the slots freed up to
-    ``fill``; returns how many were kept. Chunk by chunk, so that no temporary is as long as
-    the store (a column holds hundreds of MB at 10^7 users): a chunk is copied out before
-    its kept entries are written, never past where the next chunk starts."""
+    ``fill`` (unless None); returns how many were kept. Chunk by chunk, so that no temporary
+    is as long as the store (a column holds hundreds of MB at 10^7 users): a chunk is copied
+    out before its kept entries are written, never past where the next chunk starts."""
     n, k = keep.size, 0
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
         part = col[a:b][keep[a:b]]
         col[k: k + part.size] = part if new is None else new[part]
         k += part.size
-    col[k:n] = fill
+    if fill is not None:
+        col[k:n] = fill
     return k
 
 
@@ -102,22 +103,22 @@ def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndar
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
-    Memory grows with the posts held: about 60 bytes a post (reshares are posts) and 28 more
-    for each post that is not an organic original (the sparse columns), plus the spare capacity
-    (at most a quarter) of the columns whose default is not zero (28 bytes a slot). Compaction
-    keeps what is held bounded."""
+    Memory grows with the posts held: about 57 bytes a post (reshares are posts) and 24 more
+    for each post that is not an organic original (the sparse columns). Spare capacity costs
+    nothing until posts fill it: columns are zero-filled (pages the OS maps lazily) and
+    :meth:`add` writes every column of a new post. Compaction keeps what is held bounded.
+    Global ids are 32-bit until a run has made 2^31 posts, then 64-bit (``GID_MAX``)."""
 
     GROWTH = 1.25
+    GID_MAX = np.iinfo(np.int32).max
 
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0  # posts held
         self.made = 0  # posts ever made (the next gid)
         self.hour_starts: list[int] = []  # gid of the first post of each hour
-        self.cols: dict[str, np.ndarray] = {
-            k: _column(capacity, dtype, fill) for k, (dtype, fill) in _COLUMNS.items()}
+        self.cols = {k: np.zeros(capacity, dtype) for k, (dtype, _) in _COLUMNS.items()}
         self.n_sparse = 0  # rows of the sparse columns, in creation order, keyed by "gid"
-        self.sparse: dict[str, np.ndarray] = {
-            k: _column(capacity, dtype, fill) for k, (dtype, fill) in _SPARSE_KEYED.items()}
+        self.sparse = {k: np.zeros(capacity, dtype) for k, (dtype, _) in _SPARSE_KEYED.items()}
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -127,18 +128,19 @@ class PostStore:
 
     def add(self, **values: np.ndarray | int | float) -> np.ndarray:
         """Append posts; scalar values broadcast. Returns the new post ids."""
+        if unknown := set(values) - set(_COLUMNS) - set(_SPARSE):
+            raise ValueError(f"posts: no column {sorted(unknown)}")
         k = max(np.size(v) for v in values.values())
         sparse = {name: np.broadcast_to(values.pop(name), (k,)) for name in _SPARSE
                   if name in values}
         need = self.n + k
-        cap = next(iter(self.cols.values())).size
-        if need > cap:
-            new_cap = max(need, int(self.GROWTH * cap))
-            for name, (_, fill) in _COLUMNS.items():  # one column at a time: small peak
-                self.cols[name] = resized(self.cols[name], new_cap, self.n, fill)
+        self._grow(self.cols, need)
+        if self.made + k > self.GID_MAX:  # 2^31 posts made: global ids become 64-bit
+            for cols in (self.cols, self.sparse):
+                cols["gid"] = cols["gid"].astype(np.int64)
         ids = np.arange(self.n, need, dtype=np.int32)
-        for name, v in values.items():
-            self.cols[name][self.n: need] = v
+        for name, (_, fill) in _COLUMNS.items():
+            self.cols[name][self.n: need] = values.get(name, fill)
         if "root" not in values:
             self.cols["root"][self.n: need] = ids
         self.cols["gid"][self.n: need] = np.arange(self.made, self.made + k)
@@ -157,15 +159,21 @@ class PostStore:
         if k == 0:
             return
         ns, need = self.n_sparse, self.n_sparse + k
-        cap = self.sparse["gid"].size
-        if need > cap:
-            new_cap = max(need, int(self.GROWTH * cap))
-            for name, (_, fill) in _SPARSE_KEYED.items():
-                self.sparse[name] = resized(self.sparse[name], new_cap, ns, fill)
+        self._grow(self.sparse, need, ns)
         self.sparse["gid"][ns: need] = self.made + np.flatnonzero(rows)
-        for name, v in values.items():
-            self.sparse[name][ns: need] = v[rows]
+        for name, (_, fill) in _SPARSE.items():
+            self.sparse[name][ns: need] = values[name][rows] if name in values else fill
         self.n_sparse = need
+
+    def _grow(self, cols: dict[str, np.ndarray], need: int, keep: int | None = None) -> None:
+        """Give ``cols`` room for ``need`` entries (a quarter more than before, at least),
+        keeping the first ``keep`` (default: the posts held), one column at a time: a small
+        peak."""
+        cap = next(iter(cols.values())).size
+        if need > cap:
+            cap = max(need, int(self.GROWTH * cap))
+            for name, col in cols.items():
+                cols[name] = resized(col, cap, self.n if keep is None else keep, 0)
 
     def _sparse_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the sparse columns of posts ``ids``, and which of them have one."""
@@ -238,15 +246,14 @@ class PostStore:
                 raise ValueError("compact: keep must hold the root of every post it keeps")
         ns = self.n_sparse
         held = keep[np.searchsorted(self.cols["gid"][:n], self.sparse["gid"][:ns])]
-        for name, (_, fill) in _SPARSE_KEYED.items():
-            self.n_sparse = compact_in_place(self.sparse[name], held, fill)
+        for col in self.sparse.values():
+            self.n_sparse = compact_in_place(col, held, None)
         new = np.full(n + 1, -1, np.int32)
         np.cumsum(keep, dtype=np.int32, out=new[:n])
         new[:n] -= 1
         np.putmask(new[:n], ~keep, -1)
-        for name, (_, fill) in _COLUMNS.items():  # spare slots get the defaults ``add`` needs
-            self.n = compact_in_place(self.cols[name], keep, fill,
-                                      new if name in _INDEX_COLUMNS else None)
+        for name, col in self.cols.items():
+            self.n = compact_in_place(col, keep, None, new if name in _INDEX_COLUMNS else None)
         return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
-from ..posts import KIND_OP_SHARE, KIND_RESHARE, compact_in_place, resized
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, PostStore, compact_in_place, resized
 from .detection import UNIQUE, Observation, linked_groups, score_accounts
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class Moderation:
     def _grow(self, n: int) -> None:
         """Keep the per-post arrays as long as the post store (``posts.resized``)."""
         if n > self.fingerprint.size:
-            size = max(n, 2 * self.fingerprint.size)
+            size = max(n, int(PostStore.GROWTH * self.fingerprint.size))
             self.fingerprint = resized(self.fingerprint, size, self.fingerprint.size, UNIQUE)
             self.status = resized(self.status, size, self.status.size, STATUS_OK)
 
