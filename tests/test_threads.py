@@ -1,4 +1,5 @@
-"""A run's results do not depend on the number of threads its compiled loops use.
+"""A run's results do not depend on the number of threads its compiled loops use, nor on how
+many readers are gathered at once.
 
 Only passes that draw no random numbers and whose iterations write disjoint entries run in
 parallel (``sim.threads``); this checks the promise end to end, table for table, and that a bad
@@ -12,12 +13,14 @@ import pandas as pd
 import pytest
 
 import sim
+import sim.feeds
 import sim.threads
 from sim.config import ConfigError
 from sim.threads import set_threads
 
 
-def _run_with(threads: int, preset) -> sim.RunResult:
+def _run_with(threads: int, preset, monkeypatch, read_block: int) -> sim.RunResult:
+    monkeypatch.setattr(sim.feeds, "READ_BLOCK", read_block)
     before = sim.get_threads()
     set_threads(threads)
     try:
@@ -30,9 +33,12 @@ def _run_with(threads: int, preset) -> sim.RunResult:
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores for 2 threads")
 def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
+    """One thread reading each platform-hour's readers at once; two, in blocks of 50 readers
+    (a few hundred read an hour here)."""
     monkeypatch.setattr(sim.threads, "MIN_PARALLEL_ROWS", 0)  # every read in parallel
     monkeypatch.setattr(sim.threads, "MIN_PARALLEL_WRITES", 0)  # and every delivery
-    one, two = _run_with(1, preset), _run_with(2, preset)
+    one = _run_with(1, preset, monkeypatch, 10**9)
+    two = _run_with(2, preset, monkeypatch, 50)
     assert one.summary["organic_impressions"] > 0  # feeds were read
     for table in ("timeseries", "posts", "reports", "removals", "accounts", "operators"):
         pd.testing.assert_frame_equal(getattr(one, table), getattr(two, table), check_exact=True)
