@@ -134,7 +134,9 @@ class Ledger:
         self.totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.op_exposure = np.zeros(n_users, np.int32)  # reads of op content per organic user
         self.engaged = np.zeros((n_platforms, n_users), bool)  # engaged with op content there
-        self.posts_by_user = np.zeros((n_platforms, n_users), np.int32)  # organic originals
+        # organic originals: at most one an hour per platform, so 16 bits until hour 2^16 - 1
+        # (seven years; widened in ``record``)
+        self.posts_by_user = np.zeros((n_platforms, n_users), np.uint16)
         self.rows: list[dict] = []
 
     def add(self, **counts: int) -> None:
@@ -167,6 +169,8 @@ class Ledger:
 
     def record(self, hours: int, acc: TrollAccounts, platforms: list[Platform]) -> None:
         """Append the row of cumulative figures after ``hours`` simulated hours."""
+        if hours >= 2**16 - 1 and self.posts_by_user.dtype == np.uint16:  # before it could wrap
+            self.posts_by_user = self.posts_by_user.astype(np.int32)
         row = {"tick": hours, "day": hours / 24}
         row.update(self.snapshot(acc, platforms))
         t = self.totals

@@ -23,6 +23,7 @@ internals" below, so a renaming touches one place.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -569,6 +570,14 @@ def test_each_authors_posts_are_counted(busy) -> None:
     np.add.at(want, (p["platform"][mine], p["author"][mine]), 1)
     np.testing.assert_array_equal(m.ledger.posts_by_user, want)
     assert want.max() > 1
+    # 16-bit counts (at most one post an hour) widen before the hour they could wrap
+    ledger = copy.deepcopy(m.ledger)
+    ledger.record(2**16 - 2, m.operation.accounts, m.platforms)
+    assert ledger.posts_by_user.dtype == np.uint16
+    ledger.posts_by_user[0, 0] = 2**16 - 1
+    ledger.record(2**16 - 1, m.operation.accounts, m.platforms)
+    ledger.posts_by_user[0, 0] += 1
+    assert ledger.posts_by_user[0, 0] == 2**16
 
 
 def test_an_injected_post_is_the_authors_on_that_platform() -> None:

@@ -39,7 +39,7 @@ class Feeds:
         self.k = capacity
         self.arrays = FeedArrays(np.full((n_rows, capacity), -1, np.int32),
                                  np.zeros((n_rows, (capacity + 63) // 64), np.uint64),
-                                 np.zeros(n_rows, np.int32))
+                                 np.zeros(n_rows, np.int16))  # feed_capacity <= 1024
 
     @property
     def items(self) -> np.ndarray:
