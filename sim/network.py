@@ -43,9 +43,9 @@ def _from_edges(n: int, author: np.ndarray, follower: np.ndarray) -> FollowerGra
 
 
 def _indptr(counts: np.ndarray) -> np.ndarray:
-    """Slice bounds from each author's follower count: 32-bit while the edges fit, as they do
-    far beyond 10^7 users (the array is as long as the population, on every platform), else
-    64-bit."""
+    """Slice bounds from each author's follower count: 32-bit while the edges fit (in the
+    headline preset up to about 10^8 users; the array is as long as the population, on every
+    platform), else 64-bit."""
     dtype = np.int32 if counts.sum() < 2**31 else np.int64
     indptr = np.zeros(counts.size + 1, dtype)
     np.cumsum(counts, out=indptr[1:], dtype=dtype)

@@ -245,9 +245,9 @@ class PostStore:
             if not keep[root[a:b][keep[a:b]]].all():
                 raise ValueError("compact: keep must hold the root of every post it keeps")
         ns = self.n_sparse
-        held = keep[np.searchsorted(self.cols["gid"][:n], self.sparse["gid"][:ns])]
+        keep_sparse = keep[np.searchsorted(self.cols["gid"][:n], self.sparse["gid"][:ns])]
         for col in self.sparse.values():
-            self.n_sparse = compact_in_place(col, held, None)
+            self.n_sparse = compact_in_place(col, keep_sparse, None)
         new = np.full(n + 1, -1, np.int32)
         np.cumsum(keep, dtype=np.int32, out=new[:n])
         new[:n] -= 1

@@ -202,8 +202,6 @@ def write(feeds, row: int, post: int) -> None:
     feeds.ptr[row] = (slot + 1) % feeds.k
 
 
-
-
 def engagement_probs(cfg: Config, reader_comm: int, reader_lang: int, propensity: float,
                      topic: int, item_lang: int, quality: float, timeliness: float, age: float,
                      visible: int, followed: bool, is_op: bool) -> list[float]:

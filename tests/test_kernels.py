@@ -15,7 +15,7 @@ from scipy.stats import binomtest, chisquare
 
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
-from sim.network import csr_contains
+from sim.network import _indptr, csr_contains
 from sim.organic import ReshareMemory, kernels
 from sim.posts import PostColumns, PostStore
 
@@ -371,3 +371,9 @@ def test_first_reshares_stand_once_and_not_from_memory(seed, n) -> None:
         if x:
             seen.add((u, r))
     assert got.tolist() == want
+
+
+def test_graph_slice_bounds_widen_past_2_31_edges() -> None:
+    small, big = _indptr(np.array([3, 0, 2])), _indptr(np.array([2**31 - 1, 5]))
+    assert small.dtype == np.int32 and small.tolist() == [0, 3, 3, 5]
+    assert big.dtype == np.int64 and big.tolist() == [0, 2**31 - 1, 2**31 + 4]
