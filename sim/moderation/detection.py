@@ -25,6 +25,33 @@ UNIQUE = -1  # fingerprint of content nobody else posts; fan slogans are below i
 # content directions are >= 0, so the two never collide
 
 
+class PerAccount:
+    """A profile attribute over the one account id space (organic users ``0 .. n-1``, then
+    operation accounts), looked up where it lives: concatenating the two at every scan would
+    copy an entry per user (10^7 of them at the largest populations) to read a few thousand.
+    A view of the model's arrays: read it before the model steps on."""
+
+    def __init__(self, organic: np.ndarray, operation: np.ndarray, dtype: type) -> None:
+        self.organic, self.operation, self.dtype = organic, operation, dtype
+
+    @property
+    def size(self) -> int:
+        return self.organic.size + self.operation.size
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[np.arange(self.size)]
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids)
+        n = self.organic.size
+        org = ids < n
+        out = np.empty(ids.shape, self.dtype)
+        out[org] = self.organic[ids[org]]
+        out[~org] = self.operation[ids[~org] - n]
+        return out
+
+
 @dataclass
 class Observation:
     """What one platform can see at one moment. Account ids share one space (organic users and
@@ -41,8 +68,8 @@ class Observation:
     eng_dst: np.ndarray  # int64 account whose content it engaged with
     eng_tick: np.ndarray  # int64 hour of the engagement
     report_dst: np.ndarray  # int64 account whose content was reported (one row per report)
-    born: np.ndarray  # int64 registration tick, per account id
-    claimed_community: np.ndarray  # int8 profile community, per account id
+    born: np.ndarray | PerAccount  # int64 registration tick, per account id
+    claimed_community: np.ndarray | PerAccount  # int8 profile community, per account id
     main_language: np.ndarray  # int8 main language of each community
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, PostStore, compact_in_place, resized
-from .detection import UNIQUE, Observation, linked_groups, score_accounts
+from .detection import UNIQUE, Observation, PerAccount, linked_groups, score_accounts
 
 if TYPE_CHECKING:
     from ..model import InfluenceModel
@@ -124,8 +124,11 @@ class Moderation:
         # per-post state the detector and enforcement need (grown with the post store)
         self.fingerprint = np.full(1024, UNIQUE, np.int32)
         self.status = np.zeros(1024, np.int8)
-        self.op_ids = np.zeros(0, np.int64)  # every operation post, in creation order
-        self.op_authors = np.zeros(0, np.int64)  # and its author
+        # every operation post (its index) and its author, in creation order: the first
+        # n_op entries, grown a quarter at a time (not copied whole every hour)
+        self.n_op = 0
+        self.op_ids = np.zeros(1024, np.int32)
+        self.op_authors = np.zeros(1024, np.int32)
         self.moderators = mesa.agent.AgentSet(
             [Moderator(m, self, j, mc) for j in range(len(m.platforms))
              if (mc := cfg.moderation_of(j)) is not None], random=m.random)
@@ -182,7 +185,7 @@ class Moderation:
         self._grow(keep.size)
         for arr, fill in ((self.fingerprint, UNIQUE), (self.status, 0)):
             compact_in_place(arr, keep, fill)
-        self.op_ids = new[self.op_ids].astype(np.int64)
+        self.op_ids[: self.n_op] = new[self.op_ids[: self.n_op]]
 
     def op_posts(self, ids: np.ndarray) -> None:
         """New operation posts: originals carry the day's content direction (unless
@@ -197,8 +200,14 @@ class Moderation:
             0, oc.narratives_per_day, k)
         fp[self.rng.random(k) < oc.paraphrase_prob] = -1
         self.fingerprint[ids[original]] = fp
-        self.op_ids = np.concatenate((self.op_ids, ids))
-        self.op_authors = np.concatenate((self.op_authors, c["author"][ids].astype(np.int64)))
+        n_op = self.n_op + ids.size
+        if n_op > self.op_ids.size:
+            size = max(n_op, int(PostStore.GROWTH * self.op_ids.size))
+            self.op_ids = resized(self.op_ids, size, self.n_op, 0)
+            self.op_authors = resized(self.op_authors, size, self.n_op, 0)
+        self.op_ids[self.n_op: n_op] = ids
+        self.op_authors[self.n_op: n_op] = c["author"][ids]
+        self.n_op = n_op
         for p, mod in self.by_platform.items():
             if mod.demoted.size:
                 sel = ids[c["platform"][ids] == p]
@@ -268,8 +277,8 @@ class Moderation:
             eng_tick=np.concatenate([np.full(e[1].size, e[0], np.int64) for e in mod.eng_log]
                                     or [empty]),
             report_dst=np.concatenate([r[1] for r in mod.report_log] or [empty]),
-            born=np.concatenate((self.organic_born, acc.born)).astype(np.int64),
-            claimed_community=np.concatenate((m.pop.community, acc.community)),
+            born=PerAccount(self.organic_born, acc.born, np.int64),
+            claimed_community=PerAccount(m.pop.community, acc.community, np.int8),
             main_language=self.main_language,
         )
 
@@ -282,7 +291,8 @@ class Moderation:
         self._grow(m.posts.n)
         n = m.pop.n
         c = m.posts.cols
-        hit = [self.op_ids[np.isin(self.op_authors, accounts[accounts >= n])]]
+        ops = slice(0, self.n_op)
+        hit = [self.op_ids[ops][np.isin(self.op_authors[ops], accounts[accounts >= n])]]
         org = accounts[accounts < n]
         if org.size:  # wrongly removed users: scan the posts that can still be in feeds
             recent = np.arange(m.posts.first_since(m.tick - m.cfg.engagement.feed_max_age_hours),
