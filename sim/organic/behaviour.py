@@ -34,9 +34,9 @@ class ReshareMemory:
     """The roots each user reshared most recently (a ring buffer of ``size`` per user): a user
     never reshares an item still in memory.
 
-    A user gets a row at their first reshare: few users reshare in a month (about one in
-    seven at 10^7 users in the headline preset), so rows for all would cost 32 bytes a user
-    for nothing."""
+    A user gets a row at their first reshare: few users reshare at all (one in eight over 30
+    days in the headline preset at 10^5 users), so rows for all would cost 32 bytes a user for
+    nothing."""
 
     def __init__(self, n_users: int, size: int) -> None:
         self.row_of = np.full(n_users, -1, np.int32)  # -1: has reshared nothing yet
