@@ -11,11 +11,13 @@ engine against percolation theory).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .config import PlatformConfig
+from .threads import get_threads, parallel_worth
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -84,15 +86,15 @@ def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.nd
     for a, b in _chunks(n_edges):
         within[a:b] = rng.random(b - a) < p.homophily
     key = np.empty(n_edges, np.int64)  # author * n_users + follower; -1 for a self-follow
+    index = CumIndex.of(cum)
+    parallel = parallel_worth(n_edges, writes=True)
     for a, b in _chunks(n_edges):
-        f = follower[a:b]
-        c = community[f]
-        w = within[a:b] & (hi_w[c] > lo_w[c])
-        lo = np.where(w, lo_w[c], 0.0)
-        hi = np.where(w, hi_w[c], cum[-1])
-        pos = np.searchsorted(cum, lo + rng.random(b - a) * (hi - lo), side="right")
-        author = by_comm[np.minimum(pos, m - 1)]
-        key[a:b] = np.where(author != f, author.astype(np.int64) * n_users + f, -1)
+        args = (key[a:b], follower[a:b], within[a:b], rng.random(b - a), community, lo_w, hi_w,
+                index, by_comm, n_users)
+        if parallel:
+            draw_targets_parallel(*args, get_threads())
+        else:
+            draw_targets(*args, 0, b - a)
     del follower, within
     return _from_sorted_keys(n_users, key)
 
@@ -108,22 +110,106 @@ def _chunks(n: int):
 
 def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
     """CSR graph from edge keys ``author * n + follower`` (-1 = no edge), sorted in place and
-    de-duplicated chunk by chunk: the same graph as ``_from_edges``, without its int64 copies."""
+    de-duplicated in one compiled pass (:func:`csr_from_sorted`): the same graph as
+    ``_from_edges``, without its int64 copies."""
     key.sort()
-    distinct = np.empty(key.size, bool)
-    if key.size:
-        distinct[0] = key[0] >= 0
-        np.not_equal(key[1:], key[:-1], out=distinct[1:])
-        distinct[1:] &= key[1:] >= 0
-    followers = np.empty(int(distinct.sum()), np.int32)
-    counts = np.zeros(n, np.int64)
-    at = 0
-    for a, b in _chunks(key.size):
-        k = key[a:b][distinct[a:b]]
-        followers[at: at + k.size] = k % n
-        counts += np.bincount(k // n, minlength=n)
-        at += k.size
+    counts, followers = csr_from_sorted(key, n)
     return FollowerGraph(_indptr(counts), followers)
+
+
+class CumIndex(NamedTuple):
+    """A non-decreasing array ``cum`` with a bucket index for :func:`search_right`: bucket
+    ``b`` covers values from ``edge[b]`` (``b * cum[-1] / buckets``) to ``edge[b + 1]`` and
+    ``first[b]`` is ``np.searchsorted(cum, edge[b], "right")``. A search then bisects only
+    between ``first[b]`` and ``first[b + 1]``, a few entries, instead of all of ``cum``: at
+    10^6 users a graph draws 10^7 targets, and a full bisection each is most of building it."""
+
+    cum: np.ndarray
+    edge: np.ndarray  # float64 (buckets + 1,), the last +inf
+    first: np.ndarray  # int64 (buckets + 1,)
+    scale: float  # buckets / cum[-1]
+
+    @classmethod
+    def of(cls, cum: np.ndarray) -> CumIndex:
+        buckets = max(1, cum.size // 8)
+        top = float(cum[-1])
+        edge = np.append(np.arange(buckets) * (top / buckets), np.inf)
+        scale = buckets / top if top > 0 else 0.0
+        return cls(cum, edge, np.searchsorted(cum, edge, side="right"), scale)
+
+
+@njit(cache=True, inline="always")
+def search_right(index, x):
+    """``np.searchsorted(index.cum, x, side="right")``: the number of entries ``<= x``."""
+    edge, first, cum = index.edge, index.first, index.cum
+    b = min(max(int(x * index.scale), 0), edge.size - 2)
+    while b > 0 and x < edge[b]:
+        b -= 1
+    while x >= edge[b + 1]:  # (edge[-1] is +inf)
+        b += 1
+    lo, hi = first[b], first[b + 1]  # edge[b] <= x < edge[b + 1], so the answer is in lo..hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cum[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def draw_targets(key, follower, within, u, community, lo_w, hi_w, index, by_comm, n_users,
+                 j0, j1):
+    """Edges ``j0:j1``: follower ``f = follower[j]`` follows the member at fitness position
+    ``lo + u[j] * (hi - lo)`` of ``index.cum``, where ``lo:hi`` is the cumulative fitness of
+    its community's span if ``within[j]`` (and the community has fitness), else of all
+    members; ``key[j] = author * n_users + f``, or -1 where the draw is ``f`` itself."""
+    cum = index.cum
+    m, total = cum.size, cum[cum.size - 1]
+    for j in range(j0, j1):
+        f = follower[j]
+        c = community[f]
+        lo, hi = 0.0, total
+        if within[j] and hi_w[c] > lo_w[c]:
+            lo, hi = lo_w[c], hi_w[c]
+        author = by_comm[min(search_right(index, lo + u[j] * (hi - lo)), m - 1)]
+        key[j] = np.int64(author) * n_users + f if author != f else -1
+
+
+@njit(cache=True, parallel=True)
+def draw_targets_parallel(key, follower, within, u, community, lo_w, hi_w, index, by_comm,
+                          n_users, parts):
+    """:func:`draw_targets` on every thread numba is given, a block of edges each (edges are
+    independent and draw nothing here, so the keys are the same as on one thread)."""
+    n = key.size
+    for part in prange(parts):
+        draw_targets(key, follower, within, u, community, lo_w, hi_w, index, by_comm, n_users,
+                     n * part // parts, n * (part + 1) // parts)
+
+
+@njit(cache=True)
+def csr_from_sorted(key, n):
+    """Per-author follower counts and the followers (``key % n``) of sorted edge keys
+    ``author * n + follower``, skipping -1 (no edge) and repeats. Authors never decrease along
+    the keys, so each is found by stepping, without dividing."""
+    size = 0
+    for i in range(key.size):
+        if key[i] >= 0 and (i == 0 or key[i] != key[i - 1]):
+            size += 1
+    counts = np.zeros(n, np.int64)
+    followers = np.empty(size, np.int32)
+    author, base, j = 0, 0, 0  # keys of ``author`` are base .. base + n - 1
+    for i in range(key.size):
+        k = key[i]
+        if k < 0 or (i > 0 and k == key[i - 1]):
+            continue
+        while k >= base + n:
+            author += 1
+            base += n
+        counts[author] += 1
+        followers[j] = k - base
+        j += 1
+    return counts, followers
 
 
 @njit(cache=True)

@@ -89,6 +89,6 @@ class Platform:
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
         args = (self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.followers, self.op_keys,
                 n)
-        if parallel_worth(int((hi - lo).sum()), deliveries=True):
+        if parallel_worth(int((hi - lo).sum()), writes=True):
             return fan_out_parallel(*args, get_threads())
         return fan_out(*args)

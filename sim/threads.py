@@ -68,12 +68,13 @@ def get_threads() -> int:
     return numba.get_num_threads()
 
 
-def parallel_worth(work: int, deliveries: bool = False) -> bool:
+def parallel_worth(work: int, writes: bool = False) -> bool:
     """Whether a parallel pass is worth waking other threads for: more than one thread, and at
-    least :data:`MIN_PARALLEL_ROWS` online feed rows to read (or, for ``deliveries``,
-    :data:`MIN_PARALLEL_WRITES` feed writes). Only the main thread runs parallel passes: the
-    workqueue layer aborts the process if two threads launch them at once (a dashboard serving
-    several sessions), so models stepped in other threads run serially."""
-    least = MIN_PARALLEL_WRITES if deliveries else MIN_PARALLEL_ROWS
+    least :data:`MIN_PARALLEL_ROWS` online feed rows to read (or, for ``writes``,
+    :data:`MIN_PARALLEL_WRITES` feed writes to deliver or graph edges to draw). Only the main
+    thread runs parallel passes: the workqueue layer aborts the process if two threads launch
+    them at once (a dashboard serving several sessions), so models stepped (or built) in other
+    threads run serially."""
+    least = MIN_PARALLEL_WRITES if writes else MIN_PARALLEL_ROWS
     return (work >= least and numba.get_num_threads() > 1
             and threading.current_thread() is threading.main_thread())

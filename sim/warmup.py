@@ -5,11 +5,11 @@ cache (``__pycache__`` beside the source, or ``NUMBA_CACHE_DIR``); later process
 milliseconds. Without a warm-up, the first run after an install spends several seconds (most of
 a small run) compiling, inside its first simulated hours, which also throws off a progress bar's
 estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred users for three days,
-moderation on, old posts aged out; feeds read, written and remapped on one thread, then on
-two) that calls every kernel a run calls, with the same argument types, and discards it:
-nothing is written but the cache. ``./dev setup`` runs it once (``python -m sim.warmup``), and
-``sim.run`` runs it before its progress bar starts (a fraction of a second once the cache is
-warm).
+moderation on, old posts aged out; graphs drawn and feeds read, written and remapped on one
+thread, then on two) that calls every kernel a run calls, with the same argument types, and
+discards it: nothing is written but the cache. ``./dev setup`` runs it once (``python -m
+sim.warmup``), and ``sim.run`` runs it before its progress bar starts (a fraction of a second
+once the cache is warm).
 """
 
 from __future__ import annotations
@@ -50,13 +50,15 @@ def compile_kernels() -> tuple[int, float]:
 
     t0 = time.perf_counter()
     before = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers())
-    model = InfluenceModel(build_config({}, TINY))
+    cfg = build_config({}, TINY)
+    model = InfluenceModel(cfg)
     model.run(48)  # two days on one thread, the third with the parallel passes too
     n, least = threads.get_threads(), (threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES)
     threads.MIN_PARALLEL_ROWS = threads.MIN_PARALLEL_WRITES = 0
     if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:
         threads.set_threads(2)
     try:
+        InfluenceModel(cfg)  # graphs drawn by the parallel pass
         model.run()
     finally:
         threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES = least

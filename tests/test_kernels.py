@@ -15,7 +15,15 @@ from scipy.stats import binomtest, chisquare
 
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
-from sim.network import _indptr, csr_contains
+from sim.network import (
+    CumIndex,
+    _indptr,
+    csr_contains,
+    csr_from_sorted,
+    draw_targets,
+    draw_targets_parallel,
+    search_right,
+)
 from sim.organic import ReshareMemory, kernels
 from sim.posts import PostColumns, PostStore
 
@@ -377,3 +385,61 @@ def test_graph_slice_bounds_widen_past_2_31_edges() -> None:
     small, big = _indptr(np.array([3, 0, 2])), _indptr(np.array([2**31 - 1, 5]))
     assert small.dtype == np.int32 and small.tolist() == [0, 3, 3, 5]
     assert big.dtype == np.int64 and big.tolist() == [0, 2**31 - 1, 2**31 + 4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300))
+def test_bucketed_search_is_searchsorted(seed, m) -> None:
+    # cumulative fitness with runs of zero fitness (ties), searched at random values, at every
+    # entry and bucket edge, at 0, at the top and beyond it
+    rng = np.random.default_rng(seed)
+    fitness = rng.pareto(1.5, m) * (rng.random(m) < 0.7)
+    cum = np.cumsum(fitness)
+    if cum[-1] == 0:
+        cum[-1] = 1.0
+    index = CumIndex.of(cum)
+    xs = np.concatenate((rng.random(200) * cum[-1], cum, index.edge[:-1],
+                         np.nextafter(index.edge[:-1], -1.0).clip(0), [0.0, cum[-1], 2 * cum[-1]]))
+    want = np.searchsorted(cum, xs, side="right").tolist()
+    # the bucket a value falls in is only a first guess, corrected by stepping
+    for guess in (index, index._replace(scale=index.scale * 3), index._replace(scale=0.0)):
+        assert [search_right(guess, x) for x in xs] == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 60), st.integers(0, 400))
+def test_chung_lu_targets_follow_the_rule_on_any_threads(seed, n, n_edges) -> None:
+    # follower f draws the member at position lo + u * (hi - lo) of the cumulative fitness,
+    # within its community's span if it drew homophily and that span has fitness
+    rng = np.random.default_rng(seed)
+    community = rng.integers(0, 3, n)
+    fitness = rng.pareto(1.5, n) * (rng.random(n) < 0.8)
+    fitness[community == rng.integers(0, 4)] = 0.0  # often a community without fitness
+    fitness[0] += 1.0
+    by_comm = np.argsort(community, kind="stable")
+    cum = np.cumsum(fitness[by_comm])
+    span = [np.flatnonzero(community[by_comm] == c) for c in range(3)]
+    lo_w = np.array([cum[s[0] - 1] if s.size and s[0] > 0 else 0.0 for s in span])
+    hi_w = np.array([cum[s[-1]] if s.size else 0.0 for s in span])
+    follower = rng.integers(0, n, n_edges)
+    within, u = rng.random(n_edges) < 0.7, rng.random(n_edges)
+    c = community[follower]
+    w = within & (hi_w[c] > lo_w[c])
+    lo, hi = np.where(w, lo_w[c], 0.0), np.where(w, hi_w[c], cum[-1])
+    author = by_comm[np.minimum(np.searchsorted(cum, lo + u * (hi - lo), side="right"), n - 1)]
+    want = np.where(author != follower, author * n + follower, -1)
+    args = (follower, within, u, community, lo_w, hi_w, CumIndex.of(cum), by_comm, n)
+    serial, parallel = np.empty(n_edges, np.int64), np.empty(n_edges, np.int64)
+    draw_targets(serial, *args, 0, n_edges)
+    draw_targets_parallel(parallel, *args, 3)
+    assert serial.tolist() == want.tolist() == parallel.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-1, 63), max_size=80))
+def test_sorted_edge_keys_become_csr(keys) -> None:
+    key = np.sort(np.array(keys, np.int64))  # author * 8 + follower, -1: no edge
+    counts, followers = csr_from_sorted(key, 8)
+    distinct = np.unique(key[key >= 0])
+    assert counts.tolist() == np.bincount(distinct // 8, minlength=8).tolist()
+    assert followers.tolist() == (distinct % 8).tolist()
