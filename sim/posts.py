@@ -221,7 +221,13 @@ class PostStore:
 
     def index_of(self, gid: int) -> int:
         """Index of the first post held whose global id is ``gid`` or later."""
-        return int(np.searchsorted(self.cols["gid"][: self.n], gid))
+        col = self.cols["gid"][: self.n]
+        info = np.iinfo(col.dtype)
+        if not info.min <= gid <= info.max:
+            return 0 if gid < 0 else self.n
+        # searched as the column's own type: numpy would copy a 32-bit column whole to compare
+        # it with a Python int (94 ms at 3 * 10^7 posts, against microseconds)
+        return int(np.searchsorted(col, col.dtype.type(gid)))
 
     def start_hour(self) -> None:
         """Mark the start of an hour: posts made from now on were created in it."""
