@@ -127,6 +127,9 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
         if name != "root":
             assert np.array_equal(col, before[name][keep]), name
     assert np.array_equal(store.cols["gid"][store.cols["root"][:k]], before["root"][keep])
+    gids = store.cols["gid"][:k].astype(np.int64)  # found by global id, in range or not
+    for g in (-(2**40), -1, 0, n // 2, n, 2**31, 2**40):
+        assert store.index_of(g) == np.searchsorted(gids, g)
     more = store.add(author=0)  # new posts get fresh global ids after the kept ones, and the
     assert store.cols["gid"][more[0]] == n  # defaults whatever a freed slot held before
     new_post = {name: col[more[0]] for name, col in store.held().items()}
