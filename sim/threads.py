@@ -2,7 +2,8 @@
 
 Only passes whose iterations are independent and draw no random numbers run in parallel
 (``numba.prange``: gathering and scoring the unread feed items,
-:func:`sim.feeds.kernels.gather_scores_parallel`); every random draw stays on one thread in a
+:func:`sim.feeds.kernels.gather_scores_parallel`; delivery; finding the targets of a graph's
+edges, :func:`sim.network.draw_targets_parallel`); every random draw stays on one thread in a
 fixed order, so a run's results are the same whatever the number of threads
 (``tests/test_threads.py``).
 
