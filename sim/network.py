@@ -131,8 +131,8 @@ class CumIndex(NamedTuple):
 
     @classmethod
     def of(cls, cum: np.ndarray) -> CumIndex:
-        buckets = max(1, cum.size // 8)
         top = float(cum[-1])
+        buckets = max(1, cum.size // 8) if top > 0 else 1
         edge = np.append(np.arange(buckets) * (top / buckets), np.inf)
         scale = buckets / top if top > 0 else 0.0
         return cls(cum, edge, np.searchsorted(cum, edge, side="right"), scale)

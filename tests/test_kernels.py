@@ -404,6 +404,8 @@ def test_bucketed_search_is_searchsorted(seed, m) -> None:
     # the bucket a value falls in is only a first guess, corrected by stepping
     for guess in (index, index._replace(scale=index.scale * 3), index._replace(scale=0.0)):
         assert [search_right(guess, x) for x in xs] == want
+    zero = np.zeros(m)  # no fitness at all: one bucket
+    assert search_right(CumIndex.of(zero), 0.0) == m and CumIndex.of(zero).first.size == 2
 
 
 @settings(max_examples=40, deadline=None)
