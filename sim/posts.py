@@ -100,6 +100,17 @@ def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndar
     return out
 
 
+GROWTH = 1.25  # a growable array grows by a quarter at a time
+
+
+def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.ndarray:
+    """``col`` if it has room for ``need`` entries, else a copy a quarter larger (at least
+    ``need``) holding ``col[:keep]`` (:func:`resized`)."""
+    if need <= col.size:
+        return col
+    return resized(col, max(need, int(GROWTH * col.size)), keep, fill)
+
+
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
@@ -109,7 +120,6 @@ class PostStore:
     :meth:`add` writes every column of a new post. Compaction keeps what is held bounded.
     Global ids are 32-bit until a run has made 2^31 posts, then 64-bit (``GID_MAX``)."""
 
-    GROWTH = 1.25
     GID_MAX = np.iinfo(np.int32).max
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -169,11 +179,8 @@ class PostStore:
         """Give ``cols`` room for ``need`` entries (a quarter more than before, at least),
         keeping the first ``keep`` (default: the posts held), one column at a time: a small
         peak."""
-        cap = next(iter(cols.values())).size
-        if need > cap:
-            cap = max(need, int(self.GROWTH * cap))
-            for name, col in cols.items():
-                cols[name] = resized(col, cap, self.n if keep is None else keep, 0)
+        for name, col in cols.items():
+            cols[name] = grown(col, need, self.n if keep is None else keep)
 
     def _sparse_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the sparse columns of posts ``ids``, and which of them have one."""

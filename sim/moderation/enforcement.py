@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
-from ..posts import KIND_OP_SHARE, KIND_RESHARE, PostStore, compact_in_place, resized
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, compact_in_place, grown
 from .detection import UNIQUE, Observation, PerAccount, linked_groups, score_accounts
 
 if TYPE_CHECKING:
@@ -174,11 +174,9 @@ class Moderation:
         return group
 
     def _grow(self, n: int) -> None:
-        """Keep the per-post arrays as long as the post store (``posts.resized``)."""
-        if n > self.fingerprint.size:
-            size = max(n, int(PostStore.GROWTH * self.fingerprint.size))
-            self.fingerprint = resized(self.fingerprint, size, self.fingerprint.size, UNIQUE)
-            self.status = resized(self.status, size, self.status.size, STATUS_OK)
+        """Keep the per-post arrays as long as the post store (``posts.grown``)."""
+        self.fingerprint = grown(self.fingerprint, n, self.fingerprint.size, UNIQUE)
+        self.status = grown(self.status, n, self.status.size, STATUS_OK)
 
     def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
         """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
@@ -201,10 +199,8 @@ class Moderation:
         fp[self.rng.random(k) < oc.paraphrase_prob] = -1
         self.fingerprint[ids[original]] = fp
         n_op = self.n_op + ids.size
-        if n_op > self.op_ids.size:
-            size = max(n_op, int(PostStore.GROWTH * self.op_ids.size))
-            self.op_ids = resized(self.op_ids, size, self.n_op, 0)
-            self.op_authors = resized(self.op_authors, size, self.n_op, 0)
+        self.op_ids = grown(self.op_ids, n_op, self.n_op)
+        self.op_authors = grown(self.op_authors, n_op, self.n_op)
         self.op_ids[self.n_op: n_op] = ids
         self.op_authors[self.n_op: n_op] = c["author"][ids]
         self.n_op = n_op
