@@ -68,7 +68,7 @@ def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.nd
         return _from_edges(n_users, author, follower)
     out_deg = rng.poisson(p.followees_mean, m)
     follower = np.repeat(members, out_deg)
-    # Members grouped by community; cumulative fitness lets one searchsorted draw targets.
+    # Members grouped by community; a target is a uniform position in cumulative fitness.
     order = np.argsort(community[members], kind="stable")
     by_comm = members[order]
     comm_sorted = community[by_comm]
