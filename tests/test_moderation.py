@@ -13,6 +13,7 @@ and say in the commit why the results changed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from sim.moderation import (
     moderation_metrics,
     score_accounts,
 )
+from sim.moderation.detection import AccountIndex, PerAccount
 from sim.runner import resolve_config
 
 GOLDEN = Path(__file__).parent / "data" / "core_engine_golden.json"
@@ -230,6 +232,28 @@ def test_signals_are_bounded_and_label_free(obs: Observation, seed: int) -> None
     perm = np.random.default_rng(seed).permutation(obs.born.size)
     t = score_accounts(_relabel(obs, perm), cfg)
     np.testing.assert_allclose(t.score[np.searchsorted(t.accounts, perm[s.accounts])], s.score)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=observations(), b=observations(), split=st.integers(1, 30))
+def test_a_kept_index_and_split_profiles_change_no_score(a: Observation, b: Observation,
+                                                          split: int) -> None:
+    """What a moderation reuses between scans to save time changes nothing: the account table
+    kept from scan to scan (over worlds of other sizes) and profiles read where they live
+    (organic users, then operation accounts) give the scores of a fresh table and whole
+    arrays."""
+    cfg = ModerationConfig(enabled=True, window_hours=48, min_posts=1, weight_coengagement=1.0)
+    index = AccountIndex()
+    for obs in (a, b, a):
+        k = min(split, obs.born.size - 1)
+        kept = score_accounts(dataclasses.replace(
+            obs, born=PerAccount(obs.born[:k], obs.born[k:], np.int64),
+            claimed_community=PerAccount(obs.claimed_community[:k], obs.claimed_community[k:],
+                                         np.int8)), cfg, index)
+        fresh = score_accounts(obs, cfg)
+        for x, y in ((kept.accounts, fresh.accounts), (kept.signals, fresh.signals),
+                     (kept.score, fresh.score), (kept.eligible, fresh.eligible)):
+            np.testing.assert_array_equal(x, y)
 
 
 # ---- scoring moderation against ground truth --------------------------------------------------

@@ -1135,7 +1135,7 @@ def scan_by_hand(monkeypatch, mode: str, score: list[float], eligible: list[bool
     s = Scores(np.arange(first, first + 6), np.ones(6, np.int64), np.zeros((6, 8)), np.array(score),
                np.array(eligible))
     monkeypatch.setattr(mod.owner, "observe", lambda _mod: linked_observation())
-    monkeypatch.setattr(enforcement, "score_accounts", lambda obs, c: s)
+    monkeypatch.setattr(enforcement, "score_accounts", lambda obs, c, index=None: s)
     before = np.random.Generator(np.random.PCG64())
     before.bit_generator.state = mod.owner.rng.bit_generator.state
     mod.scan()

@@ -26,7 +26,7 @@ import pandas as pd
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, compact_in_place, grown
-from .detection import UNIQUE, Observation, PerAccount, linked_groups, score_accounts
+from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
 
 if TYPE_CHECKING:
     from ..model import InfluenceModel
@@ -74,7 +74,7 @@ class Moderator(mesa.Agent):
         """Score the window's accounts; queue new flags for review (one action per account, or
         per linked group in network mode)."""
         obs = self.owner.observe(self)
-        s = score_accounts(obs, self.cfg)
+        s = score_accounts(obs, self.cfg, self.owner.account_index)
         fresh = ~np.isin(s.accounts, self.flagged)
         flagged = s.eligible & (s.score >= self.cfg.threshold) & fresh
         if not flagged.any():
@@ -133,6 +133,7 @@ class Moderation:
             [Moderator(m, self, j, mc) for j in range(len(m.platforms))
              if (mc := cfg.moderation_of(j)) is not None], random=m.random)
         self.by_platform = {mod.p: mod for mod in self.moderators}
+        self.account_index = AccountIndex()  # the scans' lookup table (only saves time)
         self.removals: list[dict] = []
 
     # ---- observables ---------------------------------------------------------------------
