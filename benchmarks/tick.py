@@ -2,19 +2,24 @@
 
     SIM_THREADS=1 python benchmarks/tick.py --users 20000 --warmup 24 --ticks 48
     python benchmarks/tick.py --users 100000 --ticks 24 --threads 2
+    python benchmarks/tick.py --users 1000000 --warmup 48 --ticks 24 --profile 15
 
 For A/B comparisons between two versions of the engine, run it in each checkout alternately
 (one right after the other, several pairs: these shared machines drift by tens of percent over
 minutes) and compare CPU time per hour pair by pair. The model is the headline preset with
 moderation on and no counterfactual; hours ``--warmup`` on are timed (feeds filled, the
-operation under way). Prints one JSON line.
+operation under way). Prints one JSON line; with ``--profile N``, first the ``N`` functions
+with the most time of their own in the timed hours (cProfile: a compiled kernel counts as its
+Python caller's own time; the profiler slows the hour a little).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import time
 from pathlib import Path
 
@@ -28,6 +33,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=24, help="hours run before the timed window")
     ap.add_argument("--ticks", type=int, default=48, help="hours timed")
     ap.add_argument("--threads", type=int, default=None, help="threads [SIM_THREADS or all]")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="print the N functions with the most own time in the timed hours")
     args = ap.parse_args()
 
     import sim
@@ -41,9 +48,15 @@ def main() -> None:
                          overrides={"moderation.counterfactual": False})
     model = InfluenceModel(cfg)
     model.run(args.warmup)
+    profile = cProfile.Profile() if args.profile else None
     cpu, wall = time.process_time(), time.perf_counter()
-    model.run(args.ticks)
+    if profile is not None:
+        profile.runcall(model.run, args.ticks)
+    else:
+        model.run(args.ticks)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
     print(json.dumps({
         "users": args.users, "from_tick": args.warmup, "ticks": args.ticks,
         "threads": sim.get_threads() if hasattr(sim, "get_threads") else 1,

@@ -53,8 +53,8 @@ class PerAccount:
 
 class AccountIndex:
     """Where each account sits in a scan's sorted list of accounts, as a table over the whole
-    account id space. Sorting and binary-searching the window's ids took most of a scan at
-    10^7 users (millions of ids, each search a chain of cache misses); a table answers with
+    account id space. Sorting and binary-searching the window's ids took about half of a scan
+    at 10^7 users (millions of ids, each search a chain of cache misses); a table answers with
     one load. A moderation keeps one between scans, so its pages are touched once; a scan
     clears only the entries it set."""
 
