@@ -21,6 +21,7 @@ import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from . import analyst, provenance
 from .config import Config, ConfigError, build_config, load_config
 from .model import InfluenceModel
 from .output import atomic_dir, claim_output, write_json, write_marker, write_table
+from .threads import Alongside
 
 
 def describe(s: dict) -> str:
@@ -172,40 +174,48 @@ def run(config: Config | str | Path | dict, seed: int | None = None, *,
 
 
 def _run_operation(cfg: Config, progress: bool, model_cls: type[InfluenceModel]) -> RunResult:
-    t0 = time.perf_counter()
-    model = model_cls(cfg)
-    bar = None
     if progress:
-        from tqdm import tqdm
-
         from .warmup import warm_up
         warm_up(verbose=False)  # compile kernels now, not under the bar (sim/warmup.py)
-        bar = tqdm(total=cfg.ticks, unit="h", desc="simulating", mininterval=0.5)
+    t0 = time.perf_counter()
+    # the counterfactual runs alongside this run where there are threads to share (sim/threads.py)
+    other = Alongside(partial(counterfactual_totals, cfg, model_cls)) \
+        if cfg.moderation.enabled and cfg.moderation.counterfactual else None
+    bar = None
     try:
+        model = model_cls(cfg)
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=cfg.ticks, unit="h", desc="simulating", mininterval=0.5)
         model.run(progress=bar)
+        result = collect(model, time.perf_counter() - t0)
+        if other is not None:
+            result.summary.update(prevented(other.result(), result.summary))
     finally:
         if bar is not None:
             bar.close()
-    runtime = time.perf_counter() - t0
-    result = collect(model, runtime)
-    if cfg.moderation.enabled and cfg.moderation.counterfactual:
-        result.summary.update(counterfactual(cfg, result.summary, model_cls))
+        if other is not None:
+            other.close()
     return result
 
 
-def counterfactual(cfg: Config, summary: dict, model_cls: type[InfluenceModel]) -> dict:
-    """Run the same seed with moderation off and report what moderation prevented."""
+def counterfactual_totals(cfg: Config, model_cls: type[InfluenceModel]) -> dict:
+    """Organic totals of the same seed with moderation off."""
     off_cfg = build_config(cfg.model_dump(), {"moderation.enabled": False})
     off = model_cls(off_cfg)
     off.run()
     s = off.ledger.summary(off)
+    return {f"counterfactual_{k}": s[k]
+            for k in ("organic_impressions", "organic_exposed_users", "organic_engagements")}
+
+
+def prevented(off: dict, summary: dict) -> dict:
+    """The counterfactual's totals and what moderation prevented: their difference."""
     return {
-        "counterfactual_organic_impressions": s["organic_impressions"],
-        "counterfactual_organic_exposed_users": s["organic_exposed_users"],
-        "counterfactual_organic_engagements": s["organic_engagements"],
-        "operation_exposures_prevented": s["organic_impressions"]
+        **off,
+        "operation_exposures_prevented": off["counterfactual_organic_impressions"]
         - summary["organic_impressions"],
-        "operation_exposed_users_prevented": s["organic_exposed_users"]
+        "operation_exposed_users_prevented": off["counterfactual_organic_exposed_users"]
         - summary["organic_exposed_users"],
     }
 

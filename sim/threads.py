@@ -8,7 +8,11 @@ fixed order, so a run's results are the same whatever the number of threads
 (``tests/test_threads.py``).
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
-variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. Parallel workers of a sweep or a
+variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. A run's counterfactual (the same
+world with moderation off) is a second model whose draws share nothing with the run's: with two
+threads or more it runs at the same time in a forked process (:class:`Alongside`), with half of
+the threads, which uses the cores better than the parallel passes do (they leave much of the hour
+serial). Parallel workers of a sweep or a
 calibration use one thread each: they already fill the cores. A parallel pass over little work
 (:data:`MIN_PARALLEL_ROWS`) runs a serial version instead: waking the other threads would cost
 more than it saves (a parallel kernel costs more even on one thread).
@@ -21,8 +25,13 @@ OpenMP cost ten times the CPU time of one thread on a small run.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numba
 
@@ -79,3 +88,83 @@ def parallel_worth(work: int, writes: bool = False) -> bool:
     least = MIN_PARALLEL_WRITES if writes else MIN_PARALLEL_ROWS
     return (work >= least and numba.get_num_threads() > 1
             and threading.current_thread() is threading.main_thread())
+
+
+class Alongside:
+    """``fn()`` computed in a forked child process while the caller goes on with its own work,
+    the threads split between the two (the child gets half, rounded down); :meth:`result` waits
+    for it. Where that cannot be done (one thread, a thread other than the main one, no
+    ``fork``), :meth:`result` calls ``fn`` itself, so the value is the same either way: ``fn``
+    must not depend on the caller's later work. Use as a context manager: leaving it stops a
+    child still running (an error, Ctrl-C) and gives the caller its threads back.
+
+    numba's workqueue layer is fork-safe (:data:`numba.config.THREADING_LAYER` above), so the
+    warning Python gives on forking a process with native threads is silenced here."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+        self._proc: Any = None
+        self._threads = get_threads()
+        if (self._threads > 1 and threading.current_thread() is threading.main_thread()
+                and "fork" in multiprocessing.get_all_start_methods()):
+            ctx = multiprocessing.get_context("fork")
+            self._conn, child_end = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_child, args=(fn, child_end, self._threads // 2),
+                                     daemon=True)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                        DeprecationWarning)
+                self._proc.start()
+            child_end.close()
+            numba.set_num_threads(self._threads - self._threads // 2)
+
+    @property
+    def forked(self) -> bool:
+        """Whether ``fn`` runs in a child process."""
+        return self._proc is not None
+
+    def result(self) -> Any:
+        """``fn()``'s value; an exception it raised is raised here."""
+        if self._proc is None:
+            return self._fn()
+        try:
+            ok, value = self._conn.recv()
+        except EOFError:
+            self._proc.join()
+            raise RuntimeError(f"the process computing alongside ended without a result "
+                               f"(exit code {self._proc.exitcode})") from None
+        finally:
+            self.close()
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+        self._conn.close()
+        self._proc = None
+        numba.set_num_threads(self._threads)
+
+    def __enter__(self) -> Alongside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _child(fn: Callable[[], Any], conn: Any, threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    numba.set_num_threads(threads)
+    try:
+        out = (True, fn())
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        out = (False, exc)
+    try:
+        conn.send(out)
+    except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
+        conn.send((False, RuntimeError(f"{type(out[1]).__name__}: {out[1]} ({exc})")))
+    conn.close()

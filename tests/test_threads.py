@@ -8,6 +8,11 @@ thread count is refused with a message naming the allowed range.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
+from functools import partial
+
 import numba
 import pandas as pd
 import pytest
@@ -16,7 +21,7 @@ import sim
 import sim.feeds
 import sim.threads
 from sim.config import ConfigError
-from sim.threads import set_threads
+from sim.threads import Alongside, set_threads
 
 
 def _run_with(threads: int, preset, monkeypatch, read_block: int) -> sim.RunResult:
@@ -51,3 +56,60 @@ def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
 def test_thread_count_out_of_range_is_refused(bad) -> None:
     with pytest.raises(ConfigError, match="threads: .* allowed 1 to"):
         set_threads(bad)
+
+
+needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                               reason="needs 2 cores for 2 threads")
+
+
+@needs_two
+def test_alongside_forks_with_threads_to_share_and_runs_inline_without() -> None:
+    """With two threads the work runs in a child process with one of them while the caller keeps
+    the other; with one thread it runs in the caller. Either way the caller gets its threads
+    back."""
+    before = sim.get_threads()
+    try:
+        set_threads(2)
+        with Alongside(lambda: (os.getpid(), sim.get_threads())) as other:
+            assert other.forked and sim.get_threads() == 1
+            pid, child_threads = other.result()
+        assert pid != os.getpid() and child_threads == 1 and sim.get_threads() == 2
+        set_threads(1)
+        with Alongside(os.getpid) as other:
+            assert not other.forked and other.result() == os.getpid()
+    finally:
+        set_threads(before)
+
+
+@needs_two
+def test_alongside_raises_the_childs_error_and_stops_a_child_left_running() -> None:
+    before = sim.get_threads()
+    try:
+        set_threads(2)
+        with pytest.raises(ValueError, match="invalid literal"):
+            Alongside(partial(int, "x")).result()
+        with pytest.raises(RuntimeError, match="exit code 3"):
+            Alongside(partial(os._exit, 3)).result()
+        with Alongside(partial(time.sleep, 60)) as other:
+            started = time.monotonic()
+        assert not other.forked and time.monotonic() - started < 30
+        assert not multiprocessing.active_children() and sim.get_threads() == 2
+    finally:
+        set_threads(before)
+
+
+@needs_two
+def test_the_counterfactual_alongside_gives_the_numbers_of_one_run_after_the_other(preset):
+    def run(threads: int) -> dict:
+        before = sim.get_threads()
+        set_threads(threads)
+        try:
+            s = sim.run(preset, users=3000, days=3, seed=5,
+                        overrides={"moderation.counterfactual": True}).summary
+        finally:
+            set_threads(before)
+        return {k: v for k, v in s.items() if k not in ("runtime_seconds", "provenance")}
+
+    alongside, inline = run(2), run(1)
+    assert alongside["counterfactual_organic_impressions"] > 0
+    assert alongside == inline
