@@ -77,7 +77,9 @@ class ModerationConfig(Strict):
                                     "to count as duplicated.", unit="accounts", ge=2,
                                     le=10_000)
     counterfactual: bool = F(False, "Also run the same seed with moderation off and report the "
-                             "operation exposures moderation prevented (doubles run time).")
+                             "operation exposures moderation prevented (doubles the CPU "
+                             "time; with two threads or more it runs alongside the run, in a "
+                             "second process).")
 
     @model_validator(mode="after")
     def _valid(self) -> ModerationConfig:
