@@ -158,6 +158,7 @@ class Alongside:
 
 def _child(fn: Callable[[], Any], conn: Any, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the stop; not a handler the parent installed
     numba.set_num_threads(threads)
     try:
         out = (True, fn())

@@ -90,10 +90,11 @@ def test_alongside_raises_the_childs_error_and_stops_a_child_left_running() -> N
             Alongside(partial(int, "x")).result()
         with pytest.raises(RuntimeError, match="exit code 3"):
             Alongside(partial(os._exit, 3)).result()
+        others = set(multiprocessing.active_children())
         with Alongside(partial(time.sleep, 60)) as other:
             started = time.monotonic()
         assert not other.forked and time.monotonic() - started < 30
-        assert not multiprocessing.active_children() and sim.get_threads() == 2
+        assert set(multiprocessing.active_children()) <= others and sim.get_threads() == 2
     finally:
         set_threads(before)
 
