@@ -1,0 +1,46 @@
+"""Keeping freed memory in the process for reuse (glibc only): fresh pages are slow.
+
+Every simulated hour allocates and frees large temporaries (the moderation scan's accounts x
+signals table, a feed read's candidates, delivery's write lists); at 10^7 users many are tens to
+hundreds of MB. glibc serves a block above its mmap threshold (which it raises by itself to at
+most 32 MB) with a fresh mapping and returns it to the system on free, so the next hour pays a
+page fault on every page again: about 100 us each on the virtual machines of README's
+Performance section. Raising the mmap threshold to 1 GB and the trim threshold to 2 GB (the
+largest ``mallopt`` takes) lets such blocks come from, and go back to, the heap instead.
+
+The price is memory the process keeps after freeing it (up to the trim threshold at the top of
+the heap, and holes below it), measured in README ("Keeping freed memory"). The first
+:class:`sim.model.InfluenceModel` built in a process applies it; nothing is done where the C
+library is not glibc, or where the environment already sets ``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES`` (the user's choice then stands).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+M_TRIM_THRESHOLD = -1  # glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 30
+TRIM_THRESHOLD = 2**31 - 1
+USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+
+_state: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Set glibc's thresholds once per process; whether they are this module's."""
+    global _state
+    if _state is None:
+        _state = _apply()
+    return _state
+
+
+def _apply() -> bool:
+    if platform.libc_ver()[0] != "glibc" or any(k in os.environ for k in USER_SETTINGS):
+        return False
+    mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
+        and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
