@@ -28,6 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -93,10 +94,11 @@ def parallel_worth(work: int, writes: bool = False) -> bool:
 class Alongside:
     """``fn()`` computed in a forked child process while the caller goes on with its own work,
     the threads split between the two (the child gets half, rounded down); :meth:`result` waits
-    for it. Where that cannot be done (one thread, a thread other than the main one, no
-    ``fork``), :meth:`result` calls ``fn`` itself, so the value is the same either way: ``fn``
-    must not depend on the caller's later work. Use as a context manager: leaving it stops a
-    child still running (an error, Ctrl-C) and gives the caller its threads back.
+    for it. Where that cannot be done (one thread, a thread other than the main one, not Linux:
+    forking a threaded process is unsafe with some macOS libraries), :meth:`result` calls ``fn``
+    itself, so the value is the same either way: ``fn`` must not depend on the caller's later
+    work. Use as a context manager: leaving it stops a child still running (an error, Ctrl-C)
+    and gives the caller its threads back.
 
     numba's workqueue layer is fork-safe (:data:`numba.config.THREADING_LAYER` above), so the
     warning Python gives on forking a process with native threads is silenced here."""
@@ -106,7 +108,7 @@ class Alongside:
         self._proc: Any = None
         self._threads = get_threads()
         if (self._threads > 1 and threading.current_thread() is threading.main_thread()
-                and "fork" in multiprocessing.get_all_start_methods()):
+                and sys.platform == "linux"):
             ctx = multiprocessing.get_context("fork")
             self._conn, child_end = ctx.Pipe(duplex=False)
             self._proc = ctx.Process(target=_child, args=(fn, child_end, self._threads // 2),
