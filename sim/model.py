@@ -40,7 +40,7 @@ class InfluenceModel(mesa.Model):
     def __init__(self, cfg: Config, seed: int | None = None) -> None:
         seed = cfg.run.seed if seed is None else int(seed)
         super().__init__(rng=seed)
-        keep_freed_memory()  # large hourly temporaries reuse memory (sim/memory.py)
+        keep_freed_memory(cfg.population.n_users)  # large worlds reuse memory (sim/memory.py)
         # Draws that only feed the vanity ledger (bought followers, fake views) use their own
         # stream, derived from the same seed: buying followers cannot perturb the real world.
         self.vanity_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
