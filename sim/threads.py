@@ -145,7 +145,7 @@ class Alongside:
         if self._proc is None:
             return
         if self._proc.is_alive():
-            self._proc.terminate()
+            self._proc.kill()  # SIGKILL: a mask or handler inherited from the parent cannot stop it
         self._proc.join()
         self._conn.close()
         self._proc = None
@@ -160,7 +160,6 @@ class Alongside:
 
 def _child(fn: Callable[[], Any], conn: Any, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the stop; not a handler the parent installed
     numba.set_num_threads(threads)
     try:
         out = (True, fn())
