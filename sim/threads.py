@@ -12,10 +12,10 @@ variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. A run's counterf
 world with moderation off) is a second model whose draws share nothing with the run's: with two
 threads or more it runs at the same time in a forked process (:class:`Alongside`), with half of
 the threads, which uses the cores better than the parallel passes do (they leave much of the hour
-serial). Parallel workers of a sweep or a
-calibration use one thread each: they already fill the cores. A parallel pass over little work
-(:data:`MIN_PARALLEL_ROWS`) runs a serial version instead: waking the other threads would cost
-more than it saves (a parallel kernel costs more even on one thread).
+serial). Parallel workers of a sweep or a calibration use one thread each: they already fill the
+cores. A parallel pass over little work (:data:`MIN_PARALLEL_ROWS`) runs a serial version
+instead: waking the other threads would cost more than it saves (a parallel kernel costs more
+even on one thread).
 
 numba's ``workqueue`` threading layer is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise:
 it is fork-safe (calibration forks its workers; GNU OpenMP, which numba prefers when present, is

@@ -23,6 +23,9 @@ import sim.threads
 from sim.config import ConfigError
 from sim.threads import Alongside, set_threads
 
+needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                               reason="needs 2 cores for 2 threads")
+
 
 def _run_with(threads: int, preset, monkeypatch, read_block: int) -> sim.RunResult:
     monkeypatch.setattr(sim.feeds, "READ_BLOCK", read_block)
@@ -36,7 +39,7 @@ def _run_with(threads: int, preset, monkeypatch, read_block: int) -> sim.RunResu
         set_threads(before)
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores for 2 threads")
+@needs_two
 def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
     """One thread reading each platform-hour's readers at once; two, in blocks of 50 readers
     (a few hundred read an hour here)."""
@@ -56,10 +59,6 @@ def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
 def test_thread_count_out_of_range_is_refused(bad) -> None:
     with pytest.raises(ConfigError, match="threads: .* allowed 1 to"):
         set_threads(bad)
-
-
-needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
-                               reason="needs 2 cores for 2 threads")
 
 
 @needs_two
