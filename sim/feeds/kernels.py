@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
@@ -35,6 +36,35 @@ class Ranking(NamedTuple):
     outside_score0: float  # score of a brand-new outside item (engagement ranking)
     max_age: int  # hours after which an item has left the feed
     penalty: float  # score lost by a demoted item
+
+
+@intrinsic
+def prefetch(typingctx, ary, idx):
+    """Ask the CPU to start loading ``ary[idx]`` into cache (no effect on any value). Loops
+    whose loads depend on one another (an item's post, then its root, then the root's
+    engagement) ask for the element a few iterations ahead, so that many loads are under way at
+    once instead of one at a time: the loops here are bound by memory latency, not bandwidth.
+    ``idx`` is an integer, or a tuple of them for an array of several dimensions."""
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        a = context.make_array(aryty)(context, builder, args[0])
+        vals, tys = ((cgutils.unpack_tuple(builder, args[1]), idxty.types)
+                     if isinstance(idxty, types.BaseTuple) else ([args[1]], [idxty]))
+        ind = [context.cast(builder, v, t, types.intp) for v, t in zip(vals, tys, strict=True)]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, a, ind, wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        # a read, kept in every cache level, of data
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.none(ary, idx), codegen
+
+
+AHEAD = 16
+"""Iterations a prefetching loop looks ahead per dependent step (a few hundred cycles of
+work, about one memory latency)."""
 
 
 @njit(cache=True)
@@ -65,13 +95,54 @@ def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
 
     Post ``i``'s followers are ``followers[lo[i]:hi[i]]`` if ``organic[i]`` (the follower
     graph), else ``op_keys[lo[i]:hi[i]] % n_users`` (troll accounts' followers); each write
-    follows :func:`write`, so a row keeps its newest ``K`` items. Returns the number of writes."""
-    items, unread, ptr = feed.items, feed.unread, feed.ptr
+    follows :func:`write`, so a row keeps its newest ``K`` items. Returns the number of writes.
+    Two passes: every delivery's row (:func:`delivery_rows`), then the writes
+    (:func:`deliver`), each prefetching the rows ahead of it."""
+    off, rows = delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users)
+    deliver(feed.items, feed.unread, feed.ptr, posts, off, rows, 0, feed.items.shape[0])
+    return rows.size
+
+
+@njit(cache=True)
+def delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users):
+    """The feed row of every delivery, post by post and each post's followers in order:
+    post ``i``'s are ``rows[off[i]:off[i + 1]]``. Returns ``(off, rows)``."""
+    off = np.zeros(lo.size + 1, np.int64)
+    off[1:] = np.cumsum(hi - lo)
+    rows = np.empty(off[-1], np.int32)
+    for i in range(lo.size):  # follower ids first (copies of slices)...
+        if organic[i]:
+            rows[off[i]:off[i + 1]] = followers[lo[i]:hi[i]]
+        else:
+            for j in range(lo[i], hi[i]):
+                rows[off[i] + j - lo[i]] = op_keys[j] % n_users
+    for k in range(rows.size):  # ... then their rows, in place
+        if k + AHEAD < rows.size:
+            prefetch(row_of, rows[k + AHEAD])
+        rows[k] = row_of[rows[k]]
+    return off, rows
+
+
+@njit(cache=True)
+def deliver(items, unread, ptr, posts, off, rows, r0, r1):
+    """Write post ``i`` into rows ``rows[off[i]:off[i + 1]]`` (:func:`write`), posts in order,
+    only the rows in ``r0:r1``. Two steps ahead it prefetches a row's pointer and unread bits,
+    one step ahead the slot it will write."""
+    n = rows.size
     for i in range(posts.size):
-        for j in range(lo[i], hi[i]):
-            f = followers[j] if organic[i] else op_keys[j] % n_users
-            write_into(items, unread, ptr, row_of[f], posts[i])
-    return (hi - lo).sum()
+        for k in range(off[i], off[i + 1]):
+            if k + 2 * AHEAD < n:
+                q = rows[k + 2 * AHEAD]
+                if r0 <= q < r1:
+                    prefetch(ptr, q)
+                    prefetch(unread, (q, 0))
+            if k + AHEAD < n:
+                q = rows[k + AHEAD]
+                if r0 <= q < r1:
+                    prefetch(items, (q, ptr[q]))
+            r = rows[k]
+            if r0 <= r < r1:
+                write_into(items, unread, ptr, r, posts[i])
 
 
 @njit(cache=True, parallel=True)
@@ -79,18 +150,14 @@ def fan_out_parallel(feed, row_of, posts, organic, lo, hi, followers, op_keys, n
     """:func:`fan_out` on every thread numba is given: the feed rows are cut into ``parts``
     blocks and each block takes, in creation order, the writes that land in it, so every row
     receives the same writes in the same order as on one thread (each thread reads every
-    follower list but writes only its own rows)."""
+    delivery's row but writes only its own rows)."""
+    off, rows = delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users)
     items, unread, ptr = feed.items, feed.unread, feed.ptr
     n_rows = items.shape[0]
     for part in prange(parts):
-        r0, r1 = n_rows * part // parts, n_rows * (part + 1) // parts
-        for i in range(posts.size):
-            for j in range(lo[i], hi[i]):
-                f = followers[j] if organic[i] else op_keys[j] % n_users
-                r = row_of[f]
-                if r0 <= r < r1:
-                    write_into(items, unread, ptr, r, posts[i])
-    return (hi - lo).sum()
+        deliver(items, unread, ptr, posts, off, rows, n_rows * part // parts,
+                n_rows * (part + 1) // parts)
+    return rows.size
 
 
 @njit(cache=True)
@@ -141,6 +208,16 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
 
 
 @njit(cache=True, inline="always")
+def fetch_row(feed, rows, i, whole):
+    """Prefetch the unread bits (and, if ``whole``, the items) of reader ``i``'s row."""
+    r = rows[i]
+    prefetch(feed.unread, (r, 0))
+    if whole:
+        for s in range(0, feed.items.shape[1], 16):  # 16 items, 64 bytes: a cache line
+            prefetch(feed.items, (r, s))
+
+
+@njit(cache=True, inline="always")
 def row_unread(unread, r):
     """Number of unread slots of row ``r``, from its bit mask alone (a few bytes a row)."""
     c = 0
@@ -172,6 +249,18 @@ def score_items(score, post, j0, j1, rank, posts, status, now):
     penalty, max_age = rank.penalty, rank.max_age
     moderated = status.size > 0
     for j in range(j0, j1):
+        if j + 2 * AHEAD < j1:  # the post's columns, then its root's
+            q = post[j + 2 * AHEAD]
+            prefetch(created, q)
+            prefetch(root, q)
+            if moderated:
+                prefetch(status, q)
+        if j + AHEAD < j1:
+            q = root[post[j + AHEAD]]
+            if not chronological:
+                prefetch(engagement, q)
+            if moderated:
+                prefetch(status, q)
         p = post[j]
         age = now - created[p]
         if chronological:
@@ -215,13 +304,17 @@ def gather_scores(feed, rows, n_read, rank, posts, status, now):
     ``start[i]`` on (:func:`rank_row`). Returned as one tuple, what :func:`take_best` reads."""
     count = np.empty(rows.size, np.int64)
     for i in range(rows.size):
+        if i + AHEAD < rows.size:
+            fetch_row(feed, rows, i + AHEAD, False)
         count[i] = row_unread(feed.unread, rows[i])
     start = np.zeros(rows.size + 1, np.int64)
     start[1:] = np.cumsum(count)
     n = start[rows.size]
     slot = np.empty(n, np.int64)
     post = np.empty(n, np.int32)
-    for i in range(rows.size):  # one feed row per reader, loads independent
+    for i in range(rows.size):  # one feed row per reader
+        if i + AHEAD < rows.size:
+            fetch_row(feed, rows, i + AHEAD, True)
         gather_row(feed, rows[i], start[i], slot, post)
     score = np.empty(n, np.float64)
     score_items(score, post, 0, n, rank, posts, status, now)  # independent of one another
@@ -240,6 +333,8 @@ def gather_scores_parallel(feed, rows, n_read, rank, posts, status, now):
     iteration writes only its own entries, so the result is the same as on one thread."""
     count = np.empty(rows.size, np.int64)
     for i in prange(rows.size):
+        if i + AHEAD < rows.size:
+            fetch_row(feed, rows, i + AHEAD, False)
         count[i] = row_unread(feed.unread, rows[i])
     start = np.zeros(rows.size + 1, np.int64)
     start[1:] = np.cumsum(count)
@@ -247,6 +342,8 @@ def gather_scores_parallel(feed, rows, n_read, rank, posts, status, now):
     slot = np.empty(n, np.int64)
     post = np.empty(n, np.int32)
     for i in prange(rows.size):
+        if i + AHEAD < rows.size:
+            fetch_row(feed, rows, i + AHEAD, True)
         gather_row(feed, rows[i], start[i], slot, post)
     score = np.empty(n, np.float64)
     for c in prange((n + SCORE_CHUNK - 1) // SCORE_CHUNK):
