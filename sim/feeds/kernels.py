@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
+
+from ..intrinsics import AHEAD, lowest_bit, popcount, prefetch
 
 LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
 
@@ -36,35 +35,6 @@ class Ranking(NamedTuple):
     outside_score0: float  # score of a brand-new outside item (engagement ranking)
     max_age: int  # hours after which an item has left the feed
     penalty: float  # score lost by a demoted item
-
-
-@intrinsic
-def prefetch(typingctx, ary, idx):
-    """Ask the CPU to start loading ``ary[idx]`` into cache (no effect on any value). Loops
-    whose loads depend on one another (an item's post, then its root, then the root's
-    engagement) ask for the element a few iterations ahead, so that many loads are under way at
-    once instead of one at a time: the loops here are bound by memory latency, not bandwidth.
-    ``idx`` is an integer, or a tuple of them for an array of several dimensions."""
-    def codegen(context, builder, signature, args):
-        aryty, idxty = signature.args
-        a = context.make_array(aryty)(context, builder, args[0])
-        vals, tys = ((cgutils.unpack_tuple(builder, args[1]), idxty.types)
-                     if isinstance(idxty, types.BaseTuple) else ([args[1]], [idxty]))
-        ind = [context.cast(builder, v, t, types.intp) for v, t in zip(vals, tys, strict=True)]
-        ptr = cgutils.get_item_pointer(context, builder, aryty, a, ind, wraparound=False)
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0i8")
-        # a read, kept in every cache level, of data
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-    return types.none(ary, idx), codegen
-
-
-AHEAD = 16
-"""Iterations a prefetching loop looks ahead per dependent step (a few hundred cycles of
-work, about one memory latency)."""
 
 
 @njit(cache=True)
@@ -166,22 +136,6 @@ def push(feed, rows, posts):
     items, unread, ptr = feed.items, feed.unread, feed.ptr
     for i in range(rows.size):
         write_into(items, unread, ptr, rows[i], posts[i])
-
-
-@intrinsic
-def popcount(typingctx, x):
-    """Number of set bits of a 64-bit word (one CPU instruction)."""
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-    return types.uint64(types.uint64), codegen
-
-
-@intrinsic
-def lowest_bit(typingctx, x):
-    """Index of the lowest set bit of a non-zero 64-bit word (one CPU instruction)."""
-    def codegen(context, builder, signature, args):
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
-    return types.uint64(types.uint64), codegen
 
 
 @njit(cache=True)

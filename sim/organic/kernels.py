@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..intrinsics import AHEAD, prefetch
 from ..network import in_sorted
 
 
@@ -39,7 +40,14 @@ def reply_views(rng, items, posts, here, prob):
     n = 0
     # columns out of the bundle once (a field read per item costs far more)
     p_hijack_reply, p_platform, p_root = posts.hijack_reply, posts.platform, posts.root
-    for i in range(items.size):
+    m = items.size
+    for i in range(m):
+        if i + 2 * AHEAD < m:  # the read's post, then its root's columns
+            prefetch(p_root, items[i + 2 * AHEAD])
+        if i + AHEAD < m:
+            q = p_root[items[i + AHEAD]]
+            prefetch(p_platform, q)
+            prefetch(p_hijack_reply, q)
         r = p_root[items[i]]
         seen = rng.random() < prob
         if seen and p_platform[r] == here and p_hijack_reply[r] >= 0:
@@ -143,6 +151,13 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     p_is_op = posts.is_op
     p_root = posts.root
     for i in range(n):
+        if i + 2 * AHEAD < n:  # the read's post, then its root's columns
+            prefetch(p_root, items[i + 2 * AHEAD])
+        if i + AHEAD < n:
+            q = p_root[items[i + AHEAD]]
+            prefetch(p_imp_organic, q)
+            prefetch(p_is_op, q)
+            prefetch(p_author, q)
         r = p_root[items[i]]
         u = users[i]
         roots[i] = r
@@ -183,6 +198,9 @@ def read_fields(users, roots, community, language, propensity, posts, now):
     p_timeliness = posts.timeliness
     p_topic = posts.topic
     for i in range(n):
+        if i + AHEAD < n:
+            fetch_fields(users[i + AHEAD], roots[i + AHEAD], community, language, propensity,
+                         posts)
         u, r = users[i], roots[i]
         comm[i], lang[i], prop[i] = community[u], language[u], propensity[u]
         top[i], ilang[i] = p_topic[r], p_language[r]
@@ -190,6 +208,21 @@ def read_fields(users, roots, community, language, propensity, posts, now):
         age[i] = np.float32(now - p_created[r])
         eng[i], op[i] = p_eng_visible[r], p_is_op[r]
     return comm, lang, prop, top, ilang, qual, tim, age, eng, op
+
+
+@njit(cache=True, inline="always")
+def fetch_fields(u, r, community, language, propensity, posts):
+    """Prefetch what :func:`read_fields` reads of reader ``u`` and root ``r``."""
+    prefetch(community, u)
+    prefetch(language, u)
+    prefetch(propensity, u)
+    prefetch(posts.topic, r)
+    prefetch(posts.language, r)
+    prefetch(posts.quality, r)
+    prefetch(posts.timeliness, r)
+    prefetch(posts.created, r)
+    prefetch(posts.eng_visible, r)
+    prefetch(posts.is_op, r)
 
 
 @njit(cache=True)
@@ -207,6 +240,8 @@ def tally(acts, users, roots, op, posts, engaged, is_media, is_high_profile):
     for i in range(users.size):
         r = roots[i]
         like, reshare, reply, report = acts[i, 0], acts[i, 1], acts[i, 2], acts[i, 4]
+        if not (like or reshare or reply or report):
+            continue  # most reads: nothing to count (and the root's counters stay unloaded)
         p_likes_organic[r] += like
         p_reshares_organic[r] += reshare
         p_replies_organic[r] += reply

@@ -1,0 +1,54 @@
+"""CPU instructions numba does not offer as functions: counting and finding set bits of a word
+(the feeds' unread masks) and prefetching (the memory-bound loops over posts and feed rows)."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a 64-bit word (one CPU instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def lowest_bit(typingctx, x):
+    """Index of the lowest set bit of a non-zero 64-bit word (one CPU instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+    return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def prefetch(typingctx, ary, idx):
+    """Ask the CPU to start loading ``ary[idx]`` into cache (no effect on any value). Loops
+    whose loads depend on one another (an item's post, then its root, then the root's
+    engagement) ask for the element a few iterations ahead, so that many loads are under way at
+    once instead of one at a time: the loops here are bound by memory latency, not bandwidth.
+    ``idx`` is an integer, or a tuple of them for an array of several dimensions."""
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        a = context.make_array(aryty)(context, builder, args[0])
+        vals, tys = ((cgutils.unpack_tuple(builder, args[1]), idxty.types)
+                     if isinstance(idxty, types.BaseTuple) else ([args[1]], [idxty]))
+        ind = [context.cast(builder, v, t, types.intp) for v, t in zip(vals, tys, strict=True)]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, a, ind, wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        # a read, kept in every cache level, of data
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.none(ary, idx), codegen
+
+
+AHEAD = 16
+"""Iterations a prefetching loop looks ahead per dependent step (a few hundred cycles of
+work, about one memory latency)."""
