@@ -35,8 +35,9 @@ class Population:
 def categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
     """``size`` draws of category indices with the given (unnormalised) weights."""
     w = np.asarray(weights, dtype=float)
-    return np.searchsorted(np.cumsum(w / w.sum()), rng.random(size), side="right").clip(
-        0, len(w) - 1)
+    # (rounding can leave the last cumulative weight just under a draw: its index is len(w))
+    return np.minimum(np.searchsorted(np.cumsum(w / w.sum()), rng.random(size), side="right"),
+                      len(w) - 1)
 
 
 def beta_params(mean: float, concentration: float) -> tuple[float, float]:

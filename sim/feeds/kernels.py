@@ -321,6 +321,8 @@ def take_best(rng, unread, rows, n_read, gap, rank, gathered, now):
     rate, chronological = rank.outside_rate, rank.chronological
     score0, decay = rank.outside_score0, rank.decay
     for i in range(rows.size):
+        if i + AHEAD < rows.size:
+            prefetch(unread, (rows[i + AHEAD], 0))
         if n_top[i] == 0:
             continue
         a = np.inf  # age of the youngest outside item not yet read
