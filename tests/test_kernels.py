@@ -56,7 +56,7 @@ def unpack_flags(words: np.ndarray, k: int) -> np.ndarray:
 @given(st.data())
 def test_delivery_follows_the_batched_rule(data) -> None:
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    n_users, k = data.draw(st.integers(1, 12)), data.draw(st.sampled_from([1, 2, 5, 64, 70]))
+    n_users, k = data.draw(st.integers(1, 40)), data.draw(st.sampled_from([1, 2, 5, 64, 70]))
     # a follower graph (CSR) and troll-account followers (sorted account * n + follower)
     deg = rng.integers(0, n_users + 1, n_users)
     indptr = np.concatenate(([0], np.cumsum(deg)))
@@ -69,29 +69,33 @@ def test_delivery_follows_the_batched_rule(data) -> None:
     authors = rng.integers(0, n_users + n_acc, n_posts)
     posts = np.sort(rng.choice(1000, n_posts, replace=False)).astype(np.int32)
 
-    a, b, c = Feeds(n_users, k), Feeds(n_users, k), Feeds(n_users, k)  # the same earlier state
-    a.items[:] = b.items[:] = c.items[:] = rng.integers(-1, 50, (n_users, k))
-    a.unread[:] = b.unread[:] = c.unread[:] = pack_flags(
-        (a.items >= 0) & (rng.random((n_users, k)) < 0.5))
-    a.ptr[:] = b.ptr[:] = c.ptr[:] = rng.integers(0, k, n_users)
+    feeds = [Feeds(n_users, k) for _ in range(4)]  # the same earlier state
+    a, b, c, d = feeds
+    items = rng.integers(-1, 50, (n_users, k))
+    unread = pack_flags((items >= 0) & (rng.random((n_users, k)) < 0.5))
+    ptr = rng.integers(0, k, n_users)
+    for f in feeds:
+        f.items[:], f.unread[:], f.ptr[:] = items, unread, ptr
+    row_of = rng.permutation(n_users).astype(np.int32)  # user -> feed row
     org = authors < n_users
     lo = np.where(org, indptr[np.minimum(authors, n_users - 1)], 0)
     hi = np.where(org, indptr[np.minimum(authors, n_users - 1) + 1], 0)
     acc = authors[~org] - n_users
     lo[~org] = np.searchsorted(op_keys, acc * n_users)
     hi[~org] = np.searchsorted(op_keys, (acc + 1) * n_users)
-    made = feed_kernels.fan_out(a.arrays, np.arange(n_users, dtype=np.int32), posts, org, lo,
-                                hi, followers, op_keys, n_users)
+    args = (row_of, posts, org, lo, hi, followers, op_keys, n_users)
+    made = feed_kernels.fan_out(a.arrays, *args)
+    assert feed_kernels.fan_out_parallel(d.arrays, *args, data.draw(st.integers(1, 4))) == made
 
     rows, batch = [], []  # the same deliveries, pair by pair, for the whole-array rule
     for i in range(n_posts):
         fs = followers[lo[i]:hi[i]] if org[i] else op_keys[lo[i]:hi[i]] % n_users
-        rows += fs.tolist()
+        rows += row_of[fs].tolist()
         batch += [posts[i]] * fs.size
     _batched_delivery(b, np.array(rows, np.int64), np.array(batch, np.int32))
     c.push(np.array(rows, np.int64), np.array(batch, np.int32))
     assert made == len(rows)
-    for f in (b, c):
+    for f in (b, c, d):
         assert np.array_equal(a.items, f.items) and np.array_equal(a.unread, f.unread)
         assert np.array_equal(a.ptr, f.ptr)
 
