@@ -30,6 +30,16 @@ def online(rng, rate, utc_hour, weight):
     return out[:n]
 
 
+@njit(cache=True, inline="always")
+def root_ahead(root, items, i):
+    """For a loop over reads ``items`` at ``i``: prefetch the post read ``2 * AHEAD`` reads on
+    and return the root of the one ``AHEAD`` on (-1 past the end), whose columns the caller
+    prefetches."""
+    if i + 2 * AHEAD < items.size:
+        prefetch(root, items[i + 2 * AHEAD])
+    return root[items[i + AHEAD]] if i + AHEAD < items.size else -1
+
+
 @njit(cache=True)
 def reply_views(rng, items, posts, here, prob):
     """For each read ``items[i]`` one uniform ``U``: the read's thread (its root) shows its
@@ -40,12 +50,9 @@ def reply_views(rng, items, posts, here, prob):
     n = 0
     # columns out of the bundle once (a field read per item costs far more)
     p_hijack_reply, p_platform, p_root = posts.hijack_reply, posts.platform, posts.root
-    m = items.size
-    for i in range(m):
-        if i + 2 * AHEAD < m:  # the read's post, then its root's columns
-            prefetch(p_root, items[i + 2 * AHEAD])
-        if i + AHEAD < m:
-            q = p_root[items[i + AHEAD]]
+    for i in range(items.size):
+        q = root_ahead(p_root, items, i)
+        if q >= 0:
             prefetch(p_platform, q)
             prefetch(p_hijack_reply, q)
         r = p_root[items[i]]
@@ -151,10 +158,8 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     p_is_op = posts.is_op
     p_root = posts.root
     for i in range(n):
-        if i + 2 * AHEAD < n:  # the read's post, then its root's columns
-            prefetch(p_root, items[i + 2 * AHEAD])
-        if i + AHEAD < n:
-            q = p_root[items[i + AHEAD]]
+        q = root_ahead(p_root, items, i)
+        if q >= 0:
             prefetch(p_imp_organic, q)
             prefetch(p_is_op, q)
             prefetch(p_author, q)
