@@ -1,7 +1,12 @@
 """Agent-based simulator of influence-operation reach: vanity metrics against real audience."""
 
+import os
 from pathlib import Path
 from typing import Any
+
+# numba would vectorise math with Intel's SVML where installed, and so depend on the CPU (see
+# sim.portable); read when numba is first imported, so set before anything imports it
+os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
 from .config import Config, ConfigError, load_config
 from .model import InfluenceModel

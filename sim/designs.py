@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import portable
+
 KINDS: tuple[str, ...] = ("grid", "lhs", "random", "sobol", "morris")
 """The supported design kinds."""
 
@@ -243,7 +245,7 @@ def scale(factors: Mapping[str, Any] | Sequence[Factor], unit: np.ndarray) -> pd
         u = np.clip(unit[:, j], 0.0, 1.0)
         top = f.high + 1.0 if f.integer else f.high
         if f.log:
-            x = np.exp(np.log(f.low) + u * (np.log(top) - np.log(f.low)))
+            x = portable.exp(math.log(f.low) + u * (math.log(top) - math.log(f.low)))
         else:
             x = f.low + u * (top - f.low)
         if f.integer:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from . import portable
 from .config import TACTICS
 from .ledger import account_followers, kidding_ratio
 
@@ -184,7 +185,8 @@ class Paymaster(mesa.Agent):
             "organic_impressions": period["organic_impressions"],
             "organic_followers_gained": period["organic_followers"],
         }
-        reward = sum(w * np.log1p(np.maximum(values[k], 0.0)) for k, w in self.weights.items())
+        reward = sum(w * portable.log1p(np.maximum(values[k], 0.0))
+                     for k, w in self.weights.items())
         for i, op in enumerate(m.operators):
             row = {"period": len(self.reports), "end_tick": m.tick + 1, "operator": i,
                    **{k: float(v[i]) for k, v in values.items()}, "kpi": float(reward[i])}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import portable
 from .config import Config
 
 
@@ -48,7 +49,7 @@ def beta_params(mean: float, concentration: float) -> tuple[float, float]:
 def pareto_fitness(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
     """``n`` Pareto draws with density exponent ``exponent`` (> 1): used as popularity in
     follower attachment, they give in-degree ~ k^-exponent (Chung-Lu)."""
-    return (1.0 - rng.random(n)) ** (-1.0 / (exponent - 1.0))
+    return portable.power(1.0 - rng.random(n), -1.0 / (exponent - 1.0))
 
 
 def make_population(cfg: Config, rng: np.random.Generator) -> Population:
@@ -63,11 +64,11 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
         idx = np.flatnonzero(community == ci)
         language[idx] = categorical(rng, c.languages, idx.size)
         utc[idx] = np.asarray(c.utc_offsets)[categorical(rng, c.utc_weights, idx.size)]
-    sessions = pc.sessions_per_day_median * np.exp(
+    sessions = pc.sessions_per_day_median * portable.exp(
         pc.sessions_per_day_sigma * rng.standard_normal(n))
     attention = 1 + rng.poisson(max(pc.attention_mean - 1.0, 0.0), n)
     s = pc.propensity_sigma
-    propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s)  # mean 1
+    propensity = portable.exp(s * rng.standard_normal(n) - 0.5 * s * s)  # mean 1
     fitness = pareto_fitness(rng, n, pc.popularity_exponent)
     is_media = np.zeros(n, bool)
     is_hp = np.zeros(n, bool)
@@ -87,7 +88,7 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
     if none.any():  # everyone is somewhere: give stragglers their likeliest platform
         member[none, int(np.argmax([p.membership for p in cfg.platforms]))] = True
     s = pc.post_propensity_sigma  # drawn last, and only when used: the default world unchanged
-    post_propensity = np.exp(s * rng.standard_normal(n) - 0.5 * s * s) if s > 0 \
+    post_propensity = portable.exp(s * rng.standard_normal(n) - 0.5 * s * s) if s > 0 \
         else np.broadcast_to(1.0, n)  # all 1: one shared (read-only) value, not 8 bytes a user
     return Population(
         n=n, community=community, language=language, utc_offset=utc,

@@ -13,6 +13,8 @@ Lerman 2012). The compiled loops are in :mod:`sim.feeds.kernels`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..config import PlatformConfig
@@ -29,7 +31,7 @@ from .kernels import (
     take_best,
 )
 
-LN2 = np.log(2.0)
+LN2 = math.log(2.0)
 
 
 class Feeds:
@@ -88,7 +90,7 @@ def ranking(p: PlatformConfig, max_age: int, penalty: float = 0.0) -> Ranking:
     feed; a demoted item scores ``penalty`` lower."""
     return Ranking(p.ranking == "chronological", float(p.engagement_weight),
                    LN2 / p.recency_halflife_hours, float(p.external_items_per_hour),
-                   float(p.engagement_weight * np.log1p(p.external_engagement)), int(max_age),
+                   p.engagement_weight * math.log1p(p.external_engagement), int(max_age),
                    float(penalty))
 
 

@@ -12,8 +12,9 @@ import numpy as np
 from numba import njit, prange
 
 from ..intrinsics import AHEAD, lowest_bit, popcount, prefetch
+from ..portable import log1p
 
-LOG1P = np.log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
+LOG1P = log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
 
 
 class FeedArrays(NamedTuple):

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .. import portable
 from ..config import ModerationConfig
 from ..network import sorted_unique
 
@@ -167,9 +168,9 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
     sig = np.zeros((a_n, len(SIGNALS)))
 
     age_days = np.maximum(obs.now - obs.born[accounts], 0) / 24.0
-    sig[:, 0] = np.exp(-age_days / cfg.age_scale_days)
+    sig[:, 0] = portable.exp(-age_days / cfg.age_scale_days)
     per_day = n_posts * 24.0 / cfg.window_hours
-    sig[:, 1] = 1.0 - np.exp(-per_day / cfg.rate_scale_per_day)
+    sig[:, 1] = 1.0 - portable.exp(-per_day / cfg.rate_scale_per_day)
 
     fp = orig & (obs.post_fingerprint != UNIQUE)
     f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
@@ -194,7 +195,7 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
     off = np.where(obs.post_language[orig] != main, 1.0, 1.0 - obs.post_quality[orig])
     sig[:, 5] = np.bincount(ai[orig], weights=off, minlength=a_n) / np.maximum(n_orig, 1.0)
     reports = np.bincount(index[obs.report_dst], minlength=a_n)
-    sig[:, 6] = 1.0 - np.exp(-reports / cfg.report_scale)
+    sig[:, 6] = 1.0 - portable.exp(-reports / cfg.report_scale)
 
     if src.size and cfg.weight_coengagement > 0:  # (skipped when it cannot count)
         window = _in_window(dst, obs.eng_tick, cfg)
@@ -204,7 +205,7 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
         sig[:, 7] = np.bincount(si[mine & together], minlength=a_n) / (given + 1.0)
 
     w = _weights(cfg)
-    score = sig @ (w / w.sum())
+    score = portable.weighted_sum(sig, w / w.sum())
     return Scores(accounts, n_posts, sig, score, n_posts >= cfg.min_posts)
 
 

@@ -16,6 +16,7 @@ off is draw for draw the core engine's run. Ground truth is used only in
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from .. import portable
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, compact_in_place, grown
@@ -115,7 +117,7 @@ class Moderation:
         pc = cfg.population
         n = pop.n
         # observable profiles: organic accounts were registered long before the run
-        age = pc.account_age_median_days * np.exp(self.rng.standard_normal(n))
+        age = pc.account_age_median_days * portable.exp(self.rng.standard_normal(n))
         self.organic_born = -(age * 24).astype(np.int32)
         self.set_ages(np.arange(m.operation.accounts.n), initial=True)
         self.main_language = np.array([int(np.argmax(c.languages)) for c in
@@ -144,7 +146,7 @@ class Moderation:
         oc = self.model.cfg.operation
         pc = self.model.cfg.population
         n = ids.size
-        organic_like = pc.account_age_median_days * np.exp(self.rng.standard_normal(n))
+        organic_like = pc.account_age_median_days * portable.exp(self.rng.standard_normal(n))
         mean = oc.initial_account_age_days if initial else oc.bought_account_age_days
         aged = self.rng.exponential(mean, n) if mean > 0 else np.zeros(n)
         fresh = acc.origin[ids] == ORIGIN_NAMES.index("fresh")
@@ -348,7 +350,7 @@ class Moderation:
         mod = self.by_platform.get(p)
         hours = mod.cfg.demotion_hours if mod is not None else 0.0
         penalty = hours if pcfg.ranking == "chronological" else \
-            hours * np.log(2.0) / pcfg.recency_halflife_hours
+            hours * math.log(2.0) / pcfg.recency_halflife_hours
         return self.status, float(penalty)
 
     def present(self, p: int, rows: np.ndarray) -> np.ndarray:

@@ -10,10 +10,12 @@ followers and fake views come from the vanity stream: they only inflate counts.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import portable
 from ..config import Config
 from ..feeds import Outbox
 from ..ledger import Ledger
@@ -191,7 +193,7 @@ class Operation:
         n = authors.size
         n_users = self.pop.n
         lag = rng.exponential(lag_mean) if lag_mean.any() else np.zeros(n)
-        timeliness = np.exp2(-lag / self.cfg.engagement.news_halflife_hours)
+        timeliness = portable.exp2(-lag / self.cfg.engagement.news_halflife_hours)
         quality = np.clip(acc.fluency[authors] + quality_bonus + rng.normal(0.0, 0.05, n), 0.01,
                           1.0)
         platform = acc.platform[authors]
@@ -231,7 +233,7 @@ class Operation:
         oc = self.cfg.operation
         rng = self.vanity_rng
         buys = eligible & (rng.random(eligible.size) < oc.bought_views_share)
-        views = rng.lognormal(np.log(oc.bought_views_median), oc.bought_views_sigma,
+        views = rng.lognormal(math.log(oc.bought_views_median), oc.bought_views_sigma,
                               eligible.size)
         return np.where(buys, np.rint(np.minimum(views, 1e8)), 0).astype(np.int64)
 

@@ -23,10 +23,12 @@ and judge poor), independent of the match. Probabilities are clipped to [0, 1]. 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import portable
 from ..config import Config
 
 ACTIONS = ("like", "reshare", "reply", "follow", "report")
@@ -54,7 +56,7 @@ class Coefficients:
             cross_topic=ec.cross_topic_factor,
             comprehension=np.asarray(ec.comprehension, np.float32),
             quality_exponent=ec.quality_exponent,
-            fresh_rate=float(np.log(2.0) / ec.freshness_halflife_hours),
+            fresh_rate=math.log(2.0) / (ec.freshness_halflife_hours),
             social_proof=ec.social_proof_weight,
             followed_factor=ec.followed_author_factor,
             fixed_reshare=ec.fixed_reshare_prob,
@@ -66,11 +68,11 @@ def match_factor(c: Coefficients, reader_comm, reader_lang, topic, lang, quality
     """Content-reader match (see module docstring); works on arrays or scalars."""
     topic_f = np.where(reader_comm == topic, 1.0, c.cross_topic)
     comp = c.comprehension[reader_lang, lang]
-    fresh = np.exp(-c.fresh_rate * age)
-    proof = 1.0 + c.social_proof * np.log1p(visible_eng)
+    fresh = np.exp(-c.fresh_rate * age)  # float32: numpy's own, see sim.portable
+    proof = 1.0 + c.social_proof * portable.log1p(visible_eng)
     foll = np.where(followed, c.followed_factor, 1.0)
-    return topic_f * comp * np.power(quality, c.quality_exponent) * timeliness * fresh * proof \
-        * foll
+    return topic_f * comp * portable.power(quality, c.quality_exponent) * timeliness * fresh \
+        * proof * foll
 
 
 def action_probs(c: Coefficients, propensity, match, comprehension, quality, is_op):

@@ -34,6 +34,7 @@ bit-for-bit those of the run without bad actors: relative quality is exactly 1 b
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import portable
 from ..config import Config, PlatformConfig
 from ..network import make_follower_graph, sorted_unique
 from ..population import pareto_fitness
@@ -56,14 +58,14 @@ def quality_from_uniform(u: np.ndarray, lam: float) -> np.ndarray:
     files use lambda = 10, skewed towards high quality, mean ~0.9). ``lam = 0`` is uniform."""
     if abs(lam) < 1e-12:
         return u.copy()
-    return np.log1p(u * np.expm1(lam)) / lam
+    return portable.log1p(u * math.expm1(lam)) / lam
 
 
 def appeal_from_uniform(u: np.ndarray, exponent: float) -> np.ndarray:
     """Appeal ``a = 1 - (1 - u)^(1/exponent)``: density ``exponent (1 - a)^(exponent - 1)``,
     right-skewed (most messages unappealing), independent of quality (published code,
     ``linear_appeal``; the paper's runs used exponent 5)."""
-    return 1.0 - (1.0 - u) ** (1.0 / exponent)
+    return 1.0 - portable.power(1.0 - u, 1.0 / exponent)
 
 
 def heterogeneous_follows(n: int, mean: float, sigma: float, fitness: np.ndarray | None,
@@ -75,7 +77,7 @@ def heterogeneous_follows(n: int, mean: float, sigma: float, fitness: np.ndarray
     Real follower networks have broad friend counts as well as broad follower counts; the
     engine's Chung-Lu generator draws Poisson out-degrees, so every human would read about the
     same number of friends and bad actors would be the same small share of everyone's input."""
-    scale = np.exp(sigma * rng.standard_normal(n) - sigma * sigma / 2)
+    scale = portable.exp(sigma * rng.standard_normal(n) - sigma * sigma / 2)
     out_deg = rng.poisson(mean * scale)
     follower = np.repeat(np.arange(n, dtype=np.int64), out_deg)
     if fitness is None:
@@ -258,7 +260,9 @@ class SimSoMModel:
             f = self.feed[rows]
             filled = f >= 0
             w = np.where(filled, self.m_appeal[np.maximum(f, 0)] * self.shares[rows]
-                         * np.exp(-p.recency_scale * self.age[rows] ** p.recency_exponent), 0.0)
+                         * portable.exp(-p.recency_scale
+                                        * portable.power(self.age[rows], p.recency_exponent)),
+                         0.0)
             cum = np.cumsum(w, axis=1)
             total = cum[:, -1]
             # All-zero weights (appeal exactly 0): pick uniformly among the filled slots.
