@@ -37,7 +37,7 @@ def _elementwise(op, x, y, out):
     """``out[i] = f(x[i])`` (or ``x[i] ** y``) for the function numbered ``op``: one kernel for
     all five, so a run loads one compiled loop per dtype from numba's cache, not ten."""
     for i in range(x.size):
-        v = x[i]
+        v = out.dtype.type(x[i])
         if op == _EXP:
             out[i] = math.exp(v)
         elif op == _EXP2:
@@ -55,9 +55,9 @@ def _apply(op: int, x, y: float = 0.0):
     anything else becomes float64; a scalar gives a numpy scalar."""
     a = np.asarray(x)
     dtype = np.float32 if a.dtype == np.float32 else np.float64
-    flat = np.ascontiguousarray(a, dtype).ravel()
-    out = np.empty_like(flat)
-    _elementwise(op, flat, flat.dtype.type(y), out)
+    flat = np.ascontiguousarray(a).ravel()
+    out = np.empty(flat.size, dtype)
+    _elementwise(op, flat, dtype(y), out)
     return out.reshape(a.shape)[()]
 
 
