@@ -56,7 +56,7 @@ class Coefficients:
             cross_topic=ec.cross_topic_factor,
             comprehension=np.asarray(ec.comprehension, np.float32),
             quality_exponent=ec.quality_exponent,
-            fresh_rate=math.log(2.0) / (ec.freshness_halflife_hours),
+            fresh_rate=math.log(2.0) / ec.freshness_halflife_hours,
             social_proof=ec.social_proof_weight,
             followed_factor=ec.followed_author_factor,
             fixed_reshare=ec.fixed_reshare_prob,
