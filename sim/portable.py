@@ -35,7 +35,8 @@ _EXP, _EXP2, _LOG1P, _EXPM1, _POW = range(5)
 @njit(cache=True)
 def _elementwise(op, x, y, out):
     """``out[i] = f(x[i])`` (or ``x[i] ** y``) for the function numbered ``op``: one kernel for
-    all five, so a run loads one compiled loop per dtype from numba's cache, not ten."""
+    all five, so that a run loads a few compiled loops from numba's cache (one per pair of input
+    and output types it meets), not one per function and type."""
     for i in range(x.size):
         v = out.dtype.type(x[i])
         if op == _EXP:

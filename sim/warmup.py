@@ -31,11 +31,12 @@ _done = False  # warmed up in this process
 def _dispatchers() -> list:
     from numba.core.registry import CPUDispatcher
 
-    from . import network
+    from . import network, portable
     from .feeds import kernels as feed_kernels
     from .organic import kernels as organic_kernels
 
-    return [f for mod in (feed_kernels, organic_kernels, network) for f in vars(mod).values()
+    return [f for mod in (feed_kernels, organic_kernels, network, portable)
+            for f in vars(mod).values()
             if isinstance(f, CPUDispatcher)]
 
 
