@@ -17,9 +17,11 @@ library, the same on every CPU.
 
 Not covered: ``np.exp`` on float32 arrays (freshness in ``sim.organic.engagement``). numpy's
 version for AVX2 differs from the C library's in about 40% of results, so replacing it would
-change every run; it stays. Whether numpy's AVX2 and AVX-512 versions agree bit for bit has not
-been checked, and CPUs without AVX2 (x86-64 before 2013, other architectures) use the C library
-there and may give other runs.
+change every run; it stays. Its AVX-512 version performs the same operations with the same
+constants lane by lane (numpy's ``loops_exponent_log.dispatch.c.src``: one template for both,
+the same fused multiply-adds and one division), so it gives the same bits (read in the source,
+not run on an AVX-512 machine); CPUs without AVX2 and FMA (x86-64 before 2013, other
+architectures) use the C library's there and may give other runs.
 """
 
 from __future__ import annotations
