@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# no time limit per example: the suite runs one process per core, so an example's time depends
+# on what the other processes do (speed is measured in benchmarks/, never in tests)
+settings.register_profile("parallel", deadline=None)
+settings.load_profile("parallel")
 
 ROOT = Path(__file__).resolve().parents[1]
 # Make ``import sim`` resolve to this checkout even when the installed copy is stale or absent.

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -23,7 +23,6 @@ FLOATS = st.floats(-700, 700, allow_nan=False)
 
 
 @given(arrays(np.float64, st.integers(0, 40), elements=FLOATS))
-@settings(deadline=None)  # the first call loads the compiled loops
 def test_functions_are_the_c_librarys(x):
     pos = np.abs(x) / 7
     pairs = [(portable.exp(x), [math.exp(v) for v in x]),
