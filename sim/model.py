@@ -25,7 +25,7 @@ from .ledger import Ledger
 from .memory import keep_freed_memory
 from .moderation import Moderation
 from .network import make_follower_graph
-from .operation import Operation, Operator
+from .operation import Operation, Operator, Staff
 from .organic import OrganicUsers
 from .platform import Platform
 from .population import make_population
@@ -67,9 +67,9 @@ class InfluenceModel(mesa.Model):
         self.operation = Operation(cfg, pop, self.platforms, self.posts, self.ledger,
                                    self.outbox, rng, self.vanity_rng)
         team = self.operation.accounts.operator
-        self.operators = AgentSet([Operator(self, i, np.flatnonzero(team == i))
-                                   for i in range(int(team.max(initial=-1)) + 1)],
+        self.operators = AgentSet([Operator(self, i) for i in range(int(team.max(initial=-1)) + 1)],
                                   random=self.random)
+        self.staff = Staff(self, list(self.operators))
         self.paymaster = Paymaster(self)
         # --- platforms' moderation: its own random stream (off: nothing else changes) --------
         self.moderation = Moderation(self) if any(
@@ -92,10 +92,9 @@ class InfluenceModel(mesa.Model):
         """One hour of the world."""
         now = self.tick
         self.posts.start_hour()
-        # 1. Operators decide their hour (buy followers; if on shift: build audience, post,
-        #    plant replies, amplify); their plans are carried out together.
-        plans = [p for p in self.operators.map("plan_hour") if p is not None]
-        self.operation.carry_out(plans, now)
+        # 1. Operators decide their hour (buy followers; if on shift: replace removed accounts,
+        #    build audience, post, plant replies, amplify); the plan is carried out in one pass.
+        self.operation.carry_out(self.staff.plan_hour(), now)
         # 2. Organic users online on each platform read their ranked feeds, engage and post.
         for pf in self.platforms:
             self.organic.hour(pf, now)

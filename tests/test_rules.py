@@ -519,12 +519,12 @@ def test_shift_hours_and_weekends(weekends_off) -> None:
     cfg = resolve_config(sim.Config(), users=300, days=1, overrides={
         **BUSY, "operation.utc_offset": -5, "operation.work_blocks": [[8, 12], [13, 17]],
         "operation.weekends_off": weekends_off})
-    op = next(iter(InfluenceModel(cfg, seed=1).operators))
+    staff = InfluenceModel(cfg, seed=1).staff
     for tick in range(24 * 15):
         local = tick - 5
         day, hour = (local // 24) % 7, local % 24
         want = (8 <= hour < 12 or 13 <= hour < 17) and not (weekends_off and day >= 5)
-        assert op.on_shift(tick) == want, tick
+        assert staff.on_shift(tick) == want, tick
 
 
 @pytest.mark.parametrize(("blocks", "scheduled"), [([[9, 10]], False), ([[8, 12], [13, 17]], False),
@@ -536,9 +536,9 @@ def test_a_days_posts_spread_over_the_shift_or_round_the_clock(blocks, scheduled
         **BUSY, "operation.work_blocks": blocks, "operation.schedule_posts": scheduled,
         "operation.posts_per_account_day": 12.0, "operation.follows_per_account_day": 6.0})
     shift = sum(b - a for a, b in blocks)
-    for op in InfluenceModel(cfg, seed=1).operators:
-        assert op.post_rate == pytest.approx(12.0 / (24 if scheduled else shift))
-        assert op.follow_rate == pytest.approx(6.0 / shift)
+    staff = InfluenceModel(cfg, seed=1).staff
+    assert staff.post_rate == pytest.approx(12.0 / (24 if scheduled else shift))
+    assert staff.follow_rate == pytest.approx(6.0 / shift)
 
 
 def test_operation_posts_record_first_activity_and_parents() -> None:

@@ -591,7 +591,8 @@ def acquired():
         "operation.replacement_mix": {"bought": 1, "hijacked": 1, "fresh": 1}})
     first = m.operation.accounts.n
     before = [follower_keys(m, p) for p in range(len(m.platforms))]
-    ids = m.operation.acquire(2, np.arange(60_000) % len(m.platforms), now=5)
+    ids = m.operation.acquire(np.full(60_000, 2, np.int32), np.arange(60_000) % len(m.platforms),
+                              now=5)
     return m, first, ids, before
 
 
@@ -621,6 +622,33 @@ def test_replacements_get_their_kind_and_registration_date(acquired) -> None:
     assert own.size > 50 and 0.6 < own.mean() < 1.5
 
 
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=5))
+@settings(max_examples=8, deadline=None)
+def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(sizes) -> None:
+    """One acquisition for several operators (ascending, as the staff makes it) leaves the
+    accounts, the platforms' follower keys and every random stream as the same operators
+    acquiring alone, one after another, would."""
+    base = model(600, seed=3, **{
+        "moderation.enabled": True, "operation.n_operators": 6,
+        "operation.hijacked_share": 0.5, "operation.hijacked_audience_mean": 3.0,
+        "operation.follower_buying_share": 0.5, "operation.team_follow_share": 0.5,
+        "operation.replacement_mix": {"bought": 1, "hijacked": 2, "fresh": 1}})
+    ops = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+    platform = (np.arange(ops.size) % len(base.platforms)).astype(np.int8)
+    together, alone = copy.deepcopy(base), copy.deepcopy(base)
+    together.operation.acquire(ops, platform, now=4)
+    for o in range(len(sizes)):
+        alone.operation.acquire(ops[ops == o], platform[ops == o], now=4)
+    a, b = together.operation.accounts, alone.operation.accounts
+    for name in a.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for p in range(len(base.platforms)):
+        np.testing.assert_array_equal(follower_keys(together, p), follower_keys(alone, p))
+    for x, y in ((together.rng, alone.rng), (together.vanity_rng, alone.vanity_rng),
+                 (together.moderation.rng, alone.moderation.rng)):
+        assert x.bit_generator.state == y.bit_generator.state
+
+
 def test_replacements_are_only_of_the_configured_kinds() -> None:
     """A kind missing from ``replacement_mix`` is never acquired; with
     ``follower_buying_share`` < 1 only some buy followers (a trait from the vanity stream);
@@ -630,7 +658,7 @@ def test_replacements_are_only_of_the_configured_kinds() -> None:
         "operation.bought_account_age_days": 0.0,
         "operation.replacement_mix": {"bought": 1, "fresh": 1}})
     acc = m.operation.accounts
-    ids = m.operation.acquire(0, np.zeros(2000, np.int8), now=3)
+    ids = m.operation.acquire(np.zeros(2000, np.int32), np.zeros(2000, np.int8), now=3)
     origin = acc.origin[ids]
     assert set(origin.tolist()) == {BOUGHT, FRESH} and not acc.hijacked[ids].any()
     assert (acc.born[ids] == 3).all()
@@ -817,31 +845,32 @@ def test_replacement_token_bucket(rate, cap) -> None:
         m = model(400, **{"operation.n_operators": 1, "operation.accounts_per_operator": 10,
                           "operation.replacements_per_day": rate,
                           "operation.replacement_budget": budget})
-        return m, operators(m)[0], m.operation.accounts
+        return m, m.staff, m.operation.accounts
 
-    m, op, acc = operator(3)  # everything missing from the start; the budget binds
+    first = np.array([0])
+    m, staff, acc = operator(3)  # everything missing from the start; the budget binds
     acc.retire(np.arange(10), 0, len(m.platforms))
     got = []
     for _ in range(5 * per_account):
-        op.replace_removed()
+        staff.replace_removed(first)
         got.append(acc.n - 10)
     want = [min(c // per_account, 3) for c in range(1, 5 * per_account + 1)]
-    assert got == want and op.budget == 0
+    assert got == want and staff.budget[0] == 0
     missing = np.bincount(acc.platform[:10], minlength=len(m.platforms))
     np.testing.assert_array_equal(acc.platform[10:],
                                   np.repeat(np.arange(missing.size), missing)[:3])
-    m, op, acc = operator(1)  # in a run: the last unit of budget is spent too
+    m, staff, acc = operator(1)  # in a run: the last unit of budget is spent too
     acc.retire(np.arange(10), 0, len(m.platforms))
     m.run(24 * 5)
-    assert acc.n == 11 and op.budget == 0
+    assert acc.n == 11 and staff.budget[0] == 0
 
-    m, op, acc = operator(100)  # nothing missing: tokens pile up to the cap, then are spent
+    m, staff, acc = operator(100)  # nothing missing: tokens pile up to the cap, then are spent
     for _ in range(200):
-        op.replace_removed()
-    assert op.tokens == cap and acc.n == 10 and op.budget == 100
+        staff.replace_removed(first)
+    assert staff.tokens[0] == cap and acc.n == 10 and staff.budget[0] == 100
     acc.retire(np.arange(10), 0, len(m.platforms))
-    op.replace_removed()
-    assert acc.n == 10 + cap and op.tokens == 0 and op.budget == 100 - cap
+    staff.replace_removed(first)
+    assert acc.n == 10 + cap and staff.tokens[0] == 0 and staff.budget[0] == 100 - cap
 
 
 # ==== adaptive operators (7.17) ================================================================
@@ -869,8 +898,7 @@ def test_adaptive_operators_post_on_shift_and_buy_at_midnight() -> None:
     assert bought_at == [0, 24, 48]  # hours 0 to 49
     c = post_columns(m)
     made = c["created"][np.isin(c["kind"], (tactics.KIND_OP_POST, KIND_OP_REPLY))]
-    op = operators(m)[0]
-    assert made.size > 0 and all(op.on_shift(int(t)) for t in np.unique(made))
+    assert made.size > 0 and all(m.staff.on_shift(int(t)) for t in np.unique(made))
 
 
 def test_an_operator_with_one_account_works_it() -> None:
@@ -1085,18 +1113,21 @@ def test_adaptive_plan_restates_the_split(schedule) -> None:
             "adaptation.full_fluency_bonus": 0.5, "operation.work_blocks": [[9, 12], [13, 18]],
             "operation.content_lag_hours": 20.0, "operation.self_amp_share_fraction": 0.3,
             "operation.schedule_posts": schedule}
-    op = operators(model(300, **over))[0]
+    m = model(300, **over)
+    op = operators(m)[0]
     split = dict(volume=0.3, amplification=0.25, buying=0.1, hijacking=0.15, audience=0.12,
                  timeliness=0.08)
     op.learner.arms = np.array([[split[t] for t in TACTICS]])
     op.learner.arm = 0
-    acc = np.array([0, 1])
     posts, replies = 0.3 * 30.0, 0.15 * 10.0
     spread = 24 if schedule else 8  # an 8-hour shift
+
+    def plan(working: bool, buying: bool) -> SimpleNamespace:  # the first operator's rates
+        return SimpleNamespace(**{k: v[0] for k, v in m.staff.rates(working, buying).items()})
+
     for working in (False, True):
         for buying in (False, True):
-            p = op.adapted_plan(acc, working, buying)
-            assert p.accounts is acc
+            p = plan(working, buying)
             posting = working or schedule
             assert p.post_rate == pytest.approx((posts + replies) / spread if posting else 0.0)
             assert p.hijack_fraction == pytest.approx(replies / (posts + replies))
@@ -1107,15 +1138,15 @@ def test_adaptive_plan_restates_the_split(schedule) -> None:
             assert p.content_lag_hours == pytest.approx(20.0 * (1 - 0.08))
             assert p.quality_bonus == pytest.approx(0.12 * 0.5)
     op.learner.arms = np.array([[0.0, 0.5, 0.5, 0.0, 0.0, 0.0]])  # no posts, no replies
-    p = op.adapted_plan(acc, True, False)
+    p = plan(True, False)
     assert p.post_rate == 0.0 and p.hijack_fraction == 0.0 and p.content_lag_hours == 20.0
     op.learner.arms = np.array([[split[t] for t in TACTICS]])
     op.learner.arms[0, TACTICS.index("hijacking")] = 0.9  # more replies than posts
-    p = op.adapted_plan(acc, True, False)
+    p = plan(True, False)
     assert p.hijack_fraction == pytest.approx(9.0 / (9.0 + 9.0))
     op.learner.arms[0, TACTICS.index("volume")] = 0.02  # under one post or reply a day
     op.learner.arms[0, TACTICS.index("hijacking")] = 0.02
-    p = op.adapted_plan(acc, True, False)
+    p = plan(True, False)
     assert p.hijack_fraction == pytest.approx(0.2 / (0.6 + 0.2))
 
 

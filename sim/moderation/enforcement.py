@@ -139,16 +139,22 @@ class Moderation:
         self.removals: list[dict] = []
 
     # ---- observables ---------------------------------------------------------------------
-    def set_ages(self, ids: np.ndarray, initial: bool = False) -> None:
+    def set_ages(self, ids: np.ndarray, initial: bool = False,
+                 groups: np.ndarray | None = None) -> None:
         """Registration ticks of operation accounts: hijacked ones are as old as organic
-        accounts; the first accounts are weeks to months old; bought ones older; fresh new."""
+        accounts; the first accounts are weeks to months old; bought ones older; fresh new.
+        ``groups``: sizes of consecutive runs of ``ids`` (one per operator acquiring) whose
+        draws are made one run after another, as if each run were set alone."""
         acc = self.model.operation.accounts
         oc = self.model.cfg.operation
         pc = self.model.cfg.population
-        n = ids.size
-        organic_like = pc.account_age_median_days * portable.exp(self.rng.standard_normal(n))
         mean = oc.initial_account_age_days if initial else oc.bought_account_age_days
-        aged = self.rng.exponential(mean, n) if mean > 0 else np.zeros(n)
+        z, aged = [], []
+        for n in [ids.size] if groups is None else groups:
+            z.append(self.rng.standard_normal(n))
+            aged.append(self.rng.exponential(mean, n) if mean > 0 else np.zeros(n))
+        organic_like = pc.account_age_median_days * portable.exp(np.concatenate(z))
+        aged = np.concatenate(aged)
         fresh = acc.origin[ids] == ORIGIN_NAMES.index("fresh")
         days = np.where(acc.hijacked[ids], organic_like, np.where(fresh, 0.0, aged))
         acc.born[ids] = (acc.created[ids] - days * 24).astype(np.int32)

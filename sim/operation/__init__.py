@@ -1,8 +1,9 @@
 """The covert operation: troll accounts (``accounts``), the operators who run them
-(``operators``, Mesa agents) and the execution of their hourly plans (``tactics``)."""
+(``operators``, Mesa agents, and their staff's hourly plan) and the execution of the plan
+(``tactics``)."""
 
 from .accounts import ORIGIN_NAMES, TrollAccounts
-from .operators import HourPlan, Operator
+from .operators import HourPlan, Operator, Staff
 from .tactics import Operation
 
-__all__ = ["ORIGIN_NAMES", "HourPlan", "Operation", "Operator", "TrollAccounts"]
+__all__ = ["ORIGIN_NAMES", "HourPlan", "Operation", "Operator", "Staff", "TrollAccounts"]

@@ -8,7 +8,7 @@ counts, so buying them cannot perturb the real world.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -73,6 +73,18 @@ class TrollAccounts:
             store[n0:n1] = getattr(new, name)
             setattr(self, name, store[:n1])
         return np.arange(n0, n1)
+
+    @classmethod
+    def concat(cls, parts: list[TrollAccounts]) -> TrollAccounts:
+        """The accounts of ``parts``, one after another."""
+        if len(parts) == 1:
+            return parts[0]
+        out = cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                     for f in fields(cls) if f.init})
+        for f in fields(cls):
+            if not f.init:
+                setattr(out, f.name, np.concatenate([getattr(p, f.name) for p in parts]))
+        return out
 
     def team(self, n_platforms: int) -> np.ndarray:
         """Each account's team: the accounts of the same operator on the same platform, which

@@ -1,12 +1,14 @@
-"""Operators: the staff who run the troll accounts, as Mesa agents.
+"""Operators: the staff who run the troll accounts, as Mesa agents, and their hour in arrays.
 
-An operator works office hours in its own time zone with meal breaks [Meta 2023]. Each hour it
-decides an :class:`HourPlan` for its live accounts: buy the day's followers at midnight UTC; on
-shift, replace removed accounts (within a budget and a purchase rate), build audience, post,
-plant replies under popular threads and amplify its own posts. The plans of every operator are
-carried out together (:meth:`sim.operation.tactics.Operation.carry_out`), so hundreds of
-operators cost no more array passes than one. Adaptive operators choose the plan's intensities
-from a split of a fixed budget that they learn (:class:`sim.incentives.Learner`).
+An operator works office hours in its own time zone with meal breaks [Meta 2023]. Each hour the
+staff (:class:`Staff`) decides one :class:`HourPlan` for every live account: buy the day's
+followers at midnight UTC; on shift, replace removed accounts (each operator within its budget
+and purchase rate), build audience, post, plant replies under popular threads and amplify its
+own posts. The plan is carried out in one pass (:meth:`sim.operation.tactics.Operation.
+carry_out`), and the staff's state (budgets, purchase tokens) lives in arrays, one entry per
+operator, so thousands of operators cost no more array passes than one. Adaptive operators
+choose their plan's intensities from a split of a fixed budget that they learn
+(:class:`sim.incentives.Learner`).
 """
 
 from __future__ import annotations
@@ -26,28 +28,43 @@ if TYPE_CHECKING:
 
 @dataclass
 class HourPlan:
-    """What one operator does this hour."""
+    """What the operators do this hour, one entry per live account: operators in index order,
+    each one's accounts in the order it got them."""
 
-    accounts: np.ndarray  # live troll accounts it works this hour
-    post_rate: float  # expected posts per account this hour
-    follow_rate: float  # expected audience-building follows per account this hour
-    hijack_fraction: float  # share of posts planted as replies under popular threads
-    self_amp_per_post: float  # mean sibling engagements per post
-    self_amp_share_fraction: float  # share of sibling engagements that are reshares
-    buy_followers: float  # fake followers bought per account now (daily purchase)
-    content_lag_hours: float  # mean lag between event and post
-    quality_bonus: float = 0.0  # added to the accounts' fluency (fluent persona writers)
+    accounts: np.ndarray  # live troll accounts worked this hour
+    post_rate: np.ndarray  # expected posts per account this hour
+    follow_rate: np.ndarray  # expected audience-building follows per account this hour
+    hijack_fraction: np.ndarray  # share of posts planted as replies under popular threads
+    self_amp_per_post: np.ndarray  # mean sibling engagements per post
+    self_amp_share_fraction: np.ndarray  # share of sibling engagements that are reshares
+    buy_followers: np.ndarray  # fake followers bought per account now (daily purchase)
+    content_lag_hours: np.ndarray  # mean lag between event and post
+    quality_bonus: np.ndarray  # added to the accounts' fluency (fluent persona writers)
 
 
 class Operator(mesa.Agent):
-    """Runs a set of troll accounts on an office-hours schedule, with tactics from config."""
+    """One member of staff: runs the troll accounts that carry its index (``operator`` of
+    :class:`~sim.operation.accounts.TrollAccounts`); if adaptive, learns a split of its budget
+    among tactics. Its schedule and rates are the staff's (one ``[operation]`` for all)."""
 
     model: InfluenceModel
 
-    def __init__(self, model: InfluenceModel, index: int, accounts: np.ndarray) -> None:
+    def __init__(self, model: InfluenceModel, index: int) -> None:
         super().__init__(model)
         self.index = index
-        self.accounts = accounts  # ids of the troll accounts it runs
+        ad = model.cfg.adaptation
+        self.learner = Learner(candidate_splits(ad.arms), ad.epsilon, model.rng,
+                               ad.fixed_split) if ad.enabled else None
+
+
+class Staff:
+    """The operators together: their shift schedule and hourly rates (shared tactics of
+    ``[operation]``), and per operator, in arrays, the platform mix it restores, its remaining
+    replacement budget and its purchase tokens."""
+
+    def __init__(self, model: InfluenceModel, operators: list[Operator]) -> None:
+        self.model = model
+        self.operators = operators
         oc = model.cfg.operation
         self.tactics = oc
         hours = np.zeros(24, bool)
@@ -59,14 +76,18 @@ class Operator(mesa.Agent):
                                                      else self.per_shift_hour)
         self.follow_rate = oc.follows_per_account_day * self.per_shift_hour
         # replacing removed accounts: the platform mix to restore, a budget and a purchase rate
-        n_platforms = len(model.cfg.platforms)
-        self.target = np.bincount(model.operation.accounts.platform[accounts],
-                                  minlength=n_platforms)
-        self.budget = oc.replacement_budget
-        self.tokens = 0.0
-        ad = model.cfg.adaptation
-        self.learner = Learner(candidate_splits(ad.arms), ad.epsilon, model.rng,
-                               ad.fixed_split) if ad.enabled else None
+        acc = model.operation.accounts
+        self.target = self.accounts_by_platform(np.ones(acc.n, bool))
+        self.budget = np.full(len(operators), oc.replacement_budget, np.int64)
+        self.tokens = np.zeros(len(operators))
+
+    def accounts_by_platform(self, which: np.ndarray) -> np.ndarray:
+        """Accounts selected by the mask ``which``, counted per (operator, platform)."""
+        acc = self.model.operation.accounts
+        n_platforms = len(self.model.cfg.platforms)
+        key = acc.operator[which].astype(np.int64) * n_platforms + acc.platform[which]
+        return np.bincount(key, minlength=len(self.operators) * n_platforms).reshape(
+            len(self.operators), n_platforms)
 
     def on_shift(self, tick: int) -> bool:
         local = tick + self.tactics.utc_offset
@@ -79,56 +100,84 @@ class Operator(mesa.Agent):
         """Decide this hour's work: buy the day's followers at midnight UTC; if on shift,
         replace removed accounts (within budget and purchase rate), then post, plant replies,
         amplify and build audience at the configured rates (posting round the clock if a
-        scheduler is used)."""
+        scheduler is used). None if there is nothing to do."""
         t = self.tactics
         tick = self.model.tick
         working = self.on_shift(tick)
-        if working and self.budget > 0:
-            self.replace_removed()
-        acc = self.accounts[self.model.operation.accounts.alive[self.accounts]]
-        buy = t.fake_followers_per_day if tick % 24 == 0 else 0.0
+        if working:
+            self.replace_removed(np.flatnonzero(self.budget > 0))
+        buying = tick % 24 == 0
         posting = working or t.schedule_posts
-        if acc.size == 0 or not (posting or buy):
+        if not (posting or (buying and t.fake_followers_per_day)):
             return None
-        if self.learner is not None:
-            return self.adapted_plan(acc, working, tick % 24 == 0)
-        return HourPlan(acc, self.post_rate if posting else 0.0,
-                        self.follow_rate if working else 0.0, t.hijack_fraction,
-                        t.self_amp_per_post, t.self_amp_share_fraction, buy,
-                        t.content_lag_hours)
+        acc = self.model.operation.accounts
+        live = np.flatnonzero(acc.alive)
+        live = live[np.argsort(acc.operator[live], kind="stable")]  # ids rise within operators
+        if live.size == 0:
+            return None
+        of = acc.operator[live]
+        return HourPlan(live, **{k: v[of] for k, v in self.rates(working, buying).items()})
 
-    def adapted_plan(self, acc: np.ndarray, working: bool, buying_hour: bool) -> HourPlan:
-        """This hour's plan from the current split of the budget (``Adaptation``)."""
+    def rates(self, working: bool, buying: bool) -> dict[str, np.ndarray]:
+        """Each operator's rates this hour (:class:`HourPlan`'s fields but ``accounts``), one
+        entry per operator: the configured ones, or for adaptive operators those of their
+        current split of the budget (``Adaptation``)."""
+        t = self.tactics
+        posting = working or t.schedule_posts
+        if self.model.cfg.adaptation.enabled:
+            r = self.adapted_rates(working, buying)
+        else:
+            r = dict(post_rate=self.post_rate if posting else 0.0,
+                     follow_rate=self.follow_rate if working else 0.0,
+                     hijack_fraction=t.hijack_fraction, self_amp_per_post=t.self_amp_per_post,
+                     self_amp_share_fraction=t.self_amp_share_fraction,
+                     buy_followers=t.fake_followers_per_day if buying else 0.0,
+                     content_lag_hours=t.content_lag_hours, quality_bonus=0.0)
+        n = len(self.operators)
+        return {k: np.broadcast_to(np.asarray(v, np.float64), n) for k, v in r.items()}
+
+    def adapted_rates(self, working: bool, buying: bool) -> dict:
+        """Adaptive operators' rates from their current splits (per operator, or one for all)."""
         ad = self.model.cfg.adaptation
         t = self.tactics
-        a = dict(zip(TACTICS, self.learner.allocation, strict=True))
+        a = dict(zip(TACTICS, np.array([op.learner.allocation for op in self.operators]).T,
+                     strict=True))
         per_hour = self.per_shift_hour
         posts = a["volume"] * ad.full_volume
         replies = a["hijacking"] * ad.full_hijacking
-        rate = (posts + replies) * (1 / 24 if t.schedule_posts else per_hour)
-        return HourPlan(acc, rate if working or t.schedule_posts else 0.0,
-                        a["audience"] * ad.full_audience * per_hour if working else 0.0,
-                        replies / (posts + replies) if posts + replies > 0 else 0.0,
-                        a["amplification"] * ad.full_amplification, t.self_amp_share_fraction,
-                        a["buying"] * ad.full_buying if buying_hour else 0.0,
-                        t.content_lag_hours * (1.0 - a["timeliness"]),
-                        a["audience"] * ad.full_fluency_bonus)
+        total = posts + replies
+        some = total > 0
+        hijack = np.zeros(total.size)
+        hijack[some] = replies[some] / total[some]
+        return dict(
+            post_rate=total * (1 / 24 if t.schedule_posts else per_hour)
+            if working or t.schedule_posts else 0.0,
+            follow_rate=a["audience"] * ad.full_audience * per_hour if working else 0.0,
+            hijack_fraction=hijack, self_amp_per_post=a["amplification"] * ad.full_amplification,
+            self_amp_share_fraction=t.self_amp_share_fraction,
+            buy_followers=a["buying"] * ad.full_buying if buying else 0.0,
+            content_lag_hours=t.content_lag_hours * (1.0 - a["timeliness"]),
+            quality_bonus=a["audience"] * ad.full_fluency_bonus)
 
-    def replace_removed(self) -> None:
-        """Acquire accounts for removed ones, platform by platform, as the purchase rate
-        (a token bucket refilled each working hour) and the remaining budget allow."""
-        op = self.model.operation
-        acc = op.accounts
-        rate = self.tactics.replacements_per_day
-        self.tokens = min(self.tokens + rate / 24.0, max(rate, 1.0))
-        live = self.accounts[acc.alive[self.accounts]]
-        missing = np.maximum(self.target - np.bincount(acc.platform[live],
-                                                       minlength=self.target.size), 0)
-        k = min(int(self.tokens), self.budget, int(missing.sum()))
-        if k <= 0:
+    def replace_removed(self, ops: np.ndarray) -> None:
+        """Operators ``ops`` (ascending) acquire accounts for removed ones, platform by platform
+        (in platform order), as their purchase rate (a token bucket refilled each working hour)
+        and remaining budget allow."""
+        if ops.size == 0:
             return
-        platform = np.repeat(np.arange(self.target.size), missing)[:k].astype(np.int8)
-        self.accounts = np.concatenate((self.accounts, op.acquire(self.index, platform,
-                                                                  self.model.tick)))
-        self.tokens -= k
-        self.budget -= k
+        rate = self.tactics.replacements_per_day
+        self.tokens[ops] = np.minimum(self.tokens[ops] + rate / 24.0, max(rate, 1.0))
+        have = self.accounts_by_platform(self.model.operation.accounts.alive)
+        missing = np.maximum(self.target[ops] - have[ops], 0)
+        k = np.minimum(np.minimum(self.tokens[ops].astype(np.int64), self.budget[ops]),
+                       missing.sum(axis=1))
+        go = k > 0
+        if not go.any():
+            return
+        ops, k, missing = ops[go], k[go], missing[go]
+        platform = np.concatenate([np.repeat(np.arange(m.size), m)[:n]
+                                   for m, n in zip(missing, k, strict=True)]).astype(np.int8)
+        self.model.operation.acquire(np.repeat(ops, k).astype(np.int32), platform,
+                                     self.model.tick)
+        self.tokens[ops] -= k
+        self.budget[ops] -= k

@@ -22,7 +22,7 @@ from ..ledger import Ledger
 from ..organic.engagement import Coefficients, match_factor
 from ..population import Population, categorical
 from ..posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, KIND_ORGANIC, PostStore
-from .accounts import ORIGIN_NAMES, make_accounts, new_accounts
+from .accounts import ORIGIN_NAMES, TrollAccounts, make_accounts, new_accounts
 from .operators import HourPlan
 
 if TYPE_CHECKING:
@@ -58,72 +58,90 @@ class Operation:
         return members[order], bounds
 
     # ==== accounts ==============================================================================
-    def acquire(self, operator: int, platform: np.ndarray, now: int) -> np.ndarray:
-        """New accounts for ``operator`` on the given platforms, of kinds drawn from
-        ``replacement_mix``: bought (aged, from account sellers), hijacked (old, with an old
-        audience) or fresh. All arrive with bought followers, like the first accounts; moderation
-        learns their registration dates."""
+    def acquire(self, operator: np.ndarray, platform: np.ndarray, now: int) -> np.ndarray:
+        """New accounts, one for ``operator[i]`` on ``platform[i]`` (operators ascending), of
+        kinds drawn from ``replacement_mix``: bought (aged, from account sellers), hijacked (old,
+        with an old audience) or fresh. All arrive with bought followers, like the first
+        accounts; moderation learns their registration dates. Returns their ids.
+
+        Each operator's draws are made in turn, exactly as if it acquired alone; the accounts of
+        all of them then join together (one append, one merge of follower keys per platform),
+        which is what makes many operators' replacements cheap."""
         oc = self.cfg.operation
-        n = platform.size
         mix = [oc.replacement_mix.get(k, 0.0) for k in ORIGIN_NAMES[1:]]
-        origin = (1 + categorical(self.rng, mix, n)).astype(np.int8)
-        new = new_accounts(self.cfg, self.rng, self.vanity_rng, platform,
-                           np.full(n, operator, np.int32),
-                           hijacked=origin == ORIGIN_NAMES.index("hijacked"), tick=now,
-                           origin=origin)
-        new.fake_followers[:] = new.buy_followers(np.arange(n), oc.fake_followers_mean,
-                                                  self.vanity_rng)
-        ids = self.accounts.extend(new)
-        self.seed_hijacked_audiences(ids)
+        starts = np.flatnonzero(np.diff(operator, prepend=-1))
+        ends = np.append(starts[1:], operator.size)
+        n0 = self.accounts.n
+        parts, audiences = [], []
+        for lo, hi in zip(starts, ends, strict=True):
+            n = hi - lo
+            origin = (1 + categorical(self.rng, mix, n)).astype(np.int8)
+            new = new_accounts(self.cfg, self.rng, self.vanity_rng, platform[lo:hi],
+                               operator[lo:hi], hijacked=origin == ORIGIN_NAMES.index("hijacked"),
+                               tick=now, origin=origin)
+            new.fake_followers[:] = new.buy_followers(np.arange(n), oc.fake_followers_mean,
+                                                      self.vanity_rng)
+            audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi), new.hijacked,
+                                                 new.platform)
+            parts.append(new)
+        ids = self.accounts.extend(TrollAccounts.concat(parts))
+        self.add_old_audiences(audiences)
         if self.moderation is not None:
-            self.moderation.set_ages(ids)
+            self.moderation.set_ages(ids, groups=ends - starts)
         return ids
 
     def seed_hijacked_audiences(self, ids: np.ndarray) -> None:
         """Hijacked accounts among ``ids`` arrive with an old audience of random members (not
         in the real ledger's 'followers gained': the operation did not win them)."""
         acc = self.accounts
+        self.add_old_audiences(self.draw_old_audiences(ids, acc.hijacked[ids], acc.platform[ids]))
+
+    def draw_old_audiences(self, ids: np.ndarray, hijacked: np.ndarray, platform: np.ndarray
+                           ) -> list[tuple[Platform, np.ndarray, np.ndarray]]:
+        """The old audiences of the hijacked accounts among ``ids`` (whose flags and platforms
+        are given): per platform, (account, member) pairs."""
         mean = self.cfg.operation.hijacked_audience_mean
-        hij = ids[acc.hijacked[ids]]
+        hij = ids[hijacked]
         if hij.size == 0 or mean <= 0:
-            return
+            return []
         size = self.rng.geometric(1.0 / (1.0 + mean), hij.size) - 1
+        drawn = []
         for pf in self.platforms:
-            sel = acc.platform[hij] == pf.index
+            sel = platform[hijacked] == pf.index
             a = np.repeat(hij[sel], size[sel])
             if a.size and pf.members.size:
-                new = pf.add_op_followers(a, pf.members[self.rng.integers(0, pf.members.size,
-                                                                          a.size)])
-                np.add.at(acc.followers_inherited, new, 1)
+                drawn.append((pf, a, pf.members[self.rng.integers(0, pf.members.size, a.size)]))
+        return drawn
+
+    def add_old_audiences(self, drawn: list[tuple[Platform, np.ndarray, np.ndarray]]) -> None:
+        """Make the drawn old audiences follow their accounts, one merge per platform."""
+        for pf in self.platforms:
+            mine = [(a, u) for p, a, u in drawn if p is pf]
+            if mine:
+                new = pf.add_op_followers(*(np.concatenate(x) for x in zip(*mine, strict=True)))
+                np.add.at(self.accounts.followers_inherited, new, 1)
 
     # ==== the hour's plans ======================================================================
-    def carry_out(self, plans: list[HourPlan], now: int) -> None:
-        """Carry out every operator's plan for this hour in one vectorised pass."""
+    def carry_out(self, plan: HourPlan | None, now: int) -> None:
+        """Carry out the operators' plan for this hour in one vectorised pass."""
         self._pool.clear()
-        if not plans:
+        if plan is None:
             return
         rng = self.rng
-        acc = np.concatenate([p.accounts for p in plans])
-
-        def per_account(name: str) -> np.ndarray:
-            return np.repeat([getattr(p, name) for p in plans], [p.accounts.size for p in plans])
-
-        buy = per_account("buy_followers")
-        if buy.any():
-            self.accounts.fake_followers[acc] += self.accounts.buy_followers(acc, buy,
-                                                                             self.vanity_rng)
-        bonus = per_account("quality_bonus")
-        self.build_audience(acc, rng.poisson(per_account("follow_rate")), bonus)
-        n_posts = rng.poisson(per_account("post_rate"))
+        acc = plan.accounts
+        if plan.buy_followers.any():
+            self.accounts.fake_followers[acc] += self.accounts.buy_followers(
+                acc, plan.buy_followers, self.vanity_rng)
+        self.build_audience(acc, rng.poisson(plan.follow_rate), plan.quality_bonus)
+        n_posts = rng.poisson(plan.post_rate)
         authors = np.repeat(acc, n_posts)
         if authors.size == 0:
             return
-        is_reply = rng.random(authors.size) < np.repeat(per_account("hijack_fraction"), n_posts)
-        ids = self.publish(authors, is_reply, np.repeat(per_account("content_lag_hours"),
-                                                        n_posts),
-                           np.repeat(bonus, n_posts), now)
-        self.amplify(ids, authors, np.repeat(per_account("self_amp_per_post"), n_posts),
-                     np.repeat(per_account("self_amp_share_fraction"), n_posts), now)
+        is_reply = rng.random(authors.size) < np.repeat(plan.hijack_fraction, n_posts)
+        ids = self.publish(authors, is_reply, np.repeat(plan.content_lag_hours, n_posts),
+                           np.repeat(plan.quality_bonus, n_posts), now)
+        self.amplify(ids, authors, np.repeat(plan.self_amp_per_post, n_posts),
+                     np.repeat(plan.self_amp_share_fraction, n_posts), now)
 
     def build_audience(self, accounts: np.ndarray, n_follows: np.ndarray,
                        quality_bonus: np.ndarray) -> None:
