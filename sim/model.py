@@ -1,9 +1,10 @@
 """The model: one tick is one hour, and :meth:`InfluenceModel.step` is the whole tick, in order.
 
 State lives in arrays (population, follower graphs, feeds, posts, troll accounts); the Mesa
-agents are the few decision-makers, driven through agent sets: operators
-(:mod:`sim.operation.operators`), each moderating platform's moderators
-(:mod:`sim.moderation.enforcement`) and the paymaster (:mod:`sim.incentives`). What organic users
+agents are the few decision-makers: operators (:mod:`sim.operation.operators`, whose hour the
+staff works in arrays, one entry per operator), each moderating platform's moderators
+(:mod:`sim.moderation.enforcement`, driven through an agent set) and the paymaster
+(:mod:`sim.incentives`). What organic users
 do is :class:`~sim.organic.OrganicUsers`; what operators' plans do is
 :class:`~sim.operation.Operation`. Mesa's step count is the clock: hour ``steps - 1`` is being
 simulated during a step (Mesa counts a step before running it).
