@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest, chisquare
 
+import sim
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
 from sim.network import (
@@ -25,7 +26,9 @@ from sim.network import (
     search_right,
 )
 from sim.organic import ReshareMemory, kernels
+from sim.organic.engagement import Coefficients, action_probs, match_factor
 from sim.posts import PostColumns, PostStore
+from sim.runner import resolve_config
 
 
 def post_columns(n: int, **given: np.ndarray) -> PostColumns:
@@ -316,23 +319,52 @@ def test_tally_counts_actions_on_roots_and_operation_totals(seed, n) -> None:
         int(media[users[reshare & op]].sum()), int(high[users[reshare & op]].sum())]
 
 
-def test_read_fields_gather_what_the_formula_needs() -> None:
-    rng = np.random.default_rng(2)
-    users, roots = rng.integers(0, 50, 200), rng.integers(0, 80, 200).astype(np.int32)
-    pop = [rng.integers(0, 5, 50).astype(np.int8), rng.integers(0, 3, 50).astype(np.int8),
-           rng.random(50).astype(np.float32)]
-    posts = [rng.integers(0, 5, 80).astype(np.int8), rng.integers(0, 3, 80).astype(np.int8),
-             rng.random(80).astype(np.float32), rng.random(80).astype(np.float32),
-             rng.integers(0, 90, 80).astype(np.int32), rng.integers(0, 9, 80).astype(np.int32),
-             rng.random(80) < 0.5]
-    table = post_columns(80, **dict(zip(("topic", "language", "quality", "timeliness", "created",
-                                         "eng_visible", "is_op"), posts, strict=True)))
-    got = kernels.read_fields(users, roots, *pop, table, 100)
-    created = posts[4]
-    want = [a[users] for a in pop] + [a[roots] for a in posts[:4]] + [
-        (100 - created[roots]).astype(np.float32), posts[5][roots], posts[6][roots]]
-    for g, w in zip(got, want, strict=True):
-        assert g.dtype == w.dtype and np.array_equal(g, w)
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_the_compiled_formula_gives_the_array_formulas_bits(seed, engaged) -> None:
+    """``engagement.action_probs`` (one compiled pass) equals, bit for bit, the formula written
+    on arrays: the reads' fields gathered by indexing, ``match_factor``, then each base
+    probability times propensity times the match (follows for operation content only), reports
+    ``report_prob * propensity * (1 - quality) * comprehension``, clipped to [0, 1]."""
+    rng = np.random.default_rng(seed)
+    cfg = resolve_config(sim.Config(), overrides={
+        "engagement.cross_topic_factor": float(rng.uniform(0.05, 1)),
+        "engagement.quality_exponent": float(rng.uniform(0.5, 3)),
+        "engagement.freshness_halflife_hours": float(rng.uniform(1, 48)),
+        "engagement.social_proof_weight": float(rng.uniform(0, 2)),
+        "engagement.followed_author_factor": float(rng.uniform(1, 5)),
+        "population.like_prob": float(rng.uniform(0, 0.9)),
+        "population.report_prob": float(rng.uniform(0, 0.9))})
+    c = Coefficients.from_config(cfg)
+    n, n_users, n_posts, now = 500, 60, 90, 300
+    users = rng.integers(0, n_users, n).astype(np.int32)
+    roots = rng.integers(0, n_posts, n).astype(np.int32)
+    followed = rng.random(n) < 0.5
+    comm = rng.integers(0, 5, n_users).astype(np.int8)
+    lang = rng.integers(0, 3, n_users).astype(np.int8)
+    prop = (rng.random(n_users) * 3).astype(np.float32)
+    posts = dict(topic=rng.integers(0, 5, n_posts).astype(np.int8),
+                 language=rng.integers(0, 3, n_posts).astype(np.int8),
+                 quality=rng.random(n_posts).astype(np.float32),
+                 timeliness=rng.random(n_posts).astype(np.float32),
+                 created=rng.integers(0, now + 1, n_posts).astype(np.int32),
+                 eng_visible=rng.integers(0, 10**5 if engaged else 5, n_posts).astype(np.int32),
+                 is_op=rng.random(n_posts) < 0.5)
+    got = action_probs(c, users, roots, followed, comm, lang, prop, post_columns(n_posts, **posts),
+                       now)
+    p = {k: v[roots] for k, v in posts.items()}
+    match = match_factor(c, comm[users], lang[users], p["topic"], p["language"], p["quality"],
+                         p["timeliness"], (now - p["created"]).astype(np.float32),
+                         p["eng_visible"], followed)
+    pm = prop[users] * match
+    want = np.empty((n, 5), np.float32)
+    for j in range(3):
+        want[:, j] = c.base[j] * pm
+    want[:, 3] = np.where(p["is_op"], c.base[3] * pm, 0.0)
+    want[:, 4] = c.base[4] * prop[users] * (1.0 - p["quality"]) * c.comprehension[lang[users],
+                                                                                  p["language"]]
+    want = np.clip(want, 0.0, 1.0)
+    assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
 @settings(max_examples=40, deadline=None)

@@ -45,8 +45,16 @@ from sim.ledger import (
 )
 from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED
-from sim.organic.engagement import Coefficients, action_probs, match_factor
-from sim.posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, KIND_ORGANIC, KIND_RESHARE
+from sim.organic.engagement import Coefficients, action_probs
+from sim.posts import (
+    KIND_OP_POST,
+    KIND_OP_REPLY,
+    KIND_OP_SHARE,
+    KIND_ORGANIC,
+    KIND_RESHARE,
+    PostColumns,
+    PostStore,
+)
 from sim.reference import engagement_probs
 from sim.runner import resolve_config
 
@@ -139,17 +147,19 @@ def formula_cases(draw):
 
 
 def engine_probs(cfg: sim.Config, r: dict) -> np.ndarray:
-    """The engine's formula (``match_factor`` then ``action_probs``) for one read."""
-    c = Coefficients.from_config(cfg)
-    match = match_factor(c, np.array([r["reader_comm"]]), np.array([r["reader_lang"]]),
-                         np.array([r["topic"]]), np.array([r["item_lang"]]),
-                         np.array([r["quality"]], np.float32),
-                         np.array([r["timeliness"]], np.float32),
-                         np.array([r["age"]], np.float32), np.array([r["visible"]]),
-                         np.array([r["followed"]]))
-    return action_probs(c, np.array([r["propensity"]]), match,
-                        c.comprehension[r["reader_lang"], r["item_lang"]],
-                        np.array([r["quality"]], np.float32), np.array([r["is_op"]]))[0]
+    """The engine's formula (``engagement.action_probs``) for one read: a reader and a root
+    made for it, the root ``age`` hours old now."""
+    cols = PostStore(capacity=1).cols
+    for name, value in (("topic", r["topic"]), ("language", r["item_lang"]),
+                        ("quality", r["quality"]), ("timeliness", r["timeliness"]),
+                        ("created", 0), ("eng_visible", r["visible"]), ("is_op", r["is_op"])):
+        cols[name][0] = value
+    one = np.zeros(1, np.int32)
+    return action_probs(Coefficients.from_config(cfg), one, one, np.array([r["followed"]]),
+                        np.array([r["reader_comm"]], np.int8),
+                        np.array([r["reader_lang"]], np.int8),
+                        np.array([r["propensity"]], np.float32), PostColumns(**cols),
+                        int(r["age"]))[0]
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)

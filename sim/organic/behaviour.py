@@ -22,7 +22,7 @@ from ..ledger import Ledger
 from ..population import Population, beta_params
 from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, resized
 from . import kernels
-from .engagement import Coefficients, action_probs, match_factor
+from .engagement import Coefficients, action_probs
 
 if TYPE_CHECKING:
     from ..moderation import Moderation
@@ -231,15 +231,11 @@ class OrganicUsers:
 
     def action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
                      ) -> np.ndarray:
-        """Engagement probabilities (like, reshare, reply, follow, report) of each read."""
+        """Engagement probabilities (like, reshare, reply, follow, report) of each read
+        (``engagement.action_probs``)."""
         pop = self.pop
-        comm, lang, prop, topic, item_lang, quality, timeliness, age, eng, is_op = \
-            kernels.read_fields(users, roots, pop.community, pop.language, pop.propensity,
-                                self.posts.columns(), self.now)
-        match = match_factor(self.coef, comm, lang, topic, item_lang, quality, timeliness, age,
-                             eng, followed)
-        return action_probs(self.coef, prop, match, self.coef.comprehension[lang, item_lang],
-                            quality, is_op)
+        return action_probs(self.coef, users, roots, followed, pop.community, pop.language,
+                            pop.propensity, self.posts.columns(), self.now)
 
     def draw(self, probs: np.ndarray) -> np.ndarray:
         """One independent coin flip per probability (``kernels.draw_actions``)."""

@@ -1,10 +1,11 @@
 """What an organic user does with an item they read: the engagement probabilities.
 
-The formula is written on arrays for the vectorised engine (the per-agent reference,
-``sim.reference``, restates it on scalars, so a change here that is not made there shows up as a
-disagreement between the two). It is also used for follow-backs of audience building. Every
-action's probability is the user's base probability times the
-user's propensity times a *match* factor:
+The match factor is written on arrays (:func:`match_factor`, also used for follow-backs of audience
+building); the probabilities of a batch of reads are computed in one compiled pass that gives the
+same bits (:func:`action_probs`). The per-agent reference, ``sim.reference``, restates the formula
+on scalars, so a change here that is not made there shows up as a disagreement between the two.
+Every action's probability is the user's base probability times the user's propensity times a
+*match* factor:
 
     match = topic * comprehension[reader language, item language] * quality ** q
             * timeliness * freshness(age) * social_proof * followed_author
@@ -30,6 +31,8 @@ import numpy as np
 
 from .. import portable
 from ..config import Config
+from . import kernels
+from .kernels import FormulaTerms
 
 ACTIONS = ("like", "reshare", "reply", "follow", "report")
 
@@ -46,6 +49,13 @@ class Coefficients:
     social_proof: float
     followed_factor: float
     fixed_reshare: float | None
+
+    @property
+    def terms(self) -> FormulaTerms:
+        """What the compiled formula needs (:func:`sim.organic.kernels.engagement_probs`)."""
+        return FormulaTerms(self.base, self.comprehension, np.float32(self.quality_exponent),
+                            float(self.cross_topic), float(self.social_proof),
+                            float(self.followed_factor))
 
     @classmethod
     def from_config(cls, cfg: Config) -> Coefficients:
@@ -68,28 +78,33 @@ def match_factor(c: Coefficients, reader_comm, reader_lang, topic, lang, quality
     """Content-reader match (see module docstring); works on arrays or scalars."""
     topic_f = np.where(reader_comm == topic, 1.0, c.cross_topic)
     comp = c.comprehension[reader_lang, lang]
-    fresh = np.exp(-c.fresh_rate * age)  # float32: numpy's own, see sim.portable
+    fresh = freshness(c, age)
     proof = 1.0 + c.social_proof * portable.log1p(visible_eng)
     foll = np.where(followed, c.followed_factor, 1.0)
     return topic_f * comp * portable.power(quality, c.quality_exponent) * timeliness * fresh \
         * proof * foll
 
 
-def action_probs(c: Coefficients, propensity, match, comprehension, quality, is_op):
-    """Probabilities of (like, reshare, reply, follow, report), shape (..., 5).
+def freshness(c: Coefficients, age):
+    """``2 ** (-age / freshness_halflife)``, as ``exp(-ln2 / halflife x age)`` in the age's
+    precision (single in the engine)."""
+    return np.exp(-c.fresh_rate * age)  # float32: numpy's own, see sim.portable
 
-    ``follow`` applies only to operation authors (the organic graph is static); ``report`` is
-    counted for every item but only operation content is ever in the ledgers."""
-    propensity = np.asarray(propensity, np.float32)
-    pm = propensity * match
-    out = np.empty(np.shape(pm) + (5,), np.float32)
+
+def action_probs(c: Coefficients, users, roots, followed, community, language, propensity,
+                 posts, now: int) -> np.ndarray:
+    """Probabilities of (like, reshare, reply, follow, report) of each read (``users[i]`` read
+    root ``roots[i]``; ``followed[i]``: the reader follows its author), shape (reads, 5): each
+    base probability times the reader's propensity times :func:`match_factor`, except
+    ``follow``, which applies only to operation authors (the organic graph is static), and
+    ``report``, ``report_prob * propensity * (1 - quality) * comprehension`` (counted for every
+    item, but only operation content is ever in the ledgers); clipped to [0, 1]. In validation
+    mode only the fixed reshare probability. Computed in one compiled pass over the reads
+    (:func:`sim.organic.kernels.engagement_probs`, the same bits as the array formula)."""
     if c.fixed_reshare is not None:
-        out[...] = 0.0
-        out[..., 1] = c.fixed_reshare
+        out = np.zeros((users.size, 5), np.float32)
+        out[:, 1] = c.fixed_reshare
         return out
-    out[..., 0] = c.base[0] * pm
-    out[..., 1] = c.base[1] * pm
-    out[..., 2] = c.base[2] * pm
-    out[..., 3] = np.where(is_op, c.base[3] * pm, 0.0)
-    out[..., 4] = c.base[4] * propensity * (1.0 - quality) * comprehension
-    return np.clip(out, 0.0, 1.0)
+    fresh = freshness(c, np.arange(now + 1, dtype=np.float32))  # by age in hours
+    return kernels.engagement_probs(users, roots, followed, community, language, propensity,
+                                    posts, now, c.terms, fresh)

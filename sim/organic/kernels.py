@@ -10,11 +10,27 @@ states its rule; ``sim.reference`` restates each one agent at a time. ``posts`` 
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
+from ..feeds.kernels import LOG1P
 from ..intrinsics import AHEAD, prefetch
 from ..network import in_sorted
+
+
+class FormulaTerms(NamedTuple):
+    """The engagement formula's coefficients, as :func:`engagement_probs` needs them (see
+    :class:`sim.organic.engagement.Coefficients`)."""
+
+    base: np.ndarray  # float32 (5,): base probability per action
+    comprehension: np.ndarray  # float32 (languages, languages)
+    quality_exponent: np.float32
+    cross_topic: float
+    social_proof: float
+    followed_factor: float
 
 
 @njit(cache=True)
@@ -182,42 +198,52 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
 
 
 @njit(cache=True)
-def read_fields(users, roots, community, language, propensity, posts, now):
-    """What the engagement formula needs of each read (``users[i]`` read root ``roots[i]``),
-    gathered in one pass: the reader's community, language and propensity; the root's topic,
-    language, quality, timeliness, age in hours (single precision), visible engagement and
-    whether it is operation content."""
+def engagement_probs(users, roots, followed, community, language, propensity, posts, now, coef,
+                     fresh):
+    """The engagement probabilities of each read (``users[i]`` read root ``roots[i]``;
+    ``followed[i]``: the reader follows its author) as :func:`sim.organic.engagement.action_probs`
+    states them, fields gathered and the formula computed in one pass, operation by operation in
+    the order and precision of the array formula (:func:`~sim.organic.engagement.match_factor`),
+    so with its bits. ``coef`` is a :class:`FormulaTerms`; ``fresh[a]``, the freshness factor of
+    an item ``a`` hours old (numpy's float32 ``exp``, computed outside: see ``sim.portable``).
+    Returns (reads, 5) float32."""
     n = users.size
-    comm, lang = np.empty(n, community.dtype), np.empty(n, language.dtype)
-    prop = np.empty(n, propensity.dtype)
-    top, ilang = np.empty(n, posts.topic.dtype), np.empty(n, posts.language.dtype)
-    qual, tim = np.empty(n, posts.quality.dtype), np.empty(n, posts.timeliness.dtype)
-    age, eng = np.empty(n, np.float32), np.empty(n, posts.eng_visible.dtype)
-    op = np.empty(n, np.bool_)
+    out = np.empty((n, 5), np.float32)
+    base, comprehension, exponent = coef.base, coef.comprehension, coef.quality_exponent
+    cross_topic, social_proof, followed_factor = (coef.cross_topic, coef.social_proof,
+                                                  coef.followed_factor)
     # columns out of the bundle once (a field read per item costs far more)
-    p_created = posts.created
-    p_eng_visible = posts.eng_visible
-    p_is_op = posts.is_op
-    p_language = posts.language
-    p_quality = posts.quality
-    p_timeliness = posts.timeliness
+    p_created, p_eng_visible, p_is_op = posts.created, posts.eng_visible, posts.is_op
+    p_language, p_quality, p_timeliness = posts.language, posts.quality, posts.timeliness
     p_topic = posts.topic
+    zero, one = np.float32(0.0), np.float32(1.0)
     for i in range(n):
         if i + AHEAD < n:
             fetch_fields(users[i + AHEAD], roots[i + AHEAD], community, language, propensity,
                          posts)
         u, r = users[i], roots[i]
-        comm[i], lang[i], prop[i] = community[u], language[u], propensity[u]
-        top[i], ilang[i] = p_topic[r], p_language[r]
-        qual[i], tim[i] = p_quality[r], p_timeliness[r]
-        age[i] = np.float32(now - p_created[r])
-        eng[i], op[i] = p_eng_visible[r], p_is_op[r]
-    return comm, lang, prop, top, ilang, qual, tim, age, eng, op
+        prop, quality = np.float32(propensity[u]), p_quality[r]
+        comp = comprehension[language[u], p_language[r]]
+        match = (1.0 if community[u] == p_topic[r] else cross_topic) * np.float64(comp)
+        match = match * np.float64(quality ** exponent)
+        match = match * np.float64(p_timeliness[r])
+        match = match * np.float64(fresh[now - p_created[r]])
+        e = p_eng_visible[r]
+        match = match * (1.0 + social_proof * (LOG1P[e] if e < LOG1P.size
+                                                else math.log1p(np.float64(e))))
+        match = match * (followed_factor if followed[i] else 1.0)
+        pm = np.float64(prop) * match
+        for j in range(4):
+            x = np.float32(np.float64(base[j]) * pm) if j < 3 or p_is_op[r] else zero
+            out[i, j] = min(max(x, zero), one)
+        x = base[4] * prop * (one - quality) * comp
+        out[i, 4] = min(max(x, zero), one)
+    return out
 
 
 @njit(cache=True, inline="always")
 def fetch_fields(u, r, community, language, propensity, posts):
-    """Prefetch what :func:`read_fields` reads of reader ``u`` and root ``r``."""
+    """Prefetch what :func:`engagement_probs` reads of reader ``u`` and root ``r``."""
     prefetch(community, u)
     prefetch(language, u)
     prefetch(propensity, u)
