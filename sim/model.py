@@ -68,7 +68,7 @@ class InfluenceModel(mesa.Model):
         self.operation = Operation(cfg, pop, self.platforms, self.posts, self.ledger,
                                    self.outbox, rng, self.vanity_rng)
         team = self.operation.accounts.operator
-        self.operators = AgentSet([Operator(self, i) for i in range(int(team.max(initial=-1)) + 1)],
+        self.operators = AgentSet([Operator(self) for _ in range(int(team.max(initial=-1)) + 1)],
                                   random=self.random)
         self.staff = Staff(self, list(self.operators))
         self.paymaster = Paymaster(self)

@@ -43,15 +43,15 @@ class HourPlan:
 
 
 class Operator(mesa.Agent):
-    """One member of staff: runs the troll accounts that carry its index (``operator`` of
-    :class:`~sim.operation.accounts.TrollAccounts`); if adaptive, learns a split of its budget
-    among tactics. Its schedule and rates are the staff's (one ``[operation]`` for all)."""
+    """One member of staff: the ``i``-th operator made runs the troll accounts whose
+    ``operator`` (:class:`~sim.operation.accounts.TrollAccounts`) is ``i``; if adaptive, it
+    learns a split of its budget among tactics. Its schedule and rates are the staff's (one
+    ``[operation]`` for all), its budget and tokens entries of the staff's arrays."""
 
     model: InfluenceModel
 
-    def __init__(self, model: InfluenceModel, index: int) -> None:
+    def __init__(self, model: InfluenceModel) -> None:
         super().__init__(model)
-        self.index = index
         ad = model.cfg.adaptation
         self.learner = Learner(candidate_splits(ad.arms), ad.epsilon, model.rng,
                                ad.fixed_split) if ad.enabled else None
