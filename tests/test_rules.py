@@ -154,8 +154,8 @@ def engine_probs(cfg: sim.Config, r: dict) -> np.ndarray:
                         ("quality", r["quality"]), ("timeliness", r["timeliness"]),
                         ("created", 0), ("eng_visible", r["visible"]), ("is_op", r["is_op"])):
         cols[name][0] = value
-    one = np.zeros(1, np.int32)
-    return action_probs(Coefficients.from_config(cfg), one, one, np.array([r["followed"]]),
+    zero = np.zeros(1, np.int32)  # reader 0 read post 0
+    return action_probs(Coefficients.from_config(cfg), zero, zero, np.array([r["followed"]]),
                         np.array([r["reader_comm"]], np.int8),
                         np.array([r["reader_lang"]], np.int8),
                         np.array([r["propensity"]], np.float32), PostColumns(**cols),

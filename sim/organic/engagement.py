@@ -32,7 +32,6 @@ import numpy as np
 from .. import portable
 from ..config import Config
 from . import kernels
-from .kernels import FormulaTerms
 
 ACTIONS = ("like", "reshare", "reply", "follow", "report")
 
@@ -51,11 +50,11 @@ class Coefficients:
     fixed_reshare: float | None
 
     @property
-    def terms(self) -> FormulaTerms:
+    def terms(self) -> kernels.FormulaTerms:
         """What the compiled formula needs (:func:`sim.organic.kernels.engagement_probs`)."""
-        return FormulaTerms(self.base, self.comprehension, np.float32(self.quality_exponent),
-                            float(self.cross_topic), float(self.social_proof),
-                            float(self.followed_factor))
+        return kernels.FormulaTerms(self.base, self.comprehension,
+                                    np.float32(self.quality_exponent), float(self.cross_topic),
+                                    float(self.social_proof), float(self.followed_factor))
 
     @classmethod
     def from_config(cls, cfg: Config) -> Coefficients:

@@ -1,5 +1,6 @@
 """Compiled loops (numba) for what organic users do in an hour: who is online, reply views, the
-engagement coin flips, first reshares, and counting each read's impression and actions.
+engagement probabilities and coin flips, first reshares, and counting each read's impression and
+actions.
 
 Each is a loop over a variable number of items per user: as whole-array numpy it would need
 sorts, scatters, padded temporaries and one random number per possible event; compiled
