@@ -27,6 +27,7 @@ from .memory import keep_freed_memory
 from .moderation import Moderation
 from .network import make_follower_graph
 from .operation import Operation, Operator, Staff
+from .operation.accounts import n_operators
 from .organic import OrganicUsers
 from .platform import Platform
 from .population import make_population
@@ -67,10 +68,9 @@ class InfluenceModel(mesa.Model):
         # --- the operation: accounts, operators, paymaster ----------------------------------
         self.operation = Operation(cfg, pop, self.platforms, self.posts, self.ledger,
                                    self.outbox, rng, self.vanity_rng)
-        team = self.operation.accounts.operator
-        self.operators = AgentSet([Operator(self) for _ in range(int(team.max(initial=-1)) + 1)],
+        self.operators = AgentSet([Operator(self) for _ in range(n_operators(cfg))],
                                   random=self.random)
-        self.staff = Staff(self, list(self.operators))
+        self.staff = Staff(self)
         self.paymaster = Paymaster(self)
         # --- platforms' moderation: its own random stream (off: nothing else changes) --------
         self.moderation = Moderation(self) if any(

@@ -62,9 +62,9 @@ class Staff:
     ``[operation]``), and per operator, in arrays, the platform mix it restores, its remaining
     replacement budget and its purchase tokens."""
 
-    def __init__(self, model: InfluenceModel, operators: list[Operator]) -> None:
+    def __init__(self, model: InfluenceModel) -> None:
         self.model = model
-        self.operators = operators
+        self.n = len(model.operators)
         oc = model.cfg.operation
         self.tactics = oc
         hours = np.zeros(24, bool)
@@ -78,16 +78,15 @@ class Staff:
         # replacing removed accounts: the platform mix to restore, a budget and a purchase rate
         acc = model.operation.accounts
         self.target = self.accounts_by_platform(np.ones(acc.n, bool))
-        self.budget = np.full(len(operators), oc.replacement_budget, np.int64)
-        self.tokens = np.zeros(len(operators))
+        self.budget = np.full(self.n, oc.replacement_budget, np.int64)
+        self.tokens = np.zeros(self.n)
 
     def accounts_by_platform(self, which: np.ndarray) -> np.ndarray:
         """Accounts selected by the mask ``which``, counted per (operator, platform)."""
         acc = self.model.operation.accounts
         n_platforms = len(self.model.cfg.platforms)
         key = acc.operator[which].astype(np.int64) * n_platforms + acc.platform[which]
-        return np.bincount(key, minlength=len(self.operators) * n_platforms).reshape(
-            len(self.operators), n_platforms)
+        return np.bincount(key, minlength=self.n * n_platforms).reshape(self.n, n_platforms)
 
     def on_shift(self, tick: int) -> bool:
         local = tick + self.tactics.utc_offset
@@ -133,14 +132,13 @@ class Staff:
                      self_amp_share_fraction=t.self_amp_share_fraction,
                      buy_followers=t.fake_followers_per_day if buying else 0.0,
                      content_lag_hours=t.content_lag_hours, quality_bonus=0.0)
-        n = len(self.operators)
-        return {k: np.broadcast_to(np.asarray(v, np.float64), n) for k, v in r.items()}
+        return {k: np.broadcast_to(np.asarray(v, np.float64), self.n) for k, v in r.items()}
 
     def adapted_rates(self, working: bool, buying: bool) -> dict:
         """Adaptive operators' rates from their current splits (per operator, or one for all)."""
         ad = self.model.cfg.adaptation
         t = self.tactics
-        a = dict(zip(TACTICS, np.array([op.learner.allocation for op in self.operators]).T,
+        a = dict(zip(TACTICS, np.array([op.learner.allocation for op in self.model.operators]).T,
                      strict=True))
         per_hour = self.per_shift_hour
         posts = a["volume"] * ad.full_volume
