@@ -1,5 +1,6 @@
 """CPU instructions numba does not offer as functions: counting and finding set bits of a word
-(the feeds' unread masks) and prefetching (the memory-bound loops over posts and feed rows)."""
+(the feeds' unread masks) and prefetching (the memory-bound loops over posts and feed rows); and
+the calling thread's id, which the C library knows and numba does not tell."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ def prefetch(typingctx, ary, idx):
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
     return types.none(ary, idx), codegen
+
+
+@intrinsic
+def thread_id(typingctx):
+    """The calling thread's id in the operating system (the C library's ``gettid``, Linux):
+    what :func:`os.sched_setaffinity` takes to pin one thread of a process."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(32), []), "gettid")
+        return builder.call(fn, [])
+    return types.int32(), codegen
 
 
 AHEAD = 16

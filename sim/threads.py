@@ -21,7 +21,14 @@ numba's ``workqueue`` threading layer is chosen unless ``NUMBA_THREADING_LAYER``
 it is fork-safe (calibration forks its workers; GNU OpenMP, which numba prefers when present, is
 not) and its idle threads sleep rather than spin, which on a machine shared with other jobs made
 OpenMP cost ten times the CPU time of one thread on a small run.
+
+Before its first parallel pass a process pins each thread of numba's pool that its passes use to
+a core of its own (:func:`pin_workers`; ``SIM_PIN_THREADS=0`` leaves them unpinned). Left to
+itself, Linux often ran the two threads of a pass one after the other, not side by side, when
+the main thread had been busy just before (as it is between the passes of an hour): on two cores
+such a pass took as long as on one (measured in README, Performance).
 """
+
 
 from __future__ import annotations
 
@@ -35,13 +42,17 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
+import numpy as np
+from numba import njit, prange
 
 from .config import ConfigError
+from .intrinsics import thread_id
 
 ENV = "SIM_THREADS"
-MIN_PARALLEL_ROWS = 1 << 18  # online feed rows below which a read runs on one thread
-# (with prefetching, one thread read faster than two at 10^6 users, about 8*10^4 rows a
-# platform-hour, and slower at 10^7, about 8*10^5: the cut lies between, not fitted)
+PIN_ENV = "SIM_PIN_THREADS"
+MIN_PARALLEL_ROWS = 1 << 14  # online feed rows below which a read runs on one thread
+# (with the threads pinned, two threads read faster than one at 10^6 users, 3-8*10^4 rows a
+# platform-hour, as fast at 3*10^5 and slower at 10^5: the cut lies between, not fitted)
 MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
@@ -89,8 +100,46 @@ def parallel_worth(work: int, writes: bool = False) -> bool:
     them at once (a dashboard serving several sessions), so models stepped (or built) in other
     threads run serially."""
     least = MIN_PARALLEL_WRITES if writes else MIN_PARALLEL_ROWS
-    return (work >= least and numba.get_num_threads() > 1
-            and threading.current_thread() is threading.main_thread())
+    worth = (work >= least and numba.get_num_threads() > 1
+             and threading.current_thread() is threading.main_thread())
+    if worth:
+        pin_workers()
+    return worth
+
+
+_pinned: tuple[int, int, int] | None = None  # (process, threads, first core) last pinned for
+_first_core = 0  # where this process's share of the cores starts (a forked child's: after its
+# parent's)
+
+
+def pin_workers() -> None:
+    """Pin each of the threads this thread's parallel passes use to a core of its own, in the
+    order of the cores this process may run on (from :data:`_first_core` on, round the list);
+    once per process and number of threads. Only numba's ``workqueue`` layer is pinned (it
+    gives the ``i``-th share of a pass to the ``i``-th thread of its pool, always the same
+    one), only on Linux, and not if ``SIM_PIN_THREADS`` is 0. Where the threads run changes
+    no result."""
+    global _pinned
+    n = numba.get_num_threads()
+    key = (os.getpid(), n, _first_core)
+    if key == _pinned:
+        return
+    _pinned = key
+    if (numba.config.THREADING_LAYER != "workqueue" or not hasattr(os, "sched_setaffinity")
+            or os.environ.get(PIN_ENV, "").strip() == "0"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    for k, tid in enumerate(_worker_ids(n)):
+        os.sched_setaffinity(int(tid), {cores[(_first_core + k) % len(cores)]})
+
+
+@njit(cache=True, parallel=True)
+def _worker_ids(n):
+    """The operating system's id of the thread running each of the ``n`` shares of a pass."""
+    out = np.empty(n, np.int32)
+    for i in prange(n):
+        out[i] = thread_id()
+    return out
 
 
 class Alongside:
@@ -113,7 +162,8 @@ class Alongside:
                 and sys.platform == "linux"):
             ctx = multiprocessing.get_context("fork")
             self._conn, child_end = ctx.Pipe(duplex=False)
-            self._proc = ctx.Process(target=_child, args=(fn, child_end, self._threads // 2),
+            self._proc = ctx.Process(target=_child, args=(fn, child_end, self._threads // 2,
+                                                          self._threads - self._threads // 2),
                                      daemon=True)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "This process .* is multi-threaded",
@@ -160,9 +210,11 @@ class Alongside:
         self.close()
 
 
-def _child(fn: Callable[[], Any], conn: Any, threads: int) -> None:
+def _child(fn: Callable[[], Any], conn: Any, threads: int, first_core: int) -> None:
+    global _first_core
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
     numba.set_num_threads(threads)
+    _first_core = first_core  # the parent's threads keep the cores before
     try:
         out = (True, fn())
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it

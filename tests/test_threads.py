@@ -113,3 +113,34 @@ def test_the_counterfactual_alongside_gives_the_numbers_of_one_run_after_the_oth
     alongside, inline = run(2), run(1)
     assert alongside["counterfactual_organic_impressions"] > 0
     assert alongside == inline
+
+
+def _affinities(tids) -> list[set[int]]:
+    return [os.sched_getaffinity(int(t)) for t in tids]
+
+
+@needs_two
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning is for Linux")
+def test_a_parallel_pass_first_pins_its_threads_each_to_a_core_of_its_own(monkeypatch) -> None:
+    """In the order of the process's cores from where its share starts (a forked child's after
+    its parent's), and not at all with SIM_PIN_THREADS=0; unpinned again afterwards."""
+    before, cores = sim.get_threads(), sorted(os.sched_getaffinity(0))
+    set_threads(2)
+    tids = sim.threads._worker_ids(2)
+    try:
+        assert len(set(tids)) == 2 and os.getpid() not in tids
+        for first in (0, 1):
+            monkeypatch.setattr(sim.threads, "_pinned", None)
+            monkeypatch.setattr(sim.threads, "_first_core", first)
+            assert sim.threads.parallel_worth(sim.threads.MIN_PARALLEL_ROWS)
+            assert _affinities(tids) == [{cores[first]}, {cores[(first + 1) % len(cores)]}]
+        for t in tids:
+            os.sched_setaffinity(int(t), cores)
+        monkeypatch.setattr(sim.threads, "_pinned", None)
+        monkeypatch.setenv(sim.threads.PIN_ENV, "0")
+        assert sim.threads.parallel_worth(sim.threads.MIN_PARALLEL_ROWS)
+        assert _affinities(tids) == [set(cores)] * 2
+    finally:
+        for t in tids:
+            os.sched_setaffinity(int(t), cores)
+        set_threads(before)
