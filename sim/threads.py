@@ -53,7 +53,8 @@ PIN_ENV = "SIM_PIN_THREADS"
 MIN_PARALLEL_ROWS = 1 << 14  # online feed rows below which a read runs on one thread
 # (with the threads pinned, two threads read faster than one at 10^6 users, 3-8*10^4 rows a
 # platform-hour, as fast at 3*10^5 and slower at 10^5: the cut lies between, not fitted)
-MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread
+MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread (also
+# edges drawn and engagement probabilities computed)
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
@@ -95,7 +96,8 @@ def get_threads() -> int:
 def parallel_worth(work: int, writes: bool = False) -> bool:
     """Whether a parallel pass is worth waking other threads for: more than one thread, and at
     least :data:`MIN_PARALLEL_ROWS` online feed rows to read (or, for ``writes``,
-    :data:`MIN_PARALLEL_WRITES` feed writes to deliver or graph edges to draw). Only the main
+    :data:`MIN_PARALLEL_WRITES` feed writes to deliver, graph edges to draw or reads whose
+    engagement probabilities to compute). Only the main
     thread runs parallel passes: the workqueue layer aborts the process if two threads launch
     them at once (a dashboard serving several sessions), so models stepped (or built) in other
     threads run serially."""

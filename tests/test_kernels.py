@@ -26,7 +26,7 @@ from sim.network import (
     search_right,
 )
 from sim.organic import ReshareMemory, kernels
-from sim.organic.engagement import Coefficients, action_probs, match_factor
+from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
 from sim.posts import PostColumns, PostStore
 from sim.runner import resolve_config
 
@@ -365,6 +365,13 @@ def test_the_compiled_formula_gives_the_array_formulas_bits(seed, engaged) -> No
                                                                                   p["language"]]
     want = np.clip(want, 0.0, 1.0)
     assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    # the parallel pass, over several tasks and a partial last one, gives the same rows
+    k = 2 * kernels.READ_CHUNK // n + 1
+    par = kernels.engagement_probs_parallel(
+        np.tile(users, k), np.tile(roots, k), np.tile(followed, k), comm, lang, prop,
+        post_columns(n_posts, **posts), now, c.terms,
+        freshness(c, np.arange(now + 1, dtype=np.float32)))
+    assert np.array_equal(par.view(np.uint32), np.tile(got, (k, 1)).view(np.uint32))
 
 
 @settings(max_examples=40, deadline=None)

@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import portable
 from ..config import Config
+from ..threads import parallel_worth
 from . import kernels
 
 ACTIONS = ("like", "reshare", "reply", "follow", "report")
@@ -99,11 +100,14 @@ def action_probs(c: Coefficients, users, roots, followed, community, language, p
     ``report``, ``report_prob * propensity * (1 - quality) * comprehension`` (counted for every
     item, but only operation content is ever in the ledgers); clipped to [0, 1]. In validation
     mode only the fixed reshare probability. Computed in one compiled pass over the reads
-    (:func:`sim.organic.kernels.engagement_probs`, the same bits as the array formula)."""
+    (:func:`sim.organic.kernels.engagement_probs`, the same bits as the array formula; on
+    several threads for a large batch)."""
     if c.fixed_reshare is not None:
         out = np.zeros((users.size, 5), np.float32)
         out[:, 1] = c.fixed_reshare
         return out
     fresh = freshness(c, np.arange(now + 1, dtype=np.float32))  # by age in hours
-    return kernels.engagement_probs(users, roots, followed, community, language, propensity,
-                                    posts, now, c.terms, fresh)
+    probs = (kernels.engagement_probs_parallel if parallel_worth(users.size, writes=True)
+             else kernels.engagement_probs)
+    return probs(users, roots, followed, community, language, propensity, posts, now, c.terms,
+                 fresh)

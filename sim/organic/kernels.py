@@ -15,7 +15,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..feeds.kernels import LOG1P
 from ..intrinsics import AHEAD, prefetch
@@ -208,8 +208,32 @@ def engagement_probs(users, roots, followed, community, language, propensity, po
     so with its bits. ``coef`` is a :class:`FormulaTerms`; ``fresh[a]``, the freshness factor of
     an item ``a`` hours old (numpy's float32 ``exp``, computed outside: see ``sim.portable``).
     Returns (reads, 5) float32."""
+    out = np.empty((users.size, 5), np.float32)
+    engagement_rows(out, 0, users.size, users, roots, followed, community, language, propensity,
+                    posts, now, coef, fresh)
+    return out
+
+
+READ_CHUNK = 1 << 14  # reads whose probabilities one parallel task computes
+
+
+@njit(cache=True, parallel=True)
+def engagement_probs_parallel(users, roots, followed, community, language, propensity, posts,
+                              now, coef, fresh):
+    """:func:`engagement_probs` on every thread numba is given, ``READ_CHUNK`` reads a task
+    (each read's row is computed alone: the same array as on one thread)."""
     n = users.size
     out = np.empty((n, 5), np.float32)
+    for c in prange((n + READ_CHUNK - 1) // READ_CHUNK):
+        engagement_rows(out, c * READ_CHUNK, min(n, (c + 1) * READ_CHUNK), users, roots, followed,
+                        community, language, propensity, posts, now, coef, fresh)
+    return out
+
+
+@njit(cache=True)
+def engagement_rows(out, i0, i1, users, roots, followed, community, language, propensity, posts,
+                    now, coef, fresh):
+    """Rows ``i0:i1`` of :func:`engagement_probs` into ``out``."""
     base, comprehension, exponent = coef.base, coef.comprehension, coef.quality_exponent
     cross_topic, social_proof, followed_factor = (coef.cross_topic, coef.social_proof,
                                                   coef.followed_factor)
@@ -218,8 +242,8 @@ def engagement_probs(users, roots, followed, community, language, propensity, po
     p_language, p_quality, p_timeliness = posts.language, posts.quality, posts.timeliness
     p_topic = posts.topic
     zero, one = np.float32(0.0), np.float32(1.0)
-    for i in range(n):
-        if i + AHEAD < n:
+    for i in range(i0, i1):
+        if i + AHEAD < i1:
             fetch_fields(users[i + AHEAD], roots[i + AHEAD], community, language, propensity,
                          posts)
         u, r = users[i], roots[i]
@@ -239,7 +263,6 @@ def engagement_probs(users, roots, followed, community, language, propensity, po
             out[i, j] = min(max(x, zero), one)
         x = base[4] * prop * (one - quality) * comp
         out[i, 4] = min(max(x, zero), one)
-    return out
 
 
 @njit(cache=True, inline="always")
