@@ -22,8 +22,9 @@ it is fork-safe (calibration forks its workers; GNU OpenMP, which numba prefers 
 not) and its idle threads sleep rather than spin, which on a machine shared with other jobs made
 OpenMP cost ten times the CPU time of one thread on a small run.
 
-Before its first parallel pass a process pins each thread of numba's pool that its passes use to
-a core of its own (:func:`pin_workers`; ``SIM_PIN_THREADS=0`` leaves them unpinned). Left to
+Before its first parallel pass, a run that takes every core it may run on (with its
+counterfactual's process, if any) pins each thread of numba's pool that its passes use to a core
+of its own (:func:`pin_workers`; ``SIM_PIN_THREADS=0`` leaves them unpinned). Left to
 itself, Linux often ran the two threads of a pass one after the other, not side by side, when
 the main thread had been busy just before (as it is between the passes of an hour): on two cores
 such a pass took as long as on one (measured in README, Performance).
@@ -109,30 +110,38 @@ def parallel_worth(work: int, writes: bool = False) -> bool:
     return worth
 
 
-_pinned: tuple[int, int, int] | None = None  # (process, threads, first core) last pinned for
-_first_core = 0  # where this process's share of the cores starts (a forked child's: after its
-# parent's)
+_pinned: tuple[int, ...] | None = None  # what the threads were last placed for
+_first_core = 0  # cores before this process's share (a forked child's: its parent's threads)
+_beside = 0  # threads a child forked by this process uses beside it (after this one's share)
 
 
 def pin_workers() -> None:
-    """Pin each of the threads this thread's parallel passes use to a core of its own, in the
-    order of the cores this process may run on (from :data:`_first_core` on, round the list);
-    once per process and number of threads. Only numba's ``workqueue`` layer is pinned (it
-    gives the ``i``-th share of a pass to the ``i``-th thread of its pool, always the same
-    one), only on Linux, and not if ``SIM_PIN_THREADS`` is 0. Where the threads run changes
-    no result."""
+    """Place the threads this thread's parallel passes use (:func:`placement`); once per
+    process and number of threads. Only numba's ``workqueue`` layer (which gives the ``i``-th
+    share of a pass to the ``i``-th thread of its pool, always the same one), only on Linux,
+    and not if ``SIM_PIN_THREADS`` is 0. Where the threads run changes no result."""
     global _pinned
     n = numba.get_num_threads()
-    key = (os.getpid(), n, _first_core)
+    key = (os.getpid(), n, _first_core, _beside)
     if key == _pinned:
         return
     _pinned = key
     if (numba.config.THREADING_LAYER != "workqueue" or not hasattr(os, "sched_setaffinity")
             or os.environ.get(PIN_ENV, "").strip() == "0"):
         return
-    cores = sorted(os.sched_getaffinity(0))
-    for k, tid in enumerate(_worker_ids(n)):
-        os.sched_setaffinity(int(tid), {cores[(_first_core + k) % len(cores)]})
+    where = placement(n, _first_core, _beside, sorted(os.sched_getaffinity(0)))
+    for tid, cores in zip(_worker_ids(n), where, strict=True):
+        os.sched_setaffinity(int(tid), cores)
+
+
+def placement(n: int, first: int, beside: int, cores: list[int]) -> list[set[int]]:
+    """Where each of a process's ``n`` threads may run, given the ``cores`` it may run on: if
+    the run's threads (``first`` of them in a process before it, ``beside`` in one after it)
+    take every core, each its own core, in order from the ``first``-th on; otherwise any of
+    them (other jobs may share the machine: pinned threads could not move away from them)."""
+    if first + n + beside < len(cores):
+        return [set(cores)] * n
+    return [{cores[(first + k) % len(cores)]} for k in range(n)]
 
 
 @njit(cache=True, parallel=True)
@@ -157,6 +166,7 @@ class Alongside:
     warning Python gives on forking a process with native threads is silenced here."""
 
     def __init__(self, fn: Callable[[], Any]) -> None:
+        global _beside
         self._fn = fn
         self._proc: Any = None
         self._threads = get_threads()
@@ -173,6 +183,7 @@ class Alongside:
                 self._proc.start()
             child_end.close()
             numba.set_num_threads(self._threads - self._threads // 2)
+            _beside = self._threads // 2
 
     @property
     def forked(self) -> bool:
@@ -196,6 +207,7 @@ class Alongside:
         return value
 
     def close(self) -> None:
+        global _beside
         if self._proc is None:
             return
         if self._proc.is_alive():
@@ -204,6 +216,7 @@ class Alongside:
         self._conn.close()
         self._proc = None
         numba.set_num_threads(self._threads)
+        _beside = 0
 
     def __enter__(self) -> Alongside:
         return self
@@ -213,10 +226,10 @@ class Alongside:
 
 
 def _child(fn: Callable[[], Any], conn: Any, threads: int, first_core: int) -> None:
-    global _first_core
+    global _first_core, _beside
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
     numba.set_num_threads(threads)
-    _first_core = first_core  # the parent's threads keep the cores before
+    _first_core, _beside = first_core, 0  # the parent's threads keep the cores before
     try:
         out = (True, fn())
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it

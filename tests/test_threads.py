@@ -123,7 +123,8 @@ def _affinities(tids) -> list[set[int]]:
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning is for Linux")
 def test_a_parallel_pass_first_pins_its_threads_each_to_a_core_of_its_own(monkeypatch) -> None:
     """In the order of the process's cores from where its share starts (a forked child's after
-    its parent's), and not at all with SIM_PIN_THREADS=0; unpinned again afterwards."""
+    its parent's), and not at all with SIM_PIN_THREADS=0; unpinned again afterwards. (Two
+    threads on two cores take every core; see the next test for runs that do not.)"""
     before, cores = sim.get_threads(), sorted(os.sched_getaffinity(0))
     set_threads(2)
     tids = sim.threads._worker_ids(2)
@@ -144,3 +145,13 @@ def test_a_parallel_pass_first_pins_its_threads_each_to_a_core_of_its_own(monkey
         for t in tids:
             os.sched_setaffinity(int(t), cores)
         set_threads(before)
+
+
+def test_threads_are_pinned_only_when_the_run_takes_every_core() -> None:
+    """A run and its counterfactual's process share the cores in order; a run leaving cores to
+    others leaves its threads free to move."""
+    eight = list(range(8))
+    assert sim.threads.placement(2, 0, 0, eight) == [set(eight)] * 2
+    assert sim.threads.placement(4, 0, 4, eight) == [{0}, {1}, {2}, {3}]  # parent, child beside
+    assert sim.threads.placement(4, 4, 0, eight) == [{4}, {5}, {6}, {7}]  # the child
+    assert sim.threads.placement(3, 0, 0, [1, 5, 6]) == [{1}, {5}, {6}]
