@@ -35,10 +35,15 @@ class Population:
 
 def categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
     """``size`` draws of category indices with the given (unnormalised) weights."""
+    return category_of(weights, rng.random(size))
+
+
+def category_of(weights, u: np.ndarray) -> np.ndarray:
+    """The category indices that uniforms ``u`` stand for under the (unnormalised) weights:
+    :func:`categorical`'s rule, for uniforms drawn beforehand."""
     w = np.asarray(weights, dtype=float)
     # (rounding can leave the last cumulative weight just under a draw: its index is len(w))
-    return np.minimum(np.searchsorted(np.cumsum(w / w.sum()), rng.random(size), side="right"),
-                      len(w) - 1)
+    return np.minimum(np.searchsorted(np.cumsum(w / w.sum()), u, side="right"), len(w) - 1)
 
 
 def beta_params(mean: float, concentration: float) -> tuple[float, float]:

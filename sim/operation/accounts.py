@@ -8,12 +8,13 @@ counts, so buying them cannot perturb the real world.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ..config import Config
-from ..population import beta_params, categorical
+from ..population import beta_params, categorical, category_of
 from ..posts import resized
 
 ORIGIN_NAMES = ("initial", "bought", "hijacked", "fresh")
@@ -74,18 +75,6 @@ class TrollAccounts:
             setattr(self, name, store[:n1])
         return np.arange(n0, n1)
 
-    @classmethod
-    def concat(cls, parts: list[TrollAccounts]) -> TrollAccounts:
-        """The accounts of ``parts``, one after another."""
-        if len(parts) == 1:
-            return parts[0]
-        out = cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                     for f in fields(cls) if f.init})
-        for f in fields(cls):
-            if not f.init:
-                setattr(out, f.name, np.concatenate([getattr(p, f.name) for p in parts]))
-        return out
-
     def team(self, n_platforms: int) -> np.ndarray:
         """Each account's team: the accounts of the same operator on the same platform, which
         amplify and follow one another (a key ``operator * n_platforms + platform``)."""
@@ -141,7 +130,8 @@ def make_accounts(cfg: Config, rng: np.random.Generator,
     names = [p.name for p in cfg.platforms]
     w = np.array([oc.platform_weights.get(nm, 0.0 if oc.platform_weights else 1.0)
                   for nm in names])
-    accounts = new_accounts(cfg, rng, vanity_rng, categorical(rng, w, n).astype(np.int8),
+    platform = categorical(rng, w, n).astype(np.int8)
+    accounts = new_accounts(cfg, draw_personas(cfg, rng, vanity_rng, n, hijacked=True), platform,
                             np.repeat(np.arange(n_ops, dtype=np.int32), oc.accounts_per_operator),
                             hijacked=None, tick=0)
     accounts.fake_followers[:] = accounts.buy_followers(np.arange(n), oc.fake_followers_mean,
@@ -149,31 +139,63 @@ def make_accounts(cfg: Config, rng: np.random.Generator,
     return accounts
 
 
-def new_accounts(cfg: Config, rng: np.random.Generator, vanity_rng: np.random.Generator,
-                 platform: np.ndarray, operator: np.ndarray, hijacked: np.ndarray | None,
-                 tick: int, origin: np.ndarray | None = None) -> TrollAccounts:
-    """Accounts with personas drawn from the operation's config (``hijacked=None``: drawn with
-    ``hijacked_share``, as at the start). Whether an account buys followers and follows its team
-    only shapes what it can show, so those traits come from the vanity stream (and are drawn
-    only when a share is below 1, so that the default world is unchanged)."""
+class PersonaDraws(NamedTuple):
+    """The random numbers behind new accounts' personas (:func:`draw_personas`), kept apart
+    from what they make (:func:`new_accounts`) so that many small batches, each drawn in turn,
+    become accounts in one go."""
+
+    community: np.ndarray  # uniforms
+    language: np.ndarray  # uniforms
+    fluency: np.ndarray  # beta draws
+    hijacked: np.ndarray  # uniforms (empty: the caller decides)
+    buys_followers: np.ndarray  # vanity uniforms (empty: every account buys)
+    follows_team: np.ndarray  # vanity uniforms (empty: every account follows its team)
+
+    @classmethod
+    def concat(cls, parts: list[PersonaDraws]) -> PersonaDraws:
+        """The draws of ``parts``, one after another."""
+        return cls(*(np.concatenate(x) for x in zip(*parts, strict=True)))
+
+
+def draw_personas(cfg: Config, rng: np.random.Generator, vanity_rng: np.random.Generator,
+                  n: int, hijacked: bool) -> PersonaDraws:
+    """Draw ``n`` accounts' personas, in this order: community, language, fluency and (if
+    ``hijacked``) whether each was hijacked, with ``hijacked_share``; then, from the vanity
+    stream, whether each buys followers and follows its team. Those two traits only shape what
+    an account can show, and are drawn only when a share is below 1, so that the default world
+    is unchanged."""
+    oc = cfg.operation
+    a, b = beta_params(oc.fluency_mean, oc.fluency_concentration)
+    none = np.zeros(0)
+    community, language = rng.random(n), rng.random(n)
+    fluency = rng.beta(a, b, n)
+    hij = rng.random(n) if hijacked else none
+    buys = vanity_rng.random(n) if oc.follower_buying_share < 1 else none
+    follows = vanity_rng.random(n) if oc.team_follow_share < 1 else none
+    return PersonaDraws(community, language, fluency, hij, buys, follows)
+
+
+def new_accounts(cfg: Config, draws: PersonaDraws, platform: np.ndarray, operator: np.ndarray,
+                 hijacked: np.ndarray | None, tick: int,
+                 origin: np.ndarray | None = None) -> TrollAccounts:
+    """Accounts with the personas ``draws`` stand for under the operation's config
+    (``hijacked=None``: from the draws, with ``hijacked_share``, as at the start)."""
     oc = cfg.operation
     n = platform.size
-    comm_names = [c.name for c in cfg.population.communities]
-    cw = np.array([oc.persona_communities.get(c, 0.0) for c in comm_names])
-    a, b = beta_params(oc.fluency_mean, oc.fluency_concentration)
-    community = categorical(rng, cw, n).astype(np.int8)
-    language = categorical(rng, oc.persona_languages, n).astype(np.int8)
-    fluency = rng.beta(a, b, n).astype(np.float32)
+    cw = [oc.persona_communities.get(c.name, 0.0) for c in cfg.population.communities]
     if hijacked is None:
-        hijacked = rng.random(n) < oc.hijacked_share
-    return TrollAccounts(platform=platform, operator=operator, community=community,
-                         language=language, fluency=fluency,
-                         created=np.full(n, tick, np.int32), hijacked=hijacked,
-                         origin=np.zeros(n, np.int8) if origin is None else origin,
-                         buys_followers=_trait(oc.follower_buying_share, n, vanity_rng),
-                         follows_team=_trait(oc.team_follow_share, n, vanity_rng))
+        hijacked = draws.hijacked < oc.hijacked_share
+    return TrollAccounts(
+        platform=platform, operator=operator,
+        community=category_of(cw, draws.community).astype(np.int8),
+        language=category_of(oc.persona_languages, draws.language).astype(np.int8),
+        fluency=draws.fluency.astype(np.float32), created=np.full(n, tick, np.int32),
+        hijacked=hijacked, origin=np.zeros(n, np.int8) if origin is None else origin,
+        buys_followers=_trait(oc.follower_buying_share, draws.buys_followers, n),
+        follows_team=_trait(oc.team_follow_share, draws.follows_team, n))
 
 
-def _trait(share: float, n: int, vanity_rng: np.random.Generator) -> np.ndarray:
-    """Which of ``n`` accounts have a trait held by ``share`` of them (no draw when all do)."""
-    return np.ones(n, bool) if share >= 1 else vanity_rng.random(n) < share
+def _trait(share: float, u: np.ndarray, n: int) -> np.ndarray:
+    """Which of ``n`` accounts have a trait held by ``share`` of them (uniforms ``u``, none
+    drawn when all do)."""
+    return np.ones(n, bool) if share >= 1 else u < share

@@ -20,9 +20,9 @@ from ..config import Config
 from ..feeds import Outbox
 from ..ledger import Ledger
 from ..organic.engagement import Coefficients, match_factor
-from ..population import Population, categorical
+from ..population import Population, category_of
 from ..posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, KIND_ORGANIC, PostStore
-from .accounts import ORIGIN_NAMES, TrollAccounts, make_accounts, new_accounts
+from .accounts import ORIGIN_NAMES, PersonaDraws, draw_personas, make_accounts, new_accounts
 from .operators import HourPlan
 
 if TYPE_CHECKING:
@@ -64,27 +64,29 @@ class Operation:
         with an old audience) or fresh. All arrive with bought followers, like the first
         accounts; moderation learns their registration dates. Returns their ids.
 
-        Each operator's draws are made in turn, exactly as if it acquired alone; the accounts of
-        all of them then join together (one append, one merge of follower keys per platform),
-        which is what makes many operators' replacements cheap."""
+        Each operator's draws are made in turn, exactly as if it acquired alone (its kinds, its
+        personas, its bought followers, its old audiences); what they stand for is then worked
+        out for all of them at once, and their accounts join together (one append, one merge of
+        follower keys per platform), which is what makes many operators' replacements cheap."""
         oc = self.cfg.operation
         mix = [oc.replacement_mix.get(k, 0.0) for k in ORIGIN_NAMES[1:]]
+        hijacked = ORIGIN_NAMES.index("hijacked")
         starts = np.flatnonzero(np.diff(operator, prepend=-1))
         ends = np.append(starts[1:], operator.size)
         n0 = self.accounts.n
-        parts, audiences = [], []
+        origins, draws, bought, audiences = [], [], [], []
         for lo, hi in zip(starts, ends, strict=True):
             n = hi - lo
-            origin = (1 + categorical(self.rng, mix, n)).astype(np.int8)
-            new = new_accounts(self.cfg, self.rng, self.vanity_rng, platform[lo:hi],
-                               operator[lo:hi], hijacked=origin == ORIGIN_NAMES.index("hijacked"),
-                               tick=now, origin=origin)
-            new.fake_followers[:] = new.buy_followers(np.arange(n), oc.fake_followers_mean,
-                                                      self.vanity_rng)
-            audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi), new.hijacked,
-                                                 new.platform)
-            parts.append(new)
-        ids = self.accounts.extend(TrollAccounts.concat(parts))
+            origins.append((1 + category_of(mix, self.rng.random(n))).astype(np.int8))
+            draws.append(draw_personas(self.cfg, self.rng, self.vanity_rng, n, hijacked=False))
+            bought.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
+            audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi),
+                                                 origins[-1] == hijacked, platform[lo:hi])
+        origin = np.concatenate(origins)
+        new = new_accounts(self.cfg, PersonaDraws.concat(draws), platform, operator,
+                           hijacked=origin == hijacked, tick=now, origin=origin)
+        new.fake_followers[:] = np.where(new.buys_followers, np.concatenate(bought), 0)
+        ids = self.accounts.extend(new)
         self.add_old_audiences(audiences)
         if self.moderation is not None:
             self.moderation.set_ages(ids, groups=ends - starts)
