@@ -3,13 +3,15 @@
     SIM_THREADS=1 python benchmarks/tick.py --users 20000 --warmup 24 --ticks 48
     python benchmarks/tick.py --users 100000 --ticks 24 --threads 2
     python benchmarks/tick.py --users 1000000 --warmup 48 --ticks 24 --profile 15
+    python benchmarks/tick.py --users 1000000 --warmup 192 --ticks 24 --profile 40 --sort cumulative
 
 For A/B comparisons between two versions of the engine, run it in each checkout alternately
 (one right after the other, several pairs: these shared machines drift by tens of percent over
 minutes) and compare CPU time per hour pair by pair. The model is the headline preset with
 moderation on and no counterfactual; hours ``--warmup`` on are timed (feeds filled, the
 operation under way). Prints one JSON line; with ``--profile N``, first the ``N`` functions
-with the most time of their own in the timed hours (cProfile: a compiled kernel counts as its
+with the most time of their own in the timed hours (with ``--sort cumulative``, the most time
+including the functions they call) (cProfile: a compiled kernel counts as its
 Python caller's own time; the profiler slows the hour a little).
 """
 
@@ -35,6 +37,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="threads [SIM_THREADS or all]")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="print the N functions with the most own time in the timed hours")
+    ap.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"),
+                    help="order of --profile: own time, or time including what a function calls")
     args = ap.parse_args()
 
     import sim
@@ -56,7 +60,7 @@ def main() -> None:
         model.run(args.ticks)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profile is not None:
-        pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.profile)
     print(json.dumps({
         "users": args.users, "from_tick": args.warmup, "ticks": args.ticks,
         "threads": sim.get_threads() if hasattr(sim, "get_threads") else 1,

@@ -47,6 +47,7 @@ from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_REMOVED, UNIQUE, Observation, score_accounts
 from sim.moderation.detection import Scores
 from sim.operation import ORIGIN_NAMES, TrollAccounts
+from sim.population import beta_params, category_of
 from sim.posts import KIND_OP_REPLY, KIND_ORGANIC, KIND_RESHARE
 from sim.runner import resolve_config
 
@@ -627,7 +628,9 @@ def test_replacements_get_their_kind_and_registration_date(acquired) -> None:
 def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(sizes) -> None:
     """One acquisition for several operators (ascending, as the staff makes it) leaves the
     accounts, the platforms' follower keys and every random stream as the same operators
-    acquiring alone, one after another, would."""
+    acquiring alone, one after another, would; and each operator draws, in turn, its accounts'
+    kinds, their personas (community, language, fluency), their vanity traits and bought
+    followers, then the hijacked ones' old audiences: no more, no fewer, in that order."""
     base = model(600, seed=3, **{
         "moderation.enabled": True, "operation.n_operators": 6,
         "operation.hijacked_share": 0.5, "operation.hijacked_audience_mean": 3.0,
@@ -647,6 +650,27 @@ def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(size
     for x, y in ((together.rng, alone.rng), (together.vanity_rng, alone.vanity_rng),
                  (together.moderation.rng, alone.moderation.rng)):
         assert x.bit_generator.state == y.bit_generator.state
+
+    oc = base.cfg.operation  # the draws restated, operator by operator
+    rng, vanity = copy.deepcopy(base.rng), copy.deepcopy(base.vanity_rng)
+    kinds = []
+    for o, n in enumerate(sizes):
+        kind = 1 + category_of([oc.replacement_mix[k] for k in ORIGIN_NAMES[1:]], rng.random(n))
+        rng.random(2 * n)
+        rng.beta(*beta_params(oc.fluency_mean, oc.fluency_concentration), n)
+        vanity.random(2 * n)  # both traits' shares are below 1
+        vanity.poisson(oc.fake_followers_mean, n)
+        hij = kind == ORIGIN_NAMES.index("hijacked")
+        if hij.any():
+            audience = rng.geometric(1 / (1 + oc.hijacked_audience_mean), hij.sum()) - 1
+            for pf in base.platforms:
+                k = audience[platform[ops == o][hij] == pf.index].sum()
+                if k:
+                    rng.integers(0, pf.members.size, k)
+        kinds.append(kind)
+    np.testing.assert_array_equal(a.origin[-ops.size:], np.concatenate(kinds))
+    assert rng.bit_generator.state == together.rng.bit_generator.state
+    assert vanity.bit_generator.state == together.vanity_rng.bit_generator.state
 
 
 def test_replacements_are_only_of_the_configured_kinds() -> None:
