@@ -30,7 +30,6 @@ the main thread had been busy just before (as it is between the passes of an hou
 such a pass took as long as on one (measured in README, Performance).
 """
 
-
 from __future__ import annotations
 
 import multiprocessing
