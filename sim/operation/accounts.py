@@ -107,6 +107,11 @@ class TrollAccounts:
         returns how many each got."""
         got = vanity_rng.poisson(mean, ids.size) if np.ndim(mean) == 0 \
             else vanity_rng.poisson(mean)
+        return self.bought(ids, got)
+
+    def bought(self, ids: np.ndarray, got: np.ndarray) -> np.ndarray:
+        """Followers the accounts ``ids`` bought, of the ``got`` drawn for each: none for the
+        accounts that do not buy."""
         return np.where(self.buys_followers[ids], got, 0)
 
 

@@ -70,22 +70,22 @@ class Operation:
         follower keys per platform), which is what makes many operators' replacements cheap."""
         oc = self.cfg.operation
         mix = [oc.replacement_mix.get(k, 0.0) for k in ORIGIN_NAMES[1:]]
-        hijacked = ORIGIN_NAMES.index("hijacked")
+        hijacked_kind = ORIGIN_NAMES.index("hijacked")
         starts = np.flatnonzero(np.diff(operator, prepend=-1))
         ends = np.append(starts[1:], operator.size)
         n0 = self.accounts.n
-        origins, draws, bought, audiences = [], [], [], []
+        origins, draws, fake, audiences = [], [], [], []
         for lo, hi in zip(starts, ends, strict=True):
             n = hi - lo
             origins.append((1 + category_of(mix, self.rng.random(n))).astype(np.int8))
             draws.append(draw_personas(self.cfg, self.rng, self.vanity_rng, n, hijacked=False))
-            bought.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
+            fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
             audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi),
-                                                 origins[-1] == hijacked, platform[lo:hi])
+                                                 origins[-1] == hijacked_kind, platform[lo:hi])
         origin = np.concatenate(origins)
         new = new_accounts(self.cfg, PersonaDraws.concat(draws), platform, operator,
-                           hijacked=origin == hijacked, tick=now, origin=origin)
-        new.fake_followers[:] = np.where(new.buys_followers, np.concatenate(bought), 0)
+                           hijacked=origin == hijacked_kind, tick=now, origin=origin)
+        new.fake_followers[:] = new.bought(np.arange(operator.size), np.concatenate(fake))
         ids = self.accounts.extend(new)
         self.add_old_audiences(audiences)
         if self.moderation is not None:
