@@ -1,11 +1,15 @@
 """Directed follower graphs in compressed sparse row (CSR) form, one per platform.
 
-``indptr[a] : indptr[a+1]`` slices ``followers`` to the (sorted) global ids of the users who follow
-author ``a``: the direction content flows. The generator is a directed Chung-Lu graph: each member
-follows about ``followees_mean`` others, a ``homophily`` share within its own community, choosing
-targets in proportion to a heavy-tailed fitness, so in-degree is heavy-tailed while most follows
-stay in-community. ``erdos_renyi`` draws uniformly random ordered pairs instead (for validating the
-engine against percolation theory).
+``indptr[a] : indptr[a+1]`` slices the edges to the (sorted) global ids of the users who follow
+author ``a``: the direction content flows. The generator is a directed Chung-Lu graph: each
+member follows about ``followees_mean`` others, a ``homophily`` share within its own community,
+choosing targets in proportion to a heavy-tailed fitness, so in-degree is heavy-tailed while most
+follows stay in-community. ``erdos_renyi`` draws uniformly random ordered pairs instead (for
+validating the engine against percolation theory).
+
+The ids are stored in three bytes each while every user id fits (up to 2^24 users,
+:func:`pack_ids`): the graphs are the largest arrays of a large world after the feeds, and the
+fourth byte is a quarter of them (440 MB at 10^7 users).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from .config import PlatformConfig
 from .threads import get_threads, parallel_worth
@@ -28,20 +33,70 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return s
 
 
+NARROW_IDS = 1 << 24
+"""Populations up to this size store follower ids in three bytes."""
+
+
+def pack_ids(ids: np.ndarray, n_users: int) -> np.ndarray:
+    """User ids (below ``n_users``) as the graphs store them: three little-endian bytes each
+    (uint8, three times as long) if ``n_users <= NARROW_IDS``, else int32. Read one back with
+    :func:`id_at` in compiled code, or all with :func:`unpack_ids`."""
+    ids = ids.astype("<i4", copy=False)
+    if n_users > NARROW_IDS:
+        return ids
+    return np.ascontiguousarray(ids.view(np.uint8).reshape(-1, 4)[:, :3]).reshape(-1)
+
+
+def unpack_ids(packed: np.ndarray) -> np.ndarray:
+    """The int32 ids that :func:`pack_ids` stored (a copy if they were packed)."""
+    if packed.dtype != np.uint8:
+        return packed
+    b = packed.reshape(-1, 3).astype(np.int32)
+    return b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+
+
+def id_at(ids: np.ndarray, i: int) -> int:
+    """Entry ``i`` of ``ids``: a plain array's element, or the ``i``-th id of a
+    :func:`pack_ids` byte array (compiled code reads it in place)."""
+    return int(unpack_ids(ids[3 * i: 3 * i + 3]).item()) if ids.dtype == np.uint8 else ids[i]
+
+
+@overload(id_at, inline="always")
+def _id_at(ids, i):
+    if ids.dtype == types.uint8:
+        def packed(ids, i):
+            j = 3 * i
+            return np.int32(ids[j]) | (np.int32(ids[j + 1]) << 8) | (np.int32(ids[j + 2]) << 16)
+        return packed
+    return lambda ids, i: ids[i]
+
+
 @dataclass
 class FollowerGraph:
     indptr: np.ndarray  # n_users + 1 (int32 while the edges fit, else int64: see _indptr)
-    followers: np.ndarray  # int32, global ids, sorted within each author slice
+    ids: np.ndarray  # global ids, sorted within each author slice, as pack_ids stores them
 
     @property
     def n_edges(self) -> int:
-        return int(self.followers.size)
+        return int(self.ids.size // 3 if self.ids.dtype == np.uint8 else self.ids.size)
+
+    @property
+    def followers(self) -> np.ndarray:
+        """Every edge's follower id (int32; a copy if packed): for analysis, not the engine."""
+        return unpack_ids(self.ids)
+
+    def followers_of(self, author: int) -> np.ndarray:
+        """The sorted ids (int32) of ``author``'s followers."""
+        lo, hi = int(self.indptr[author]), int(self.indptr[author + 1])
+        return unpack_ids(self.ids[3 * lo: 3 * hi] if self.ids.dtype == np.uint8 else
+                          self.ids[lo:hi])
 
 
 def _from_edges(n: int, author: np.ndarray, follower: np.ndarray) -> FollowerGraph:
     keep = author != follower
     key = sorted_unique(author[keep].astype(np.int64) * n + follower[keep])
-    return FollowerGraph(_indptr(np.bincount(key // n, minlength=n)), (key % n).astype(np.int32))
+    return FollowerGraph(_indptr(np.bincount(key // n, minlength=n)),
+                         pack_ids((key % n).astype(np.int32), n))
 
 
 def _indptr(counts: np.ndarray) -> np.ndarray:
@@ -114,7 +169,7 @@ def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
     ``_from_edges``, without its int64 copies."""
     key.sort()
     counts, followers = csr_from_sorted(key, n)
-    return FollowerGraph(_indptr(counts), followers)
+    return FollowerGraph(_indptr(counts), pack_ids(followers, n))
 
 
 class CumIndex(NamedTuple):
@@ -214,9 +269,16 @@ def csr_from_sorted(key, n):
 
 @njit(cache=True)
 def in_sorted(values, lo, hi, v):
-    """Is ``v`` in the sorted slice ``values[lo:hi]``? (One bisection.)"""
-    j = lo + np.searchsorted(values[lo:hi], v)
-    return j < hi and values[j] == v
+    """Is ``v`` in the sorted slice ``values[lo:hi]`` (entries as :func:`id_at` reads them, so
+    packed graph ids too)? One bisection."""
+    a, b = lo, hi
+    while a < b:
+        mid = (a + b) >> 1
+        if id_at(values, mid) < v:
+            a = mid + 1
+        else:
+            b = mid
+    return a < hi and id_at(values, a) == v
 
 
 @njit(cache=True)

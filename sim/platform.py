@@ -87,8 +87,7 @@ class Platform:
         lo, hi = g.indptr[a], g.indptr[a + 1]  # organic authors: their slice of the graph
         if not org.all():  # troll accounts: their slice of op_keys
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
-        args = (self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.followers, self.op_keys,
-                n)
+        args = (self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.ids, self.op_keys, n)
         if parallel_worth(int((hi - lo).sum()), writes=True):
             return fan_out_parallel(*args, get_threads())
         return fan_out(*args)

@@ -231,8 +231,8 @@ def follows(pf: Platform, user: int, author: int) -> bool:
     list, or a troll account's followers among the platform's sorted follow keys.)"""
     n = pf.n_users
     if author < n:
-        g = pf.graph
-        lo, hi, key, keys = int(g.indptr[author]), int(g.indptr[author + 1]), user, g.followers
+        keys = pf.graph.followers_of(author)
+        lo, hi, key = 0, keys.size, user
     else:
         lo, hi, key, keys = 0, pf.op_keys.size, (author - n) * n + user, pf.op_keys
     i = bisect.bisect_left(keys, key, lo, hi)
@@ -404,8 +404,7 @@ class ReferencePlatform(Platform):
         made = 0
         for post, author in zip(ids.tolist(), authors.tolist(), strict=True):
             if author < n:  # organic author: the follower graph
-                g = self.graph
-                followers = g.followers[g.indptr[author]:g.indptr[author + 1]].tolist()
+                followers = self.graph.followers_of(author).tolist()
             else:  # troll account: its organic followers on this platform
                 if troll_followers is None:
                     troll_followers = {}

@@ -164,7 +164,7 @@ def one_outbreak(cfg: Config, seed: int) -> tuple[int, int]:
     parent = posts.get("parent", np.arange(1, size))
     assert ((parent >= 0) & (parent < np.arange(1, size))).all()
     graph = m.platforms[0].graph
-    assert csr_contains(graph.indptr, graph.followers, posts.author[parent],
+    assert csr_contains(graph.indptr, graph.ids, posts.author[parent],
                         posts.author[1:]).all()
     return size, m.steps
 

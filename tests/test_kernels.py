@@ -17,13 +17,17 @@ import sim
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
 from sim.network import (
+    NARROW_IDS,
     CumIndex,
     _indptr,
     csr_contains,
     csr_from_sorted,
     draw_targets,
     draw_targets_parallel,
+    id_at,
+    pack_ids,
     search_right,
+    unpack_ids,
 )
 from sim.organic import ReshareMemory, kernels
 from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
@@ -127,13 +131,28 @@ def _batched_delivery(f: Feeds, rows: np.ndarray, posts: np.ndarray) -> None:
 @given(st.lists(st.lists(st.integers(0, 30), max_size=8, unique=True), min_size=1, max_size=6),
        st.data())
 def test_membership_in_sorted_slices(slices, data) -> None:
+    # ids spread over three bytes (up to 2^24 - 1), as they are and packed as graphs store them
+    scale = 559_240
     indptr = np.concatenate(([0], np.cumsum([len(s) for s in slices])))
-    values = np.array([v for s in slices for v in sorted(s)], np.int32)
+    values = np.array([v for s in slices for v in sorted(s)], np.int32) * scale
     q_rows = np.array(data.draw(st.lists(st.integers(0, len(slices) - 1), max_size=20)), np.int64)
     q_vals = np.array(data.draw(st.lists(st.integers(0, 30), min_size=q_rows.size,
                                          max_size=q_rows.size)), np.int32)
-    got = csr_contains(indptr, values, q_rows, q_vals)
-    assert got.tolist() == [int(v) in slices[r] for r, v in zip(q_rows, q_vals, strict=True)]
+    want = [int(v) in slices[r] for r, v in zip(q_rows, q_vals, strict=True)]
+    for stored in (values, pack_ids(values, NARROW_IDS)):
+        assert csr_contains(indptr, stored, q_rows, q_vals * scale).tolist() == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 2**31 - 1), st.lists(st.integers(0, 2**31 - 2), max_size=20))
+def test_packed_ids_read_back_as_stored(n_users, raw) -> None:
+    # three bytes an id up to 2^24 users, plain int32 above
+    ids = np.array([v % n_users for v in raw], np.int32)
+    packed = pack_ids(ids, n_users)
+    assert packed.dtype == (np.uint8 if n_users <= NARROW_IDS else np.int32)
+    assert packed.nbytes == ids.size * (3 if n_users <= NARROW_IDS else 4)
+    np.testing.assert_array_equal(unpack_ids(packed), ids)
+    assert [id_at(packed, i) for i in range(ids.size)] == ids.tolist()
 
 
 def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now=100,

@@ -243,9 +243,8 @@ def _followers_and_counts(model: InfluenceModel, pf, tick: int):
     ids = np.flatnonzero((c["created"][: model.posts.n] == tick)
                          & (c["platform"][: model.posts.n] == pf.index)
                          & (c["author"][: model.posts.n] < model.pop.n))
-    g = pf.graph
-    followers = np.concatenate([g.followers[g.indptr[a]:g.indptr[a + 1]]
-                                for a in c["author"][ids]] or [np.zeros(0, np.int32)])
+    followers = np.concatenate([pf.graph.followers_of(a) for a in c["author"][ids]]
+                               or [np.zeros(0, np.int32)])
     return followers, np.ones(followers.size, np.int64)
 
 

@@ -104,7 +104,7 @@ def network_sample(model: InfluenceModel, platform: int = 0, n_accounts: int = 8
     # organic context: a few followers of each sampled real user (graph is author -> followers)
     g = pf.graph
     for u in list(organic):
-        fol = g.followers[g.indptr[u]:g.indptr[u + 1]]
+        fol = g.followers_of(u)
         for v in rng.choice(fol, min(2, fol.size), replace=False) if fol.size else ():
             edges.append((int(v), u))
             organic.add(int(v))

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..intrinsics import AHEAD, lowest_bit, popcount, prefetch
+from ..network import id_at
 from ..portable import log1p
 
 LOG1P = log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
@@ -64,9 +65,10 @@ def mark_read(unread, r, s):
 def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
     """Write each post into its followers' feeds, posts in creation order.
 
-    Post ``i``'s followers are ``followers[lo[i]:hi[i]]`` if ``organic[i]`` (the follower
-    graph), else ``op_keys[lo[i]:hi[i]] % n_users`` (troll accounts' followers); each write
-    follows :func:`write`, so a row keeps its newest ``K`` items. Returns the number of writes.
+    Post ``i``'s followers are entries ``lo[i]:hi[i]`` of ``followers`` if ``organic[i]`` (the
+    follower graph's ids, read with :func:`~sim.network.id_at`), else ``op_keys[lo[i]:hi[i]] %
+    n_users`` (troll accounts' followers); each write follows :func:`write`, so a row keeps its
+    newest ``K`` items. Returns the number of writes.
     Two passes: every delivery's row (:func:`delivery_rows`), then the writes
     (:func:`deliver`), each prefetching the rows ahead of it."""
     off, rows = delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users)
@@ -81,9 +83,10 @@ def delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users):
     off = np.zeros(lo.size + 1, np.int64)
     off[1:] = np.cumsum(hi - lo)
     rows = np.empty(off[-1], np.int32)
-    for i in range(lo.size):  # follower ids first (copies of slices)...
+    for i in range(lo.size):  # follower ids first...
         if organic[i]:
-            rows[off[i]:off[i + 1]] = followers[lo[i]:hi[i]]
+            for j in range(lo[i], hi[i]):
+                rows[off[i] + j - lo[i]] = id_at(followers, j)
         else:
             for j in range(lo[i], hi[i]):
                 rows[off[i] + j - lo[i]] = op_keys[j] % n_users

@@ -226,7 +226,7 @@ class OrganicUsers:
         the reader follows that author (``kernels.impressions``)."""
         g = pf.graph
         return kernels.impressions(users, items, n_from_feed, self.posts.columns(),
-                                   self.ledger.op_exposure, g.indptr, g.followers, pf.op_keys,
+                                   self.ledger.op_exposure, g.indptr, g.ids, pf.op_keys,
                                    self.pop.n)
 
     def action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray

@@ -162,7 +162,7 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     per read, the root, whether it is operation content, its author, and whether the reader
     follows that author: the first ``n_from_feed`` reads came through the feed, where an
     original is from a followed account; otherwise the author's followers are searched (the
-    organic graph's sorted slice ``followers[indptr[a]:indptr[a + 1]]``, or for a troll
+    organic graph's sorted ids ``indptr[a]:indptr[a + 1]`` of ``followers``, or for a troll
     account the sorted keys ``account * n_users + follower``)."""
     n = users.size
     roots = np.empty(n, posts.root.dtype)
