@@ -50,13 +50,14 @@ class InfluenceModel(mesa.Model):
         self.seed = seed
         rng = self.rng
         # --- the world: users, graphs, platforms, posts -------------------------------------
-        self.pop = pop = make_population(cfg, rng)
+        pop, fitness = make_population(cfg, rng)  # fitness: for the graphs alone
+        self.pop = pop
         usage = pop.member * np.array([p.usage_share for p in cfg.platforms])
         usage_frac = usage / usage.sum(axis=1, keepdims=True)
         self.platforms: list[Platform] = []
         for j, pcfg in enumerate(cfg.platforms):
             members = np.flatnonzero(pop.member[:, j]).astype(np.int32)
-            graph = make_follower_graph(pcfg, members, pop.community, pop.fitness, pop.n, rng)
+            graph = make_follower_graph(pcfg, members, pop.community, fitness, pop.n, rng)
             rate = pop.sessions_per_day[members] * usage_frac[members, j] / 24.0
             self.platforms.append(self.platform_cls(j, pcfg, members, graph, rate,
                                                     pop.utc_offset, pop.n,

@@ -26,7 +26,6 @@ class Population:
     attention: np.ndarray  # int16, items read per session
     propensity: np.ndarray  # float32, multiplies engagement probabilities (mean 1)
     post_propensity: np.ndarray  # float64, multiplies post_prob (mean 1; all 1 by default)
-    fitness: np.ndarray  # float64, popularity used for follower attachment
     is_media: np.ndarray  # bool
     is_high_profile: np.ndarray  # bool
     member: np.ndarray  # bool (n, n_platforms)
@@ -57,8 +56,10 @@ def pareto_fitness(rng: np.random.Generator, n: int, exponent: float) -> np.ndar
     return portable.power(1.0 - rng.random(n), -1.0 / (exponent - 1.0))
 
 
-def make_population(cfg: Config, rng: np.random.Generator) -> Population:
-    """Draw every organic user's attributes. The draw order is fixed, so a seed fixes all."""
+def make_population(cfg: Config, rng: np.random.Generator) -> tuple[Population, np.ndarray]:
+    """Draw every organic user's attributes, and their fitness (float64 popularity, which
+    follower attachment uses once, so it is not kept: 8 bytes a user). The draw order is fixed,
+    so a seed fixes all."""
     pc = cfg.population
     n = pc.n_users
     comms = pc.communities
@@ -100,5 +101,5 @@ def make_population(cfg: Config, rng: np.random.Generator) -> Population:
         sessions_per_day=sessions.astype(np.float32),
         attention=np.minimum(attention, 32_000).astype(np.int16),
         propensity=propensity.astype(np.float32), post_propensity=post_propensity,
-        fitness=fitness, is_media=is_media,
-        is_high_profile=is_hp, member=member, community_names=tuple(c.name for c in comms))
+        is_media=is_media, is_high_profile=is_hp, member=member,
+        community_names=tuple(c.name for c in comms)), fitness
