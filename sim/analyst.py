@@ -134,7 +134,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
         "public_likes": likes + rest - comments_op,
         "public_comments": reps + comments_op,
         "public_shares": resh + shares_op,
-        "reports": c["reports"][ids],
+        "reports": model.posts.get("reports", ids),
     })
 
 

@@ -40,18 +40,19 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "reshares_organic": (np.int32, 0),
     "replies_organic": (np.int32, 0),
     "eng_visible": (np.int32, 0),  # organic likes + reshares + replies + in-network engagements
-    "reports": (np.int32, 0),
     "hijack_reply": (np.int32, -1),  # index of the newest operation reply under this thread
 }
 # Columns that hold a value only for posts that are not organic originals (a parent: reshares,
 # replies, self-shares; the operation's own counters: its posts), kept only for those posts,
 # keyed by gid: organic originals are most posts (over 90% in the headline preset), so this
-# saves 20 bytes on each of them.
+# saves 24 bytes on each of them. Reports are kept for operation content alone (what the posts
+# table shows); a report on an organic post is still logged against its author for moderation.
 _SPARSE: dict[str, tuple[type, int | float]] = {
     "parent": (np.int64, -1),  # gid of the item reshared, or of the thread replied under
     "imp_op": (np.int32, 0),  # impressions by operation accounts (self-amplification)
     "imp_fake": (np.int32, 0),  # impressions by fake followers and bought views
     "eng_op": (np.int32, 0),  # engagements by operation accounts
+    "reports": (np.int32, 0),  # reports by organic users (kept for operation posts alone)
 }
 _INDEX_COLUMNS = ("root", "hijack_reply")  # hold post indices: remapped by a compaction
 _CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy shares its root's
@@ -114,7 +115,7 @@ def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.nd
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
-    Memory grows with the posts held: about 57 bytes a post (reshares are posts) and 24 more
+    Memory grows with the posts held: about 53 bytes a post (reshares are posts) and 28 more
     for each post that is not an organic original (the sparse columns). Spare capacity costs
     nothing until posts fill it: columns are zero-filled (pages the OS maps lazily) and
     :meth:`add` writes every column of a new post. Compaction keeps what is held bounded.

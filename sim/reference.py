@@ -52,6 +52,7 @@ from .config import Config
 from .model import InfluenceModel
 from .organic import OrganicUsers
 from .platform import Platform
+from .posts import KIND_ORGANIC
 
 
 class User(mesa.Agent):
@@ -126,7 +127,8 @@ class User(mesa.Agent):
         c["reshares_organic"][root] += reshare
         c["replies_organic"][root] += reply
         c["eng_visible"][root] += like + reshare + reply
-        c["reports"][root] += report
+        if report and c["kind"][root] != KIND_ORGANIC:  # kept for operation posts alone
+            m.posts.count("reports", np.array([root]), 1)
         if is_op and (like or reshare or reply):
             m.ledger.engaged[pf.index, self.uid] = True
 

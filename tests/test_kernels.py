@@ -321,13 +321,13 @@ def test_tally_counts_actions_on_roots_and_operation_totals(seed, n) -> None:
     roots = rng.integers(0, 9, n).astype(np.int32)
     op = rng.random(n) < 0.5
     media, high = rng.random(6) < 0.5, rng.random(6) < 0.5
-    cols = [np.zeros(9, np.int32) for _ in range(5)]
+    cols = [np.zeros(9, np.int32) for _ in range(4)]
     engaged = np.zeros(6, bool)
     table = post_columns(9, **dict(zip(("likes_organic", "reshares_organic", "replies_organic",
-                                        "eng_visible", "reports"), cols, strict=True)))
+                                        "eng_visible"), cols, strict=True)))
     sums = kernels.tally(acts, users, roots, op, table, engaged, media, high)
     like, reshare, reply, _, report = acts.T
-    for col, a in zip(cols, (like, reshare, reply, like.astype(int) + reshare + reply, report),
+    for col, a in zip(cols, (like, reshare, reply, like.astype(int) + reshare + reply),
                       strict=True):
         want = np.zeros(9, np.int64)
         np.add.at(want, roots, a)

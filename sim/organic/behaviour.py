@@ -265,10 +265,16 @@ class OrganicUsers:
 
     def tally(self, pf: Platform, acts: np.ndarray, users: np.ndarray, roots: np.ndarray,
               is_op: np.ndarray) -> np.ndarray:
-        """Count each read's actions on its root; for operation content, mark engaged readers
-        and return the totals (likes, reshares, replies, reports, media reshares,
-        high-profile reshares) (``kernels.tally``)."""
+        """Count each read's actions on its root (reports only on operation posts and replies,
+        the one place they are kept per post); for operation content, mark engaged readers and
+        return the totals (likes, reshares, replies, reports, media reshares, high-profile
+        reshares) (``kernels.tally``)."""
         pop = self.pop
+        reported = roots[acts[:, 4]]
+        reported = reported[self.posts.cols["kind"][reported] != KIND_ORGANIC]
+        if reported.size:
+            ids, k = np.unique(reported, return_counts=True)
+            self.posts.count("reports", ids, k.astype(np.int32))
         return kernels.tally(acts, users, roots, is_op, self.posts.columns(),
                              self.ledger.engaged[pf.index], pop.is_media, pop.is_high_profile)
 

@@ -282,15 +282,15 @@ def fetch_fields(u, r, community, language, propensity, posts):
 
 @njit(cache=True)
 def tally(acts, users, roots, op, posts, engaged, is_media, is_high_profile):
-    """Count each read's actions (``acts`` columns: like, reshare, reply, follow, report) on
-    its root, and for operation content mark the reader as engaged and total (likes,
-    reshares, replies, reports, reshares by media accounts, by high-profile accounts)."""
+    """Count each read's likes, reshares and replies (``acts`` columns: like, reshare, reply,
+    follow, report) on its root, and for operation content mark the reader as engaged and
+    total (likes, reshares, replies, reports, reshares by media accounts, by high-profile
+    accounts)."""
     sums = np.zeros(6, np.int64)
     # columns out of the bundle once (a field read per item costs far more)
     p_eng_visible = posts.eng_visible
     p_likes_organic = posts.likes_organic
     p_replies_organic = posts.replies_organic
-    p_reports = posts.reports
     p_reshares_organic = posts.reshares_organic
     for i in range(users.size):
         r = roots[i]
@@ -301,7 +301,6 @@ def tally(acts, users, roots, op, posts, engaged, is_media, is_high_profile):
         p_reshares_organic[r] += reshare
         p_replies_organic[r] += reply
         p_eng_visible[r] += like + reshare + reply
-        p_reports[r] += report
         if op[i]:
             if like or reshare or reply:
                 engaged[users[i]] = True
