@@ -41,7 +41,17 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "replies_organic": (np.int32, 0),
     "eng_visible": (np.int32, 0),  # organic likes + reshares + replies + in-network engagements
     "hijack_reply": (np.int32, -1),  # index of the newest operation reply under this thread
+    # moderation (on every platform: removed content is removed wherever it was carried)
+    "status": (np.int8, 0),  # 0 shown, 1 demoted, 2 removed (sim.moderation's STATUS_*)
 }
+RECORD = np.dtype([("created", "<i4"), ("root", "<i4"), ("eng_visible", "<i4"),
+                   ("status", "i1"), ("platform", "i1"), ("kind", "i1"), ("is_op", "?")])
+"""The columns that ranking a feed item reads, side by side in one 16-byte record per post:
+scoring an item then loads one cache line for the post and one for its root, where separate
+columns took five (reading feeds is bound by such loads). The record is exactly these columns'
+bytes, so it costs no memory; compiled code reads it as four 32-bit words a post
+(``PostColumns.record``): created, root, visible engagement, and a word whose low byte is the
+moderation status (little-endian, as on every machine numba targets)."""
 # Columns that hold a value only for posts that are not organic originals (a parent: reshares,
 # replies, self-shares; the operation's own counters: its posts), kept only for those posts,
 # keyed by gid: organic originals are most posts (over 90% in the headline preset), so this
@@ -54,15 +64,17 @@ _SPARSE: dict[str, tuple[type, int | float]] = {
     "eng_op": (np.int32, 0),  # engagements by operation accounts
     "reports": (np.int32, 0),  # reports by organic users (kept for operation posts alone)
 }
+_APART = tuple(k for k in _COLUMNS if k not in RECORD.names)  # columns of their own
 _INDEX_COLUMNS = ("root", "hijack_reply")  # hold post indices: remapped by a compaction
 _CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy shares its root's
 
 
 _SPARSE_KEYED = {"gid": _COLUMNS["gid"]} | _SPARSE
 
-PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in _COLUMNS])
+PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in (*_COLUMNS, "record")])
 PostColumns.__doc__ = """Every column of the store (full capacity) as one bundle for the compiled
-loops, fields named as the columns."""
+loops, fields named as the columns (those in :data:`RECORD` are strided views of it), and the
+record as int32 words (capacity, 4)."""
 
 
 def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
@@ -115,11 +127,12 @@ def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.nd
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
-    Memory grows with the posts held: about 53 bytes a post (reshares are posts) and 28 more
-    for each post that is not an organic original (the sparse columns). Spare capacity costs
-    nothing until posts fill it: columns are zero-filled (pages the OS maps lazily) and
-    :meth:`add` writes every column of a new post. Compaction keeps what is held bounded.
-    Global ids are 32-bit until a run has made 2^31 posts, then 64-bit (``GID_MAX``)."""
+    Memory grows with the posts held: about 54 bytes a post (reshares are posts; the moderation
+    status included) and 28 more for each post that is not an organic original (the sparse
+    columns). Spare capacity costs nothing until posts fill it: columns are zero-filled (pages
+    the OS maps lazily) and :meth:`add` writes every column of a new post. Compaction keeps
+    what is held bounded. Global ids are 32-bit until a run has made 2^31 posts, then 64-bit
+    (``GID_MAX``)."""
 
     GID_MAX = np.iinfo(np.int32).max
 
@@ -127,7 +140,9 @@ class PostStore:
         self.n = 0  # posts held
         self.made = 0  # posts ever made (the next gid)
         self.hour_starts: list[int] = []  # gid of the first post of each hour
-        self.cols = {k: np.zeros(capacity, dtype) for k, (dtype, _) in _COLUMNS.items()}
+        self.record = np.zeros(capacity, RECORD)
+        self.cols = {k: np.zeros(capacity, _COLUMNS[k][0]) for k in _APART}
+        self._link()
         self.n_sparse = 0  # rows of the sparse columns, in creation order, keyed by "gid"
         self.sparse = {k: np.zeros(capacity, dtype) for k, (dtype, _) in _SPARSE_KEYED.items()}
 
@@ -145,7 +160,10 @@ class PostStore:
         sparse = {name: np.broadcast_to(values.pop(name), (k,)) for name in _SPARSE
                   if name in values}
         need = self.n + k
-        self._grow(self.cols, need)
+        if need > self.record.size:  # (every column has the record's capacity)
+            self._grow(self.cols, _APART, need, self.n)
+            self.record = grown(self.record, need, self.n)
+            self._link()
         if self.made + k > self.GID_MAX:  # 2^31 posts made: global ids become 64-bit
             for cols in (self.cols, self.sparse):
                 cols["gid"] = cols["gid"].astype(np.int64)
@@ -170,18 +188,23 @@ class PostStore:
         if k == 0:
             return
         ns, need = self.n_sparse, self.n_sparse + k
-        self._grow(self.sparse, need, ns)
+        self._grow(self.sparse, tuple(self.sparse), need, ns)
         self.sparse["gid"][ns: need] = self.made + np.flatnonzero(rows)
         for name, (_, fill) in _SPARSE.items():
             self.sparse[name][ns: need] = values[name][rows] if name in values else fill
         self.n_sparse = need
 
-    def _grow(self, cols: dict[str, np.ndarray], need: int, keep: int | None = None) -> None:
-        """Give ``cols`` room for ``need`` entries (a quarter more than before, at least),
-        keeping the first ``keep`` (default: the posts held), one column at a time: a small
-        peak."""
-        for name, col in cols.items():
-            cols[name] = grown(col, need, self.n if keep is None else keep)
+    def _link(self) -> None:
+        """Point the record's columns at its fields (after it is made or grown)."""
+        self.cols = {k: self.record[k] if k in RECORD.names else self.cols[k] for k in _COLUMNS}
+        self.words = self.record.view(np.int32).reshape(-1, 4)
+
+    @staticmethod
+    def _grow(cols: dict[str, np.ndarray], names, need: int, keep: int) -> None:
+        """Give columns ``names`` of ``cols`` room for ``need`` entries (a quarter more than
+        before, at least), keeping the first ``keep``, one column at a time: a small peak."""
+        for name in names:
+            cols[name] = grown(cols[name], need, keep)
 
     def _sparse_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the sparse columns of posts ``ids``, and which of them have one."""
@@ -225,7 +248,7 @@ class PostStore:
 
     def columns(self) -> PostColumns:
         """The columns as a :class:`PostColumns` bundle (valid until the store next grows)."""
-        return PostColumns(**self.cols)
+        return PostColumns(**self.cols, record=self.words)
 
     def index_of(self, gid: int) -> int:
         """Index of the first post held whose global id is ``gid`` or later."""
@@ -266,8 +289,14 @@ class PostStore:
         np.cumsum(keep, dtype=np.int32, out=new[:n])
         new[:n] -= 1
         np.putmask(new[:n], ~keep, -1)
-        for name, col in self.cols.items():
-            self.n = compact_in_place(col, keep, None, new if name in _INDEX_COLUMNS else None)
+        for name in _APART:
+            self.n = compact_in_place(self.cols[name], keep, None,
+                                      new if name in _INDEX_COLUMNS else None)
+        compact_in_place(self.record, keep, None)  # whole records, then their indices
+        for name in set(_INDEX_COLUMNS) & set(RECORD.names):
+            col = self.cols[name]
+            for a in range(0, self.n, CHUNK):
+                col[a: a + CHUNK] = new[col[a: a + CHUNK]]
         return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:

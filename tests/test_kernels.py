@@ -31,16 +31,21 @@ from sim.network import (
 )
 from sim.organic import ReshareMemory, kernels
 from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
-from sim.posts import PostColumns, PostStore
+from sim.posts import RECORD, PostColumns, PostStore
 from sim.runner import resolve_config
 
 
 def post_columns(n: int, **given: np.ndarray) -> PostColumns:
-    """A post-table bundle of ``n`` rows: the ``given`` arrays (written through), defaults
-    elsewhere."""
-    cols = PostStore(capacity=max(n, 1)).cols
-    cols.update(given)
-    return PostColumns(**cols)
+    """A post-table bundle of ``n`` rows: the ``given`` arrays, defaults elsewhere. Columns of
+    their own are the arrays given (written through); those of the ranking record are copied
+    into it (read them back from the bundle)."""
+    store = PostStore(capacity=max(n, 1, *(v.size for v in given.values())))
+    for name, values in given.items():
+        if name in RECORD.names:
+            store.cols[name][: values.size] = values
+        else:
+            store.cols[name] = values
+    return store.columns()
 
 
 def pack_flags(flags: np.ndarray) -> np.ndarray:
@@ -170,10 +175,10 @@ def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now
     posts = post_columns(n, created=created,
                          gid=np.arange(n, dtype=np.int64) if gid is None else gid,
                          root=np.arange(n, dtype=np.int32) if root is None else root,
-                         eng_visible=np.zeros(n, np.int32) if eng is None else eng)
+                         eng_visible=np.zeros(n, np.int32) if eng is None else eng,
+                         status=np.zeros(n, np.int8) if status is None else status)
     out = feed_kernels.read_feeds(rng, feed, rows, np.asarray(n_read, np.int32), gap, rank,
-                                  posts, np.zeros(0, np.int8) if status is None else status,
-                                  now)
+                                  posts, now)
     held = items >= 0
     read[held] = ~unpack_flags(unread, items.shape[1])[held]
     return out
@@ -327,6 +332,7 @@ def test_tally_counts_actions_on_roots_and_operation_totals(seed, n) -> None:
                                         "eng_visible"), cols, strict=True)))
     sums = kernels.tally(acts, users, roots, op, table, engaged, media, high)
     like, reshare, reply, _, report = acts.T
+    cols[3] = table.eng_visible[:9]  # (a column of the ranking record: copied in)
     for col, a in zip(cols, (like, reshare, reply, like.astype(int) + reshare + reply),
                       strict=True):
         want = np.zeros(9, np.int64)

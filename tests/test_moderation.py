@@ -343,9 +343,9 @@ def test_demotion_lowers_rank_and_removal_hides(takedown) -> None:
     alike = np.flatnonzero((c["created"][:n] == c["created"][n - 1])
                            & (c["root"][:n] == np.arange(n)) & (c["eng_visible"][:n] == 0))
     ids = alike[:3].astype(np.int32)
-    assert ids.size == 3 and (status_before := mod.feed_status(0)[0][ids]).max() == STATUS_OK
-    status, penalty = mod.feed_status(0)
-    assert penalty > 0
+    assert ids.size == 3 and (status_before := mod.status[ids]).max() == STATUS_OK
+    status = mod.status
+    assert mod.demotion_penalty(0) > 0
     status[ids] = [STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED]
     row = np.array([0])
     saved = pf.feeds.items[0].copy(), pf.feeds.unread[0].copy(), pf.ranking

@@ -52,7 +52,6 @@ from sim.posts import (
     KIND_OP_SHARE,
     KIND_ORGANIC,
     KIND_RESHARE,
-    PostColumns,
     PostStore,
 )
 from sim.reference import engagement_probs
@@ -149,7 +148,8 @@ def formula_cases(draw):
 def engine_probs(cfg: sim.Config, r: dict) -> np.ndarray:
     """The engine's formula (``engagement.action_probs``) for one read: a reader and a root
     made for it, the root ``age`` hours old now."""
-    cols = PostStore(capacity=1).cols
+    posts = PostStore(capacity=1)
+    cols = posts.cols
     for name, value in (("topic", r["topic"]), ("language", r["item_lang"]),
                         ("quality", r["quality"]), ("timeliness", r["timeliness"]),
                         ("created", 0), ("eng_visible", r["visible"]), ("is_op", r["is_op"])):
@@ -158,7 +158,7 @@ def engine_probs(cfg: sim.Config, r: dict) -> np.ndarray:
     return action_probs(Coefficients.from_config(cfg), zero, zero, np.array([r["followed"]]),
                         np.array([r["reader_comm"]], np.int8),
                         np.array([r["reader_lang"]], np.int8),
-                        np.array([r["propensity"]], np.float32), PostColumns(**cols),
+                        np.array([r["propensity"]], np.float32), posts.columns(),
                         int(r["age"]))[0]
 
 

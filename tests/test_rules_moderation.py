@@ -372,10 +372,11 @@ def test_demotion_penalty_is_hours_of_age_in_the_ranking_units(ranking) -> None:
     m = model(300, **{"moderation.enabled": True, "moderation.demotion_hours": 30.0,
                       "platforms.0.ranking": ranking, "platforms.0.recency_halflife_hours": 8.0,
                       "platforms.1.moderation": {"enabled": False}})
-    status, penalty = m.moderation.feed_status(0)
     want = 30.0 if ranking == "chronological" else 30.0 * np.log(2.0) / 8.0
-    assert status is m.moderation.status and penalty == pytest.approx(want)
-    assert m.moderation.feed_status(1)[1] == 0.0
+    assert m.moderation.demotion_penalty(0) == pytest.approx(want)
+    assert m.moderation.demotion_penalty(1) == 0.0
+    # enforcement sets the status where reading finds it: in the posts' ranking record
+    assert np.shares_memory(m.moderation.status, m.posts.columns().record)
 
 
 # ==== demote_then_remove and the flag's hour (7.15) ============================================

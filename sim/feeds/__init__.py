@@ -100,26 +100,22 @@ dozen unread items or so), so a block bounds them to tens of MB at any populatio
 
 
 def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray,
-         rng: np.random.Generator, posts: PostStore, now: int,
-         status: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+         rng: np.random.Generator, posts: PostStore, now: int) -> tuple[np.ndarray, np.ndarray]:
     """Each online row reads its ``n_read`` best items among its unread feed items and the
     outside items that arrived over its last ``gap`` hours (:func:`~sim.feeds.kernels.
     read_feeds`); returns (index into ``rows``, post id) pairs, best first within a row, and
-    marks them read. With moderation, ``status`` (per post) hides removed items and demotes
-    demoted ones. Readers go in blocks of ``READ_BLOCK``, in order: the draws, taken row by
-    row, are the same as in one pass."""
-    status = np.zeros(0, np.int8) if status is None else status
+    marks them read. Each post's moderation status hides removed items and demotes demoted
+    ones (by ``rank.penalty``). Readers go in blocks of ``READ_BLOCK``, in order: the draws,
+    taken row by row, are the same as in one pass."""
     if rows.size > READ_BLOCK:
         blocks = [(a, *read(feeds, rank, rows[a: a + READ_BLOCK], n_read[a: a + READ_BLOCK],
-                            gap[a: a + READ_BLOCK], rng, posts, now, status))
+                            gap[a: a + READ_BLOCK], rng, posts, now))
                   for a in range(0, rows.size, READ_BLOCK)]
         return (np.concatenate([who + a for a, who, _ in blocks]),
                 np.concatenate([items for _, _, items in blocks]))
     if not parallel_worth(rows.size):
-        return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(), status,
-                          now)
-    gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), status,
-                                      now)
+        return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(), now)
+    gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), now)
     return take_best(rng, feeds.unread, rows, n_read, gap, rank, gathered, now)
 
 

@@ -143,16 +143,16 @@ def push(feed, rows, posts):
 
 
 @njit(cache=True)
-def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
+def read_feeds(rng, feed, rows, n_read, gap, rank, posts, now):
     """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
     the outside items that arrived over its last ``gap[i]`` hours; marks the feed items read and
     returns (index into ``rows``, post id) pairs, rows in order, best first.
 
     Feed item scores: chronological, ``created + gid * 1e-10`` (newest first, creation order
     within an hour); engagement, ``weight * ln(1 + E) - decay * age`` with ``E`` the root's
-    visible engagement. Items older than ``max_age`` hours are never read; with moderation
-    (``status`` per post, non-empty), an item whose post or root is removed (2) is never read
-    and a demoted one (1) scores ``penalty`` lower. Outside items arrive as a Poisson process of
+    visible engagement. Items older than ``max_age`` hours are never read; an item whose post or
+    root is removed (moderation status 2) is never read and a demoted one (1) scores
+    ``penalty`` lower. Outside items arrive as a Poisson process of
     ``outside_rate`` per hour, so their ages from now are drawn youngest first as cumulative
     exponential spacings, lazily, only while one could still take a reader's attention; they
     score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
@@ -162,7 +162,7 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, status, now):
     on several threads in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in
     row order)."""
     return take_best(rng, feed.unread, rows, n_read, gap, rank,
-                     gather_scores(feed, rows, n_read, rank, posts, status, now), now)
+                     gather_scores(feed, rows, n_read, rank, posts, now), now)
 
 
 @njit(cache=True, inline="always")
@@ -198,37 +198,33 @@ def gather_row(feed, r, j, slot, post):
 
 
 @njit(cache=True)
-def score_items(score, post, j0, j1, rank, posts, status, now):
-    """Score feed items ``post[j0:j1]`` as :func:`read_feeds` states it (-inf: never read)."""
-    # columns taken out of the bundle once: read in the loop, a field of a 22-array tuple cost
+def score_items(score, post, j0, j1, rank, posts, now):
+    """Score feed items ``post[j0:j1]`` as :func:`read_feeds` states it (-inf: never read),
+    from the posts' records (:data:`sim.posts.RECORD`: one cache line for the item, one for
+    its root)."""
+    # arrays taken out of the bundle once: read in the loop, a field of a 22-array tuple cost
     # a scoring pass about 20 times more
-    created, gid, root, engagement = posts.created, posts.gid, posts.root, posts.eng_visible
+    rec, gid = posts.record, posts.gid  # record words: created, root, engagement, status
     chronological, weight, decay = rank.chronological, rank.weight, rank.decay
     penalty, max_age = rank.penalty, rank.max_age
-    moderated = status.size > 0
     for j in range(j0, j1):
-        if j + 2 * AHEAD < j1:  # the post's columns, then its root's
+        if j + 2 * AHEAD < j1:  # the post's record, then its root's
             q = post[j + 2 * AHEAD]
-            prefetch(created, q)
-            prefetch(root, q)
-            if moderated:
-                prefetch(status, q)
+            prefetch(rec, (q, 0))
+            if chronological:
+                prefetch(gid, q)
         if j + AHEAD < j1:
-            q = root[post[j + AHEAD]]
-            if not chronological:
-                prefetch(engagement, q)
-            if moderated:
-                prefetch(status, q)
+            prefetch(rec, (rec[post[j + AHEAD], 1], 0))
         p = post[j]
-        age = now - created[p]
+        r = rec[p, 1]
+        age = now - rec[p, 0]
         if chronological:
-            x = created[p] + gid[p] * 1e-10
+            x = rec[p, 0] + gid[p] * 1e-10
         else:
-            e = engagement[root[p]]
+            e = rec[r, 2]
             x = weight * (LOG1P[e] if e < LOG1P.size else np.log1p(e)) - decay * age
-        if moderated:
-            st = max(status[p], status[root[p]])
-            x = -np.inf if st == 2 else (x - penalty if st == 1 else x)
+        st = max(rec[p, 3] & 0xFF, rec[r, 3] & 0xFF)  # the status byte
+        x = -np.inf if st == 2 else (x - penalty if st == 1 else x)
         score[j] = x if age <= max_age else -np.inf
 
 
@@ -255,7 +251,7 @@ def rank_row(score, start, n_read, i, top, n_top):
 
 
 @njit(cache=True)
-def gather_scores(feed, rows, n_read, rank, posts, status, now):
+def gather_scores(feed, rows, n_read, rank, posts, now):
     """The unread items of every row, their scores and each row's candidates: row ``i``'s
     items are positions ``start[i]:start[i + 1]`` of ``slot``, ``post`` and ``score``, slots
     ascending, and its ``n_top[i]`` candidates, best first, the positions in ``top`` from
@@ -275,7 +271,7 @@ def gather_scores(feed, rows, n_read, rank, posts, status, now):
             fetch_row(feed, rows, i + AHEAD, True)
         gather_row(feed, rows[i], start[i], slot, post)
     score = np.empty(n, np.float64)
-    score_items(score, post, 0, n, rank, posts, status, now)  # independent of one another
+    score_items(score, post, 0, n, rank, posts, now)  # independent of one another
     top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
     for i in range(rows.size):
         rank_row(score, start, n_read, i, top, n_top)
@@ -286,7 +282,7 @@ SCORE_CHUNK = 4096  # items scored per parallel task
 
 
 @njit(cache=True, parallel=True)
-def gather_scores_parallel(feed, rows, n_read, rank, posts, status, now):
+def gather_scores_parallel(feed, rows, n_read, rank, posts, now):
     """:func:`gather_scores` on every thread numba is given: its passes draw nothing and each
     iteration writes only its own entries, so the result is the same as on one thread."""
     count = np.empty(rows.size, np.int64)
@@ -306,7 +302,7 @@ def gather_scores_parallel(feed, rows, n_read, rank, posts, status, now):
     score = np.empty(n, np.float64)
     for c in prange((n + SCORE_CHUNK - 1) // SCORE_CHUNK):
         score_items(score, post, c * SCORE_CHUNK, min(n, (c + 1) * SCORE_CHUNK), rank, posts,
-                    status, now)
+                    now)
     top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
     for i in prange(rows.size):
         rank_row(score, start, n_read, i, top, n_top)

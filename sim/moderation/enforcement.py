@@ -123,9 +123,9 @@ class Moderation:
         self.main_language = np.array([int(np.argmax(c.languages)) for c in
                                        pc.communities], np.int8)
         self.fan_group = self._fan_groups()
-        # per-post state the detector and enforcement need (grown with the post store)
+        # per-post content fingerprint the detector needs (grown with the post store); each
+        # post's status, what enforcement sets, is a column of the store (read with ranking)
         self.fingerprint = np.full(1024, UNIQUE, np.int32)
-        self.status = np.zeros(1024, np.int8)
         # every operation post (its index) and its author, in creation order: the first
         # n_op entries, grown a quarter at a time (not copied whole every hour)
         self.n_op = 0
@@ -182,16 +182,19 @@ class Moderation:
         self.position[self.fan_members] = np.arange(self.fan_members.size) % size
         return group
 
+    @property
+    def status(self) -> np.ndarray:
+        """Moderation status of every post (the store's ``status`` column, full capacity)."""
+        return self.model.posts.cols["status"]
+
     def _grow(self, n: int) -> None:
-        """Keep the per-post arrays as long as the post store (``posts.grown``)."""
+        """Keep the fingerprints as long as the post store (``posts.grown``)."""
         self.fingerprint = grown(self.fingerprint, n, self.fingerprint.size, UNIQUE)
-        self.status = grown(self.status, n, self.status.size, STATUS_OK)
 
     def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
         """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
         self._grow(keep.size)
-        for arr, fill in ((self.fingerprint, UNIQUE), (self.status, 0)):
-            compact_in_place(arr, keep, fill)
+        compact_in_place(self.fingerprint, keep, UNIQUE)
         self.op_ids[: self.n_op] = new[self.op_ids[: self.n_op]]
 
     def op_posts(self, ids: np.ndarray) -> None:
@@ -293,7 +296,6 @@ class Moderation:
         accounts (indexed as they are made), and of organic users the posts that can still be
         shown: recent ones, and older originals that recent reshares show."""
         m = self.model
-        self._grow(m.posts.n)
         n = m.pop.n
         c = m.posts.cols
         ops = slice(0, self.n_op)
@@ -343,21 +345,19 @@ class Moderation:
     def visible_status(self, items: np.ndarray) -> np.ndarray:
         """Status of feed items: removed or demoted if the item or its root is."""
         c = self.model.posts.cols
-        self._grow(self.model.posts.n)
-        return np.maximum(self.status[items], self.status[c["root"][items]])
+        return np.maximum(c["status"][items], c["status"][c["root"][items]])
 
-    def feed_status(self, p: int) -> tuple[np.ndarray, float]:
-        """What reading on platform ``p`` needs: the status of every post held (an item whose
-        post or root is removed is gone; demoted, it ranks as if ``demotion_hours`` older), and
-        that age penalty in score units. Applies on every platform, since removed content is
-        removed wherever it was carried."""
-        self._grow(self.model.posts.n)
+    def demotion_penalty(self, p: int) -> float:
+        """What reading on platform ``p`` needs besides each post's status (an item whose post
+        or root is removed is gone, on every platform, since removed content is removed
+        wherever it was carried; demoted, it ranks as if ``demotion_hours`` older): that age
+        penalty in score units."""
         pcfg = self.model.cfg.platforms[p]
         mod = self.by_platform.get(p)
         hours = mod.cfg.demotion_hours if mod is not None else 0.0
         penalty = hours if pcfg.ranking == "chronological" else \
             hours * math.log(2.0) / pcfg.recency_halflife_hours
-        return self.status, float(penalty)
+        return float(penalty)
 
     def present(self, p: int, rows: np.ndarray) -> np.ndarray:
         """The rows among ``rows`` whose account on platform ``p`` has not been removed."""

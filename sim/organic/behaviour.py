@@ -201,11 +201,10 @@ class OrganicUsers:
              ) -> tuple[np.ndarray, np.ndarray]:
         """Each online row reads its best unread items against the outside items that arrived
         over the ``gap`` hours since its last session (``feeds.read``)."""
-        rank, status = pf.ranking, None
+        rank = pf.ranking
         if self.moderation is not None:
-            status, penalty = self.moderation.feed_status(pf.index)
-            rank = rank._replace(penalty=penalty)
-        return read(pf.feeds, rank, rows, n_read, gap, self.rng, self.posts, self.now, status)
+            rank = rank._replace(penalty=self.moderation.demotion_penalty(pf.index))
+        return read(pf.feeds, rank, rows, n_read, gap, self.rng, self.posts, self.now)
 
     def reply_views(self, pf: Platform, readers: np.ndarray, items: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
