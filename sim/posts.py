@@ -14,6 +14,7 @@ whole run, the ``post_id`` of the output) never does. Compaction keeps the order
 
 from __future__ import annotations
 
+import mmap
 from typing import NamedTuple
 
 import numpy as np
@@ -124,6 +125,34 @@ def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.nd
     return resized(col, max(need, int(GROWTH * col.size)), keep, fill)
 
 
+def mapped_records(size: int) -> np.ndarray:
+    """``size`` zeroed records (:data:`RECORD`) in a private mapping of their own: pages are
+    taken as they are first written (with huge pages asked for, as numpy asks for its own large
+    arrays), and :func:`grown_records` can hand them back a chunk at a time."""
+    m = mmap.mmap(-1, max(size, 1) * RECORD.itemsize, flags=mmap.MAP_PRIVATE)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        m.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(m, RECORD, count=size)
+
+
+def grown_records(rec: np.ndarray, need: int, keep: int) -> np.ndarray:
+    """:func:`grown` for the records: the first ``keep`` are copied a chunk at a time, and each
+    chunk's pages in the old mapping are handed back once copied, so that growing never holds
+    two copies of the records (at 10^7 users that would be 400 MB more at the peak, where a
+    column of its own grows by 100 MB at most). The old array reads zeros afterwards."""
+    if need <= rec.size:
+        return rec
+    out = mapped_records(max(need, int(GROWTH * rec.size)))
+    old = getattr(rec.base, "obj", None)  # (the mapping behind the array's memoryview)
+    old = old if isinstance(old, mmap.mmap) else None
+    for a in range(0, keep, CHUNK):  # (CHUNK records: whole pages)
+        b = min(a + CHUNK, keep)
+        out[a:b] = rec[a:b]
+        if old is not None:
+            old.madvise(mmap.MADV_DONTNEED, a * RECORD.itemsize, (b - a) * RECORD.itemsize)
+    return out
+
+
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
@@ -140,7 +169,7 @@ class PostStore:
         self.n = 0  # posts held
         self.made = 0  # posts ever made (the next gid)
         self.hour_starts: list[int] = []  # gid of the first post of each hour
-        self.record = np.zeros(capacity, RECORD)
+        self.record = mapped_records(capacity)
         self.cols = {k: np.zeros(capacity, _COLUMNS[k][0]) for k in _APART}
         self._link()
         self.n_sparse = 0  # rows of the sparse columns, in creation order, keyed by "gid"
@@ -162,7 +191,7 @@ class PostStore:
         need = self.n + k
         if need > self.record.size:  # (every column has the record's capacity)
             self._grow(self.cols, _APART, need, self.n)
-            self.record = grown(self.record, need, self.n)
+            self.record = grown_records(self.record, need, self.n)
             self._link()
         if self.made + k > self.GID_MAX:  # 2^31 posts made: global ids become 64-bit
             for cols in (self.cols, self.sparse):
