@@ -321,11 +321,10 @@ class PostStore:
         for name in _APART:
             self.n = compact_in_place(self.cols[name], keep, None,
                                       new if name in _INDEX_COLUMNS else None)
-        compact_in_place(self.record, keep, None)  # whole records, then their indices
-        for name in set(_INDEX_COLUMNS) & set(RECORD.names):
-            col = self.cols[name]
-            for a in range(0, self.n, CHUNK):
-                col[a: a + CHUNK] = new[col[a: a + CHUNK]]
+        compact_in_place(self.record, keep, None)  # whole records, then the roots in them
+        root = self.cols["root"]
+        for a in range(0, self.n, CHUNK):
+            root[a: a + CHUNK] = new[root[a: a + CHUNK]]
         return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:
