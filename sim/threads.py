@@ -1,11 +1,10 @@
 """How many threads one run's compiled loops use.
 
-Only passes whose iterations are independent run in parallel (``numba.prange``: gathering and
-scoring the unread feed items, :func:`sim.feeds.kernels.gather_scores_parallel`; delivery;
-finding the targets of a graph's edges, :func:`sim.network.draw_targets_parallel`), and they
-draw no random numbers, but for one kind of pass: one single-precision uniform per row in
-order (who goes online), where each thread takes its block of the stream (:func:`streams`).
-Every draw is the same number whatever the number of threads, so a run's results are the same
+Only passes whose iterations are independent and draw no random numbers run in parallel
+(``numba.prange``: gathering and scoring the unread feed items,
+:func:`sim.feeds.kernels.gather_scores_parallel`; delivery; finding the targets of a graph's
+edges, :func:`sim.network.draw_targets_parallel`); every random draw stays on one thread in a
+fixed order, so a run's results are the same whatever the number of threads
 (``tests/test_threads.py``).
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
@@ -113,44 +112,6 @@ def parallel_worth(work: int, writes: bool = False) -> bool:
 _pinned: tuple[int, ...] | None = None  # what the threads were last placed for
 _first_core = 0  # cores before this process's share (a forked child's: its parent's threads)
 _beside = 0  # threads a child forked by this process uses beside it (after this one's share)
-
-
-def streams(rng: np.random.Generator, n: int, parts: int
-            ) -> tuple[np.ndarray, tuple[np.random.Generator, ...]] | None:
-    """For ``n`` single-precision uniforms to draw from ``rng`` in order, in ``parts`` blocks
-    (one per thread): the blocks' bounds (``parts + 1`` or fewer, none empty) and a generator
-    for each, positioned where ``rng`` would be at the block's first draw; the first is ``rng``
-    itself. None unless ``rng`` is a PCG64 stream and ``n`` is positive.
-
-    PCG64 makes two single-precision draws of each 64-bit output (keeping the second half for
-    the next draw), so a block that starts where no half is kept starts ``k`` outputs on, which
-    ``advance`` reaches at once; bounds are moved by one draw where needed. Once the blocks are
-    drawn, :func:`join_streams` gives ``rng`` the state it would have after all ``n``."""
-    bg = rng.bit_generator
-    if type(bg) is not np.random.PCG64 or n <= 0:
-        return None
-    state = bg.state
-    kept = int(state["has_uint32"])
-    cuts = [0]
-    for p in range(1, parts):
-        c = n * p // parts
-        c += (c - kept) % 2  # no half-output kept at the block's start
-        if cuts[-1] < c < n:
-            cuts.append(c)
-    cuts.append(n)
-    gens = [rng]
-    for c in cuts[1:-1]:
-        g = np.random.PCG64()
-        g.state = state
-        gens.append(np.random.Generator(g.advance((c - kept) // 2)))  # (no half kept after)
-    return np.array(cuts, np.int64), tuple(gens)
-
-
-def join_streams(gens: tuple[np.random.Generator, ...]) -> None:
-    """After :func:`streams`' blocks are drawn: the first generator takes the last one's state,
-    where one stream drawing every block in order would be."""
-    if len(gens) > 1:
-        gens[0].bit_generator.state = gens[-1].bit_generator.state
 
 
 def pin_workers() -> None:

@@ -1,10 +1,9 @@
 """A run's results do not depend on the number of threads its compiled loops use, nor on how
 many readers are gathered at once.
 
-Only passes whose iterations write disjoint entries run in parallel, drawing no random numbers
-or, each thread, its own block of the one stream (``sim.threads``); this checks the promise end
-to end, table for table, the blocks draw for draw, and that a bad thread count is refused with a
-message naming the allowed range.
+Only passes that draw no random numbers and whose iterations write disjoint entries run in
+parallel (``sim.threads``); this checks the promise end to end, table for table, and that a bad
+thread count is refused with a message naming the allowed range.
 """
 
 from __future__ import annotations
@@ -15,18 +14,14 @@ import time
 from functools import partial
 
 import numba
-import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import sim
 import sim.feeds
 import sim.threads
 from sim.config import ConfigError
-from sim.organic import kernels
-from sim.threads import Alongside, join_streams, set_threads, streams
+from sim.threads import Alongside, set_threads
 
 needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
                                reason="needs 2 cores for 2 threads")
@@ -58,31 +53,6 @@ def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
     drop = ("runtime_seconds", "provenance")
     assert ({k: v for k, v in one.summary.items() if k not in drop}
             == {k: v for k, v in two.summary.items() if k not in drop})
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(0, 3000), st.integers(1, 4), st.integers(0, 3))
-def test_online_rows_drawn_in_blocks_are_those_of_one_stream(seed, n, parts, before) -> None:
-    """Who goes online, drawn in ``parts`` blocks of one stream (on as many threads as there
-    are), from a stream with or without half an output kept (``before`` draws already made):
-    the same rows as one pass, and the stream left where one pass leaves it."""
-    rng = np.random.default_rng(seed)
-    rate, utc, weight = (rng.random(n, np.float32), rng.integers(0, 24, n).astype(np.int8),
-                         rng.random(24, np.float32))
-    one, split = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
-    one.random(before, np.float32)
-    split.random(before, np.float32)
-    want = kernels.online(one, rate, utc, weight)
-    blocks = streams(split, n, parts)
-    if n == 0:
-        assert blocks is None
-        return
-    cuts, gens = blocks
-    assert cuts[0] == 0 and cuts[-1] == n and (np.diff(cuts) > 0).all() and gens[0] is split
-    np.testing.assert_array_equal(kernels.online_parallel(gens, cuts, rate, utc, weight), want)
-    join_streams(gens)
-    assert split.bit_generator.state == one.bit_generator.state
-    assert split.random() == one.random()
 
 
 @pytest.mark.parametrize("bad", [0, -1, 10_000])

@@ -21,7 +21,6 @@ from ..feeds import Outbox, read
 from ..ledger import Ledger
 from ..population import Population, beta_params
 from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, resized
-from ..threads import get_threads, join_streams, parallel_worth, streams
 from . import kernels
 from .engagement import Coefficients, action_probs
 
@@ -191,20 +190,12 @@ class OrganicUsers:
     # ==== decisions (vectorised; sim.reference restates each one agent at a time) ===============
     def online(self, pf: Platform) -> np.ndarray:
         """Members who open this platform this hour: one Bernoulli each, with probability
-        sessions-per-hour x the diurnal weight of their local hour (on every thread for many
-        members: each thread draws its block of the same stream, ``threads.streams``)."""
+        sessions-per-hour x the diurnal weight of their local hour."""
         if self.cfg.population.always_active:
             return np.arange(pf.members.size)
         # weight of local hour (now + utc) % 24 by UTC offset: a 24-entry table
-        weight = np.roll(self.diurnal, -(self.now % 24))
-        n = pf.members.size
-        split = streams(self.rng, n, get_threads()) if parallel_worth(n, writes=True) else None
-        if split is None:
-            return kernels.online(self.rng, pf.session_rate, pf.utc_hour, weight)
-        cuts, rngs = split
-        rows = kernels.online_parallel(rngs, cuts, pf.session_rate, pf.utc_hour, weight)
-        join_streams(rngs)
-        return rows
+        return kernels.online(self.rng, pf.session_rate, pf.utc_hour,
+                              np.roll(self.diurnal, -(self.now % 24)))
 
     def read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:

@@ -47,19 +47,6 @@ def online(rng, rate, utc_hour, weight):
     return out[:n]
 
 
-@njit(cache=True, parallel=True)
-def online_parallel(rngs, cuts, rate, utc_hour, weight):
-    """:func:`online` on every thread numba is given: rows ``cuts[p]:cuts[p + 1]`` draw from
-    ``rngs[p]``, positioned at that block's first draw (:func:`sim.threads.streams`), so every
-    row draws the number it would on one stream."""
-    hit = np.empty(rate.size, np.bool_)
-    for p in prange(cuts.size - 1):
-        g = rngs[p]
-        for i in range(cuts[p], cuts[p + 1]):
-            hit[i] = g.random(dtype=np.float32) < rate[i] * weight[utc_hour[i]]
-    return np.flatnonzero(hit)
-
-
 @njit(cache=True, inline="always")
 def root_ahead(root, items, i):
     """For a loop over reads ``items`` at ``i``: prefetch the post read ``2 * AHEAD`` reads on
