@@ -78,6 +78,13 @@ loops, fields named as the columns (those in :data:`RECORD` are strided views of
 record as int32 words (capacity, 4)."""
 
 
+def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
+    """A column of ``size`` slots holding ``fill``. Zero-filled columns (most of them: the
+    counters) come from ``np.zeros``, whose untouched pages the OS maps lazily, so the spare
+    capacity of a grown store costs (almost) no memory until posts fill it."""
+    return np.zeros(size, dtype) if fill == 0 else np.full(size, fill, dtype)
+
+
 CHUNK = 1 << 20  # posts per step of a compaction: its temporaries stay this long
 
 
@@ -99,35 +106,11 @@ def compact_in_place(col: np.ndarray, keep: np.ndarray, fill: int | float | None
     return k
 
 
-def mapped(size: int, dtype: np.dtype | type) -> np.ndarray:
-    """``size`` zeros of ``dtype`` in a private mapping of their own: pages are taken as they
-    are first written, so spare capacity costs (almost) no memory until filled, and huge pages
-    are asked for, as numpy asks for its own large arrays."""
-    dtype = np.dtype(dtype)
-    m = mmap.mmap(-1, max(size * dtype.itemsize, 1), flags=mmap.MAP_PRIVATE)
-    if hasattr(mmap, "MADV_HUGEPAGE"):
-        m.madvise(mmap.MADV_HUGEPAGE)
-    return np.frombuffer(m, dtype, count=size)
-
-
 def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndarray:
     """A column of ``size`` slots holding ``col[:keep]`` and ``fill`` after it: how every
-    growable array grows (the post columns, moderation's per-post arrays, ...). The new column
-    is a mapping of its own (:func:`mapped`), filled a chunk at a time, and if ``col`` is one
-    too (not a view of one) each chunk's old pages are handed back once copied (``col`` reads
-    zeros afterwards): growing never holds two copies of a column, and no freed block is left
-    in the heap, where the next, larger column would not fit (at 10^7 users a column holds
-    100 MB or more, and the run's peak memory rose by 100-400 MB when they were heap blocks)."""
-    out = mapped(size, col.dtype)
-    old = getattr(col.base, "obj", None)  # (the mapping behind a mapped array's memoryview)
-    old = old if isinstance(old, mmap.mmap) else None
-    for a in range(0, keep, CHUNK):  # (CHUNK entries: whole pages)
-        b = min(a + CHUNK, keep)
-        out[a:b] = col[a:b]
-        if old is not None:
-            old.madvise(mmap.MADV_DONTNEED, a * col.itemsize, (b - a) * col.itemsize)
-    if fill != 0:
-        out[keep:] = fill
+    per-post array grows with the store."""
+    out = _column(size, col.dtype, fill)
+    out[:keep] = col[:keep]
     return out
 
 
@@ -140,6 +123,34 @@ def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.nd
     if need <= col.size:
         return col
     return resized(col, max(need, int(GROWTH * col.size)), keep, fill)
+
+
+def mapped_records(size: int) -> np.ndarray:
+    """``size`` zeroed records (:data:`RECORD`) in a private mapping of their own: pages are
+    taken as they are first written (with huge pages asked for, as numpy asks for its own large
+    arrays), and :func:`grown_records` can hand them back a chunk at a time."""
+    m = mmap.mmap(-1, max(size, 1) * RECORD.itemsize, flags=mmap.MAP_PRIVATE)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        m.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(m, RECORD, count=size)
+
+
+def grown_records(rec: np.ndarray, need: int, keep: int) -> np.ndarray:
+    """:func:`grown` for the records: the first ``keep`` are copied a chunk at a time, and each
+    chunk's pages in the old mapping are handed back once copied, so that growing never holds
+    two copies of the records (at 10^7 users that would be 400 MB more at the peak, where a
+    column of its own grows by 100 MB at most). The old array reads zeros afterwards."""
+    if need <= rec.size:
+        return rec
+    out = mapped_records(max(need, int(GROWTH * rec.size)))
+    old = getattr(rec.base, "obj", None)  # (the mapping behind the array's memoryview)
+    old = old if isinstance(old, mmap.mmap) else None
+    for a in range(0, keep, CHUNK):  # (CHUNK records: whole pages)
+        b = min(a + CHUNK, keep)
+        out[a:b] = rec[a:b]
+        if old is not None:
+            old.madvise(mmap.MADV_DONTNEED, a * RECORD.itemsize, (b - a) * RECORD.itemsize)
+    return out
 
 
 class PostStore:
@@ -158,7 +169,7 @@ class PostStore:
         self.n = 0  # posts held
         self.made = 0  # posts ever made (the next gid)
         self.hour_starts: list[int] = []  # gid of the first post of each hour
-        self.record = mapped(capacity, RECORD)
+        self.record = mapped_records(capacity)
         self.cols = {k: np.zeros(capacity, _COLUMNS[k][0]) for k in _APART}
         self._link()
         self.n_sparse = 0  # rows of the sparse columns, in creation order, keyed by "gid"
@@ -180,7 +191,7 @@ class PostStore:
         need = self.n + k
         if need > self.record.size:  # (every column has the record's capacity)
             self._grow(self.cols, _APART, need, self.n)
-            self.record = grown(self.record, need, self.n)
+            self.record = grown_records(self.record, need, self.n)
             self._link()
         if self.made + k > self.GID_MAX:  # 2^31 posts made: global ids become 64-bit
             for cols in (self.cols, self.sparse):

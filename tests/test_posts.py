@@ -19,11 +19,10 @@ from sim.model import InfluenceModel
 from sim.posts import (
     KIND_ORGANIC,
     KIND_RESHARE,
-    RECORD,
     PostStore,
     compact_in_place,
-    grown,
-    mapped,
+    grown_records,
+    mapped_records,
 )
 from sim.runner import collect, resolve_config
 
@@ -158,20 +157,18 @@ def test_compacting_in_place_chunk_by_chunk_equals_a_gather(keep, chunk, spare) 
     assert (col[k:n] == -7).all() and np.array_equal(col[n:], np.arange(10 + n, 10 + n + spare))
 
 
-def test_growing_a_column_keeps_it_and_hands_the_old_pages_back(monkeypatch) -> None:
-    """Growable arrays (here the ranking records) grow a chunk at a time into a mapping of
-    their own, each chunk's old pages handed back once copied (never two copies at once): the
-    kept entries are all there, the rest is the fill, and the old array reads zeros."""
+def test_growing_the_records_keeps_them_and_hands_the_old_pages_back(monkeypatch) -> None:
+    """The ranking records grow a chunk at a time, each chunk's old pages handed back once
+    copied (never two copies at once): the kept records are all there, the old array reads
+    zeros."""
     monkeypatch.setattr(sim.posts, "CHUNK", 1 << 12)  # 64 KB of records: whole pages
-    rec = mapped(10_000, RECORD)
+    rec = mapped_records(10_000)
     rec["root"], rec["status"] = np.arange(10_000), 2
-    out = grown(rec, 10_001, 9_000)
+    out = grown_records(rec, 10_001, 9_000)
     assert out.size == 12_500
     assert (out["root"][:9_000] == np.arange(9_000)).all() and (out["status"][:9_000] == 2).all()
     assert not out["root"][9_000:].any() and not rec["root"][:9_000].any()
-    assert grown(out, 12_500, 9_000) is out  # room enough: the same array
-    col = grown(np.arange(5, dtype=np.int32), 6, 4, fill=-1)  # a heap array, a fill
-    assert col.tolist() == [0, 1, 2, 3, -1, -1]
+    assert grown_records(out, 12_500, 9_000) is out  # room enough: the same array
 
 
 def test_sparse_columns_refuse_organic_originals() -> None:
