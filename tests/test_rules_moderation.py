@@ -1230,3 +1230,23 @@ def test_review_delays_are_drawn_for_any_positive_mean(monkeypatch) -> None:
     want = np.round(before.exponential(0.9, 6)).astype(int).tolist()
     assert any(want)  # this seed draws some delay of an hour or more
     assert [due - mod.model.tick for due, _, _ in mod.pending] == want
+
+
+def test_a_compaction_carries_fingerprints_with_their_posts_and_clears_the_rest() -> None:
+    """Moderation's per-post fingerprints follow their posts through a compaction, and the
+    slots it frees carry none (a post written there later has no content in common with
+    anything unless it is given some)."""
+    m = model(300, **{"moderation.enabled": True})
+    m.run(3)
+    mod, n = m.moderation, m.posts.n
+    mod._grow(n)
+    fp = np.arange(n, dtype=np.int32)  # a fingerprint of its own for every post
+    mod.fingerprint[:n] = fp
+    keep = np.zeros(n, bool)
+    keep[::2] = True
+    keep[m.posts.cols["root"][:n][keep]] = True
+    mod.compact(keep, m.posts.compact(keep))
+    k = int(keep.sum())
+    assert 0 < k < n
+    np.testing.assert_array_equal(mod.fingerprint[:k], fp[keep])
+    assert (mod.fingerprint[k:n] == UNIQUE).all()
