@@ -55,10 +55,16 @@ def unpack_ids(packed: np.ndarray) -> np.ndarray:
     return b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
 
 
+def id_width(ids: np.ndarray) -> int:
+    """Entries of ``ids`` per id: 3 if :func:`pack_ids` packed them, else 1."""
+    return 3 if ids.dtype == np.uint8 else 1
+
+
 def id_at(ids: np.ndarray, i: int) -> int:
     """Entry ``i`` of ``ids``: a plain array's element, or the ``i``-th id of a
     :func:`pack_ids` byte array (compiled code reads it in place)."""
-    return int(unpack_ids(ids[3 * i: 3 * i + 3]).item()) if ids.dtype == np.uint8 else ids[i]
+    w = id_width(ids)
+    return int(unpack_ids(ids[w * i: w * (i + 1)])[0])
 
 
 @overload(id_at, inline="always")
@@ -78,7 +84,7 @@ class FollowerGraph:
 
     @property
     def n_edges(self) -> int:
-        return int(self.ids.size // 3 if self.ids.dtype == np.uint8 else self.ids.size)
+        return int(self.ids.size // id_width(self.ids))
 
     @property
     def followers(self) -> np.ndarray:
@@ -87,9 +93,8 @@ class FollowerGraph:
 
     def followers_of(self, author: int) -> np.ndarray:
         """The sorted ids (int32) of ``author``'s followers."""
-        lo, hi = int(self.indptr[author]), int(self.indptr[author + 1])
-        return unpack_ids(self.ids[3 * lo: 3 * hi] if self.ids.dtype == np.uint8 else
-                          self.ids[lo:hi])
+        w = id_width(self.ids)
+        return unpack_ids(self.ids[w * int(self.indptr[author]): w * int(self.indptr[author + 1])])
 
 
 def _from_edges(n: int, author: np.ndarray, follower: np.ndarray) -> FollowerGraph:

@@ -117,12 +117,18 @@ def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndar
 GROWTH = 1.25  # a growable array grows by a quarter at a time
 
 
+def room(size: int, need: int) -> int:
+    """The capacity an array of ``size`` entries grows to when it needs ``need``: a quarter
+    larger, at least ``need``."""
+    return max(need, int(GROWTH * size))
+
+
 def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.ndarray:
-    """``col`` if it has room for ``need`` entries, else a copy a quarter larger (at least
-    ``need``) holding ``col[:keep]`` (:func:`resized`)."""
+    """``col`` if it has room for ``need`` entries, else a copy of :func:`room`'s size
+    holding ``col[:keep]`` (:func:`resized`)."""
     if need <= col.size:
         return col
-    return resized(col, max(need, int(GROWTH * col.size)), keep, fill)
+    return resized(col, room(col.size, need), keep, fill)
 
 
 def mapped_records(size: int) -> np.ndarray:
@@ -142,7 +148,7 @@ def grown_records(rec: np.ndarray, need: int, keep: int) -> np.ndarray:
     column of its own grows by 100 MB at most). The old array reads zeros afterwards."""
     if need <= rec.size:
         return rec
-    out = mapped_records(max(need, int(GROWTH * rec.size)))
+    out = mapped_records(room(rec.size, need))
     old = getattr(rec.base, "obj", None)  # (the mapping behind the array's memoryview)
     old = old if isinstance(old, mmap.mmap) else None
     for a in range(0, keep, CHUNK):  # (CHUNK records: whole pages)
