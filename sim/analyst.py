@@ -119,7 +119,7 @@ def post_table(model: InfluenceModel) -> pd.DataFrame:
         "topic": pd.Categorical.from_codes(c["topic"][ids], list(model.pop.community_names)),
         "language": pd.Categorical.from_codes(c["language"][ids], list(LANGUAGES)),
         "quality": c["quality"][ids],
-        "timeliness": c["timeliness"][ids],
+        "timeliness": model.posts.get("timeliness", ids),
         "created_tick": c["created"][ids],
         "thread_post_id": parent,
         "reported_impressions": c["imp_organic"][ids] + imp_op + imp_fake,

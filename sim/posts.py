@@ -18,6 +18,7 @@ import mmap
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 KIND_ORGANIC, KIND_RESHARE, KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE = range(5)
 KIND_NAMES = ("organic_post", "organic_reshare", "op_post", "op_hijack_reply", "op_self_share")
@@ -33,7 +34,6 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "language": (np.int8, -1),
     "is_op": (np.bool_, False),
     "quality": (np.float32, 0.0),
-    "timeliness": (np.float32, 1.0),
     "created": (np.int32, 0),
     # counters (meaningful on roots)
     "imp_organic": (np.int32, 0),
@@ -41,7 +41,6 @@ _COLUMNS: dict[str, tuple[type, int | float]] = {
     "reshares_organic": (np.int32, 0),
     "replies_organic": (np.int32, 0),
     "eng_visible": (np.int32, 0),  # organic likes + reshares + replies + in-network engagements
-    "hijack_reply": (np.int32, -1),  # index of the newest operation reply under this thread
     # moderation (on every platform: removed content is removed wherever it was carried)
     "status": (np.int8, 0),  # 0 shown, 1 demoted, 2 removed (sim.moderation's STATUS_*)
 }
@@ -56,26 +55,46 @@ moderation status (little-endian, as on every machine numba targets)."""
 # Columns that hold a value only for posts that are not organic originals (a parent: reshares,
 # replies, self-shares; the operation's own counters: its posts), kept only for those posts,
 # keyed by gid: organic originals are most posts (over 90% in the headline preset), so this
-# saves 24 bytes on each of them. Reports are kept for operation content alone (what the posts
+# saves 28 bytes on each of them. Reports are kept for operation content alone (what the posts
 # table shows); a report on an organic post is still logged against its author for moderation.
+# Timeliness is below 1 only for operation content (stale timing); a copy carries its root's.
 _SPARSE: dict[str, tuple[type, int | float]] = {
     "parent": (np.int64, -1),  # gid of the item reshared, or of the thread replied under
     "imp_op": (np.int32, 0),  # impressions by operation accounts (self-amplification)
     "imp_fake": (np.int32, 0),  # impressions by fake followers and bought views
     "eng_op": (np.int32, 0),  # engagements by operation accounts
     "reports": (np.int32, 0),  # reports by organic users (kept for operation posts alone)
+    "timeliness": (np.float32, 1.0),  # 2^(-lag / news half-life): stale operation content
 }
 _APART = tuple(k for k in _COLUMNS if k not in RECORD.names)  # columns of their own
-_INDEX_COLUMNS = ("root", "hijack_reply")  # hold post indices: remapped by a compaction
+_INDEX_COLUMNS = ("root",)  # hold post indices: remapped by a compaction
 _CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy shares its root's
 
 
 _SPARSE_KEYED = {"gid": _COLUMNS["gid"]} | _SPARSE
 
-PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in (*_COLUMNS, "record")])
+PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in (
+    *_COLUMNS, "record", "sparse_gid", "sparse_timeliness", "hijacked", "hijack_reply")])
 PostColumns.__doc__ = """Every column of the store (full capacity) as one bundle for the compiled
-loops, fields named as the columns (those in :data:`RECORD` are strided views of it), and the
-record as int32 words (capacity, 4)."""
+loops, fields named as the columns (those in :data:`RECORD` are strided views of it); the
+record as int32 words (capacity, 4); the sparse rows' global ids (ascending) and timeliness
+(:func:`sparse_row` finds a post's); the hijacked threads (root indices, ascending) and the
+newest reply under each (:meth:`PostStore.hijack`)."""
+
+
+@njit(cache=True, inline="always")
+def sparse_row(posts, p):
+    """Row of the sparse columns of post ``p`` (which must not be an organic original), for
+    compiled loops: a bisection over the sparse rows' global ids."""
+    return np.searchsorted(posts.sparse_gid, posts.gid[p])
+
+
+@njit(cache=True, inline="always")
+def hijack_reply(posts, r):
+    """The newest operation reply planted under thread ``r`` (a root), or -1: a bisection over
+    the few hijacked threads (:meth:`PostStore.hijack`)."""
+    k = np.searchsorted(posts.hijacked, r)
+    return posts.hijack_reply[k] if k < posts.hijacked.size and posts.hijacked[k] == r else -1
 
 
 def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
@@ -159,14 +178,32 @@ def grown_records(rec: np.ndarray, need: int, keep: int) -> np.ndarray:
     return out
 
 
+def _find(keys: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``x`` in the ascending ``keys`` (0 where absent), and which are there."""
+    if keys.size == 0:
+        return np.zeros(np.shape(x), np.intp), np.zeros(np.shape(x), bool)
+    k = np.minimum(np.searchsorted(keys, x), keys.size - 1)
+    return k, keys[k] == x
+
+
+def last_of_each(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``keys``, ascending, and for each the value given last (in array order):
+    how a short list keyed by post index takes new entries."""
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    last = np.append(keys[1:] != keys[:-1], True)[: keys.size]
+    return keys[last], values[last]
+
+
 class PostStore:
     """Growable columns indexed by post index (capacity grows by a quarter as needed).
 
-    Memory grows with the posts held: about 54 bytes a post (reshares are posts; the moderation
-    status included) and 28 more for each post that is not an organic original (the sparse
-    columns). Spare capacity costs nothing until posts fill it: columns are zero-filled (pages
-    the OS maps lazily) and :meth:`add` writes every column of a new post. Compaction keeps
-    what is held bounded. Global ids are 32-bit until a run has made 2^31 posts, then 64-bit
+    Memory grows with the posts held: about 46 bytes a post (reshares are posts; the moderation
+    status included) and 32 more for each post that is not an organic original (the sparse
+    columns); the hijacked threads are a short list of their own (:meth:`hijack`). Spare
+    capacity costs nothing until posts fill it: columns are zero-filled (pages the OS maps
+    lazily) and :meth:`add` writes every column of a new post. Compaction keeps what is held
+    bounded. Global ids are 32-bit until a run has made 2^31 posts, then 64-bit
     (``GID_MAX``)."""
 
     GID_MAX = np.iinfo(np.int32).max
@@ -180,6 +217,10 @@ class PostStore:
         self._link()
         self.n_sparse = 0  # rows of the sparse columns, in creation order, keyed by "gid"
         self.sparse = {k: np.zeros(capacity, dtype) for k, (dtype, _) in _SPARSE_KEYED.items()}
+        # threads the operation planted replies under (root indices, ascending) and the newest
+        # reply under each: a few thousand of millions of posts, so a list, not a column
+        self.hijacked = np.zeros(0, np.int32)
+        self.hijack_replies = np.zeros(0, np.int32)
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -243,16 +284,18 @@ class PostStore:
 
     def _sparse_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the sparse columns of posts ``ids``, and which of them have one."""
-        keys = self.sparse["gid"][: self.n_sparse]
-        gid = self.cols["gid"][ids]
-        rows = np.minimum(np.searchsorted(keys, gid), max(self.n_sparse - 1, 0))
-        return rows, (keys[rows] == gid) if self.n_sparse else np.zeros(np.shape(ids), bool)
+        return _find(self.sparse["gid"][: self.n_sparse], self.cols["gid"][ids])
 
     def get(self, name: str, ids: np.ndarray) -> np.ndarray:
         """A column's values for posts ``ids``; a sparse column's default for organic
-        originals."""
+        originals; ``hijack_reply``: the newest reply planted under each (-1: none)."""
         if name in self.cols:
             return self.cols[name][ids]
+        if name == "hijack_reply":
+            k, has = _find(self.hijacked, ids)
+            out = np.full(np.shape(ids), -1, np.int32)
+            out[has] = self.hijack_replies[k[has]]
+            return out
         rows, has = self._sparse_rows(ids)
         dtype, fill = _SPARSE[name]
         return np.where(has, self.sparse[name][rows], fill).astype(dtype)
@@ -271,19 +314,29 @@ class PostStore:
         analysis; the engine reads the columns themselves)."""
         out = {k: v[: self.n] for k, v in self.cols.items()}
         ids = np.arange(self.n)
-        return out | {name: self.get(name, ids) for name in _SPARSE}
+        return out | {name: self.get(name, ids) for name in (*_SPARSE, "hijack_reply")}
+
+    def hijack(self, roots: np.ndarray, replies: np.ndarray) -> None:
+        """Operation replies ``replies[i]`` planted under threads ``roots[i]``: each thread
+        keeps the reply given last (its newest)."""
+        self.hijacked, self.hijack_replies = last_of_each(
+            np.concatenate([self.hijacked, np.asarray(roots, np.int32)]),
+            np.concatenate([self.hijack_replies, np.asarray(replies, np.int32)]))
 
     def add_copies(self, roots: np.ndarray, parents: np.ndarray, *, author: np.ndarray,
                    platform, kind: int, created: int) -> np.ndarray:
         """Append reshares of ``parents`` (posts whose originals are ``roots``): each copy
         points to the original and carries its content. Returns the new post ids."""
-        c = self.cols
-        return self.add(author=author, root=roots, parent=c["gid"][parents], platform=platform,
-                        kind=kind, created=created, **{k: c[k][roots] for k in _CONTENT})
+        return self.add(author=author, root=roots, parent=self.cols["gid"][parents],
+                        platform=platform, kind=kind, created=created,
+                        **{k: self.get(k, roots) for k in _CONTENT})
 
     def columns(self) -> PostColumns:
         """The columns as a :class:`PostColumns` bundle (valid until the store next grows)."""
-        return PostColumns(**self.cols, record=self.words)
+        ns = self.n_sparse
+        return PostColumns(**self.cols, record=self.words, sparse_gid=self.sparse["gid"][:ns],
+                           sparse_timeliness=self.sparse["timeliness"][:ns],
+                           hijacked=self.hijacked, hijack_reply=self.hijack_replies)
 
     def index_of(self, gid: int) -> int:
         """Index of the first post held whose global id is ``gid`` or later."""
@@ -331,6 +384,8 @@ class PostStore:
         root = self.cols["root"]
         for a in range(0, self.n, CHUNK):
             root[a: a + CHUNK] = new[root[a: a + CHUNK]]
+        r, p = new[self.hijacked], new[self.hijack_replies]  # (new keeps the order)
+        self.hijacked, self.hijack_replies = r[(r >= 0) & (p >= 0)], p[(r >= 0) & (p >= 0)]
         return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:

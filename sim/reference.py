@@ -79,7 +79,7 @@ class User(mesa.Agent):
         return engagement_probs(
             m.cfg, int(pop.community[self.uid]), int(pop.language[self.uid]),
             float(pop.propensity[self.uid]), int(c["topic"][root]), int(c["language"][root]),
-            float(c["quality"][root]), float(c["timeliness"][root]),
+            float(c["quality"][root]), float(m.posts.get("timeliness", np.array([root]))[0]),
             float(m.tick - int(c["created"][root])), int(c["eng_visible"][root]), followed,
             bool(c["is_op"][root]))
 
@@ -89,7 +89,7 @@ class User(mesa.Agent):
         m = self.model
         c = m.posts.cols
         root = int(c["root"][post])
-        reply = int(c["hijack_reply"][root])
+        reply = int(m.posts.get("hijack_reply", np.array([root]))[0])
         if int(c["platform"][root]) != pf.index or reply < 0:
             return None
         return reply if m.rng.random() < m.cfg.engagement.reply_view_prob else None

@@ -31,20 +31,25 @@ from sim.network import (
 )
 from sim.organic import ReshareMemory, kernels
 from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
-from sim.posts import RECORD, PostColumns, PostStore
+from sim.posts import KIND_OP_POST, KIND_ORGANIC, RECORD, PostColumns, PostStore
 from sim.runner import resolve_config
 
 
 def post_columns(n: int, **given: np.ndarray) -> PostColumns:
     """A post-table bundle of ``n`` rows: the ``given`` arrays, defaults elsewhere. Columns of
     their own are the arrays given (written through); those of the ranking record are copied
-    into it (read them back from the bundle)."""
+    into it (read them back from the bundle); timeliness (a sparse column: ``kind`` must be
+    given with it) and ``hijack_reply`` (-1: none) go in through the store's own methods."""
     store = PostStore(capacity=max(n, 1, *(v.size for v in given.values())))
+    if "timeliness" in given:
+        store.add(kind=given["kind"], timeliness=given.pop("timeliness"))
+    hijack = given.pop("hijack_reply", np.full(0, -1))
     for name, values in given.items():
         if name in RECORD.names:
             store.cols[name][: values.size] = values
         else:
             store.cols[name] = values
+    store.hijack(np.flatnonzero(hijack >= 0), hijack[hijack >= 0])
     return store.columns()
 
 
@@ -368,13 +373,14 @@ def test_the_compiled_formula_gives_the_array_formulas_bits(seed, engaged) -> No
     comm = rng.integers(0, 5, n_users).astype(np.int8)
     lang = rng.integers(0, 3, n_users).astype(np.int8)
     prop = (rng.random(n_users) * 3).astype(np.float32)
+    is_op = rng.random(n_posts) < 0.5  # (timeliness below 1 for operation content alone)
     posts = dict(topic=rng.integers(0, 5, n_posts).astype(np.int8),
                  language=rng.integers(0, 3, n_posts).astype(np.int8),
                  quality=rng.random(n_posts).astype(np.float32),
-                 timeliness=rng.random(n_posts).astype(np.float32),
+                 timeliness=np.where(is_op, rng.random(n_posts), 1).astype(np.float32),
                  created=rng.integers(0, now + 1, n_posts).astype(np.int32),
                  eng_visible=rng.integers(0, 10**5 if engaged else 5, n_posts).astype(np.int32),
-                 is_op=rng.random(n_posts) < 0.5)
+                 is_op=is_op, kind=np.where(is_op, KIND_OP_POST, KIND_ORGANIC).astype(np.int8))
     got = action_probs(c, users, roots, followed, comm, lang, prop, post_columns(n_posts, **posts),
                        now)
     p = {k: v[roots] for k, v in posts.items()}

@@ -119,21 +119,30 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
         roots[i] = roots[j] if j < i else i
     for i in range(n):  # copies carry a parent, a sparse column (kept for copies only)
         copy = bool(roots[i] != i)
-        store.add(author=i, root=int(roots[i]), quality=i / n, hijack_reply=-1,
+        store.add(author=i, root=int(roots[i]), quality=i / n,
                   kind=KIND_RESHARE if copy else KIND_ORGANIC, parent=roots[i] if copy else -1)
         if copy:
             store.count("imp_fake", np.array([i]), i)
+    threads = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=6)), np.int32)
+    replies = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=threads.size,
+                                          max_size=threads.size)), np.int32)
+    store.hijack(threads, replies)  # replies under threads: the one given last stays
+    newest = np.full(n, -1)
+    for t, r in zip(threads, replies, strict=True):
+        newest[t] = r
     keep = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     keep[roots[keep]] = True
     before = {name: col.copy() for name, col in store.held().items()}
     assert np.array_equal(before["imp_fake"], np.where(roots != np.arange(n), np.arange(n), 0))
+    assert np.array_equal(before["hijack_reply"], newest)
     new = store.compact(keep)
     k = int(keep.sum())
     assert store.n == k and store.made == n and new[-1] == -1
     assert np.array_equal(new[:n][keep], np.arange(k)) and (new[:n][~keep] == -1).all()
     for name, col in store.held().items():
-        if name != "root":
+        if name not in ("root", "hijack_reply"):
             assert np.array_equal(col, before[name][keep]), name
+    assert np.array_equal(store.held()["hijack_reply"], new[newest[keep]])  # (-1 stays -1)
     assert np.array_equal(store.cols["gid"][store.cols["root"][:k]], before["root"][keep])
     gids = store.cols["gid"][:k].astype(np.int64)  # found by global id, in range or not
     for g in (-(2**40), -1, 0, n // 2, n, 2**31, 2**40):

@@ -148,12 +148,10 @@ def formula_cases(draw):
 def engine_probs(cfg: sim.Config, r: dict) -> np.ndarray:
     """The engine's formula (``engagement.action_probs``) for one read: a reader and a root
     made for it, the root ``age`` hours old now."""
-    posts = PostStore(capacity=1)
-    cols = posts.cols
-    for name, value in (("topic", r["topic"]), ("language", r["item_lang"]),
-                        ("quality", r["quality"]), ("timeliness", r["timeliness"]),
-                        ("created", 0), ("eng_visible", r["visible"]), ("is_op", r["is_op"])):
-        cols[name][0] = value
+    posts = PostStore(capacity=1)  # (a post kept in the sparse columns: any timeliness)
+    posts.add(topic=r["topic"], language=r["item_lang"], quality=r["quality"],
+              timeliness=r["timeliness"], created=0, eng_visible=r["visible"],
+              is_op=r["is_op"], kind=KIND_OP_POST)
     zero = np.zeros(1, np.int32)  # reader 0 read post 0
     return action_probs(Coefficients.from_config(cfg), zero, zero, np.array([r["followed"]]),
                         np.array([r["reader_comm"]], np.int8),

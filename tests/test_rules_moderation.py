@@ -215,7 +215,7 @@ def test_operation_content_follows_the_days_directions(paraphrase) -> None:
     c = post_columns(m)
     op = np.flatnonzero(np.isin(c["kind"], (tactics.KIND_OP_POST, KIND_OP_REPLY,
                                             tactics.KIND_OP_SHARE)))
-    fp = m.moderation.fingerprint[op]
+    fp = m.moderation.fingerprints(op)
     shares = c["kind"][op] == tactics.KIND_OP_SHARE
     assert shares.any() and (fp[shares] == UNIQUE).all()
     fp, day = fp[~shares], c["created"][op][~shares] // 24
@@ -548,12 +548,12 @@ def test_fan_posts_carry_the_slogan_and_fellow_members_like_them() -> None:
 
     def post(authors):
         ids = np.arange(authors.size)
-        mod.fingerprint[ids] = UNIQUE
+        mod.set_fingerprints(ids, UNIQUE)
         eng.clear()
         mod.organic_posts(0, ids, authors)
         g = mod.fan_group[authors]
         slogan = UNIQUE - 1 - (g.astype(np.int64) * 4096 + 2)
-        fp = mod.fingerprint[ids]
+        fp = mod.fingerprints(ids)
         assert ((fp == slogan) & (g >= 0) | (fp == UNIQUE)).all()
         if not eng:
             return fp == slogan, np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -1022,7 +1022,8 @@ def test_a_reply_planted_under_the_first_post_held_is_a_reply(monkeypatch) -> No
     ids = op.publish(np.array([0, 1]), np.array([True, False]), np.zeros(2), np.zeros(2), m.tick)
     c = m.posts.cols
     assert c["kind"][ids].tolist() == [KIND_OP_REPLY, tactics.KIND_OP_POST]
-    assert m.posts.get("parent", ids[:1])[0] == c["gid"][0] and c["hijack_reply"][0] == ids[0]
+    assert m.posts.get("parent", ids[:1])[0] == c["gid"][0]
+    assert m.posts.get("hijack_reply", np.array([0]))[0] == ids[0]
     assert m.outbox.flush(m.platforms) == m.platforms[int(op.accounts.platform[1])] \
         .op_follower_counts(op.accounts.n)[1]
 
@@ -1234,19 +1235,21 @@ def test_review_delays_are_drawn_for_any_positive_mean(monkeypatch) -> None:
 
 def test_a_compaction_carries_fingerprints_with_their_posts_and_clears_the_rest() -> None:
     """Moderation's per-post fingerprints follow their posts through a compaction, and the
-    slots it frees carry none (a post written there later has no content in common with
-    anything unless it is given some)."""
+    indices it frees carry none (a post made there later has no content in common with
+    anything unless it is given some); a fingerprint set again replaces the old one."""
     m = model(300, **{"moderation.enabled": True})
     m.run(3)
     mod, n = m.moderation, m.posts.n
-    mod._grow(n)
-    fp = np.arange(n, dtype=np.int32)  # a fingerprint of its own for every post
-    mod.fingerprint[:n] = fp
+    fp = np.arange(n, dtype=np.int32)  # a fingerprint of its own for every other post
+    fp[1::2] = UNIQUE
+    mod.set_fingerprints(np.arange(n), fp)
     keep = np.zeros(n, bool)
-    keep[::2] = True
+    keep[::3] = True
     keep[m.posts.cols["root"][:n][keep]] = True
     mod.compact(keep, m.posts.compact(keep))
     k = int(keep.sum())
     assert 0 < k < n
-    np.testing.assert_array_equal(mod.fingerprint[:k], fp[keep])
-    assert (mod.fingerprint[k:n] == UNIQUE).all()
+    np.testing.assert_array_equal(mod.fingerprints(np.arange(n)),
+                                  np.r_[fp[keep], [UNIQUE] * (n - k)])
+    mod.set_fingerprints(np.array([k - 1, 0, 1]), np.array([7, UNIQUE, 9]))
+    np.testing.assert_array_equal(mod.fingerprints(np.array([0, 1, k - 1])), [UNIQUE, 9, 7])

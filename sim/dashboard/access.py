@@ -166,7 +166,7 @@ def post_details(model: InfluenceModel, gid: int) -> dict | None:
         "language": ["en", "zh", "other"][int(p.language[i])] if 0 <= p.language[i] < 3
         else str(int(p.language[i])),
         "writing quality (0-1)": round(float(p.quality[i]), 2),
-        "timeliness (0-1)": round(float(p.timeliness[i]), 2),
+        "timeliness (0-1)": round(float(p.get("timeliness", np.array([i]))[0]), 2),
     }
     out.update({label: int(p.get(col, np.array([i]))[0]) for col, label in POST_COUNTERS.items()})
     return out

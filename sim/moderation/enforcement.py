@@ -27,7 +27,7 @@ import pandas as pd
 from .. import portable
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
-from ..posts import KIND_OP_SHARE, KIND_RESHARE, compact_in_place, grown
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each
 from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
 
 if TYPE_CHECKING:
@@ -123,9 +123,13 @@ class Moderation:
         self.main_language = np.array([int(np.argmax(c.languages)) for c in
                                        pc.communities], np.int8)
         self.fan_group = self._fan_groups()
-        # per-post content fingerprint the detector needs (grown with the post store); each
-        # post's status, what enforcement sets, is a column of the store (read with ranking)
-        self.fingerprint = np.full(1024, UNIQUE, np.int32)
+        # content fingerprints the detector needs, of the posts that carry one (operation
+        # originals, fan slogans; every other post's is UNIQUE): the first n_fp entries, post
+        # indices ascending. Each post's status, what enforcement sets, is a column of the
+        # store (read with ranking)
+        self.n_fp = 0
+        self.fp_posts = np.zeros(1024, np.int32)
+        self.fp_codes = np.zeros(1024, np.int32)
         # every operation post (its index) and its author, in creation order: the first
         # n_op entries, grown a quarter at a time (not copied whole every hour)
         self.n_op = 0
@@ -187,21 +191,47 @@ class Moderation:
         """Moderation status of every post (the store's ``status`` column, full capacity)."""
         return self.model.posts.cols["status"]
 
-    def _grow(self, n: int) -> None:
-        """Keep the fingerprints as long as the post store (``posts.grown``)."""
-        self.fingerprint = grown(self.fingerprint, n, self.fingerprint.size, UNIQUE)
+    def fingerprints(self, ids: np.ndarray) -> np.ndarray:
+        """The content fingerprint of each post ``ids`` (``UNIQUE``: it carries none)."""
+        if ids.size == 0:
+            return np.zeros(0, np.int32)
+        lo, hi = int(ids.min()), int(ids.max()) + 1
+        posts = self.fp_posts[: self.n_fp]
+        a, b = np.searchsorted(posts, [lo, hi])
+        dense = np.full(hi - lo, UNIQUE, np.int32)  # (over the range: scans read windows)
+        dense[posts[a:b] - lo] = self.fp_codes[a:b]
+        return dense[ids - lo]
+
+    def set_fingerprints(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        """Posts ``ids`` carry fingerprints ``codes`` (``UNIQUE``: none) from now on. New posts
+        (after every post that has one, ascending) are appended; others merged in."""
+        ids = np.asarray(ids, np.int32)
+        codes = np.broadcast_to(np.asarray(codes, np.int32), ids.shape)
+        n = self.n_fp
+        if (n and ids.size and ids[0] <= self.fp_posts[n - 1]) or (np.diff(ids) <= 0).any():
+            ids, codes = last_of_each(np.concatenate([self.fp_posts[:n], ids]),
+                                      np.concatenate([self.fp_codes[:n], codes]))
+            n = 0
+        has = codes != UNIQUE
+        k = n + int(has.sum())
+        self.fp_posts, self.fp_codes = grown(self.fp_posts, k, n), grown(self.fp_codes, k, n)
+        self.fp_posts[n:k], self.fp_codes[n:k] = ids[has], codes[has]
+        self.n_fp = k
 
     def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
         """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
-        self._grow(keep.size)
-        compact_in_place(self.fingerprint, keep, UNIQUE)
+        posts = new[self.fp_posts[: self.n_fp]]  # (new keeps the order)
+        kept = posts >= 0
+        k = int(kept.sum())
+        self.fp_codes[:k] = self.fp_codes[: self.n_fp][kept]
+        self.fp_posts[:k] = posts[kept]
+        self.n_fp = k
         self.op_ids[: self.n_op] = new[self.op_ids[: self.n_op]]
 
     def op_posts(self, ids: np.ndarray) -> None:
         """New operation posts: originals carry the day's content direction (unless
         paraphrased); content of demoted accounts is demoted from the start."""
         m = self.model
-        self._grow(m.posts.n)
         c = m.posts.cols
         oc = m.cfg.operation
         original = c["kind"][ids] != KIND_OP_SHARE
@@ -209,7 +239,7 @@ class Moderation:
         fp = (m.tick // 24) * oc.narratives_per_day + self.rng.integers(
             0, oc.narratives_per_day, k)
         fp[self.rng.random(k) < oc.paraphrase_prob] = -1
-        self.fingerprint[ids[original]] = fp
+        self.set_fingerprints(ids[original], fp)
         n_op = self.n_op + ids.size
         self.op_ids = grown(self.op_ids, n_op, self.n_op)
         self.op_authors = grown(self.op_authors, n_op, self.n_op)
@@ -226,7 +256,6 @@ class Moderation:
         """Fan-group members' posts may carry the group's slogan of the day, and fellow members
         like them (logged as engagements the platform sees)."""
         m = self.model
-        self._grow(m.posts.n)
         pc = m.cfg.population
         g = self.fan_group[authors]
         fan = np.flatnonzero(g >= 0)
@@ -236,7 +265,7 @@ class Moderation:
         day = m.tick // 24
         # the group's slogan of the day: a negative code (hashed into int32 for huge runs)
         code = (g[fan[slogan]].astype(np.int64) * 4096 + day % 4096) % 2_000_000_000
-        self.fingerprint[ids[fan[slogan]]] = UNIQUE - 1 - code
+        self.set_fingerprints(ids[fan[slogan]], UNIQUE - 1 - code)
         k = self.rng.poisson(pc.fan_likes_per_post, fan.size)
         src = np.repeat(fan, k)
         if src.size:  # a random fellow member other than the author
@@ -264,7 +293,6 @@ class Moderation:
     def observe(self, mod: Moderator) -> Observation:
         """What platform ``mod.p`` can see over its window: no hidden labels are read."""
         m = self.model
-        self._grow(m.posts.n)
         first = m.posts.first_since(m.tick + 1 - mod.cfg.window_hours)
         ids = np.arange(first, m.posts.n)
         c = m.posts.cols
@@ -277,7 +305,7 @@ class Moderation:
             post_author=c["author"][ids].astype(np.int64),
             post_created=c["created"][ids],
             post_original=(kind != KIND_RESHARE) & (kind != KIND_OP_SHARE),
-            post_fingerprint=self.fingerprint[ids],
+            post_fingerprint=self.fingerprints(ids),
             post_language=c["language"][ids],
             post_quality=c["quality"][ids],
             eng_src=np.concatenate([e[1] for e in mod.eng_log] or [empty]),

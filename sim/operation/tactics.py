@@ -233,7 +233,7 @@ class Operation:
                         topic=acc.community[authors], language=acc.language[authors],
                         is_op=True, quality=quality, timeliness=timeliness, created=now,
                         parent=np.where(targets >= 0, posts.cols["gid"][targets], -1))
-        np.maximum.at(posts.cols["hijack_reply"], targets[reply], ids[reply])
+        posts.hijack(targets[reply], ids[reply])
         acc.first_post[authors] = np.where(acc.first_post[authors] < 0, now,
                                            acc.first_post[authors])
         if self.moderation is not None:

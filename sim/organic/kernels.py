@@ -20,6 +20,7 @@ from numba import njit, prange
 from ..feeds.kernels import LOG1P
 from ..intrinsics import AHEAD, prefetch
 from ..network import in_sorted
+from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
 
 
 class FormulaTerms(NamedTuple):
@@ -63,21 +64,18 @@ def reply_views(rng, items, posts, here, prob):
     newest planted reply if it has one, lives on platform ``here`` and ``U < prob``. Returns
     (read index, reply) pairs."""
     who = np.empty(items.size, np.int64)
-    reply = np.empty(items.size, posts.hijack_reply.dtype)
+    reply = np.empty(items.size, np.int32)
     n = 0
-    # columns out of the bundle once (a field read per item costs far more)
-    p_hijack_reply, p_platform, p_root = posts.hijack_reply, posts.platform, posts.root
+    p_platform, p_root = posts.platform, posts.root  # (out of the bundle once)
     for i in range(items.size):
-        q = root_ahead(p_root, items, i)
-        if q >= 0:
-            prefetch(p_platform, q)
-            prefetch(p_hijack_reply, q)
-        r = p_root[items[i]]
-        seen = rng.random() < prob
-        if seen and p_platform[r] == here and p_hijack_reply[r] >= 0:
-            who[n] = i
-            reply[n] = p_hijack_reply[r]
-            n += 1
+        if rng.random() < prob:  # (few reads: only these load their root)
+            r = p_root[items[i]]
+            if p_platform[r] == here:
+                x = hijack_reply(posts, r)
+                if x >= 0:
+                    who[n] = i
+                    reply[n] = x
+                    n += 1
     return who[:n], reply[:n]
 
 
@@ -239,8 +237,8 @@ def engagement_rows(out, i0, i1, users, roots, followed, community, language, pr
                                                   coef.followed_factor)
     # columns out of the bundle once (a field read per item costs far more)
     p_created, p_eng_visible, p_is_op = posts.created, posts.eng_visible, posts.is_op
-    p_language, p_quality, p_timeliness = posts.language, posts.quality, posts.timeliness
-    p_topic = posts.topic
+    p_language, p_quality, p_kind = posts.language, posts.quality, posts.kind
+    p_topic, timeliness = posts.topic, posts.sparse_timeliness
     zero, one = np.float32(0.0), np.float32(1.0)
     for i in range(i0, i1):
         if i + AHEAD < i1:
@@ -251,7 +249,8 @@ def engagement_rows(out, i0, i1, users, roots, followed, community, language, pr
         comp = comprehension[language[u], p_language[r]]
         match = (1.0 if community[u] == p_topic[r] else cross_topic) * np.float64(comp)
         match = match * np.float64(quality ** exponent)
-        match = match * np.float64(p_timeliness[r])
+        if p_kind[r] != KIND_ORGANIC:  # (timeliness is 1 on organic originals)
+            match = match * np.float64(timeliness[sparse_row(posts, r)])
         match = match * np.float64(fresh[now - p_created[r]])
         e = p_eng_visible[r]
         match = match * (1.0 + social_proof * (LOG1P[e] if e < LOG1P.size
@@ -274,7 +273,6 @@ def fetch_fields(u, r, community, language, propensity, posts):
     prefetch(posts.topic, r)
     prefetch(posts.language, r)
     prefetch(posts.quality, r)
-    prefetch(posts.timeliness, r)
     prefetch(posts.created, r)
     prefetch(posts.eng_visible, r)
     prefetch(posts.is_op, r)
