@@ -113,12 +113,17 @@ def compact_in_place(col: np.ndarray, keep: np.ndarray, fill: int | float | None
     to its front, in order, mapped through ``new`` if given, and reset the slots freed up to
     ``fill`` (unless None); returns how many were kept. Chunk by chunk, so that no temporary
     is as long as the store (a column holds hundreds of MB at 10^7 users): a chunk is copied
-    out before its kept entries are written, never past where the next chunk starts."""
+    out before its kept entries are written, never past where the next chunk starts. A chunk
+    kept whole (most of them: the recent posts) is a plain move, or none at all."""
     n, k = keep.size, 0
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
-        part = col[a:b][keep[a:b]]
-        col[k: k + part.size] = part if new is None else new[part]
+        whole = keep[a:b].all()
+        part = col[a:b] if whole else col[a:b][keep[a:b]]
+        if new is not None:
+            col[k: k + part.size] = new[part]
+        elif not (whole and k == a):
+            col[k: k + part.size] = part  # (numpy copies first where the two overlap)
         k += part.size
     if fill is not None:
         col[k:n] = fill

@@ -8,6 +8,8 @@ out, removed and demoted items, ties), and the random parts against their known 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -286,6 +288,29 @@ def test_slot_flags_pack_into_64_bit_words_and_back(k, seed) -> None:
     f = Feeds(5, k)
     f.unread[:] = words
     assert all(f.is_unread(r, s) == flags[r, s] for r in range(5) for s in range(k))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 130), st.booleans())
+def test_a_compaction_remaps_every_feed_slot_through_its_map(seed, k, parallel) -> None:
+    """After a compaction each filled slot holds its post's new index, a slot whose post was
+    dropped is empty and read, and nothing else changes, whether a post comes after the last
+    one dropped (a plain shift) or not (the map), on one thread or several."""
+    rng = np.random.default_rng(seed)
+    n_posts, n_rows = 50, 6
+    keep = rng.random(n_posts) < rng.choice([0.0, 0.5, 1.0])  # (some drop nothing, or all)
+    keep[: rng.integers(0, n_posts)] &= rng.random() < 0.5  # (a dropped head, or a kept one)
+    new = np.full(n_posts + 1, -1, np.int32)
+    new[:n_posts][keep] = np.arange(keep.sum())
+    items = rng.integers(-1, n_posts, (n_rows, k)).astype(np.int32)
+    unread = (rng.random((n_rows, k)) < 0.5) & (items >= 0)
+    f = Feeds(n_rows, k)
+    f.items[:], f.unread[:] = items, pack_flags(unread)
+    with mock.patch("sim.feeds.parallel_worth", lambda *_: parallel):
+        f.remap(new)
+    want = np.where(items >= 0, new[items], -1)
+    assert np.array_equal(f.items, want)
+    assert np.array_equal(unpack_flags(f.unread, k), unread & (want >= 0))
 
 
 @settings(max_examples=60, deadline=None)

@@ -154,14 +154,17 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
     assert new_post["imp_organic"] == new_post["imp_fake"] == 0 and new_post["timeliness"] == 1
 
 
-@given(st.lists(st.booleans(), max_size=40), st.integers(1, 7), st.integers(0, 5))
-def test_compacting_in_place_chunk_by_chunk_equals_a_gather(keep, chunk, spare) -> None:
+@given(st.lists(st.booleans(), max_size=40), st.integers(1, 7), st.integers(0, 5),
+       st.booleans(), st.integers(0, 40))
+def test_compacting_in_place_chunk_by_chunk_equals_a_gather(keep, chunk, spare, mapped,
+                                                            kept_tail) -> None:
     keep = np.array(keep, bool)
+    keep[max(keep.size - kept_tail, 0):] = True  # (as recent posts: whole chunks kept, moved)
     n = keep.size
     col = np.arange(10, 10 + n + spare)
     new = np.arange(-1, 200)  # a map: x -> x - 1
-    k = compact_in_place(col, keep, -7, new, chunk=chunk)
-    expect = np.arange(10, 10 + n)[keep] - 1
+    k = compact_in_place(col, keep, -7, new if mapped else None, chunk=chunk)
+    expect = np.arange(10, 10 + n)[keep] - (1 if mapped else 0)
     assert k == expect.size and np.array_equal(col[:k], expect)
     assert (col[k:n] == -7).all() and np.array_equal(col[n:], np.arange(10 + n, 10 + n + spare))
 

@@ -74,11 +74,14 @@ class Feeds:
         """Rewrite post indices after a compaction (``new`` from :meth:`PostStore.compact`;
         dropped posts become empty, read slots), in place (:func:`~sim.feeds.kernels.
         remap_rows`, on every thread for many rows)."""
+        dropped = new[:-1] < 0
+        last = dropped.size - 1 - int(np.argmax(dropped[::-1])) if dropped.any() else -1
+        shift = int(dropped.sum())  # (what every post after the last dropped one moves by)
         rows = self.items.shape[0]
         if parallel_worth(rows):
-            remap_parallel(self.arrays, new, get_threads())
+            remap_parallel(self.arrays, new, last, shift, get_threads())
         else:
-            remap_rows(self.arrays, new, 0, rows)
+            remap_rows(self.arrays, new, last, shift, 0, rows)
 
 
 def ranking(p: PlatformConfig, max_age: int, penalty: float = 0.0) -> Ranking:
