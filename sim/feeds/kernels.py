@@ -80,43 +80,21 @@ def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
 def delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users):
     """The feed row of every delivery, post by post and each post's followers in order:
     post ``i``'s are ``rows[off[i]:off[i + 1]]``. Returns ``(off, rows)``."""
-    off, rows = delivery_slices(lo, hi)
-    for i in range(lo.size):  # follower ids first...
-        follower_ids(rows, off, i, organic, lo, hi, followers, op_keys, n_users)
-    rows_of(rows, row_of, 0, rows.size)  # ... then their rows, in place
-    return off, rows
-
-
-DELIVERY_CHUNK = 1 << 14  # deliveries per parallel task
-
-
-@njit(cache=True, inline="always")
-def delivery_slices(lo, hi):
-    """Offsets of each post's deliveries (``hi - lo`` each) and room for them."""
     off = np.zeros(lo.size + 1, np.int64)
     off[1:] = np.cumsum(hi - lo)
-    return off, np.empty(off[-1], np.int32)
-
-
-@njit(cache=True, inline="always")
-def follower_ids(rows, off, i, organic, lo, hi, followers, op_keys, n_users):
-    """Post ``i``'s followers into ``rows[off[i]:off[i + 1]]``: entries ``lo[i]:hi[i]`` of the
-    follower graph's ids if ``organic[i]``, else of ``op_keys`` (mod ``n_users``)."""
-    if organic[i]:
-        for j in range(lo[i], hi[i]):
-            rows[off[i] + j - lo[i]] = id_at(followers, j)
-    else:
-        for j in range(lo[i], hi[i]):
-            rows[off[i] + j - lo[i]] = op_keys[j] % n_users
-
-
-@njit(cache=True, inline="always")
-def rows_of(rows, row_of, k0, k1):
-    """Replace users ``rows[k0:k1]`` by their feed rows, prefetching ahead."""
-    for k in range(k0, k1):
-        if k + AHEAD < k1:
+    rows = np.empty(off[-1], np.int32)
+    for i in range(lo.size):  # follower ids first...
+        if organic[i]:
+            for j in range(lo[i], hi[i]):
+                rows[off[i] + j - lo[i]] = id_at(followers, j)
+        else:
+            for j in range(lo[i], hi[i]):
+                rows[off[i] + j - lo[i]] = op_keys[j] % n_users
+    for k in range(rows.size):  # ... then their rows, in place
+        if k + AHEAD < rows.size:
             prefetch(row_of, rows[k + AHEAD])
         rows[k] = row_of[rows[k]]
+    return off, rows
 
 
 @njit(cache=True)
@@ -146,14 +124,8 @@ def fan_out_parallel(feed, row_of, posts, organic, lo, hi, followers, op_keys, n
     """:func:`fan_out` on every thread numba is given: the feed rows are cut into ``parts``
     blocks and each block takes, in creation order, the writes that land in it, so every row
     receives the same writes in the same order as on one thread (each thread reads every
-    delivery's row but writes only its own rows). The rows of the deliveries
-    (:func:`delivery_rows`) are found on every thread too: each entry is written once."""
-    off, rows = delivery_slices(lo, hi)
-    for i in prange(lo.size):
-        follower_ids(rows, off, i, organic, lo, hi, followers, op_keys, n_users)
-    n = rows.size
-    for c in prange((n + DELIVERY_CHUNK - 1) // DELIVERY_CHUNK):
-        rows_of(rows, row_of, c * DELIVERY_CHUNK, min(n, (c + 1) * DELIVERY_CHUNK))
+    delivery's row but writes only its own rows)."""
+    off, rows = delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users)
     items, unread, ptr = feed.items, feed.unread, feed.ptr
     n_rows = items.shape[0]
     for part in prange(parts):
