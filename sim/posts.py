@@ -74,7 +74,7 @@ _CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy sha
 _SPARSE_KEYED = {"gid": _COLUMNS["gid"]} | _SPARSE
 
 PostColumns = NamedTuple("PostColumns", [(k, np.ndarray) for k in (
-    *_COLUMNS, "record", "sparse_gid", "sparse_timeliness", "hijacked", "hijack_reply")])
+    *_COLUMNS, "record", "sparse_gid", "sparse_timeliness", "hijacked", "hijack_replies")])
 PostColumns.__doc__ = """Every column of the store (full capacity) as one bundle for the compiled
 loops, fields named as the columns (those in :data:`RECORD` are strided views of it); the
 record as int32 words (capacity, 4); the sparse rows' global ids (ascending) and timeliness
@@ -94,7 +94,7 @@ def hijack_reply(posts, r):
     """The newest operation reply planted under thread ``r`` (a root), or -1: a bisection over
     the few hijacked threads (:meth:`PostStore.hijack`)."""
     k = np.searchsorted(posts.hijacked, r)
-    return posts.hijack_reply[k] if k < posts.hijacked.size and posts.hijacked[k] == r else -1
+    return posts.hijack_replies[k] if k < posts.hijacked.size and posts.hijacked[k] == r else -1
 
 
 def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
@@ -341,7 +341,7 @@ class PostStore:
         ns = self.n_sparse
         return PostColumns(**self.cols, record=self.words, sparse_gid=self.sparse["gid"][:ns],
                            sparse_timeliness=self.sparse["timeliness"][:ns],
-                           hijacked=self.hijacked, hijack_reply=self.hijack_replies)
+                           hijacked=self.hijacked, hijack_replies=self.hijack_replies)
 
     def index_of(self, gid: int) -> int:
         """Index of the first post held whose global id is ``gid`` or later."""
@@ -390,7 +390,8 @@ class PostStore:
         for a in range(0, self.n, CHUNK):
             root[a: a + CHUNK] = new[root[a: a + CHUNK]]
         r, p = new[self.hijacked], new[self.hijack_replies]  # (new keeps the order)
-        self.hijacked, self.hijack_replies = r[(r >= 0) & (p >= 0)], p[(r >= 0) & (p >= 0)]
+        kept = (r >= 0) & (p >= 0)
+        self.hijacked, self.hijack_replies = r[kept], p[kept]
         return new
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:
