@@ -1253,3 +1253,25 @@ def test_a_compaction_carries_fingerprints_with_their_posts_and_clears_the_rest(
                                   np.r_[fp[keep], [UNIQUE] * (n - k)])
     mod.set_fingerprints(np.array([k - 1, 0, 1]), np.array([7, UNIQUE, 9]))
     np.testing.assert_array_equal(mod.fingerprints(np.array([0, 1, k - 1])), [UNIQUE, 9, 7])
+
+
+def test_the_fingerprint_given_last_stands() -> None:
+    """Setting a post's fingerprint again replaces it, ``UNIQUE`` clears it, whether the post
+    is the last one that has one, a new post, or repeated within one batch; the fingerprints
+    read back as 32-bit codes, none for no posts."""
+    m = model(300, **{"moderation.enabled": True})
+    m.run(2)
+    mod = m.moderation
+    n = mod.n_fp
+    last = int(mod.fp_posts[n - 1])
+    assert n > 2 and last + 2 < m.posts.n
+    mod.set_fingerprints(np.array([last]), np.array([5]))  # the last post that has one
+    assert mod.fingerprints(np.array([last]))[0] == 5
+    mod.set_fingerprints(np.array([last]), np.array([UNIQUE]))
+    assert mod.fingerprints(np.array([last]))[0] == UNIQUE
+    new = np.array([last + 1, last + 1, last + 2])  # new posts, one given twice
+    mod.set_fingerprints(new, np.array([3, UNIQUE, 4]))
+    got = mod.fingerprints(np.r_[new, last])
+    assert got.dtype == np.int32 and got.tolist() == [UNIQUE, UNIQUE, 4, UNIQUE]
+    empty = mod.fingerprints(np.zeros(0, np.int64))
+    assert empty.dtype == np.int32 and empty.shape == (0,)
