@@ -1,5 +1,6 @@
 """CPU instructions numba does not offer as functions: counting and finding set bits of a word
-(the feeds' unread masks) and prefetching (the memory-bound loops over posts and feed rows); and
+(the feeds' unread masks), the high half of a 64-bit product (:mod:`sim.streams`' 128-bit
+arithmetic) and prefetching (the memory-bound loops over posts and feed rows); and
 the calling thread's id, which the C library knows and numba does not tell."""
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ def lowest_bit(typingctx, x):
     def codegen(context, builder, signature, args):
         return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
     return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def mulhi(typingctx, a, b):
+    """The high 64 bits of the 128-bit product of two 64-bit words (one CPU instruction)."""
+    def codegen(context, builder, signature, args):
+        i128 = ir.IntType(128)
+        x = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        return builder.trunc(builder.lshr(x, ir.Constant(i128, 64)), ir.IntType(64))
+    return types.uint64(types.uint64, types.uint64), codegen
 
 
 @intrinsic

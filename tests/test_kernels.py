@@ -432,18 +432,12 @@ def test_the_compiled_formula_gives_the_array_formulas_bits(seed, engaged) -> No
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 300))
-def test_online_and_reply_views_draw_as_numpy_would(seed, n) -> None:
+def test_reply_views_draw_as_numpy_would(seed, n) -> None:
     """The compiled draws are numpy's own: with one seed, the same uniforms in the same order
-    as the whole-array rule, and the generator left in the same state."""
+    as the whole-array rule, and the generator left in the same state (who goes online:
+    ``tests/test_streams.py``)."""
     rng = np.random.default_rng(seed)
-    rate = rng.random(n).astype(np.float32)
-    hour = rng.integers(0, 24, n).astype(np.int8)
-    weight = (2 * rng.random(24)).astype(np.float32)
     a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
-    want = np.flatnonzero(b.random(n, dtype=np.float32) < rate * weight[hour])
-    assert np.array_equal(kernels.online(a, rate, hour, weight), want)
-    assert a.random() == b.random()
-
     n_posts = 20
     root = np.where(rng.random(n_posts) < 0.5, rng.integers(0, n_posts, n_posts),
                     np.arange(n_posts)).astype(np.int32)

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import streams
 from ..config import Config
 from ..feeds import Outbox, read
 from ..ledger import Ledger
 from ..population import Population, beta_params
 from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, resized
+from ..threads import get_threads, parallel_worth
 from . import kernels
 from .engagement import Coefficients, action_probs
 
@@ -194,8 +196,15 @@ class OrganicUsers:
         if self.cfg.population.always_active:
             return np.arange(pf.members.size)
         # weight of local hour (now + utc) % 24 by UTC offset: a 24-entry table
-        return kernels.online(self.rng, pf.session_rate, pf.utc_hour,
-                              np.roll(self.diurnal, -(self.now % 24)))
+        weight = np.roll(self.diurnal, -(self.now % 24))
+        stream = streams.take(self.rng)
+        n = pf.members.size
+        rows = (kernels.online_parallel(stream, pf.session_rate, pf.utc_hour, weight,
+                                        get_threads())
+                if parallel_worth(n, writes=True)
+                else kernels.online(stream, pf.session_rate, pf.utc_hour, weight))
+        streams.put(self.rng, stream)
+        return rows
 
     def read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:

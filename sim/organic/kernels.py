@@ -21,6 +21,15 @@ from ..feeds.kernels import LOG1P
 from ..intrinsics import AHEAD, prefetch
 from ..network import in_sorted
 from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
+from ..streams import (
+    FLOAT32_UNIT,
+    advance,
+    float32_outputs,
+    high_float32,
+    low_float32,
+    next64,
+    skip_float32,
+)
 
 
 class FormulaTerms(NamedTuple):
@@ -35,17 +44,62 @@ class FormulaTerms(NamedTuple):
     followed_factor: float
 
 
+@njit(cache=True, inline="always")
+def online_part(stream, rate, utc_hour, weight, out, part, parts):
+    """Part ``part`` of ``parts`` of :func:`online`: its members' draws come from its block of
+    the stream's outputs (``stream`` left as it was), their hits written in order from the
+    block's first member on; returns the number of hits."""
+    n = rate.size
+    kept, k = float32_outputs(stream, n)
+    k0, k1 = k * part // parts, k * (part + 1) // parts
+    hits = first = kept + 2 * k0  # (a block's members: two a 64-bit output)
+    if part == 0 and kept:  # the half kept from the last output drawn
+        first = hits = 0
+        if np.float32(stream[5] >> np.uint64(8)) * FLOAT32_UNIT < rate[0] * weight[utc_hour[0]]:
+            out[hits] = 0
+            hits += 1
+    block = advance(stream, k0)
+    for j in range(k0, k1):
+        x = next64(block)
+        i = kept + 2 * j
+        if low_float32(x) < rate[i] * weight[utc_hour[i]]:
+            out[hits] = i
+            hits += 1
+        if i + 1 < n and high_float32(x) < rate[i + 1] * weight[utc_hour[i + 1]]:
+            out[hits] = i + 1
+            hits += 1
+    return hits - first
+
+
 @njit(cache=True)
-def online(rng, rate, utc_hour, weight):
+def online(stream, rate, utc_hour, weight):
     """Indices ``i`` with ``U < rate[i] * weight[utc_hour[i]]``, one single-precision uniform
-    ``U`` per ``i`` in order: who opens the platform this hour."""
+    ``U`` per ``i`` in order, from ``stream`` (:mod:`sim.streams`, moved on past them): who
+    opens the platform this hour."""
     out = np.empty(rate.size, np.int64)
-    n = 0
-    for i in range(rate.size):
-        if rng.random(dtype=np.float32) < rate[i] * weight[utc_hour[i]]:
-            out[n] = i
-            n += 1
+    n = online_part(stream, rate, utc_hour, weight, out, 0, 1)
+    skip_float32(stream, rate.size)
     return out[:n]
+
+
+@njit(cache=True, parallel=True)
+def online_parallel(stream, rate, utc_hour, weight, parts):
+    """:func:`online` on every thread numba is given, each thread drawing its block of the same
+    stream (:func:`sim.streams.advance`): the same draws as on one thread."""
+    n = rate.size
+    out = np.empty(n, np.int64)
+    count = np.empty(parts, np.int64)
+    for p in prange(parts):
+        count[p] = online_part(stream, rate, utc_hour, weight, out, p, parts)
+    kept, k = float32_outputs(stream, n)
+    hits = count[0]
+    for p in range(1, parts):  # each block's hits after the ones before
+        first = kept + 2 * (k * p // parts)
+        for j in range(first, first + count[p]):  # (forward: the two may overlap)
+            out[hits] = out[j]
+            hits += 1
+    skip_float32(stream, n)
+    return out[:hits]
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,61 @@
+"""The model's stream drawn in compiled code (``sim.streams``) is numpy's own PCG64 stream:
+the same numbers in the same order, the generator left in the same state, whether one thread
+draws them all or each thread its block."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from sim import streams
+from sim.organic import kernels
+
+
+@njit(cache=True)
+def _outputs(stream, n):
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        out[i] = streams.next64(stream)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**63), st.integers(0, 2**63 - 1), st.integers(0, 20))
+def test_outputs_and_jumps_are_numpys(seed, k, n) -> None:
+    """Outputs one by one are ``random_raw``'s; a jump of ``k`` lands where numpy's ``advance``
+    does (any ``k`` below 2^63); the stream round-trips through the generator."""
+    rng = np.random.default_rng(seed)
+    s = streams.take(rng)
+    assert np.array_equal(_outputs(s.copy(), n), rng.bit_generator.random_raw(n))
+    jumped = streams.advance(streams.take(rng), k)
+    rng.bit_generator.advance(k)
+    assert np.array_equal(jumped[:4], streams.take(rng)[:4])
+    streams.put(rng, s)
+    assert rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 400), st.booleans(), st.integers(1, 7))
+def test_online_draws_as_numpy_would_on_any_number_of_blocks(seed, n, half_kept, parts) -> None:
+    """Who goes online: ``U < rate * weight[hour]``, one single-precision uniform per member in
+    order from the model's generator, with or without half an output kept from an earlier draw,
+    drawn in one block or in several (one per thread); the generator is left where numpy's,
+    drawing them one by one, would be."""
+    rng = np.random.default_rng(seed)
+    rate = rng.random(n).astype(np.float32)
+    hour = rng.integers(0, 24, n).astype(np.int8)
+    weight = (2 * rng.random(24)).astype(np.float32)
+    a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    if half_kept:  # an odd number of single-precision draws before
+        a.random(3, dtype=np.float32)
+        b.random(3, dtype=np.float32)
+    want = np.flatnonzero(b.random(n, dtype=np.float32) < rate * weight[hour])
+    for online in (kernels.online, lambda *x: kernels.online_parallel(*x, parts)):
+        c = np.random.default_rng(seed + 1)
+        c.bit_generator.state = a.bit_generator.state
+        stream = streams.take(c)
+        assert np.array_equal(online(stream, rate, hour, weight), want)
+        streams.put(c, stream)
+        assert c.bit_generator.state == b.bit_generator.state  # (the half kept too)
