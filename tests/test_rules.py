@@ -45,6 +45,7 @@ from sim.ledger import (
 )
 from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED
+from sim.operation.tactics import most
 from sim.organic.engagement import Coefficients, action_probs
 from sim.posts import (
     KIND_OP_POST,
@@ -566,6 +567,16 @@ def test_operation_posts_record_first_activity_and_parents() -> None:
     posts, replies = p["kind"] == KIND_OP_POST, p["kind"] == KIND_OP_REPLY
     assert (p["parent"][posts] == -1).all() and replies.any()
     assert (p["kind"][p["parent"][replies]] == KIND_ORGANIC).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=40), st.integers(1, 45))
+def test_replies_go_under_the_most_engaged_threads(engagements, k) -> None:
+    """The threads a reply can go under are the ``hijack_pool`` most engaged (of equal ones,
+    the earlier posted): the first ``k`` of a stable sort by engagement, in posting order."""
+    x = np.array(engagements, np.int32)
+    want = np.sort(np.argsort(-x, kind="stable")[:k])
+    np.testing.assert_array_equal(most(x, k), want)
 
 
 def test_each_authors_posts_are_counted(busy) -> None:

@@ -49,6 +49,8 @@ class Operation:
         self.accounts = make_accounts(cfg, rng, vanity_rng)
         self.members_by_comm = [self._group_by_community(pf.members) for pf in platforms]
         self._pool: dict[tuple[int, int], np.ndarray] = {}  # this hour's reply targets
+        self._recent: tuple[np.ndarray, np.ndarray] | None = None  # this hour's organic
+        # originals of the last day and their platforms
         self.seed_hijacked_audiences(np.arange(self.accounts.n))
 
     def _group_by_community(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +129,7 @@ class Operation:
     def carry_out(self, plan: HourPlan | None, now: int) -> None:
         """Carry out the operators' plan for this hour in one vectorised pass."""
         self._pool.clear()
+        self._recent = None
         if plan is None:
             return
         rng = self.rng
@@ -191,16 +194,16 @@ class Operation:
         hours on platform ``p`` (on ``topic`` only, if >= 0)."""
         if (p, topic) not in self._pool:
             posts = self.posts
-            ids = np.arange(posts.first_since(now - 24), posts.n)
             c = posts.cols
-            ids = ids[(c["platform"][ids] == p) & (c["kind"][ids] == KIND_ORGANIC)]
+            if self._recent is None:  # found once an hour (no post is added in between)
+                lo = posts.first_since(now - 24)
+                ids = lo + np.flatnonzero(c["kind"][lo: posts.n] == KIND_ORGANIC)
+                self._recent = ids, c["platform"][ids]
+            ids, platform = self._recent
+            ids = ids[platform == p]
             if topic >= 0:
                 ids = ids[c["topic"][ids] == topic]
-            k = self.cfg.operation.hijack_pool
-            if ids.size > k:
-                e = posts.engagements(ids)
-                ids = np.sort(ids[np.argsort(-e, kind="stable")[:k]])
-            self._pool[p, topic] = ids
+            self._pool[p, topic] = ids[most(posts.engagements(ids), self.cfg.operation.hijack_pool)]
         return self._pool[p, topic]
 
     def publish(self, authors: np.ndarray, is_reply: np.ndarray, lag_mean: np.ndarray,
@@ -309,3 +312,14 @@ def _siblings(comp: np.ndarray, n_acc: np.int64, lo: np.ndarray, size: np.ndarra
     author_pos = np.searchsorted(comp, g[src] * n_acc + authors[src])
     pick = lo[src] + rng.integers(0, size[src] - 1)
     return (comp[pick + (pick >= author_pos)] % n_acc).astype(np.int64)
+
+
+def most(x: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest of ``x`` (all if fewer), ascending; of equal values the
+    earlier win: the first ``k`` of a stable sort by ``-x``, found without sorting them all."""
+    if x.size <= k:
+        return np.arange(x.size)
+    cut = -np.partition(-x, k - 1)[k - 1]  # the k-th largest (this way round: 20x faster
+    # than selecting near the end, on engagement counts, mostly 0)
+    above = np.flatnonzero(x > cut)
+    return np.sort(np.concatenate((above, np.flatnonzero(x == cut)[: k - above.size])))
