@@ -165,7 +165,7 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
     n_posts = np.bincount(ai, minlength=a_n)
     orig = obs.post_original
     n_orig = np.bincount(ai[orig], minlength=a_n).astype(np.float64)
-    sig = np.zeros((a_n, len(SIGNALS)))
+    sig = np.zeros((a_n, len(SIGNALS)), order="F")  # (a signal's column in one block)
 
     age_days = np.maximum(obs.now - obs.born[accounts], 0) / 24.0
     sig[:, 0] = portable.exp(-age_days / cfg.age_scale_days)
@@ -210,26 +210,29 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
 
 
 def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
-                  flagged: np.ndarray) -> list[np.ndarray]:
+                  flagged: np.ndarray, index: AccountIndex | None = None) -> list[np.ndarray]:
     """Network mode: groups of suspicious accounts (eligible, score >= network_threshold)
     linked by engagement between them (either way) or by co-posting the same content in one
     sync window, that contain at least one flagged account. Returns index arrays into
-    ``scores.accounts``."""
+    ``scores.accounts``. ``index``: the one :func:`score_accounts` built, if it still lists
+    these scores' accounts (only saves time)."""
     a_n = scores.accounts.size
+    if index is None or index.accounts is not scores.accounts:
+        index = AccountIndex()
+        ids = (obs.born, obs.eng_src, obs.eng_dst, obs.post_author, scores.accounts)
+        index.build(max(x.size if x is obs.born else int(x.max(initial=0)) + 1 for x in ids),
+                    scores.accounts)
     cand = scores.eligible & (scores.score >= cfg.network_threshold)
     cand |= flagged
     rows, cols = [], []
-    src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
-    if src.size:
-        si = np.searchsorted(scores.accounts, src)
-        di = np.searchsorted(scores.accounts, dst)
-        ok = (si < a_n) & (di < a_n)
-        ok[ok] &= (scores.accounts[si[ok]] == src[ok]) & (scores.accounts[di[ok]] == dst[ok]) \
-            & cand[si[ok]] & cand[di[ok]]
+    if obs.eng_src.size:  # engagement between scored accounts
+        (si, ok), (di, d_ok) = index.find(obs.eng_src), index.find(obs.eng_dst)
+        ok &= d_ok
+        ok[ok] &= cand[si[ok]] & cand[di[ok]]
         rows.append(si[ok])
         cols.append(di[ok])
     orig = obs.post_original & (obs.post_fingerprint != UNIQUE)
-    ai = np.searchsorted(scores.accounts, obs.post_author[orig])
+    ai = index[obs.post_author[orig]]
     in_bin = _in_window(obs.post_fingerprint[orig], obs.post_created[orig], cfg)
     keep = cand[ai]
     if keep.any():  # accounts joined through a node per (content, window)

@@ -83,7 +83,7 @@ class Moderator(mesa.Agent):
             return
         if self.cfg.mode == "network":
             s.eligible &= fresh
-            groups = linked_groups(obs, s, self.cfg, flagged)
+            groups = linked_groups(obs, s, self.cfg, flagged, self.owner.account_index)
         else:
             groups = [np.array([i]) for i in np.flatnonzero(flagged)]
         now = self.model.tick
