@@ -14,13 +14,15 @@ draw for draw), whatever the number of threads.
 A stream is a ``uint64`` array of :data:`WORDS` words: the 128-bit state and increment (high
 word first), then whether half an output is kept for the next single-precision draw, and that
 half. numpy makes two single-precision uniforms of each 64-bit output, its low half first,
-keeping the high half (``has_uint32``, ``uinteger`` in its state).
+keeping the high half (``has_uint32``, ``uinteger`` in its state); doubles and exponentials take
+whole outputs and leave the kept half alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.np.random._constants import fe_double, ke_double, we_double, ziggurat_exp_r
 
 from .intrinsics import mulhi
 
@@ -29,6 +31,10 @@ MULT_HI = np.uint64(0x2360ED051FC65DA4)  # PCG's 128-bit multiplier (numpy's pcg
 MULT_LO = np.uint64(0x4385DF649FCCF645)
 MASK64 = (1 << 64) - 1
 FLOAT32_UNIT = np.float32(1.0 / 16777216.0)  # 2^-24: numpy's next_float
+DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2^-53: numpy's next_double
+EXP_K = ke_double.astype(np.uint64)  # numpy's ziggurat tables for the exponential (as numba
+EXP_W, EXP_F = we_double, fe_double  # keeps them for its own Generator)
+EXP_R = ziggurat_exp_r
 
 
 def take(rng: np.random.Generator) -> np.ndarray:
@@ -79,6 +85,29 @@ def next64(stream):
     hi, lo = add128(hi, lo, stream[2], stream[3])
     stream[0], stream[1] = hi, lo
     return output(hi, lo)
+
+
+@njit(cache=True, inline="always")
+def next_double(stream):
+    """Step ``stream`` once; a uniform double in [0, 1) (numpy's ``random()``)."""
+    return np.float64(next64(stream) >> np.uint64(11)) * DOUBLE_UNIT
+
+
+@njit(cache=True, inline="always")
+def exponential(stream):
+    """A standard exponential variate (numpy's ``exponential()``: the ziggurat of Marsaglia and
+    Tsang 2000, one output nearly always, more in the tail or at a wedge)."""
+    while True:
+        ri = next64(stream) >> np.uint64(3)
+        idx = ri & np.uint64(0xFF)
+        ri >>= np.uint64(8)
+        x = ri * EXP_W[idx]
+        if ri < EXP_K[idx]:
+            return x
+        if idx == 0:
+            return EXP_R - np.log1p(-next_double(stream))
+        if (EXP_F[idx - 1] - EXP_F[idx]) * next_double(stream) + EXP_F[idx] < np.exp(-x):
+            return x
 
 
 @njit(cache=True, inline="always")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest, chisquare
 
 import sim
+from sim import streams
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
 from sim.network import (
@@ -184,8 +185,10 @@ def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now
                          root=np.arange(n, dtype=np.int32) if root is None else root,
                          eng_visible=np.zeros(n, np.int32) if eng is None else eng,
                          status=np.zeros(n, np.int8) if status is None else status)
-    out = feed_kernels.read_feeds(rng, feed, rows, np.asarray(n_read, np.int32), gap, rank,
+    stream = streams.take(rng)
+    out = feed_kernels.read_feeds(stream, feed, rows, np.asarray(n_read, np.int32), gap, rank,
                                   posts, now)
+    streams.put(rng, stream)
     held = items >= 0
     read[held] = ~unpack_flags(unread, items.shape[1])[held]
     return out
@@ -263,14 +266,15 @@ def test_outside_items_take_attention_as_a_poisson_process() -> None:
 @given(st.lists(st.lists(st.sampled_from([0.0, 1.0]), min_size=5, max_size=5), max_size=30))
 def test_action_draws_are_certain_where_probabilities_are_0_or_1(rows) -> None:
     probs = np.array(rows, np.float32).reshape(-1, 5)
-    assert np.array_equal(kernels.draw_actions(np.random.default_rng(1), probs), probs == 1)
+    drawn = kernels.draw_actions(streams.take(np.random.default_rng(1)), probs)
+    assert np.array_equal(drawn, probs == 1)
 
 
 def test_action_draws_are_independent_coins() -> None:
     """Every one of the 2^3 joint outcomes of three events has its product probability."""
     p = np.array([0.3, 0.05, 0.6], np.float32)
     n = 200_000
-    out = kernels.draw_actions(np.random.default_rng(5), np.tile(p, (n, 1)))
+    out = kernels.draw_actions(streams.take(np.random.default_rng(5)), np.tile(p, (n, 1)))
     code = out[:, 0] * 4 + out[:, 1] * 2 + out[:, 2]
     bits = (np.arange(8)[:, None] >> np.array([2, 1, 0])) & 1
     q = p.astype(np.float64)
@@ -446,7 +450,9 @@ def test_reply_views_draw_as_numpy_would(seed, n) -> None:
                       -1).astype(np.int32)
     posts = rng.integers(0, n_posts, n).astype(np.int32)
     table = post_columns(n_posts, root=root, platform=platform, hijack_reply=hijack)
-    who, reply = kernels.reply_views(a, posts, table, 1, 0.4)
+    stream = streams.take(a)
+    who, reply = kernels.reply_views(stream, posts, table, 1, 0.4)
+    streams.put(a, stream)
     r = root[posts]
     shown = np.where(platform[r] == 1, hijack[r], -1)
     seen = np.flatnonzero((shown >= 0) & (b.random(n) < 0.4))

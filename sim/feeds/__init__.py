@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .. import streams
 from ..config import PlatformConfig
 from ..posts import PostStore
 from ..threads import get_threads, parallel_worth
@@ -116,10 +117,14 @@ def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap:
                   for a in range(0, rows.size, READ_BLOCK)]
         return (np.concatenate([who + a for a, who, _ in blocks]),
                 np.concatenate([items for _, _, items in blocks]))
+    stream = streams.take(rng)
     if not parallel_worth(rows.size):
-        return read_feeds(rng, feeds.arrays, rows, n_read, gap, rank, posts.columns(), now)
-    gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), now)
-    return take_best(rng, feeds.unread, rows, n_read, gap, rank, gathered, now)
+        out = read_feeds(stream, feeds.arrays, rows, n_read, gap, rank, posts.columns(), now)
+    else:
+        gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), now)
+        out = take_best(stream, feeds.unread, rows, n_read, gap, rank, gathered, now)
+    streams.put(rng, stream)
+    return out
 
 
 class Outbox:

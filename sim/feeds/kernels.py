@@ -14,6 +14,7 @@ from numba import njit, prange
 from ..intrinsics import AHEAD, lowest_bit, popcount, prefetch
 from ..network import id_at
 from ..portable import log1p
+from ..streams import exponential
 
 LOG1P = log1p(np.arange(4096, dtype=np.float64))  # ln(1 + E) of small counts, looked up
 
@@ -143,7 +144,7 @@ def push(feed, rows, posts):
 
 
 @njit(cache=True)
-def read_feeds(rng, feed, rows, n_read, gap, rank, posts, now):
+def read_feeds(stream, feed, rows, n_read, gap, rank, posts, now):
     """Each row ``rows[i]`` reads its ``n_read[i]`` best items among its unread feed items and
     the outside items that arrived over its last ``gap[i]`` hours; marks the feed items read and
     returns (index into ``rows``, post id) pairs, rows in order, best first.
@@ -160,8 +161,8 @@ def read_feeds(rng, feed, rows, n_read, gap, rank, posts, now):
     Order: descending score; ties go to feed items before outside items and, among feed items,
     to the lower slot. Two passes: :func:`gather_scores` (no draws, candidates ranked; the same
     on several threads in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in
-    row order)."""
-    return take_best(rng, feed.unread, rows, n_read, gap, rank,
+    row order, from ``stream``, :mod:`sim.streams`)."""
+    return take_best(stream, feed.unread, rows, n_read, gap, rank,
                      gather_scores(feed, rows, n_read, rank, posts, now), now)
 
 
@@ -310,7 +311,7 @@ def gather_scores_parallel(feed, rows, n_read, rank, posts, now):
 
 
 @njit(cache=True)
-def take_best(rng, unread, rows, n_read, gap, rank, gathered, now):
+def take_best(stream, unread, rows, n_read, gap, rank, gathered, now):
     """Each reader, in row order, takes its best items one at a time against the outside items
     (:func:`read_feeds`); its candidates, ranked once, are ``gathered`` (:func:`gather_scores`).
     """
@@ -335,11 +336,11 @@ def take_best(rng, unread, rows, n_read, gap, rank, gathered, now):
             if first:
                 first = False
                 if rate > 0.0:
-                    a = rng.exponential() / rate
+                    a = exponential(stream) / rate
             if a <= gap[i]:
                 xo = now - a if chronological else score0 - decay * a
                 if xo > score[best]:
-                    a += rng.exponential() / rate
+                    a += exponential(stream) / rate
                     continue
             mark_read(unread, rows[i], slot[best])
             t += 1

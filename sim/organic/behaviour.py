@@ -220,8 +220,10 @@ class OrganicUsers:
         """A reader of a hijacked thread (on the thread's own platform) also sees its newest
         planted operation reply with probability ``reply_view_prob``; with moderation, replies
         of removed or demoted accounts are hidden. Returns (reader, reply) pairs."""
-        who, reply = kernels.reply_views(self.rng, items, self.posts.columns(), pf.index,
+        stream = streams.take(self.rng)
+        who, reply = kernels.reply_views(stream, items, self.posts.columns(), pf.index,
                                          self.cfg.engagement.reply_view_prob)
+        streams.put(self.rng, stream)
         if self.moderation is not None:
             shown = self.moderation.visible_status(reply) == 0
             who, reply = who[shown], reply[shown]
@@ -247,7 +249,10 @@ class OrganicUsers:
 
     def draw(self, probs: np.ndarray) -> np.ndarray:
         """One independent coin flip per probability (``kernels.draw_actions``)."""
-        return kernels.draw_actions(self.rng, probs)
+        stream = streams.take(self.rng)
+        acts = kernels.draw_actions(stream, probs)
+        streams.put(self.rng, stream)
+        return acts
 
     def followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
                    followed: np.ndarray) -> np.ndarray:

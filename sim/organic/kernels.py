@@ -5,9 +5,9 @@ actions.
 Each is a loop over a variable number of items per user: as whole-array numpy it would need
 sorts, scatters, padded temporaries and one random number per possible event; compiled
 (``numba``, cached on disk) it is one pass drawing only the random numbers an outcome depends
-on, from the model's own generator (passed in), so one seed still fixes a run. Each function
-states its rule; ``sim.reference`` restates each one agent at a time. ``posts`` is a
-:class:`~sim.posts.PostColumns` bundle."""
+on, from the model's own generator (its stream passed in, :mod:`sim.streams`), so one seed
+still fixes a run. Each function states its rule; ``sim.reference`` restates each one agent at
+a time. ``posts`` is a :class:`~sim.posts.PostColumns` bundle."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from ..streams import (
     high_float32,
     low_float32,
     next64,
+    next_double,
     skip_float32,
 )
 
@@ -113,16 +114,16 @@ def root_ahead(root, items, i):
 
 
 @njit(cache=True)
-def reply_views(rng, items, posts, here, prob):
-    """For each read ``items[i]`` one uniform ``U``: the read's thread (its root) shows its
-    newest planted reply if it has one, lives on platform ``here`` and ``U < prob``. Returns
-    (read index, reply) pairs."""
+def reply_views(stream, items, posts, here, prob):
+    """For each read ``items[i]`` one uniform ``U`` (from ``stream``, :mod:`sim.streams`): the
+    read's thread (its root) shows its newest planted reply if it has one, lives on platform
+    ``here`` and ``U < prob``. Returns (read index, reply) pairs."""
     who = np.empty(items.size, np.int64)
     reply = np.empty(items.size, np.int32)
     n = 0
     p_platform, p_root = posts.platform, posts.root  # (out of the bundle once)
     for i in range(items.size):
-        if rng.random() < prob:  # (few reads: only these load their root)
+        if next_double(stream) < prob:  # (few reads: only these load their root)
             r = p_root[items[i]]
             if p_platform[r] == here:
                 x = hijack_reply(posts, r)
@@ -174,9 +175,9 @@ def remember(memory, ptr, rows, roots):
 
 
 @njit(cache=True)
-def draw_actions(rng, probs):
+def draw_actions(stream, probs):
     """Independent Bernoulli draws, ``out[i, j] = U < probs[i, j]``, with about one uniform
-    per row when the probabilities are small.
+    per row when the probabilities are small (from ``stream``, :mod:`sim.streams`).
 
     One uniform ``u`` decides whether any of the row's events happens (probability ``1 -
     prod(1 - p)``) and, if so, which is the first (``P(first = j) = p_j prod_{l<j}(1 - p_l)``);
@@ -190,7 +191,7 @@ def draw_actions(rng, probs):
         for j in range(m):
             any_event += survive * probs[i, j]
             survive *= 1.0 - probs[i, j]
-        u = rng.random()
+        u = next_double(stream)
         if u >= any_event:
             continue
         acc = 0.0
@@ -200,7 +201,7 @@ def draw_actions(rng, probs):
             if u < acc:
                 out[i, j] = True
                 for q in range(j + 1, m):
-                    out[i, q] = rng.random() < probs[i, q]
+                    out[i, q] = next_double(stream) < probs[i, q]
                 break
             survive *= 1.0 - probs[i, j]
     return out
