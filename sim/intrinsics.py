@@ -1,7 +1,8 @@
 """CPU instructions numba does not offer as functions: counting and finding set bits of a word
 (the feeds' unread masks), the high half of a 64-bit product (:mod:`sim.streams`' 128-bit
-arithmetic) and prefetching (the memory-bound loops over posts and feed rows); and
-the calling thread's id, which the C library knows and numba does not tell."""
+arithmetic), prefetching (the memory-bound loops over posts and feed rows) and adding to a
+counter atomically (counts made on several threads); and the calling thread's id, which the C
+library knows and numba does not tell."""
 
 from __future__ import annotations
 
@@ -59,6 +60,25 @@ def prefetch(typingctx, ary, idx):
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
     return types.none(ary, idx), codegen
+
+
+@intrinsic
+def atomic_add(typingctx, ary, idx, val):
+    """``ary[idx] += val`` for an integer array as one atomic instruction, so that threads may
+    add to the same counters: integer sums do not depend on the order of their terms, so the
+    counts are the same on any number of threads."""
+    if not isinstance(ary.dtype, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty, valty = signature.args
+        a = context.make_array(aryty)(context, builder, args[0])
+        i = context.cast(builder, args[1], idxty, types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, a, [i], wraparound=False)
+        builder.atomic_rmw("add", ptr, context.cast(builder, args[2], valty, aryty.dtype),
+                           "monotonic")
+        return context.get_dummy_value()
+    return types.none(ary, idx, val), codegen
 
 
 @intrinsic

@@ -349,6 +349,17 @@ def test_impressions_count_and_find_followed_authors(seed, n_reads) -> None:
     want = [(i < n_feed and posts[i] == roots[i]) or (int(authors[i]), int(u)) in follows
             for i, u in enumerate(users)]
     assert followed.tolist() == want
+    # on every thread, over many tasks and a partial last one (counters added atomically, the
+    # threads adding to the same few at once): the same reads and counts
+    k = 16 * kernels.READ_CHUNK // max(n_reads, 1) + 1
+    runs = []
+    for count in (kernels.impressions, kernels.impressions_parallel):
+        imp[:], exposure[:] = 0, 0
+        out = count(np.tile(users, k), np.tile(posts, k), n_feed, table, exposure, indptr,
+                    followers, op_keys, n_users)
+        runs.append((*out, imp.copy(), exposure.copy()))
+    assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+    assert runs[1][-2].sum() == k * n_reads
 
 
 @settings(max_examples=60, deadline=None)

@@ -233,11 +233,13 @@ class OrganicUsers:
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Count each read as an impression of its root (and, for operation content, on the
         reader); per read, the root, whether it is operation content, its author and whether
-        the reader follows that author (``kernels.impressions``)."""
+        the reader follows that author (``kernels.impressions``, on every thread for many
+        reads)."""
         g = pf.graph
-        return kernels.impressions(users, items, n_from_feed, self.posts.columns(),
-                                   self.ledger.op_exposure, g.indptr, g.ids, pf.op_keys,
-                                   self.pop.n)
+        count = (kernels.impressions_parallel if parallel_worth(users.size, writes=True)
+                 else kernels.impressions)
+        return count(users, items, n_from_feed, self.posts.columns(), self.ledger.op_exposure,
+                     g.indptr, g.ids, pf.op_keys, self.pop.n)
 
     def action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
                      ) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..feeds.kernels import LOG1P
-from ..intrinsics import AHEAD, prefetch
+from ..intrinsics import AHEAD, atomic_add, prefetch
 from ..network import in_sorted
 from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
 from ..streams import (
@@ -217,17 +217,44 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     original is from a followed account; otherwise the author's followers are searched (the
     organic graph's sorted ids ``indptr[a]:indptr[a + 1]`` of ``followers``, or for a troll
     account the sorted keys ``account * n_users + follower``)."""
+    out = impression_arrays(users.size, posts)
+    impression_rows(0, users.size, users, items, n_from_feed, posts, exposure, indptr,
+                    followers, op_keys, n_users, out, False)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, followers, op_keys,
+                         n_users):
+    """:func:`impressions` on every thread numba is given, ``READ_CHUNK`` reads a task; the
+    counters are added to atomically, so they end the same as on one thread."""
     n = users.size
-    roots = np.empty(n, posts.root.dtype)
-    op = np.empty(n, np.bool_)
-    authors = np.empty(n, posts.author.dtype)
-    followed = np.empty(n, np.bool_)
+    out = impression_arrays(n, posts)
+    for c in prange((n + READ_CHUNK - 1) // READ_CHUNK):
+        impression_rows(c * READ_CHUNK, min(n, (c + 1) * READ_CHUNK), users, items, n_from_feed,
+                        posts, exposure, indptr, followers, op_keys, n_users, out, True)
+    return out
+
+
+@njit(cache=True, inline="always")
+def impression_arrays(n, posts):
+    """:func:`impressions`' four per-read arrays."""
+    return (np.empty(n, posts.root.dtype), np.empty(n, np.bool_), np.empty(n, posts.author.dtype),
+            np.empty(n, np.bool_))
+
+
+@njit(cache=True)
+def impression_rows(i0, i1, users, items, n_from_feed, posts, exposure, indptr, followers,
+                    op_keys, n_users, out, atomic):
+    """Reads ``i0:i1`` of :func:`impressions` into ``out``, counting with atomic adds if
+    ``atomic``."""
+    roots, op, authors, followed = out
     # columns out of the bundle once (a field read per item costs far more)
     p_author = posts.author
     p_imp_organic = posts.imp_organic
     p_is_op = posts.is_op
     p_root = posts.root
-    for i in range(n):
+    for i in range(i0, i1):
         q = root_ahead(p_root, items, i)
         if q >= 0:
             prefetch(p_imp_organic, q)
@@ -236,10 +263,15 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
         r = p_root[items[i]]
         u = users[i]
         roots[i] = r
-        p_imp_organic[r] += 1
         op[i] = p_is_op[r]
-        if op[i]:
-            exposure[u] += 1
+        if atomic:
+            atomic_add(p_imp_organic, r, 1)
+            if op[i]:
+                atomic_add(exposure, u, 1)
+        else:
+            p_imp_organic[r] += 1
+            if op[i]:
+                exposure[u] += 1
         a = p_author[r]
         authors[i] = a
         if i < n_from_feed and items[i] == r:
@@ -248,7 +280,6 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
             followed[i] = in_sorted(followers, indptr[a], indptr[a + 1], u)
         else:
             followed[i] = in_sorted(op_keys, 0, op_keys.size, np.int64(a - n_users) * n_users + u)
-    return roots, op, authors, followed
 
 
 @njit(cache=True)
