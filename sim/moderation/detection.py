@@ -219,9 +219,8 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
     a_n = scores.accounts.size
     if index is None or index.accounts is not scores.accounts:
         index = AccountIndex()
-        ids = (obs.born, obs.eng_src, obs.eng_dst, obs.post_author, scores.accounts)
-        index.build(max(x.size if x is obs.born else int(x.max(initial=0)) + 1 for x in ids),
-                    scores.accounts)
+        ids = (obs.eng_src, obs.eng_dst, obs.post_author, scores.accounts)  # (all looked up)
+        index.build(1 + max(int(x.max(initial=0)) for x in ids), scores.accounts)
     cand = scores.eligible & (scores.score >= cfg.network_threshold)
     cand |= flagged
     rows, cols = [], []

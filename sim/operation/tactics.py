@@ -49,8 +49,8 @@ class Operation:
         self.accounts = make_accounts(cfg, rng, vanity_rng)
         self.members_by_comm = [self._group_by_community(pf.members) for pf in platforms]
         self._pool: dict[tuple[int, int], np.ndarray] = {}  # this hour's reply targets
-        self._recent: tuple[np.ndarray, np.ndarray] | None = None  # this hour's organic
-        # originals of the last day and their platforms
+        self._recent: tuple[np.ndarray, np.ndarray] | None = None  # the organic originals
+        # of the last day and their platforms, while a batch's reply targets are drawn
         self.seed_hijacked_audiences(np.arange(self.accounts.n))
 
     def _group_by_community(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +129,6 @@ class Operation:
     def carry_out(self, plan: HourPlan | None, now: int) -> None:
         """Carry out the operators' plan for this hour in one vectorised pass."""
         self._pool.clear()
-        self._recent = None
         if plan is None:
             return
         rng = self.rng
@@ -195,7 +194,7 @@ class Operation:
         if (p, topic) not in self._pool:
             posts = self.posts
             c = posts.cols
-            if self._recent is None:  # found once an hour (no post is added in between)
+            if self._recent is None:  # found once a batch (no post is added in between)
                 lo = posts.first_since(now - 24)
                 ids = lo + np.flatnonzero(c["kind"][lo: posts.n] == KIND_ORGANIC)
                 self._recent = ids, c["platform"][ids]
@@ -230,6 +229,7 @@ class Operation:
             pool = self.reply_targets(int(k // 1000), int(k % 1000) - 1, now)
             if pool.size:
                 targets[sel] = pool[rng.integers(0, pool.size, sel.size)]
+        self._recent = None  # (tens of MB at 10^7 users)
         reply = targets >= 0
         ids = posts.add(author=n_users + authors, platform=platform,
                         kind=np.where(reply, KIND_OP_REPLY, KIND_OP_POST),
