@@ -122,6 +122,12 @@ def high_float32(x):
     return np.float32(x >> np.uint64(40)) * FLOAT32_UNIT
 
 
+@njit(cache=True, inline="always")
+def kept_float32(stream):
+    """The single-precision uniform in [0, 1) of the half kept from the last output drawn."""
+    return np.float32(stream[5] >> np.uint64(8)) * FLOAT32_UNIT
+
+
 @njit(cache=True)
 def advance(stream, k):
     """A copy of ``stream`` ``k`` outputs on (the kept half left as it was)."""

@@ -22,10 +22,10 @@ from ..intrinsics import AHEAD, atomic_add, prefetch
 from ..network import in_sorted
 from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
 from ..streams import (
-    FLOAT32_UNIT,
     advance,
     float32_outputs,
     high_float32,
+    kept_float32,
     low_float32,
     next64,
     next_double,
@@ -56,7 +56,7 @@ def online_part(stream, rate, utc_hour, weight, out, part, parts):
     hits = first = kept + 2 * k0  # (a block's members: two a 64-bit output)
     if part == 0 and kept:  # the half kept from the last output drawn
         first = hits = 0
-        if np.float32(stream[5] >> np.uint64(8)) * FLOAT32_UNIT < rate[0] * weight[utc_hour[0]]:
+        if kept_float32(stream) < rate[0] * weight[utc_hour[0]]:
             out[hits] = 0
             hits += 1
     block = advance(stream, k0)
