@@ -56,6 +56,15 @@ def put(rng: np.random.Generator, stream: np.ndarray) -> None:
                                "has_uint32": w[4], "uinteger": w[5]}
 
 
+def draw(rng: np.random.Generator, kernel, *args):
+    """``kernel(stream, *args)`` on the stream of ``rng``, which is then left where the
+    kernel's draws took it."""
+    stream = take(rng)
+    out = kernel(stream, *args)
+    put(rng, stream)
+    return out
+
+
 @njit(cache=True, inline="always")
 def mul128(ahi, alo, bhi, blo):
     """``a * b`` modulo 2^128, as (high, low) words."""

@@ -117,14 +117,11 @@ def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap:
                   for a in range(0, rows.size, READ_BLOCK)]
         return (np.concatenate([who + a for a, who, _ in blocks]),
                 np.concatenate([items for _, _, items in blocks]))
-    stream = streams.take(rng)
     if not parallel_worth(rows.size):
-        out = read_feeds(stream, feeds.arrays, rows, n_read, gap, rank, posts.columns(), now)
-    else:
-        gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), now)
-        out = take_best(stream, feeds.unread, rows, n_read, gap, rank, gathered, now)
-    streams.put(rng, stream)
-    return out
+        return streams.draw(rng, read_feeds, feeds.arrays, rows, n_read, gap, rank,
+                            posts.columns(), now)
+    gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), now)
+    return streams.draw(rng, take_best, feeds.unread, rows, n_read, gap, rank, gathered, now)
 
 
 class Outbox:

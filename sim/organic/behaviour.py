@@ -197,14 +197,10 @@ class OrganicUsers:
             return np.arange(pf.members.size)
         # weight of local hour (now + utc) % 24 by UTC offset: a 24-entry table
         weight = np.roll(self.diurnal, -(self.now % 24))
-        stream = streams.take(self.rng)
-        n = pf.members.size
-        rows = (kernels.online_parallel(stream, pf.session_rate, pf.utc_hour, weight,
-                                        get_threads())
-                if parallel_worth(n, writes=True)
-                else kernels.online(stream, pf.session_rate, pf.utc_hour, weight))
-        streams.put(self.rng, stream)
-        return rows
+        args = (pf.session_rate, pf.utc_hour, weight)
+        if parallel_worth(pf.members.size, writes=True):
+            return streams.draw(self.rng, kernels.online_parallel, *args, get_threads())
+        return streams.draw(self.rng, kernels.online, *args)
 
     def read(self, pf: Platform, rows: np.ndarray, n_read: np.ndarray, gap: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
@@ -220,10 +216,8 @@ class OrganicUsers:
         """A reader of a hijacked thread (on the thread's own platform) also sees its newest
         planted operation reply with probability ``reply_view_prob``; with moderation, replies
         of removed or demoted accounts are hidden. Returns (reader, reply) pairs."""
-        stream = streams.take(self.rng)
-        who, reply = kernels.reply_views(stream, items, self.posts.columns(), pf.index,
-                                         self.cfg.engagement.reply_view_prob)
-        streams.put(self.rng, stream)
+        who, reply = streams.draw(self.rng, kernels.reply_views, items, self.posts.columns(),
+                                  pf.index, self.cfg.engagement.reply_view_prob)
         if self.moderation is not None:
             shown = self.moderation.visible_status(reply) == 0
             who, reply = who[shown], reply[shown]
@@ -251,10 +245,7 @@ class OrganicUsers:
 
     def draw(self, probs: np.ndarray) -> np.ndarray:
         """One independent coin flip per probability (``kernels.draw_actions``)."""
-        stream = streams.take(self.rng)
-        acts = kernels.draw_actions(stream, probs)
-        streams.put(self.rng, stream)
-        return acts
+        return streams.draw(self.rng, kernels.draw_actions, probs)
 
     def followable(self, pf: Platform, users: np.ndarray, authors: np.ndarray,
                    followed: np.ndarray) -> np.ndarray:
