@@ -21,7 +21,9 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from . import streams
 from .config import PlatformConfig
+from .streams import advance, next_double
 from .threads import get_threads, parallel_worth
 
 
@@ -138,34 +140,18 @@ def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.nd
     stop = np.searchsorted(comm_sorted, np.arange(n_comm), side="right")
     lo_w = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
     hi_w = np.where(stop > 0, cum[np.maximum(stop - 1, 0)], 0.0)
-    # Edges are drawn in chunks so that the float64 temporaries stay small (at 10^7 users a
-    # platform has ~2 x 10^8 edges). ``rng.random`` gives the same numbers in chunks as in one
-    # call, so the graph is the one a single vectorised draw would give.
-    n_edges = follower.size
-    within = np.empty(n_edges, bool)
-    for a, b in _chunks(n_edges):
-        within[a:b] = rng.random(b - a) < p.homophily
-    key = np.empty(n_edges, np.int64)  # author * n_users + follower; -1 for a self-follow
-    index = CumIndex.of(cum)
-    parallel = parallel_worth(n_edges, writes=True)
-    for a, b in _chunks(n_edges):
-        args = (key[a:b], follower[a:b], within[a:b], rng.random(b - a), community, lo_w, hi_w,
-                index, by_comm, n_users)
-        if parallel:
-            draw_targets_parallel(*args, get_threads())
-        else:
-            draw_targets(*args, 0, b - a)
-    del follower, within
+    # The uniforms are drawn inside the kernel, the same numbers as ``rng.random(n_edges) <
+    # homophily`` and then ``rng.random(n_edges)`` (at 10^7 users a platform has ~2 x 10^8
+    # edges: no float64 temporaries, and on every thread).
+    key = np.empty(follower.size, np.int64)  # author * n_users + follower; -1 for a self-follow
+    args = (key, follower, float(p.homophily), community, lo_w, hi_w, CumIndex.of(cum),
+            by_comm, n_users)
+    if parallel_worth(key.size, writes=True):
+        streams.draw(rng, draw_targets_parallel, *args, get_threads())
+    else:
+        streams.draw(rng, draw_targets, *args)
+    del follower
     return _from_sorted_keys(n_users, key)
-
-
-_CHUNK = 1 << 22
-
-
-def _chunks(n: int):
-    """``(start, stop)`` bounds covering ``range(n)`` in pieces of at most ``_CHUNK``."""
-    for a in range(0, n, _CHUNK):
-        yield a, min(a + _CHUNK, n)
 
 
 def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
@@ -218,33 +204,50 @@ def search_right(index, x):
 
 
 @njit(cache=True)
-def draw_targets(key, follower, within, u, community, lo_w, hi_w, index, by_comm, n_users,
-                 j0, j1):
-    """Edges ``j0:j1``: follower ``f = follower[j]`` follows the member at fitness position
-    ``lo + u[j] * (hi - lo)`` of ``index.cum``, where ``lo:hi`` is the cumulative fitness of
-    its community's span if ``within[j]`` (and the community has fitness), else of all
-    members; ``key[j] = author * n_users + f``, or -1 where the draw is ``f`` itself."""
-    cum = index.cum
-    m, total = cum.size, cum[cum.size - 1]
-    for j in range(j0, j1):
-        f = follower[j]
-        c = community[f]
-        lo, hi = 0.0, total
-        if within[j] and hi_w[c] > lo_w[c]:
-            lo, hi = lo_w[c], hi_w[c]
-        author = by_comm[min(search_right(index, lo + u[j] * (hi - lo)), m - 1)]
-        key[j] = np.int64(author) * n_users + f if author != f else -1
+def draw_targets(stream, key, follower, homophily, community, lo_w, hi_w, index, by_comm,
+                 n_users):
+    """Every edge's author (:func:`targets_between`), drawn from ``stream``
+    (:mod:`sim.streams`), which is left past the ``2 * key.size`` uniforms drawn."""
+    targets_between(stream, key, follower, homophily, community, lo_w, hi_w, index, by_comm,
+                    n_users, 0, key.size)
+    stream[:] = advance(stream, 2 * key.size)
 
 
 @njit(cache=True, parallel=True)
-def draw_targets_parallel(key, follower, within, u, community, lo_w, hi_w, index, by_comm,
-                          n_users, parts):
-    """:func:`draw_targets` on every thread numba is given, a block of edges each (edges are
-    independent and draw nothing here, so the keys are the same as on one thread)."""
+def draw_targets_parallel(stream, key, follower, homophily, community, lo_w, hi_w, index,
+                          by_comm, n_users, parts):
+    """:func:`draw_targets` on every thread numba is given, a block of edges each (each block
+    draws its own stretch of the stream, so the keys are the same as on one thread)."""
     n = key.size
     for part in prange(parts):
-        draw_targets(key, follower, within, u, community, lo_w, hi_w, index, by_comm, n_users,
-                     n * part // parts, n * (part + 1) // parts)
+        targets_between(stream, key, follower, homophily, community, lo_w, hi_w, index,
+                        by_comm, n_users, n * part // parts, n * (part + 1) // parts)
+    stream[:] = advance(stream, 2 * n)
+
+
+@njit(cache=True)
+def targets_between(stream, key, follower, homophily, community, lo_w, hi_w, index, by_comm,
+                    n_users, j0, j1):
+    """Edges ``j0:j1`` of ``n = key.size``: follower ``f = follower[j]`` follows the member at
+    fitness position ``lo + u * (hi - lo)`` of ``index.cum``, where ``lo:hi`` is the cumulative
+    fitness of its community's span if it drew homophily (and the community has fitness),
+    else of all members; ``key[j] = author * n_users + f``, or -1 where the draw is ``f``
+    itself. Edge ``j`` draws homophily with uniform ``j`` of ``stream`` (below ``homophily``)
+    and ``u`` with uniform ``n + j``: numpy's ``rng.random(n) < homophily``, then
+    ``rng.random(n)``. ``stream`` itself does not move."""
+    cum = index.cum
+    m, total = cum.size, cum[cum.size - 1]
+    s_within, s_u = advance(stream, j0), advance(stream, key.size + j0)
+    for j in range(j0, j1):
+        within = next_double(s_within) < homophily
+        u = next_double(s_u)
+        f = follower[j]
+        c = community[f]
+        lo, hi = 0.0, total
+        if within and hi_w[c] > lo_w[c]:
+            lo, hi = lo_w[c], hi_w[c]
+        author = by_comm[min(search_right(index, lo + u * (hi - lo)), m - 1)]
+        key[j] = np.int64(author) * n_users + f if author != f else -1
 
 
 @njit(cache=True)

@@ -534,17 +534,20 @@ def test_chung_lu_targets_follow_the_rule_on_any_threads(seed, n, n_edges) -> No
     lo_w = np.array([cum[s[0] - 1] if s.size and s[0] > 0 else 0.0 for s in span])
     hi_w = np.array([cum[s[-1]] if s.size else 0.0 for s in span])
     follower = rng.integers(0, n, n_edges)
-    within, u = rng.random(n_edges) < 0.7, rng.random(n_edges)
+    drawn = np.random.default_rng(seed + 1)  # the kernels draw what numpy draws here:
+    within, u = drawn.random(n_edges) < 0.7, drawn.random(n_edges)
     c = community[follower]
     w = within & (hi_w[c] > lo_w[c])
     lo, hi = np.where(w, lo_w[c], 0.0), np.where(w, hi_w[c], cum[-1])
     author = by_comm[np.minimum(np.searchsorted(cum, lo + u * (hi - lo), side="right"), n - 1)]
     want = np.where(author != follower, author * n + follower, -1)
-    args = (follower, within, u, community, lo_w, hi_w, CumIndex.of(cum), by_comm, n)
+    args = (follower, 0.7, community, lo_w, hi_w, CumIndex.of(cum), by_comm, n)
     serial, parallel = np.empty(n_edges, np.int64), np.empty(n_edges, np.int64)
-    draw_targets(serial, *args, 0, n_edges)
-    draw_targets_parallel(parallel, *args, 3)
+    s1, s2 = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    streams.draw(s1, draw_targets, serial, *args)
+    streams.draw(s2, draw_targets_parallel, parallel, *args, 3)
     assert serial.tolist() == want.tolist() == parallel.tolist()
+    assert s1.bit_generator.state == s2.bit_generator.state == drawn.bit_generator.state
 
 
 @settings(max_examples=60, deadline=None)
