@@ -49,6 +49,11 @@ def pack_ids(ids: np.ndarray, n_users: int) -> np.ndarray:
     return np.ascontiguousarray(ids.view(np.uint8).reshape(-1, 4)[:, :3]).reshape(-1)
 
 
+def empty_ids(size: int, n_users: int) -> np.ndarray:
+    """Room for ``size`` ids stored as :func:`pack_ids` stores them (fill with :func:`set_id`)."""
+    return np.empty(3 * size, np.uint8) if n_users <= NARROW_IDS else np.empty(size, np.int32)
+
+
 def unpack_ids(packed: np.ndarray) -> np.ndarray:
     """The int32 ids that :func:`pack_ids` stored (a copy if they were packed)."""
     if packed.dtype != np.uint8:
@@ -77,6 +82,26 @@ def _id_at(ids, i):
             return np.int32(ids[j]) | (np.int32(ids[j + 1]) << 8) | (np.int32(ids[j + 2]) << 16)
         return packed
     return lambda ids, i: ids[i]
+
+
+def set_id(ids: np.ndarray, i: int, v: int) -> None:
+    """Store id ``v`` as entry ``i`` of ``ids`` (:func:`pack_ids`'s layout; compiled code
+    writes it in place)."""
+    w = id_width(ids)
+    ids[w * i: w * (i + 1)] = pack_ids(np.array([v]), NARROW_IDS if w == 3 else NARROW_IDS + 1)
+
+
+@overload(set_id, inline="always")
+def _set_id(ids, i, v):
+    if ids.dtype == types.uint8:
+        def packed(ids, i, v):
+            j = 3 * i
+            ids[j], ids[j + 1], ids[j + 2] = v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF
+        return packed
+
+    def plain(ids, i, v):
+        ids[i] = v
+    return plain
 
 
 @dataclass
@@ -156,11 +181,11 @@ def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.nd
 
 def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
     """CSR graph from edge keys ``author * n + follower`` (-1 = no edge), sorted in place and
-    de-duplicated in one compiled pass (:func:`csr_from_sorted`): the same graph as
-    ``_from_edges``, without its int64 copies."""
+    de-duplicated in one compiled pass (:func:`csr_from_sorted`), which stores the followers
+    packed as it goes: the same graph as ``_from_edges``, without its copies."""
     key.sort()
-    counts, followers = csr_from_sorted(key, n)
-    return FollowerGraph(_indptr(counts), pack_ids(followers, n))
+    ids = empty_ids(distinct_edges(key), n)
+    return FollowerGraph(_indptr(csr_from_sorted(key, n, ids)), ids)
 
 
 class CumIndex(NamedTuple):
@@ -251,16 +276,22 @@ def targets_between(stream, key, follower, homophily, community, lo_w, hi_w, ind
 
 
 @njit(cache=True)
-def csr_from_sorted(key, n):
-    """Per-author follower counts and the followers (``key % n``) of sorted edge keys
-    ``author * n + follower``, skipping -1 (no edge) and repeats. Authors never decrease along
-    the keys, so each is found by stepping, without dividing."""
+def distinct_edges(key):
+    """The number of edges among sorted edge keys (-1, no edge, and repeats left out)."""
     size = 0
     for i in range(key.size):
         if key[i] >= 0 and (i == 0 or key[i] != key[i - 1]):
             size += 1
+    return size
+
+
+@njit(cache=True)
+def csr_from_sorted(key, n, followers):
+    """Per-author follower counts of sorted edge keys ``author * n + follower``, skipping -1
+    (no edge) and repeats; the followers (``key % n``) go into ``followers`` in order, as
+    :func:`set_id` stores them (room for :func:`distinct_edges` ids). Authors never decrease
+    along the keys, so each is found by stepping, without dividing."""
     counts = np.zeros(n, np.int64)
-    followers = np.empty(size, np.int32)
     author, base, j = 0, 0, 0  # keys of ``author`` are base .. base + n - 1
     for i in range(key.size):
         k = key[i]
@@ -270,9 +301,9 @@ def csr_from_sorted(key, n):
             author += 1
             base += n
         counts[author] += 1
-        followers[j] = k - base
+        set_id(followers, j, k - base)
         j += 1
-    return counts, followers
+    return counts
 
 
 @njit(cache=True)

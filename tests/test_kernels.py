@@ -25,11 +25,14 @@ from sim.network import (
     _indptr,
     csr_contains,
     csr_from_sorted,
+    distinct_edges,
     draw_targets,
     draw_targets_parallel,
+    empty_ids,
     id_at,
     pack_ids,
     search_right,
+    set_id,
     unpack_ids,
 )
 from sim.organic import ReshareMemory, kernels
@@ -164,6 +167,10 @@ def test_packed_ids_read_back_as_stored(n_users, raw) -> None:
     packed = pack_ids(ids, n_users)
     assert packed.dtype == (np.uint8 if n_users <= NARROW_IDS else np.int32)
     assert packed.nbytes == ids.size * (3 if n_users <= NARROW_IDS else 4)
+    stored = empty_ids(ids.size, n_users)  # written one at a time, the same bytes
+    for i, v in enumerate(ids):
+        set_id(stored, i, v)
+    np.testing.assert_array_equal(stored, packed)
     np.testing.assert_array_equal(unpack_ids(packed), ids)
     assert [id_at(packed, i) for i in range(ids.size)] == ids.tolist()
 
@@ -554,7 +561,10 @@ def test_chung_lu_targets_follow_the_rule_on_any_threads(seed, n, n_edges) -> No
 @given(st.lists(st.integers(-1, 63), max_size=80))
 def test_sorted_edge_keys_become_csr(keys) -> None:
     key = np.sort(np.array(keys, np.int64))  # author * 8 + follower, -1: no edge
-    counts, followers = csr_from_sorted(key, 8)
     distinct = np.unique(key[key >= 0])
-    assert counts.tolist() == np.bincount(distinct // 8, minlength=8).tolist()
-    assert followers.tolist() == (distinct % 8).tolist()
+    assert distinct_edges(key) == distinct.size
+    # followers packed in three bytes (as up to 2^24 users), or plain int32 (as above)
+    for followers in (empty_ids(distinct.size, 8), np.empty(distinct.size, np.int32)):
+        counts = csr_from_sorted(key, 8, followers)
+        assert counts.tolist() == np.bincount(distinct // 8, minlength=8).tolist()
+        assert unpack_ids(followers).tolist() == (distinct % 8).tolist()
