@@ -21,6 +21,7 @@ from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
 from sim.network import (
     NARROW_IDS,
+    SEARCH_CHUNK,
     CumIndex,
     _indptr,
     csr_contains,
@@ -528,6 +529,14 @@ def test_bucketed_search_is_searchsorted(seed, m) -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(2, 60), st.integers(0, 400))
 def test_chung_lu_targets_follow_the_rule_on_any_threads(seed, n, n_edges) -> None:
+    check_targets(seed, n, n_edges)
+
+
+def test_chung_lu_targets_follow_the_rule_across_search_chunks() -> None:
+    check_targets(7, 500, 2 * SEARCH_CHUNK + 123)  # (three parts: chunks cut mid-part)
+
+
+def check_targets(seed: int, n: int, n_edges: int) -> None:
     # follower f draws the member at position lo + u * (hi - lo) of the cumulative fitness,
     # within its community's span if it drew homophily and that span has fitness
     rng = np.random.default_rng(seed)
