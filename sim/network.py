@@ -190,7 +190,8 @@ def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
 
 
 class CumIndex(NamedTuple):
-    """A non-decreasing array ``cum`` with a bucket index for :func:`search_right`: bucket
+    """A non-decreasing array ``cum`` with a bucket index for searching it (``np.searchsorted(cum,
+    x, "right")``: :func:`bucket_span`, then :func:`bisect_right`): bucket
     ``b`` covers values from ``edge[b]`` (``b * cum[-1] / buckets``) to ``edge[b + 1]`` and
     ``first[b]`` is ``np.searchsorted(cum, edge[b], "right")``. A search then bisects only
     between ``first[b]`` and ``first[b + 1]``, a few entries, instead of all of ``cum``: at
@@ -211,16 +212,9 @@ class CumIndex(NamedTuple):
 
 
 @njit(cache=True, inline="always")
-def search_right(index, x):
-    """``np.searchsorted(index.cum, x, side="right")``: the number of entries ``<= x``."""
-    lo, hi = bucket_span(index, x)
-    return bisect_right(index.cum, x, lo, hi)
-
-
-@njit(cache=True, inline="always")
 def bucket_span(index, x):
-    """The span ``lo:hi`` of ``index.cum`` where :func:`search_right` answers for ``x``: the
-    entries of its bucket."""
+    """The span ``lo:hi`` of ``index.cum`` where ``np.searchsorted(index.cum, x, "right")`` lies
+    (:func:`bisect_right` finds it there): the entries of ``x``'s bucket."""
     edge, first = index.edge, index.first
     b = min(max(int(x * index.scale), 0), edge.size - 2)
     while b > 0 and x < edge[b]:

@@ -24,6 +24,8 @@ from sim.network import (
     SEARCH_CHUNK,
     CumIndex,
     _indptr,
+    bisect_right,
+    bucket_span,
     csr_contains,
     csr_from_sorted,
     distinct_edges,
@@ -32,7 +34,6 @@ from sim.network import (
     empty_ids,
     id_at,
     pack_ids,
-    search_right,
     set_id,
     unpack_ids,
 )
@@ -521,9 +522,10 @@ def test_bucketed_search_is_searchsorted(seed, m) -> None:
     want = np.searchsorted(cum, xs, side="right").tolist()
     # the bucket a value falls in is only a first guess, corrected by stepping
     for guess in (index, index._replace(scale=index.scale * 3), index._replace(scale=0.0)):
-        assert [search_right(guess, x) for x in xs] == want
+        assert [bisect_right(cum, x, *bucket_span(guess, x)) for x in xs] == want
     zero = np.zeros(m)  # no fitness at all: one bucket
-    assert search_right(CumIndex.of(zero), 0.0) == m and CumIndex.of(zero).first.size == 2
+    assert bisect_right(zero, 0.0, *bucket_span(CumIndex.of(zero), 0.0)) == m
+    assert CumIndex.of(zero).first.size == 2
 
 
 @settings(max_examples=40, deadline=None)
