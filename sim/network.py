@@ -291,8 +291,9 @@ def targets_between(stream, key, follower, homophily, community, lo_w, hi_w, ind
             lo[i], hi[i] = bucket_span(index, x[i])
         for i in range(k):
             if i + AHEAD < k:
-                prefetch(cum, min(lo[i + AHEAD], m - 1))
-                prefetch(by_comm, min(lo[i + AHEAD], m - 1))
+                near = min(lo[i + AHEAD], m - 1)
+                prefetch(cum, near)
+                prefetch(by_comm, near)
             f = follower[c0 + i]
             author = by_comm[min(bisect_right(cum, x[i], lo[i], hi[i]), m - 1)]
             key[c0 + i] = np.int64(author) * n_users + f if author != f else -1

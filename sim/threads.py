@@ -3,12 +3,13 @@
 Only passes whose results cannot depend on the number of threads run in parallel
 (``numba.prange``): passes whose iterations are independent and draw no random numbers
 (gathering and scoring the unread feed items, :func:`sim.feeds.kernels.gather_scores_parallel`;
-delivery; engagement probabilities; finding the targets of a graph's edges,
-:func:`sim.network.draw_targets_parallel`), impressions, whose counters are integer sums added
-to atomically (:func:`sim.organic.kernels.impressions_parallel`), and who goes online, each
-thread drawing its block of the one stream (:func:`sim.organic.kernels.online_parallel`,
-:mod:`sim.streams`); every other draw stays on one thread in a fixed order, so a run's results
-are the same whatever the number of threads (``tests/test_threads.py``).
+delivery; engagement probabilities), impressions, whose counters are integer sums added to
+atomically (:func:`sim.organic.kernels.impressions_parallel`), and passes where each thread draws
+its block of the one stream (:mod:`sim.streams`): who goes online
+(:func:`sim.organic.kernels.online_parallel`) and the targets of a graph's edges
+(:func:`sim.network.draw_targets_parallel`); every other draw stays on one thread in a fixed
+order, so a run's results are the same whatever the number of threads
+(``tests/test_threads.py``).
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
 variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. A run's counterfactual (the same
