@@ -179,14 +179,15 @@ def test_packed_ids_read_back_as_stored(n_users, raw) -> None:
 
 def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now=100,
           max_age=168, created=None, gid=None, root=None, eng=None, status=None, penalty=0.0,
-          weight=1.0, decay=0.1, outside0=0.0):
+          weight=1.0, decay=0.1, outside0=0.0, ptr=None):
     """``kernels.read_feeds`` on every row, with read flags as a bool array (updated)."""
     rows = np.arange(items.shape[0])
     gap = np.full(rows.size, 24.0) if gap is None else gap
     unread = pack_flags((items >= 0) & ~read)
     n = int(items.max(initial=0)) + 1
     created = np.zeros(n, np.int32) if created is None else created
-    feed = feed_kernels.FeedArrays(items, unread, np.zeros(items.shape[0], np.int32))
+    ptr = np.zeros(items.shape[0], np.int32) if ptr is None else ptr
+    feed = feed_kernels.FeedArrays(items, unread, ptr)
     rank = Ranking(chronological, float(weight), float(decay), float(rate), float(outside0),
                    int(max_age), float(penalty))
     posts = post_columns(n, created=created,
@@ -207,7 +208,8 @@ def _read(rng, items, read, n_read, gap=None, rate=0.0, chronological=False, now
 @given(st.data())
 def test_reading_takes_the_best_unread_items_in_order(data) -> None:
     """Without outside items: each row reads its ``n_read`` best readable items, best first,
-    ties to the lower slot; removed and aged-out items never, demoted ones ``penalty`` lower."""
+    ties to the lower slot; removed and aged-out items never, demoted ones ``penalty`` lower;
+    wherever the row's write pointer is (it sets only the order items are offered in)."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     n_rows, n_posts = data.draw(st.integers(1, 6)), 20
     k = data.draw(st.sampled_from([1, 3, 8, 64, 70]))
@@ -226,7 +228,8 @@ def test_reading_takes_the_best_unread_items_in_order(data) -> None:
     before = read.copy()
     who, post = _read(np.random.default_rng(0), items, read, n_read, now=now, max_age=max_age,
                       created=created, gid=gid, root=root, eng=eng, status=status,
-                      penalty=penalty, chronological=chrono)
+                      penalty=penalty, chronological=chrono,
+                      ptr=rng.integers(0, k, n_rows).astype(np.int32))
 
     want_who, want_post, want_read = [], [], before.copy()
     for r in range(n_rows):

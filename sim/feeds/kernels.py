@@ -229,25 +229,48 @@ def score_items(score, post, j0, j1, rank, posts, now):
         score[j] = x if age <= max_age else -np.inf
 
 
-@njit(cache=True)
-def rank_row(score, start, n_read, i, top, n_top):
+@njit(cache=True, inline="always")
+def ahead(score, j, b):
+    """Whether item ``j`` ranks before item ``b``: a higher score, or the same and the lower
+    position (the earlier, lower slot)."""
+    return score[j] > score[b] or (score[j] == score[b] and j < b)
+
+
+@njit(cache=True, inline="always")
+def offer(score, lo, k, n, j, top):
+    """Offer item ``j`` to a reader's ``n`` candidates so far, ``top[lo:lo + n]`` best first
+    (:func:`ahead`), keeping at most ``k``; returns how many are kept."""
+    if score[j] == -np.inf or (n == k and not ahead(score, j, top[lo + k - 1])):
+        return n
+    q = n if n < k else k - 1
+    while q > 0 and ahead(score, j, top[lo + q - 1]):
+        top[lo + q] = top[lo + q - 1]
+        q -= 1
+    top[lo + q] = j
+    return n + 1 if n < k else n
+
+
+@njit(cache=True, inline="always")
+def rank_row(score, slot, newest, start, n_read, i, top, n_top):
     """Rank reader ``i``'s ``k = n_read[i]`` best readable items, positions ``lo:hi =
     start[i]:start[i + 1]`` (descending score; ties: the earlier, lower slot, first: the order
     repeated best-of picks would give), into ``top[lo:lo + n]``, and set ``n_top[i] = n`` (at
-    most ``k``; items scored -inf are never candidates)."""
+    most ``k``; items scored -inf are never candidates). The order is total, so the result
+    does not depend on the order items are offered in; they go newest first (the ring
+    buffer's writing order reversed: slots below the row's pointer ``newest``, downwards, then
+    the rest), so once ``k`` are kept most items lose at the first comparison (offered in
+    slot order, where older items mostly come first and each newer one is inserted past them,
+    the pass took about a third longer at 10^6 users)."""
     lo, hi, k = start[i], start[i + 1], n_read[i]
     n = 0
-    for j in range(lo, hi if k > 0 else lo):
-        x = score[j]
-        if x == -np.inf or (n == k and not x > score[top[lo + k - 1]]):
-            continue
-        q = n if n < k else k - 1
-        while q > 0 and score[top[lo + q - 1]] < x:
-            top[lo + q] = top[lo + q - 1]
-            q -= 1
-        top[lo + q] = j
-        if n < k:
-            n += 1
+    if k > 0:
+        m = lo  # the first item at or past the pointer
+        while m < hi and slot[m] < newest:
+            m += 1
+        for j in range(m - 1, lo - 1, -1):
+            n = offer(score, lo, k, n, j, top)
+        for j in range(hi - 1, m - 1, -1):
+            n = offer(score, lo, k, n, j, top)
     n_top[i] = n
 
 
@@ -275,7 +298,7 @@ def gather_scores(feed, rows, n_read, rank, posts, now):
     score_items(score, post, 0, n, rank, posts, now)  # independent of one another
     top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
     for i in range(rows.size):
-        rank_row(score, start, n_read, i, top, n_top)
+        rank_row(score, slot, feed.ptr[rows[i]], start, n_read, i, top, n_top)
     return start, slot, post, score, top, n_top
 
 
@@ -306,7 +329,7 @@ def gather_scores_parallel(feed, rows, n_read, rank, posts, now):
                     now)
     top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
     for i in prange(rows.size):
-        rank_row(score, start, n_read, i, top, n_top)
+        rank_row(score, slot, feed.ptr[rows[i]], start, n_read, i, top, n_top)
     return start, slot, post, score, top, n_top
 
 
