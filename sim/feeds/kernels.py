@@ -260,7 +260,7 @@ def rank_row(score, slot, newest, start, n_read, i, top, n_top):
     buffer's writing order reversed: slots below the row's pointer ``newest``, downwards, then
     the rest), so once ``k`` are kept most items lose at the first comparison (offered in
     slot order, where older items mostly come first and each newer one is inserted past them,
-    the pass took about a third longer at 10^6 users)."""
+    the pass took a quarter to a third longer at 10^6 users: ``benchmarks/ranking.py``)."""
     lo, hi, k = start[i], start[i + 1], n_read[i]
     n = 0
     if k > 0:
