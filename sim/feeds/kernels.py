@@ -84,18 +84,26 @@ def delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users):
     off = np.zeros(lo.size + 1, np.int64)
     off[1:] = np.cumsum(hi - lo)
     rows = np.empty(off[-1], np.int32)
-    for i in range(lo.size):  # follower ids first...
+    rows_of_posts(row_of, organic, lo, hi, followers, op_keys, n_users, off, rows, 0, lo.size)
+    return off, rows
+
+
+@njit(cache=True)
+def rows_of_posts(row_of, organic, lo, hi, followers, op_keys, n_users, off, rows, i0, i1):
+    """:func:`delivery_rows` for posts ``i0:i1``, into their entries ``off[i0]:off[i1]`` of
+    ``rows``."""
+    for i in range(i0, i1):  # follower ids first...
         if organic[i]:
             for j in range(lo[i], hi[i]):
                 rows[off[i] + j - lo[i]] = id_at(followers, j)
         else:
             for j in range(lo[i], hi[i]):
                 rows[off[i] + j - lo[i]] = op_keys[j] % n_users
-    for k in range(rows.size):  # ... then their rows, in place
-        if k + AHEAD < rows.size:
+    a, b = off[i0], off[i1]
+    for k in range(a, b):  # ... then their rows, in place
+        if k + AHEAD < b:
             prefetch(row_of, rows[k + AHEAD])
         rows[k] = row_of[rows[k]]
-    return off, rows
 
 
 @njit(cache=True)
@@ -122,11 +130,19 @@ def deliver(items, unread, ptr, posts, off, rows, r0, r1):
 
 @njit(cache=True, parallel=True)
 def fan_out_parallel(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users, parts):
-    """:func:`fan_out` on every thread numba is given: the feed rows are cut into ``parts``
-    blocks and each block takes, in creation order, the writes that land in it, so every row
-    receives the same writes in the same order as on one thread (each thread reads every
-    delivery's row but writes only its own rows)."""
-    off, rows = delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users)
+    """:func:`fan_out` on every thread numba is given: the deliveries' rows are found in
+    ``parts`` runs of posts with about as many deliveries each (:func:`rows_of_posts`); then
+    the feed rows are cut into ``parts`` blocks and each block takes, in creation order, the
+    writes that land in it, so every row receives the same writes in the same order as on one
+    thread (each thread reads every delivery's row but writes only its own rows)."""
+    off = np.zeros(lo.size + 1, np.int64)
+    off[1:] = np.cumsum(hi - lo)
+    rows = np.empty(off[-1], np.int32)
+    for part in prange(parts):
+        i0 = min(np.searchsorted(off, off[-1] * part // parts), lo.size)
+        i1 = lo.size if part == parts - 1 else min(
+            np.searchsorted(off, off[-1] * (part + 1) // parts), lo.size)
+        rows_of_posts(row_of, organic, lo, hi, followers, op_keys, n_users, off, rows, i0, i1)
     items, unread, ptr = feed.items, feed.unread, feed.ptr
     n_rows = items.shape[0]
     for part in prange(parts):
