@@ -81,11 +81,26 @@ def fan_out(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users):
 def delivery_rows(row_of, organic, lo, hi, followers, op_keys, n_users):
     """The feed row of every delivery, post by post and each post's followers in order:
     post ``i``'s are ``rows[off[i]:off[i + 1]]``. Returns ``(off, rows)``."""
-    off = np.zeros(lo.size + 1, np.int64)
-    off[1:] = np.cumsum(hi - lo)
-    rows = np.empty(off[-1], np.int32)
+    off, rows = delivery_slots(lo, hi)
     rows_of_posts(row_of, organic, lo, hi, followers, op_keys, n_users, off, rows, 0, lo.size)
     return off, rows
+
+
+@njit(cache=True)
+def delivery_slots(lo, hi):
+    """Where each post's deliveries go (``off``, as :func:`delivery_rows` returns it) and an
+    array for their rows."""
+    off = np.zeros(lo.size + 1, np.int64)
+    off[1:] = np.cumsum(hi - lo)
+    return off, np.empty(off[-1], np.int32)
+
+
+@njit(cache=True)
+def run_start(off, part, parts):
+    """The first post of the ``part``-th of ``parts`` runs of posts with about as many
+    deliveries each (``off`` as :func:`delivery_rows` returns it)."""
+    n = off.size - 1
+    return n if part == parts else min(np.searchsorted(off, off[-1] * part // parts), n)
 
 
 @njit(cache=True)
@@ -131,18 +146,14 @@ def deliver(items, unread, ptr, posts, off, rows, r0, r1):
 @njit(cache=True, parallel=True)
 def fan_out_parallel(feed, row_of, posts, organic, lo, hi, followers, op_keys, n_users, parts):
     """:func:`fan_out` on every thread numba is given: the deliveries' rows are found in
-    ``parts`` runs of posts with about as many deliveries each (:func:`rows_of_posts`); then
+    ``parts`` runs of posts with about as many deliveries each (:func:`run_start`); then
     the feed rows are cut into ``parts`` blocks and each block takes, in creation order, the
     writes that land in it, so every row receives the same writes in the same order as on one
     thread (each thread reads every delivery's row but writes only its own rows)."""
-    off = np.zeros(lo.size + 1, np.int64)
-    off[1:] = np.cumsum(hi - lo)
-    rows = np.empty(off[-1], np.int32)
+    off, rows = delivery_slots(lo, hi)
     for part in prange(parts):
-        i0 = min(np.searchsorted(off, off[-1] * part // parts), lo.size)
-        i1 = lo.size if part == parts - 1 else min(
-            np.searchsorted(off, off[-1] * (part + 1) // parts), lo.size)
-        rows_of_posts(row_of, organic, lo, hi, followers, op_keys, n_users, off, rows, i0, i1)
+        rows_of_posts(row_of, organic, lo, hi, followers, op_keys, n_users, off, rows,
+                      run_start(off, part, parts), run_start(off, part + 1, parts))
     items, unread, ptr = feed.items, feed.unread, feed.ptr
     n_rows = items.shape[0]
     for part in prange(parts):
