@@ -104,7 +104,7 @@ class InfluenceModel(mesa.Model):
         self.ledger.add(deliveries=self.outbox.flush(self.platforms))
         # 4. Platforms moderate: scan for suspicious accounts, act on reviews that are due.
         if self.moderation is not None:
-            self.moderation.moderators.do("step")
+            self.moderation.step()
         # 5. The paymaster receives the period's report; the ledgers record the hour.
         self.paymaster.step()
         self.ledger.record(self.steps, self.operation.accounts, self.platforms)

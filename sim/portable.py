@@ -34,7 +34,7 @@ from numba import njit
 _EXP, _EXP2, _LOG1P, _EXPM1, _POW = range(5)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _elementwise(op, x, y, out):
     """``out[i] = f(x[i])`` (or ``x[i] ** y``) for the function numbered ``op``: one kernel for
     all five, so that a run loads a few compiled loops from numba's cache (one per pair of input

@@ -9,7 +9,10 @@ its block of the one stream (:mod:`sim.streams`): who goes online
 (:func:`sim.organic.kernels.online_parallel`) and the targets of a graph's edges
 (:func:`sim.network.draw_targets_parallel`); every other draw stays on one thread in a fixed
 order, so a run's results are the same whatever the number of threads
-(``tests/test_threads.py``).
+(``tests/test_threads.py``). Besides the compiled passes, the moderation teams that scan in the
+same hour run their detectors on Python threads at once (numpy's passes release the
+interpreter's lock; detection draws nothing and writes nothing shared:
+:meth:`sim.moderation.Moderation.detect`).
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
 variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. A run's counterfactual (the same

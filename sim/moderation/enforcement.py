@@ -17,7 +17,9 @@ off is draw for draw the core engine's run. Ground truth is used only in
 from __future__ import annotations
 
 import math
+import queue
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import mesa
@@ -28,6 +30,7 @@ from .. import portable
 from ..config import ModerationConfig
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each
+from ..threads import get_threads
 from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
 
 if TYPE_CHECKING:
@@ -56,10 +59,13 @@ class Moderator(mesa.Agent):
         self.eng_log: deque[tuple[int, np.ndarray, np.ndarray]] = deque()
         self.report_log: deque[tuple[int, np.ndarray]] = deque()
 
+    def scans_now(self) -> bool:
+        return (self.model.tick + 1) % self.cfg.scan_interval_hours == 0
+
     def step(self) -> None:
         m = self.model
-        if (m.tick + 1) % self.cfg.scan_interval_hours == 0:
-            self.scan()
+        if self.scans_now():
+            self.scan(self.owner.found.pop(self.p, None))
         due = [a for a in self.pending if a[0] <= m.tick]
         self.pending = [a for a in self.pending if a[0] > m.tick]
         for action in (STATUS_DEMOTED, STATUS_REMOVED):  # all of the hour's actions at once
@@ -72,32 +78,39 @@ class Moderator(mesa.Agent):
         while self.report_log and self.report_log[0][0] < first:
             self.report_log.popleft()
 
-    def scan(self) -> None:
-        """Score the window's accounts; queue new flags for review (one action per account, or
-        per linked group in network mode)."""
+    def detect(self, index: AccountIndex | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """What the detector finds now: the window's scored accounts and, as index arrays into
+        them, the new flags, one per action (one account each, or a linked group in network
+        mode). Reads what the platform observed and this team's own flags; changes nothing
+        (``index`` only saves time), so teams can detect at the same time."""
         obs = self.owner.observe(self)
-        s = score_accounts(obs, self.cfg, self.owner.account_index)
+        s = score_accounts(obs, self.cfg, index)
         fresh = ~np.isin(s.accounts, self.flagged)
         flagged = s.eligible & (s.score >= self.cfg.threshold) & fresh
         if not flagged.any():
-            return
+            return s.accounts, []
         if self.cfg.mode == "network":
             s.eligible &= fresh
-            groups = linked_groups(obs, s, self.cfg, flagged, self.owner.account_index)
-        else:
-            groups = [np.array([i]) for i in np.flatnonzero(flagged)]
+            return s.accounts, linked_groups(obs, s, self.cfg, flagged, index)
+        return s.accounts, [np.array([i]) for i in np.flatnonzero(flagged)]
+
+    def scan(self, found: tuple[np.ndarray, list[np.ndarray]] | None = None) -> None:
+        """Queue the new flags (``found`` by :meth:`detect`, or detected now) for review."""
+        accounts, groups = self.detect(self.owner.indexes[0]) if found is None else found
+        if not groups:
+            return
         now = self.model.tick
         delays = self.owner.rng.exponential(self.cfg.review_delay_hours, len(groups)) \
             if self.cfg.review_delay_hours > 0 else np.zeros(len(groups))
         for g, d in zip(groups, delays, strict=True):
-            ids = s.accounts[g]
+            ids = accounts[g]
             self.flag_tick.update(dict.fromkeys(ids.tolist(), now))
             if self.cfg.action == "demote_then_remove":
                 self.owner.demote(self, ids)
             action = STATUS_DEMOTED if self.cfg.action == "demote" else STATUS_REMOVED
             self.pending.append((now + round(float(d)), ids, action))
             self.n_actions += 1
-        self.flagged = np.union1d(self.flagged, s.accounts[np.concatenate(groups)])
+        self.flagged = np.union1d(self.flagged, accounts[np.concatenate(groups)])
 
     def enforce(self, accounts: np.ndarray, action: int) -> None:
         if action == STATUS_DEMOTED:
@@ -139,8 +152,39 @@ class Moderation:
             [Moderator(m, self, j, mc) for j in range(len(m.platforms))
              if (mc := cfg.moderation_of(j)) is not None], random=m.random)
         self.by_platform = {mod.p: mod for mod in self.moderators}
-        self.account_index = AccountIndex()  # the scans' lookup table (only saves time)
+        self.indexes = [AccountIndex()]  # the scans' lookup tables, one per thread (save time)
+        self.found: dict[int, tuple] = {}  # what each team scanning this hour detected
         self.removals: list[dict] = []
+
+    def step(self) -> None:
+        """The teams' hour: the teams scanning now detect side by side, then each in turn
+        flags, reviews and acts (in the Mesa agent set's order)."""
+        scanning = [mod for mod in self.moderators if mod.scans_now()]
+        self.found = dict(zip([mod.p for mod in scanning], self.detect(scanning), strict=True))
+        self.moderators.do("step")
+
+    def detect(self, mods: list[Moderator]) -> list[tuple]:
+        """:meth:`Moderator.detect` of each of ``mods``, on as many threads as the run has (a
+        team's detection changes nothing shared; numpy's sorts, lookups and arithmetic release
+        the interpreter's lock), each thread with a lookup table of its own. The same results
+        as one after the other."""
+        threads = min(get_threads(), len(mods))
+        self.indexes += [AccountIndex() for _ in range(threads - len(self.indexes))]
+        if threads < 2:
+            return [mod.detect(self.indexes[0]) for mod in mods]
+        free: queue.SimpleQueue[AccountIndex] = queue.SimpleQueue()
+        for index in self.indexes[:threads]:
+            free.put(index)
+
+        def detect(mod: Moderator) -> tuple:
+            index = free.get()
+            try:
+                return mod.detect(index)
+            finally:
+                free.put(index)
+
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(detect, mods))
 
     # ---- observables ---------------------------------------------------------------------
     def set_ages(self, ids: np.ndarray, initial: bool = False,
