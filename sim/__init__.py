@@ -8,6 +8,7 @@ from typing import Any
 # sim.portable); read when numba is first imported, so set before anything imports it
 os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
+from . import memory  # noqa: F401  (first: it sets glibc's heaps before threads start)
 from .config import Config, ConfigError, load_config
 from .model import InfluenceModel
 from .runner import RunResult, run

@@ -1,5 +1,11 @@
 """Keeping freed memory in the process for reuse (glibc only): fresh pages are slow.
 
+Importing ``sim`` first asks glibc to serve every thread from its main heap (``M_ARENA_MAX`` 1;
+before pandas' Arrow starts threads). Otherwise each thread that allocates gets a heap of its
+own: the moderation detectors' threads (``sim.moderation.Moderation.detect``) would keep what
+they freed there between scans, and at 10^7 users fetch fresh pages for every large table (a
+thread's heap grows at most 64 MB at a time, so larger blocks are mapped anew).
+
 Every simulated hour allocates and frees large temporaries (the moderation scan's accounts x
 signals table, a feed read's candidates, delivery's write lists); at 10^7 users many are tens to
 hundreds of MB. glibc serves a block above its mmap threshold (which it raises by itself to at
@@ -15,7 +21,8 @@ glibc's own threshold already covers most temporaries). So the first
 :class:`sim.model.InfluenceModel` of at least :data:`LARGE_WORLD` users built in a process
 applies it (a cut between the measured sizes, not fitted); nothing is done where the C library is
 not glibc, or where the environment already sets ``MALLOC_MMAP_THRESHOLD_``,
-``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES`` (the user's choice then stands).
+``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES`` (the user's choice then stands; for the heaps,
+``MALLOC_ARENA_MAX`` or ``GLIBC_TUNABLES``).
 """
 
 from __future__ import annotations
@@ -26,12 +33,24 @@ import platform
 
 M_TRIM_THRESHOLD = -1  # glibc's malloc.h
 M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 MMAP_THRESHOLD = 1 << 30
 TRIM_THRESHOLD = 2**31 - 1
 LARGE_WORLD = 5_000_000  # users
 USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+USER_ARENAS = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
 
 _state: bool | None = None
+_one_heap: bool | None = None
+
+
+def one_heap() -> bool:
+    """Serve threads that allocate from now on from glibc's main heap (once per process; done
+    at import); whether this module set it."""
+    global _one_heap
+    if _one_heap is None:
+        _one_heap = _glibc(USER_ARENAS) and bool(_mallopt()(M_ARENA_MAX, 1))
+    return _one_heap
 
 
 def keep_freed_memory(users: int) -> bool | None:
@@ -43,9 +62,21 @@ def keep_freed_memory(users: int) -> bool | None:
     return _state
 
 
+def _glibc(user_settings: tuple[str, ...]) -> bool:
+    """The C library is glibc and the environment leaves these settings to us."""
+    return platform.libc_ver()[0] == "glibc" and not any(k in os.environ for k in user_settings)
+
+
+def _mallopt():
+    return ctypes.CDLL(None).mallopt  # the C library this process already runs on
+
+
 def _apply() -> bool:
-    if platform.libc_ver()[0] != "glibc" or any(k in os.environ for k in USER_SETTINGS):
+    if not _glibc(USER_SETTINGS):
         return False
-    mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
+    mallopt = _mallopt()
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
         and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+one_heap()
