@@ -74,8 +74,7 @@ def heatmap_figure(data: SweepData, outcome: str, fx: str, fy: str) -> Figure:
     w = max(5.0, 1.0 * len(xs) + 2.5)
     fig, (ax, cx) = plt.subplots(1, 2, figsize=(2 * w, max(4.4, 0.6 * len(ys) + 2.7)),
                                  dpi=120)
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap, norm=norm)
     fig.colorbar(im, ax=ax, label=f"mean {outcome_label(outcome)}")
     hfin = half[np.isfinite(half)]
