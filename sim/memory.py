@@ -41,16 +41,12 @@ USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNA
 USER_ARENAS = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
 
 _state: bool | None = None
-_one_heap: bool | None = None
 
 
 def one_heap() -> bool:
-    """Serve threads that allocate from now on from glibc's main heap (once per process; done
-    at import); whether this module set it."""
-    global _one_heap
-    if _one_heap is None:
-        _one_heap = _glibc(USER_ARENAS) and bool(_mallopt()(M_ARENA_MAX, 1))
-    return _one_heap
+    """Serve threads that allocate from now on from glibc's main heap (done once, at import);
+    whether this module set it."""
+    return _glibc(USER_ARENAS) and bool(_mallopt()(M_ARENA_MAX, 1))
 
 
 def keep_freed_memory(users: int) -> bool | None:
@@ -79,4 +75,4 @@ def _apply() -> bool:
         and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-one_heap()
+_one_heap = one_heap()

@@ -176,7 +176,7 @@ class Moderation:
         for index in self.indexes[:threads]:
             free.put(index)
 
-        def detect(mod: Moderator) -> tuple:
+        def on_a_thread(mod: Moderator) -> tuple:
             index = free.get()
             try:
                 return mod.detect(index)
@@ -184,7 +184,7 @@ class Moderation:
                 free.put(index)
 
         with ThreadPoolExecutor(threads) as pool:
-            return list(pool.map(detect, mods))
+            return list(pool.map(on_a_thread, mods))
 
     # ---- observables ---------------------------------------------------------------------
     def set_ages(self, ids: np.ndarray, initial: bool = False,
