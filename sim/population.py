@@ -45,6 +45,13 @@ def category_of(weights, u: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(np.cumsum(w / w.sum()), u, side="right"), len(w) - 1)
 
 
+def category_range(weights, k: int) -> tuple[float, float]:
+    """The uniforms ``lo <= u < hi`` that :func:`category_of` maps to category ``k``."""
+    w = np.asarray(weights, dtype=float)
+    cum = np.cumsum(w / w.sum())
+    return (float(cum[k - 1]) if k > 0 else -np.inf), (float(cum[k]) if k < len(w) - 1 else np.inf)
+
+
 def beta_params(mean: float, concentration: float) -> tuple[float, float]:
     """Beta(a, b) shape parameters from a mean and a concentration ``a + b``."""
     return mean * concentration, (1 - mean) * concentration

@@ -627,18 +627,21 @@ def test_replacements_get_their_kind_and_registration_date(acquired) -> None:
     assert own.size > 50 and 0.6 < own.mean() < 1.5
 
 
+@pytest.mark.parametrize("share", [0.5, 1.0])
 @given(st.lists(st.integers(1, 40), min_size=1, max_size=5))
 @settings(max_examples=8, deadline=None)
-def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(sizes) -> None:
+def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(share,
+                                                                            sizes) -> None:
     """One acquisition for several operators (ascending, as the staff makes it) leaves the
     accounts, the platforms' follower keys and every random stream as the same operators
     acquiring alone, one after another, would; and each operator draws, in turn, its accounts'
-    kinds, their personas (community, language, fluency), their vanity traits and bought
-    followers, then the hijacked ones' old audiences: no more, no fewer, in that order."""
+    kinds, their personas (community, language, fluency), their vanity traits (where their
+    ``share`` is below 1) and bought followers, then the hijacked ones' old audiences: no more,
+    no fewer, in that order."""
     base = model(600, seed=3, **{
         "moderation.enabled": True, "operation.n_operators": 6,
         "operation.hijacked_share": 0.5, "operation.hijacked_audience_mean": 3.0,
-        "operation.follower_buying_share": 0.5, "operation.team_follow_share": 0.5,
+        "operation.follower_buying_share": share, "operation.team_follow_share": share,
         "operation.replacement_mix": {"bought": 1, "hijacked": 2, "fresh": 1}})
     ops = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
     platform = (np.arange(ops.size) % len(base.platforms)).astype(np.int8)
@@ -662,7 +665,8 @@ def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(size
         kind = 1 + category_of([oc.replacement_mix[k] for k in ORIGIN_NAMES[1:]], rng.random(n))
         rng.random(2 * n)
         rng.beta(*beta_params(oc.fluency_mean, oc.fluency_concentration), n)
-        vanity.random(2 * n)  # both traits' shares are below 1
+        if share < 1:
+            vanity.random(2 * n)  # both traits
         vanity.poisson(oc.fake_followers_mean, n)
         hij = kind == ORIGIN_NAMES.index("hijacked")
         if hij.any():

@@ -20,7 +20,7 @@ from ..config import Config
 from ..feeds import Outbox
 from ..ledger import Ledger
 from ..organic.engagement import Coefficients, match_factor
-from ..population import Population, category_of
+from ..population import Population, category_of, category_range
 from ..posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, KIND_ORGANIC, PostStore
 from .accounts import ORIGIN_NAMES, PersonaDraws, draw_personas, make_accounts, new_accounts
 from .operators import HourPlan
@@ -76,15 +76,27 @@ class Operation:
         starts = np.flatnonzero(np.diff(operator, prepend=-1))
         ends = np.append(starts[1:], operator.size)
         n0 = self.accounts.n
-        origins, draws, fake, audiences = [], [], [], []
-        for lo, hi in zip(starts, ends, strict=True):
+        # Few calls in each operator's turn (thousands of turns an acquisition at 10^7 users):
+        # the kinds' uniforms become kinds once for all, and where bought followers are the
+        # vanity stream's only draws they are one call for all (numpy draws an array one
+        # number after another, so the numbers are the same)
+        lo_u, hi_u = category_range(mix, hijacked_kind - 1)
+        old_audiences = oc.hijacked_audience_mean > 0 and lo_u < hi_u
+        vanity_traits = oc.follower_buying_share < 1 or oc.team_follow_share < 1
+        kinds, draws, fake, audiences = [], [], [], []
+        for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
             n = hi - lo
-            origins.append((1 + category_of(mix, self.rng.random(n))).astype(np.int8))
+            u = self.rng.random(n)
+            kinds.append(u)
             draws.append(draw_personas(self.cfg, self.rng, self.vanity_rng, n, hijacked=False))
-            fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
-            audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi),
-                                                 origins[-1] == hijacked_kind, platform[lo:hi])
-        origin = np.concatenate(origins)
+            if vanity_traits:
+                fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
+            if old_audiences and (hijacked := (u >= lo_u) & (u < hi_u)).any():
+                audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi), hijacked,
+                                                     platform[lo:hi])
+        if not vanity_traits:
+            fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, operator.size))
+        origin = (1 + category_of(mix, np.concatenate(kinds))).astype(np.int8)
         new = new_accounts(self.cfg, PersonaDraws.concat(draws), platform, operator,
                            hijacked=origin == hijacked_kind, tick=now, origin=origin)
         new.fake_followers[:] = new.bought(np.arange(operator.size), np.concatenate(fake))
