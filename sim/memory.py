@@ -10,13 +10,13 @@ Every simulated hour allocates and frees large temporaries (the moderation scan'
 signals table, a feed read's candidates, delivery's write lists); at 10^7 users many are tens to
 hundreds of MB. glibc serves a block above its mmap threshold (which it raises by itself to at
 most 32 MB) with a fresh mapping and returns it to the system on free, so the next hour pays a
-page fault on every page again: about 100 us each on the virtual machines of README's
-Performance section. Raising the mmap threshold to 1 GB and the trim threshold to 2 GB (the
+page fault on every page again: 5-50 us each on the virtual machines measured in
+docs/performance.md. Raising the mmap threshold to 1 GB and the trim threshold to 2 GB (the
 largest ``mallopt`` takes) lets such blocks come from, and go back to, the heap instead.
 
 The price is memory the process keeps after freeing it (up to the trim threshold at the top of
-the heap, and holes below it), and it pays only for large worlds: measured in README ("Keeping
-freed memory"), 13% less tick time at 10^7 users, none at 3*10^6, 2.5% more at 10^6 (where
+the heap, and holes below it), and it pays only for large worlds (docs/performance.md, "Keeping
+freed memory"): 13% less tick time at 10^7 users, none at 3*10^6, 2.5% more at 10^6 (where
 glibc's own threshold already covers most temporaries). So the first
 :class:`sim.model.InfluenceModel` of at least :data:`LARGE_WORLD` users built in a process
 applies it (a cut between the measured sizes, not fitted); nothing is done where the C library is

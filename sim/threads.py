@@ -34,7 +34,7 @@ counterfactual's process, if any) pins each thread of numba's pool that its pass
 of its own (:func:`pin_workers`; ``SIM_PIN_THREADS=0`` leaves them unpinned). Left to
 itself, Linux often ran the two threads of a pass one after the other, not side by side, when
 the main thread had been busy just before (as it is between the passes of an hour): on two cores
-such a pass took as long as on one (measured in README, Performance).
+such a pass took as long as on one (docs/performance.md, "Pinning the threads").
 """
 
 from __future__ import annotations
