@@ -40,16 +40,23 @@ def categorical(rng: np.random.Generator, weights, size: int) -> np.ndarray:
 def category_of(weights, u: np.ndarray) -> np.ndarray:
     """The category indices that uniforms ``u`` stand for under the (unnormalised) weights:
     :func:`categorical`'s rule, for uniforms drawn beforehand."""
-    w = np.asarray(weights, dtype=float)
+    cum = _cumulative(weights)
     # (rounding can leave the last cumulative weight just under a draw: its index is len(w))
-    return np.minimum(np.searchsorted(np.cumsum(w / w.sum()), u, side="right"), len(w) - 1)
+    return np.minimum(np.searchsorted(cum, u, side="right"), cum.size - 1)
 
 
 def category_range(weights, k: int) -> tuple[float, float]:
     """The uniforms ``lo <= u < hi`` that :func:`category_of` maps to category ``k``."""
+    cum = _cumulative(weights)
+    lo = float(cum[k - 1]) if k > 0 else -np.inf
+    hi = float(cum[k]) if k < cum.size - 1 else np.inf  # (category_of's clamp to the last)
+    return lo, hi
+
+
+def _cumulative(weights) -> np.ndarray:
+    """The cumulative shares of the (unnormalised) weights."""
     w = np.asarray(weights, dtype=float)
-    cum = np.cumsum(w / w.sum())
-    return (float(cum[k - 1]) if k > 0 else -np.inf), (float(cum[k]) if k < len(w) - 1 else np.inf)
+    return np.cumsum(w / w.sum())
 
 
 def beta_params(mean: float, concentration: float) -> tuple[float, float]:

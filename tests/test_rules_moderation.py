@@ -47,7 +47,7 @@ from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_REMOVED, UNIQUE, Observation, score_accounts
 from sim.moderation.detection import Scores
 from sim.operation import ORIGIN_NAMES, TrollAccounts
-from sim.population import beta_params, category_of
+from sim.population import beta_params, category_of, category_range
 from sim.posts import KIND_OP_REPLY, KIND_ORGANIC, KIND_RESHARE
 from sim.runner import resolve_config
 
@@ -679,6 +679,22 @@ def test_acquiring_for_many_operators_at_once_is_acquiring_for_each_in_turn(shar
     np.testing.assert_array_equal(a.origin[-ops.size:], np.concatenate(kinds))
     assert rng.bit_generator.state == together.rng.bit_generator.state
     assert vanity.bit_generator.state == together.vanity_rng.bit_generator.state
+
+
+@given(st.lists(st.floats(0, 10), min_size=1, max_size=5).filter(lambda w: sum(w) > 0),
+       st.data())
+@settings(max_examples=50, deadline=None)
+def test_a_category_range_holds_exactly_the_uniforms_of_its_category(weights, data) -> None:
+    """``category_range`` (which an acquisition's turns use to find hijacked accounts) agrees
+    with ``category_of`` everywhere, the cumulative weights themselves and their neighbours
+    included."""
+    k = data.draw(st.integers(0, len(weights) - 1))
+    lo, hi = category_range(weights, k)
+    cum = np.cumsum(np.array(weights) / sum(weights))
+    u = np.concatenate([np.random.default_rng(0).random(500), cum, np.nextafter(cum, 0),
+                        np.nextafter(cum, 2), [0.0, np.nextafter(1.0, 0)]])
+    u = u[(u >= 0) & (u < 1)]
+    np.testing.assert_array_equal(category_of(weights, u) == k, (u >= lo) & (u < hi))
 
 
 def test_replacements_are_only_of_the_configured_kinds() -> None:
