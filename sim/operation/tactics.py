@@ -83,11 +83,11 @@ class Operation:
         lo_u, hi_u = category_range(mix, hijacked_kind - 1)
         old_audiences = oc.hijacked_audience_mean > 0 and lo_u < hi_u
         vanity_traits = oc.follower_buying_share < 1 or oc.team_follow_share < 1
-        kinds, draws, fake, audiences = [], [], [], []
+        kind_uniforms, draws, fake, audiences = [], [], [], []
         for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
             n = hi - lo
             u = self.rng.random(n)
-            kinds.append(u)
+            kind_uniforms.append(u)
             draws.append(draw_personas(self.cfg, self.rng, self.vanity_rng, n, hijacked=False))
             if vanity_traits:
                 fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
@@ -96,7 +96,7 @@ class Operation:
                                                      platform[lo:hi])
         if not vanity_traits:
             fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, operator.size))
-        origin = (1 + category_of(mix, np.concatenate(kinds))).astype(np.int8)
+        origin = (1 + category_of(mix, np.concatenate(kind_uniforms))).astype(np.int8)
         new = new_accounts(self.cfg, PersonaDraws.concat(draws), platform, operator,
                            hijacked=origin == hijacked_kind, tick=now, origin=origin)
         new.fake_followers[:] = new.bought(np.arange(operator.size), np.concatenate(fake))
