@@ -3,8 +3,9 @@
     python benchmarks/ranking.py --users 1000000 --warmup 192 --ticks 48
 
 The model runs on (headline preset, moderation on, no counterfactual); in each timed hour,
-every platform's parallel read is intercepted after its items are gathered and scored, and the
-ranking pass runs twice on the same scores, once as ``sim.feeds.kernels.rank_row`` does it
+every platform's parallel read is intercepted, its items are gathered and scored beforehand
+(``sim.feeds.kernels.gather_scores``, which changes nothing), and the ranking pass runs twice on
+the same scores, once as ``sim.feeds.kernels.rank_row`` does it
 (newest first) and once with the items offered in slot order (the rule before, kept here), in
 alternating order from one read to the next (the first read untimed); the candidates must
 agree. Prints one JSON line with the seconds of each.
@@ -23,7 +24,7 @@ from numba import njit, prange
 
 import sim
 import sim.feeds as feeds
-from sim.feeds.kernels import rank_row
+from sim.feeds.kernels import gather_scores, rank_row
 from sim.model import InfluenceModel
 from sim.runner import resolve_config
 
@@ -72,13 +73,12 @@ def main() -> None:
                          days=(args.warmup + args.ticks) / 24 + 1,
                          overrides={"moderation.counterfactual": False})
     model = InfluenceModel(cfg)
-    gather = feeds.gather_scores_parallel
+    read = feeds.read_parallel
     seconds = {"newest_first": 0.0, "slot_order": 0.0}
     reads = [0]
 
-    def timed(feed, rows, n_read, rank, posts, now):
-        out = gather(feed, rows, n_read, rank, posts, now)
-        start, slot, _, score, _, _ = out
+    def timed(stream, feed, rows, n_read, gap, rank, posts, now, parts):
+        start, slot, _, score, _, _ = gather_scores(feed, rows, n_read, rank, posts, now)
         tops = {}
         runs = {"newest_first": lambda t, n: newest_first(score, slot, feed.ptr, rows, start,
                                                           n_read, t, n),
@@ -95,10 +95,10 @@ def main() -> None:
         keep = np.repeat(start[:-1] - np.cumsum(na) + na, na) + np.arange(na.sum())
         assert np.array_equal(a[keep], b[keep]), "the two orders disagree on the candidates"
         reads[0] += 1
-        return out
+        return read(stream, feed, rows, n_read, gap, rank, posts, now, parts)
 
     model.run(args.warmup)
-    feeds.gather_scores_parallel = timed
+    feeds.read_parallel = timed
     model.run(args.ticks)
     print(json.dumps({"users": args.users, "from_tick": args.warmup, "ticks": args.ticks,
                       "threads": sim.get_threads(), "reads": reads[0],

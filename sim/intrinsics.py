@@ -1,8 +1,8 @@
 """CPU instructions numba does not offer as functions: counting and finding set bits of a word
 (the feeds' unread masks), the high half of a 64-bit product (:mod:`sim.streams`' 128-bit
-arithmetic), prefetching (the memory-bound loops over posts and feed rows) and adding to a
-counter atomically (counts made on several threads); and the calling thread's id, which the C
-library knows and numba does not tell."""
+arithmetic), prefetching (the memory-bound loops over posts and feed rows), adding to a
+counter atomically (counts made on several threads) and flags that hand data from one thread
+to another; and the calling thread's id, which the C library knows and numba does not tell."""
 
 from __future__ import annotations
 
@@ -72,13 +72,64 @@ def atomic_add(typingctx, ary, idx, val):
 
     def codegen(context, builder, signature, args):
         aryty, idxty, valty = signature.args
-        a = context.make_array(aryty)(context, builder, args[0])
-        i = context.cast(builder, args[1], idxty, types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, a, [i], wraparound=False)
+        ptr = _item_pointer(context, builder, aryty, args[0], args[1], idxty)
         builder.atomic_rmw("add", ptr, context.cast(builder, args[2], valty, aryty.dtype),
                            "monotonic")
         return context.get_dummy_value()
     return types.none(ary, idx, val), codegen
+
+
+def _item_pointer(context, builder, aryty, ary, idx, idxty):
+    """Pointer to ``ary[idx]`` (one integer index) in generated code."""
+    a = context.make_array(aryty)(context, builder, ary)
+    i = context.cast(builder, idx, idxty, types.intp)
+    return cgutils.get_item_pointer(context, builder, aryty, a, [i], wraparound=False)
+
+
+@intrinsic
+def fetch_add(typingctx, ary, idx, val):
+    """``ary[idx] += val`` as one atomic instruction, returning the value before: threads
+    taking tasks from one counter each get a different one."""
+    if not isinstance(ary.dtype, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty, valty = signature.args
+        ptr = _item_pointer(context, builder, aryty, args[0], args[1], idxty)
+        return builder.atomic_rmw("add", ptr, context.cast(builder, args[2], valty, aryty.dtype),
+                                  "seq_cst")
+    return ary.dtype(ary, idx, val), codegen
+
+
+@intrinsic
+def store_release(typingctx, ary, idx, val):
+    """``ary[idx] = val``, made visible to other threads only after every write this thread
+    made before it (a flag saying that data is ready: read it with :func:`load_acquire`)."""
+    if not isinstance(ary.dtype, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty, valty = signature.args
+        ptr = _item_pointer(context, builder, aryty, args[0], args[1], idxty)
+        builder.store_atomic(context.cast(builder, args[2], valty, aryty.dtype), ptr,
+                             "release", aryty.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.none(ary, idx, val), codegen
+
+
+@intrinsic
+def load_acquire(typingctx, ary, idx):
+    """``ary[idx]``, read afresh from memory each time (a loop waiting on it is not folded
+    away); once it shows a flag another thread set with :func:`store_release`, this thread sees
+    everything that thread wrote before setting it."""
+    if not isinstance(ary.dtype, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        ptr = _item_pointer(context, builder, aryty, args[0], args[1], idxty)
+        return builder.load_atomic(ptr, "acquire", aryty.dtype.bitwidth // 8)
+    return ary.dtype(ary, idx), codegen
 
 
 @intrinsic

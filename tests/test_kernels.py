@@ -274,6 +274,42 @@ def test_outside_items_take_attention_as_a_poisson_process() -> None:
     assert binomtest(who.size, n, np.exp(-lam * a)).pvalue > 1e-3
 
 
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_rows=st.integers(40, 3 * feed_kernels.READ_CHUNK + 7),
+       parts=st.integers(1, 4), chrono=st.booleans())
+def test_a_parallel_read_makes_the_reads_and_draws_of_one_thread(seed, n_rows, parts,
+                                                                  chrono) -> None:
+    """Chunks gathered on several threads while one thread takes the best items: the same
+    reads, the same slots marked read and the stream left where one thread leaves it, with
+    outside items competing (draws), removed, demoted and aged-out items, over several chunks
+    and a partial last one."""
+    rng = np.random.default_rng(seed)
+    k, n_posts, now = 30, 500, 100
+    items = rng.integers(-1, n_posts, (n_rows + 5, k)).astype(np.int32)
+    unread = pack_flags((items >= 0) & (rng.random(items.shape) < 0.6))
+    ptr = rng.integers(0, k, n_rows + 5).astype(np.int32)
+    rows = rng.permutation(n_rows + 5)[:n_rows]  # a platform-hour's distinct online rows
+    n_read = rng.integers(0, 8, n_rows).astype(np.int32)
+    gap = rng.choice(np.array([1.0, 6.0, 24.0]), n_rows)
+    root = np.where(rng.random(n_posts) < 0.3, rng.integers(0, n_posts, n_posts),
+                    np.arange(n_posts)).astype(np.int32)
+    posts = post_columns(n_posts, created=rng.integers(40, 100, n_posts).astype(np.int32),
+                         gid=rng.permutation(n_posts).astype(np.int64), root=root,
+                         eng_visible=rng.integers(0, 50, n_posts).astype(np.int32),
+                         status=rng.choice(np.array([0, 1, 2], np.int8), n_posts,
+                                           p=[0.8, 0.1, 0.1]))
+    rank = Ranking(chrono, 1.0, 0.1, 0.5, 2.0, 48, 0.5)
+    out = []
+    for kernel, extra in ((feed_kernels.read_feeds, ()), (feed_kernels.read_parallel, (parts,))):
+        feed = feed_kernels.FeedArrays(items.copy(), unread.copy(), ptr.copy())
+        stream = streams.take(np.random.default_rng(seed))
+        who, post = kernel(stream, feed, rows, n_read, gap, rank, posts, now, *extra)
+        out.append((who.tolist(), post.tolist(), feed.unread, stream))
+    (who1, post1, unread1, stream1), (who2, post2, unread2, stream2) = out
+    assert who1 == who2 and post1 == post2 and len(who1) > 0
+    assert np.array_equal(unread1, unread2) and np.array_equal(stream1, stream2)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(st.sampled_from([0.0, 1.0]), min_size=5, max_size=5), max_size=30))
 def test_action_draws_are_certain_where_probabilities_are_0_or_1(rows) -> None:

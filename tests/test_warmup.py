@@ -20,7 +20,7 @@ def test_runs_after_the_warm_up_compile_nothing(preset) -> None:
     compile_kernels()
     warmed = _versions()
     assert warmed["read_feeds"] and warmed["fan_out"] and warmed["draw_actions"]
-    assert warmed["draw_targets_parallel"] and warmed["gather_scores_parallel"]
+    assert warmed["draw_targets_parallel"] and warmed["read_parallel"]
     sim.run(preset, users=1500, days=2, seed=2, overrides={  # old posts aged out on day 2
         "moderation.counterfactual": False, "engagement.feed_max_age_hours": 24,
         "moderation.window_hours": 24})

@@ -24,12 +24,11 @@ from ..threads import get_threads, parallel_worth
 from .kernels import (
     FeedArrays,
     Ranking,
-    gather_scores_parallel,
     push,
     read_feeds,
+    read_parallel,
     remap_parallel,
     remap_rows,
-    take_best,
 )
 
 LN2 = math.log(2.0)
@@ -120,8 +119,8 @@ def read(feeds: Feeds, rank: Ranking, rows: np.ndarray, n_read: np.ndarray, gap:
     if not parallel_worth(rows.size):
         return streams.draw(rng, read_feeds, feeds.arrays, rows, n_read, gap, rank,
                             posts.columns(), now)
-    gathered = gather_scores_parallel(feeds.arrays, rows, n_read, rank, posts.columns(), now)
-    return streams.draw(rng, take_best, feeds.unread, rows, n_read, gap, rank, gathered, now)
+    return streams.draw(rng, read_parallel, feeds.arrays, rows, n_read, gap, rank,
+                        posts.columns(), now, get_threads())
 
 
 class Outbox:

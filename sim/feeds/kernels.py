@@ -11,7 +11,15 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ..intrinsics import AHEAD, lowest_bit, popcount, prefetch
+from ..intrinsics import (
+    AHEAD,
+    fetch_add,
+    load_acquire,
+    lowest_bit,
+    popcount,
+    prefetch,
+    store_release,
+)
 from ..network import id_at
 from ..portable import log1p
 from ..streams import exponential
@@ -186,9 +194,9 @@ def read_feeds(stream, feed, rows, n_read, gap, rank, posts, now):
     score ``now - age`` (chronological) or ``outside_score0 - decay * age``.
 
     Order: descending score; ties go to feed items before outside items and, among feed items,
-    to the lower slot. Two passes: :func:`gather_scores` (no draws, candidates ranked; the same
-    on several threads in :func:`gather_scores_parallel`) and :func:`take_best` (every draw, in
-    row order, from ``stream``, :mod:`sim.streams`)."""
+    to the lower slot. Two passes: :func:`gather_scores` (no draws, candidates ranked) and
+    :func:`take_best` (every draw, in row order, from ``stream``, :mod:`sim.streams`); the
+    two overlap on several threads in :func:`read_parallel`."""
     return take_best(stream, feed.unread, rows, n_read, gap, rank,
                      gather_scores(feed, rows, n_read, rank, posts, now), now)
 
@@ -312,52 +320,33 @@ def gather_scores(feed, rows, n_read, rank, posts, now):
         if i + AHEAD < rows.size:
             fetch_row(feed, rows, i + AHEAD, False)
         count[i] = row_unread(feed.unread, rows[i])
-    start = np.zeros(rows.size + 1, np.int64)
+    gathered = room_to_gather(count)
+    gather_readers(feed, rows, n_read, rank, posts, now, gathered, 0, rows.size)
+    return gathered
+
+
+@njit(cache=True)
+def room_to_gather(count):
+    """Empty arrays for :func:`gather_scores`' tuple, ``count[i]`` items for reader ``i``."""
+    start = np.zeros(count.size + 1, np.int64)
     start[1:] = np.cumsum(count)
-    n = start[rows.size]
-    slot = np.empty(n, np.int64)
-    post = np.empty(n, np.int32)
-    for i in range(rows.size):  # one feed row per reader
-        if i + AHEAD < rows.size:
+    n = start[count.size]
+    return (start, np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.float64),
+            np.empty(n, np.int64), np.empty(count.size, np.int64))
+
+
+@njit(cache=True)
+def gather_readers(feed, rows, n_read, rank, posts, now, gathered, i0, i1):
+    """:func:`gather_scores` for readers ``i0:i1``, into their entries of ``gathered``: their
+    unread items, then the items' scores, then each reader's candidates."""
+    start, slot, post, score, top, n_top = gathered
+    for i in range(i0, i1):  # one feed row per reader
+        if i + AHEAD < i1:
             fetch_row(feed, rows, i + AHEAD, True)
         gather_row(feed, rows[i], start[i], slot, post)
-    score = np.empty(n, np.float64)
-    score_items(score, post, 0, n, rank, posts, now)  # independent of one another
-    top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
-    for i in range(rows.size):
+    score_items(score, post, start[i0], start[i1], rank, posts, now)  # independent of one another
+    for i in range(i0, i1):
         rank_row(score, slot, feed.ptr[rows[i]], start, n_read, i, top, n_top)
-    return start, slot, post, score, top, n_top
-
-
-SCORE_CHUNK = 4096  # items scored per parallel task
-
-
-@njit(cache=True, parallel=True)
-def gather_scores_parallel(feed, rows, n_read, rank, posts, now):
-    """:func:`gather_scores` on every thread numba is given: its passes draw nothing and each
-    iteration writes only its own entries, so the result is the same as on one thread."""
-    count = np.empty(rows.size, np.int64)
-    for i in prange(rows.size):
-        if i + AHEAD < rows.size:
-            fetch_row(feed, rows, i + AHEAD, False)
-        count[i] = row_unread(feed.unread, rows[i])
-    start = np.zeros(rows.size + 1, np.int64)
-    start[1:] = np.cumsum(count)
-    n = start[rows.size]
-    slot = np.empty(n, np.int64)
-    post = np.empty(n, np.int32)
-    for i in prange(rows.size):
-        if i + AHEAD < rows.size:
-            fetch_row(feed, rows, i + AHEAD, True)
-        gather_row(feed, rows[i], start[i], slot, post)
-    score = np.empty(n, np.float64)
-    for c in prange((n + SCORE_CHUNK - 1) // SCORE_CHUNK):
-        score_items(score, post, c * SCORE_CHUNK, min(n, (c + 1) * SCORE_CHUNK), rank, posts,
-                    now)
-    top, n_top = np.empty(n, np.int64), np.empty(rows.size, np.int64)
-    for i in prange(rows.size):
-        rank_row(score, slot, feed.ptr[rows[i]], start, n_read, i, top, n_top)
-    return start, slot, post, score, top, n_top
 
 
 @njit(cache=True)
@@ -365,13 +354,22 @@ def take_best(stream, unread, rows, n_read, gap, rank, gathered, now):
     """Each reader, in row order, takes its best items one at a time against the outside items
     (:func:`read_feeds`); its candidates, ranked once, are ``gathered`` (:func:`gather_scores`).
     """
-    start, slot, post, score, top, n_top = gathered
-    total = n_top.sum()
+    total = gathered[5].sum()  # every reader's candidates
     out_who, out_post = np.empty(total, np.int64), np.empty(total, np.int32)
-    n_out = 0
+    n_out = take_readers(stream, unread, rows, n_read, gap, rank, gathered, now, 0, rows.size,
+                         out_who, out_post, 0)
+    return out_who[:n_out], out_post[:n_out]
+
+
+@njit(cache=True, inline="always")
+def take_readers(stream, unread, rows, n_read, gap, rank, gathered, now, i0, i1, out_who,
+                 out_post, n_out):
+    """:func:`take_best` for readers ``i0:i1``, their reads written from ``n_out`` on; returns
+    the reads written in all."""
+    start, slot, post, score, top, n_top = gathered
     rate, chronological = rank.outside_rate, rank.chronological
     score0, decay = rank.outside_score0, rank.decay
-    for i in range(rows.size):
+    for i in range(i0, i1):
         if i + AHEAD < rows.size:
             prefetch(unread, (rows[i + AHEAD], 0))
         if n_top[i] == 0:
@@ -397,7 +395,67 @@ def take_best(stream, unread, rows, n_read, gap, rank, gathered, now):
             out_who[n_out] = i
             out_post[n_out] = post[best]
             n_out += 1
-    return out_who[:n_out], out_post[:n_out]
+    return n_out
+
+
+READ_CHUNK = 256  # readers gathered at a time by one thread of a parallel read
+
+
+@njit(cache=True, parallel=True)
+def read_parallel(stream, feed, rows, n_read, gap, rank, posts, now, parts):
+    """:func:`read_feeds` on ``parts`` threads, with the same reads and draws. The readers go
+    in chunks of :data:`READ_CHUNK`. One thread takes the best items, every draw in reader
+    order as on one thread (:func:`take_best`), chunk after chunk, once each chunk is gathered
+    (:func:`gather_readers`); the others gather chunks, taking them in turn from a shared
+    counter, and so does the taking thread whenever its next chunk is not ready. Taking and
+    gathering so overlap: one thread of a reading pass is no longer idle while the other
+    draws. A chunk's items are gathered, scored and ranked by one thread, in one go while they
+    are in its cache; the taking thread marks read only its readers' slots, which no other
+    thread reads once their chunk is gathered. Any thread can gather any chunk, and a chunk
+    waited on is one that a running thread has taken, so the pass finishes whatever the
+    threads' order."""
+    count = np.empty(rows.size, np.int64)
+    for i in prange(rows.size):
+        if i + AHEAD < rows.size:
+            fetch_row(feed, rows, i + AHEAD, False)
+        count[i] = row_unread(feed.unread, rows[i])
+    gathered = room_to_gather(count)
+    most = 0  # reads at most: each reader's items, up to its attention
+    for i in range(rows.size):
+        most += min(count[i], max(n_read[i], 0))
+    out_who, out_post = np.empty(most, np.int64), np.empty(most, np.int32)
+    n_out = np.zeros(1, np.int64)
+    chunks = (rows.size + READ_CHUNK - 1) // READ_CHUNK
+    handed = np.zeros(1, np.int64)  # chunks handed out so far (past ``chunks``: all)
+    ready = np.zeros(chunks, np.int64)  # 1: gathered
+    for part in prange(parts):
+        if part == 0:
+            got = 0
+            for c in range(chunks):
+                while load_acquire(ready, c) == 0:
+                    gather_next(feed, rows, n_read, rank, posts, now, gathered, handed, ready)
+                got = take_readers(stream, feed.unread, rows, n_read, gap, rank, gathered, now,
+                                   c * READ_CHUNK, min(rows.size, (c + 1) * READ_CHUNK),
+                                   out_who, out_post, got)
+            n_out[0] = got
+        else:
+            while gather_next(feed, rows, n_read, rank, posts, now, gathered, handed, ready):
+                pass
+    return out_who[: n_out[0]], out_post[: n_out[0]]
+
+
+@njit(cache=True)
+def gather_next(feed, rows, n_read, rank, posts, now, gathered, handed, ready):
+    """Gather the next chunk nobody has taken (:func:`read_parallel`) and flag it ready;
+    whether there was one."""
+    chunks = ready.size
+    c = fetch_add(handed, 0, 1)
+    if c >= chunks:
+        return False
+    gather_readers(feed, rows, n_read, rank, posts, now, gathered, c * READ_CHUNK,
+                   min(rows.size, (c + 1) * READ_CHUNK))
+    store_release(ready, c, 1)
+    return True
 
 
 @njit(cache=True)
