@@ -58,9 +58,9 @@ from .intrinsics import thread_id
 
 ENV = "SIM_THREADS"
 PIN_ENV = "SIM_PIN_THREADS"
-MIN_PARALLEL_ROWS = 1 << 14  # online feed rows below which a read runs on one thread
-# (with the threads pinned, two threads read faster than one at 10^6 users, 3-8*10^4 rows a
-# platform-hour, as fast at 3*10^5 and slower at 10^5: the cut lies between, not fitted)
+MIN_PARALLEL_ROWS = 1 << 12  # online feed rows below which a read runs on one thread
+# (reading on two threads, docs/performance.md "Reading while drawing": faster at 3*10^5 users,
+# 4.6-29*10^3 rows a platform-hour, as fast at 10^5, 1.5-9.7*10^3; a cut between, not fitted)
 MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread (also
 # edges drawn and engagement probabilities computed)
 
