@@ -317,12 +317,18 @@ def gather_scores(feed, rows, n_read, rank, posts, now):
     ``start[i]`` on (:func:`rank_row`). Returned as one tuple, what :func:`take_best` reads."""
     count = np.empty(rows.size, np.int64)
     for i in range(rows.size):
-        if i + AHEAD < rows.size:
-            fetch_row(feed, rows, i + AHEAD, False)
-        count[i] = row_unread(feed.unread, rows[i])
+        count_unread(feed, rows, i, count)
     gathered = room_to_gather(count)
     gather_readers(feed, rows, n_read, rank, posts, now, gathered, 0, rows.size)
     return gathered
+
+
+@njit(cache=True, inline="always")
+def count_unread(feed, rows, i, count):
+    """``count[i]``: reader ``i``'s unread items (prefetching the row ``AHEAD`` readers on)."""
+    if i + AHEAD < rows.size:
+        fetch_row(feed, rows, i + AHEAD, False)
+    count[i] = row_unread(feed.unread, rows[i])
 
 
 @njit(cache=True)
@@ -416,9 +422,7 @@ def read_parallel(stream, feed, rows, n_read, gap, rank, posts, now, parts):
     threads' order."""
     count = np.empty(rows.size, np.int64)
     for i in prange(rows.size):
-        if i + AHEAD < rows.size:
-            fetch_row(feed, rows, i + AHEAD, False)
-        count[i] = row_unread(feed.unread, rows[i])
+        count_unread(feed, rows, i, count)
     gathered = room_to_gather(count)
     most = 0  # reads at most: each reader's items, up to its attention
     for i in range(rows.size):
