@@ -8,10 +8,10 @@ impressions, whose counters are integer sums added to atomically
 (:func:`sim.organic.kernels.impressions_parallel`); and passes where each thread draws its
 block of the one stream (:mod:`sim.streams`): who goes online
 (:func:`sim.organic.kernels.online_parallel`) and the targets of a graph's edges
-(:func:`sim.network.draw_targets_parallel`). Every other
-draw stays on one thread in a fixed order, so a run's results are the same whatever the number
-of threads (``tests/test_threads.py``). Besides the compiled passes, the moderation teams that
-scan in the same hour run their detectors on Python threads at once (numpy's passes release the
+(:func:`sim.network.draw_targets_parallel`). Every other draw stays on one thread in a fixed
+order, so a run's results are the same whatever the number of threads
+(``tests/test_threads.py``). Besides the compiled passes, the moderation teams that scan in the
+same hour run their detectors on Python threads at once (numpy's passes release the
 interpreter's lock; detection draws nothing and writes nothing shared:
 :meth:`sim.moderation.Moderation.detect`).
 

@@ -360,7 +360,8 @@ def take_best(stream, unread, rows, n_read, gap, rank, gathered, now):
     """Each reader, in row order, takes its best items one at a time against the outside items
     (:func:`read_feeds`); its candidates, ranked once, are ``gathered`` (:func:`gather_scores`).
     """
-    total = gathered[5].sum()  # every reader's candidates
+    n_top = gathered[5]
+    total = n_top.sum()
     out_who, out_post = np.empty(total, np.int64), np.empty(total, np.int32)
     n_out = take_readers(stream, unread, rows, n_read, gap, rank, gathered, now, 0, rows.size,
                          out_who, out_post, 0)
