@@ -397,17 +397,18 @@ def test_impressions_count_and_find_followed_authors(seed, n_reads) -> None:
     want = [(i < n_feed and posts[i] == roots[i]) or (int(authors[i]), int(u)) in follows
             for i, u in enumerate(users)]
     assert followed.tolist() == want
-    # on every thread, over many tasks and a partial last one (counters added atomically, the
-    # threads adding to the same few at once): the same reads and counts
-    k = 16 * kernels.READ_CHUNK // max(n_reads, 1) + 1
-    runs = []
-    for count in (kernels.impressions, kernels.impressions_parallel):
+    # in 1-5 parts, uneven ones among them (counters added atomically, the threads adding to
+    # the same few at once): the same reads and counts
+    k = 50_000 // max(n_reads, 1) + 1
+    args = (np.tile(users, k), np.tile(posts, k), n_feed, table, exposure, indptr, followers,
+            op_keys, n_users)
+    imp[:], exposure[:] = 0, 0
+    want = (*kernels.impressions(*args), imp.copy(), exposure.copy())
+    for parts in range(1, 6):
         imp[:], exposure[:] = 0, 0
-        out = count(np.tile(users, k), np.tile(posts, k), n_feed, table, exposure, indptr,
-                    followers, op_keys, n_users)
-        runs.append((*out, imp.copy(), exposure.copy()))
-    assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
-    assert runs[1][-2].sum() == k * n_reads
+        got = (*kernels.impressions_parallel(*args, parts), imp, exposure)
+        assert all(np.array_equal(a, b) for a, b in zip(want, got, strict=True))
+    assert want[-2].sum() == k * n_reads
 
 
 @settings(max_examples=60, deadline=None)
@@ -484,13 +485,14 @@ def test_the_compiled_formula_gives_the_array_formulas_bits(seed, engaged) -> No
                                                                                   p["language"]]
     want = np.clip(want, 0.0, 1.0)
     assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
-    # the parallel pass, over several tasks and a partial last one, gives the same rows
-    k = 2 * kernels.READ_CHUNK // n + 1
-    par = kernels.engagement_probs_parallel(
-        np.tile(users, k), np.tile(roots, k), np.tile(followed, k), comm, lang, prop,
-        post_columns(n_posts, **posts), now, c.terms,
-        freshness(c, np.arange(now + 1, dtype=np.float32)))
-    assert np.array_equal(par.view(np.uint32), np.tile(got, (k, 1)).view(np.uint32))
+    # the parallel pass, in 1-5 parts (uneven ones among them), gives the same rows
+    k = 1_000 // n + 1
+    for parts in range(1, 6):
+        par = kernels.engagement_probs_parallel(
+            np.tile(users, k), np.tile(roots, k), np.tile(followed, k), comm, lang, prop,
+            post_columns(n_posts, **posts), now, c.terms,
+            freshness(c, np.arange(now + 1, dtype=np.float32)), parts)
+        assert np.array_equal(par.view(np.uint32), np.tile(got, (k, 1)).view(np.uint32))
 
 
 @settings(max_examples=40, deadline=None)

@@ -230,10 +230,11 @@ class OrganicUsers:
         the reader follows that author (``kernels.impressions``, on every thread for many
         reads)."""
         g = pf.graph
-        count = (kernels.impressions_parallel if parallel_worth(users.size, writes=True)
-                 else kernels.impressions)
-        return count(users, items, n_from_feed, self.posts.columns(), self.ledger.op_exposure,
-                     g.indptr, g.ids, pf.op_keys, self.pop.n)
+        args = (users, items, n_from_feed, self.posts.columns(), self.ledger.op_exposure,
+                g.indptr, g.ids, pf.op_keys, self.pop.n)
+        if parallel_worth(users.size):
+            return kernels.impressions_parallel(*args, get_threads())
+        return kernels.impressions(*args)
 
     def action_probs(self, users: np.ndarray, roots: np.ndarray, followed: np.ndarray
                      ) -> np.ndarray:

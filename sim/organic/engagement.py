@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import portable
 from ..config import Config
-from ..threads import parallel_worth
+from ..threads import get_threads, parallel_worth
 from . import kernels
 
 ACTIONS = ("like", "reshare", "reply", "follow", "report")
@@ -107,7 +107,7 @@ def action_probs(c: Coefficients, users, roots, followed, community, language, p
         out[:, 1] = c.fixed_reshare
         return out
     fresh = freshness(c, np.arange(now + 1, dtype=np.float32))  # by age in hours
-    probs = (kernels.engagement_probs_parallel if parallel_worth(users.size, writes=True)
-             else kernels.engagement_probs)
-    return probs(users, roots, followed, community, language, propensity, posts, now, c.terms,
-                 fresh)
+    args = (users, roots, followed, community, language, propensity, posts, now, c.terms, fresh)
+    if parallel_worth(users.size):
+        return kernels.engagement_probs_parallel(*args, get_threads())
+    return kernels.engagement_probs(*args)

@@ -225,13 +225,13 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
 
 @njit(cache=True, parallel=True)
 def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, followers, op_keys,
-                         n_users):
-    """:func:`impressions` on every thread numba is given, ``READ_CHUNK`` reads a task; the
-    counters are added to atomically, so they end the same as on one thread."""
+                         n_users, parts):
+    """:func:`impressions` in ``parts`` equal runs of reads, one a thread; the counters are
+    added to atomically, so they end the same as on one thread."""
     n = users.size
     out = impression_arrays(n, posts)
-    for c in prange((n + READ_CHUNK - 1) // READ_CHUNK):
-        impression_rows(c * READ_CHUNK, min(n, (c + 1) * READ_CHUNK), users, items, n_from_feed,
+    for p in prange(parts):
+        impression_rows(n * p // parts, n * (p + 1) // parts, users, items, n_from_feed,
                         posts, exposure, indptr, followers, op_keys, n_users, out, True)
     return out
 
@@ -298,18 +298,15 @@ def engagement_probs(users, roots, followed, community, language, propensity, po
     return out
 
 
-READ_CHUNK = 1 << 14  # reads whose probabilities one parallel task computes
-
-
 @njit(cache=True, parallel=True)
 def engagement_probs_parallel(users, roots, followed, community, language, propensity, posts,
-                              now, coef, fresh):
-    """:func:`engagement_probs` on every thread numba is given, ``READ_CHUNK`` reads a task
-    (each read's row is computed alone: the same array as on one thread)."""
+                              now, coef, fresh, parts):
+    """:func:`engagement_probs` in ``parts`` equal runs of reads, one a thread (each read's
+    row is computed alone: the same array as on one thread)."""
     n = users.size
     out = np.empty((n, 5), np.float32)
-    for c in prange((n + READ_CHUNK - 1) // READ_CHUNK):
-        engagement_rows(out, c * READ_CHUNK, min(n, (c + 1) * READ_CHUNK), users, roots, followed,
+    for p in prange(parts):
+        engagement_rows(out, n * p // parts, n * (p + 1) // parts, users, roots, followed,
                         community, language, propensity, posts, now, coef, fresh)
     return out
 
