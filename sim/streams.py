@@ -88,10 +88,17 @@ def output(hi, lo):
 
 
 @njit(cache=True, inline="always")
+def step(hi, lo, inc_hi, inc_lo):
+    """The state after state ``(hi, lo)`` with increment ``inc``: PCG's 128-bit linear
+    congruential step."""
+    hi, lo = mul128(hi, lo, MULT_HI, MULT_LO)
+    return add128(hi, lo, inc_hi, inc_lo)
+
+
+@njit(cache=True, inline="always")
 def next64(stream):
     """Step ``stream`` once; its next 64-bit output."""
-    hi, lo = mul128(stream[0], stream[1], MULT_HI, MULT_LO)
-    hi, lo = add128(hi, lo, stream[2], stream[3])
+    hi, lo = step(stream[0], stream[1], stream[2], stream[3])
     stream[0], stream[1] = hi, lo
     return output(hi, lo)
 
