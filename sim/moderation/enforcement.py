@@ -321,8 +321,15 @@ class Moderation:
             self.engagements(p, who, authors[src])
 
     def engagements(self, platform, src: np.ndarray, dst: np.ndarray) -> None:
-        """Record who engaged with whose content (on each edge's platform)."""
-        platform = np.broadcast_to(np.asarray(platform), src.shape)
+        """Record who engaged with whose content (on each edge's platform: one for all, or one
+        an edge)."""
+        if np.ndim(platform) == 0:  # (most calls: an hour's batch on one platform)
+            mod = self.by_platform.get(int(platform))
+            if mod is not None and src.size:
+                mod.eng_log.append((self.model.tick, src.astype(np.int64),
+                                    dst.astype(np.int64)))
+            return
+        platform = np.asarray(platform)
         for p, mod in self.by_platform.items():
             sel = platform == p
             if sel.any():
