@@ -59,7 +59,7 @@ from .intrinsics import thread_id
 ENV = "SIM_THREADS"
 PIN_ENV = "SIM_PIN_THREADS"
 MIN_PARALLEL_ROWS = 1 << 12  # online feed rows below which a read runs on one thread (also
-# reads whose impressions and engagement probabilities are counted)
+# a batch of reads whose impressions are counted and engagement probabilities computed)
 # (reading on two threads, docs/performance.md "Reading while drawing": faster at 3*10^5 users,
 # 4.6-29*10^3 rows a platform-hour, as fast at 10^5, 1.5-9.7*10^3; a cut between, not fitted)
 MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread (also
@@ -104,8 +104,8 @@ def get_threads() -> int:
 
 def parallel_worth(work: int, writes: bool = False) -> bool:
     """Whether a parallel pass is worth waking other threads for: more than one thread, and at
-    least :data:`MIN_PARALLEL_ROWS` online feed rows to read or reads to count and weigh (or,
-    for ``writes``, :data:`MIN_PARALLEL_WRITES` feed writes to deliver, graph edges to draw or
+    least :data:`MIN_PARALLEL_ROWS` online feed rows to read or reads to engage with (or, for
+    ``writes``, :data:`MIN_PARALLEL_WRITES` feed writes to deliver, graph edges to draw or
     members to draw for). Only the main
     thread runs parallel passes: the workqueue layer aborts the process if two threads launch
     them at once (a dashboard serving several sessions), so models stepped (or built) in other
