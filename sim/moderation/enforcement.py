@@ -321,20 +321,16 @@ class Moderation:
             self.engagements(p, who, authors[src])
 
     def engagements(self, platform, src: np.ndarray, dst: np.ndarray) -> None:
-        """Record who engaged with whose content (on each edge's platform: one for all, or one
-        an edge)."""
-        if np.ndim(platform) == 0:  # (most calls: an hour's batch on one platform)
-            mod = self.by_platform.get(int(platform))
-            if mod is not None and src.size:
-                mod.eng_log.append((self.model.tick, src.astype(np.int64),
-                                    dst.astype(np.int64)))
+        """Record who engaged with whose content, on ``platform`` (or, an array, on each
+        edge's own)."""
+        if np.ndim(platform):
+            for p in self.by_platform:
+                sel = platform == p
+                self.engagements(p, src[sel], dst[sel])
             return
-        platform = np.asarray(platform)
-        for p, mod in self.by_platform.items():
-            sel = platform == p
-            if sel.any():
-                mod.eng_log.append((self.model.tick, src[sel].astype(np.int64),
-                                    dst[sel].astype(np.int64)))
+        mod = self.by_platform.get(int(platform))
+        if mod is not None and src.size:
+            mod.eng_log.append((self.model.tick, src.astype(np.int64), dst.astype(np.int64)))
 
     def reports(self, p: int, dst: np.ndarray) -> None:
         mod = self.by_platform.get(p)
