@@ -106,7 +106,13 @@ def next64(stream):
 @njit(cache=True, inline="always")
 def next_double(stream):
     """Step ``stream`` once; a uniform double in [0, 1) (numpy's ``random()``)."""
-    return np.float64(next64(stream) >> np.uint64(11)) * DOUBLE_UNIT
+    return to_double(next64(stream))
+
+
+@njit(cache=True, inline="always")
+def to_double(x):
+    """The uniform double in [0, 1) of a 64-bit output (its top 53 bits)."""
+    return np.float64(x >> np.uint64(11)) * DOUBLE_UNIT
 
 
 @njit(cache=True, inline="always")

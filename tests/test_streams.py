@@ -86,3 +86,21 @@ def test_online_draws_as_numpy_would_on_any_number_of_blocks(seed, n, half_kept,
         assert np.array_equal(online(stream, rate, hour, weight), want)
         streams.put(c, stream)
         assert c.bit_generator.state == b.bit_generator.state  # (the half kept too)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 400), st.booleans())
+def test_posters_draw_as_numpy_would(seed, n, half_kept) -> None:
+    """Who writes a post: ``U < prob * propensity[user]``, one double per user in order, as the
+    numpy expression it replaced drew them; a kept half stays kept."""
+    rng = np.random.default_rng(seed)
+    users = rng.permutation(2 * n)[:n].astype(np.int32)
+    propensity = rng.lognormal(0.0, 1.0, 2 * n)
+    a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    if half_kept:
+        a.random(3, dtype=np.float32)
+        b.random(3, dtype=np.float32)
+    want = users[b.random(n) < 0.3 * propensity[users]]
+    got = streams.draw(a, kernels.posters, users, propensity, 0.3)
+    assert np.array_equal(got, want) and got.dtype == users.dtype
+    assert a.bit_generator.state == b.bit_generator.state

@@ -301,13 +301,14 @@ class OrganicUsers:
 
     def compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each online user writes an original post with probability ``post_prob`` x their
-        posting propensity: on their
-        own community's topic with probability ``own_topic_prob``, else on a uniformly random
-        one, with quality ~ Beta(mean ``quality_mean``, concentration
-        ``quality_concentration``). Returns (authors, topics, qualities)."""
+        posting propensity (``kernels.posters``): on their own community's topic with
+        probability ``own_topic_prob``, else on a uniformly random one, with quality ~ Beta(mean
+        ``quality_mean``, concentration ``quality_concentration``). Returns (authors, topics,
+        qualities)."""
         pc = self.cfg.population
         rng = self.rng
-        authors = users[rng.random(users.size) < pc.post_prob * self.pop.post_propensity[users]]
+        authors = streams.draw(rng, kernels.posters, users, self.pop.post_propensity,
+                               pc.post_prob)
         if authors.size == 0:
             return authors, authors, np.zeros(0)
         own = rng.random(authors.size) < pc.own_topic_prob

@@ -1,6 +1,6 @@
 """Compiled loops (numba) for what organic users do in an hour: who is online, reply views, the
-engagement probabilities and coin flips, first reshares, and counting each read's impression and
-actions.
+engagement probabilities and coin flips, first reshares, counting each read's impression and
+actions, and who writes a post.
 
 Each is a loop over a variable number of items per user: as whole-array numpy it would need
 sorts, scatters, padded temporaries and one random number per possible event; compiled
@@ -31,6 +31,7 @@ from ..streams import (
     output,
     skip_float32,
     step,
+    to_double,
 )
 
 
@@ -109,6 +110,24 @@ def online_parallel(stream, rate, utc_hour, weight, parts):
             hits += 1
     skip_float32(stream, n)
     return out[:hits]
+
+
+@njit(cache=True)
+def posters(stream, users, propensity, prob):
+    """``users[i]`` with ``U < prob * propensity[users[i]]``, one double-precision uniform
+    ``U`` per user in order (numpy's ``rng.random(users.size)``), from ``stream`` (moved on past
+    them): who writes a post this session. The stream's state stays in locals, as in
+    :func:`online_part`."""
+    out = np.empty(users.size, users.dtype)
+    hi, lo, inc_hi, inc_lo = stream[0], stream[1], stream[2], stream[3]
+    n = 0
+    for i in range(users.size):
+        hi, lo = step(hi, lo, inc_hi, inc_lo)
+        if to_double(output(hi, lo)) < prob * propensity[users[i]]:
+            out[n] = users[i]
+            n += 1
+    stream[0], stream[1] = hi, lo
+    return out[:n]
 
 
 @njit(cache=True, inline="always")
