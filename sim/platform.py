@@ -66,13 +66,6 @@ class Platform:
             gone[accounts] = True
             self.op_keys = self.op_keys[~gone[self.op_keys // self.n_users]]
 
-    def open_sessions(self, rows: np.ndarray, tick: int) -> np.ndarray:
-        """Note a session of each of ``rows`` now; hours since each one's last (at most a day,
-        the window over which outside items can still compete)."""
-        gap = np.minimum(tick - self.last_session[rows], 24).astype(np.float64)
-        self.last_session[rows] = tick
-        return gap
-
     # --- delivery ----------------------------------------------------------------------------
     def fan_out(self, post_ids: np.ndarray, authors: np.ndarray) -> int:
         """Put new posts (in creation order) into their authors' followers' feeds; returns the

@@ -104,11 +104,11 @@ class OrganicUsers:
             rows = self.moderation.present(pf.index, rows)
         if rows.size == 0:
             return
-        users = pf.members[rows]
-        n_read = (self.pop.attention[users].astype(np.int32)
-                  if self.cfg.population.attention_limited
-                  else np.full(rows.size, pf.feeds.k, np.int32))
-        ri, items = self.read(pf, rows, n_read, pf.open_sessions(rows, now))
+        users, n_read, gap = kernels.sessions(rows, pf.members, pf.last_session,
+                                              self.pop.attention, now)
+        if not self.cfg.population.attention_limited:
+            n_read[:] = pf.feeds.k
+        ri, items = self.read(pf, rows, n_read, gap)
         readers = users[ri]
         reply_readers, replies = self.reply_views(pf, readers, items)
         self.engage(pf, np.concatenate((readers, reply_readers)),
