@@ -191,37 +191,53 @@ def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
 
 class CumIndex(NamedTuple):
     """A non-decreasing array ``cum`` with a bucket index for searching it (``np.searchsorted(cum,
-    x, "right")``: :func:`bucket_span`, then :func:`bisect_right`): bucket
-    ``b`` covers values from ``edge[b]`` (``b * cum[-1] / buckets``) to ``edge[b + 1]`` and
-    ``first[b]`` is ``np.searchsorted(cum, edge[b], "right")``. A search then bisects only
-    between ``first[b]`` and ``first[b + 1]``, a few entries, instead of all of ``cum``: at
-    10^6 users a graph draws 10^7 targets, and a full bisection each is most of building it."""
+    x, "right")``: :func:`bucket_span`, then :func:`bisect_right`): bucket ``b`` covers values
+    from :func:`bucket_start` ``b`` (``b * step``, ``step = cum[-1] / buckets``) to that of
+    ``b + 1`` (the last +inf), and ``first[b]`` is ``np.searchsorted(cum, b * step, "right")``.
+    A search then bisects only between ``first[b]`` and ``first[b + 1]``, a few entries, instead
+    of all of ``cum``: at 10^6 users a graph draws 10^7 targets, and a full bisection each is
+    most of building it.
+
+    A target is a random load from ``first``, then (if the bucket holds an entry's end) from
+    ``cum``: up to :data:`BUCKETS` buckets, one an entry, and ``first`` in 32 bits keep the
+    first load mostly in cache; the buckets' starts are computed, not loaded."""
 
     cum: np.ndarray
-    edge: np.ndarray  # float64 (buckets + 1,), the last +inf
-    first: np.ndarray  # int64 (buckets + 1,)
+    first: np.ndarray  # int32 (int64 for 2^31 entries or more) (buckets + 1,)
+    step: float  # cum[-1] / buckets
     scale: float  # buckets / cum[-1]
+    buckets: int
 
     @classmethod
     def of(cls, cum: np.ndarray) -> CumIndex:
         top = float(cum[-1])
-        buckets = max(1, cum.size // 8) if top > 0 else 1
-        edge = np.append(np.arange(buckets) * (top / buckets), np.inf)
-        scale = buckets / top if top > 0 else 0.0
-        return cls(cum, edge, np.searchsorted(cum, edge, side="right"), scale)
+        buckets = min(cum.size, BUCKETS) if top > 0 else 1
+        step = top / buckets
+        first = np.searchsorted(cum, np.append(np.arange(buckets) * step, np.inf), side="right")
+        return cls(cum, first.astype(np.int32) if cum.size < 2**31 else first, step,
+                   buckets / top if top > 0 else 0.0, buckets)
+
+
+BUCKETS = 1 << 20  # at most: 4 MB of ``first``, which the machine's caches mostly hold
+
+
+@njit(cache=True, inline="always")
+def bucket_start(index, b):
+    """Where bucket ``b`` of ``index`` starts, as ``np.arange(buckets) * step`` has it: +inf
+    past the last."""
+    return b * index.step if b < index.buckets else np.inf
 
 
 @njit(cache=True, inline="always")
 def bucket_span(index, x):
     """The span ``lo:hi`` of ``index.cum`` where ``np.searchsorted(index.cum, x, "right")`` lies
     (:func:`bisect_right` finds it there): the entries of ``x``'s bucket."""
-    edge, first = index.edge, index.first
-    b = min(max(int(x * index.scale), 0), edge.size - 2)
-    while b > 0 and x < edge[b]:
+    b = min(max(int(x * index.scale), 0), index.buckets - 1)
+    while b > 0 and x < bucket_start(index, b):
         b -= 1
-    while x >= edge[b + 1]:  # (edge[-1] is +inf)
+    while x >= bucket_start(index, b + 1):
         b += 1
-    return first[b], first[b + 1]  # edge[b] <= x < edge[b + 1], so the answer is in lo..hi
+    return index.first[b], index.first[b + 1]  # the answer lies in lo..hi
 
 
 @njit(cache=True, inline="always")

@@ -558,8 +558,9 @@ def test_bucketed_search_is_searchsorted(seed, m) -> None:
     if cum[-1] == 0:
         cum[-1] = 1.0
     index = CumIndex.of(cum)
-    xs = np.concatenate((rng.random(200) * cum[-1], cum, index.edge[:-1],
-                         np.nextafter(index.edge[:-1], -1.0).clip(0), [0.0, cum[-1], 2 * cum[-1]]))
+    edges = np.arange(index.buckets) * index.step
+    xs = np.concatenate((rng.random(200) * cum[-1], cum, edges,
+                         np.nextafter(edges, -1.0).clip(0), [0.0, cum[-1], 2 * cum[-1]]))
     want = np.searchsorted(cum, xs, side="right").tolist()
     # the bucket a value falls in is only a first guess, corrected by stepping
     for guess in (index, index._replace(scale=index.scale * 3), index._replace(scale=0.0)):
