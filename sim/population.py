@@ -70,6 +70,19 @@ def pareto_fitness(rng: np.random.Generator, n: int, exponent: float) -> np.ndar
     return portable.power(1.0 - rng.random(n), -1.0 / (exponent - 1.0))
 
 
+def largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values``, ties to the earlier position (the first ``k``
+    of a stable descending sort, as a set), without sorting them all: at 10^7 users a full sort
+    of each community's fitness took 1.5 s of building the world."""
+    if k >= values.size:
+        return np.arange(values.size)
+    if k <= 0:
+        return np.zeros(0, np.intp)
+    kth = np.partition(values, values.size - k)[values.size - k]  # the k-th largest
+    above = np.flatnonzero(values > kth)
+    return np.concatenate((above, np.flatnonzero(values == kth)[: k - above.size]))
+
+
 def make_population(cfg: Config, rng: np.random.Generator) -> tuple[Population, np.ndarray]:
     """Draw every organic user's attributes, and their fitness (float64 popularity, which
     follower attachment uses once, so it is not kept: 8 bytes a user). The draw order is fixed,
@@ -101,8 +114,7 @@ def make_population(cfg: Config, rng: np.random.Generator) -> tuple[Population, 
         is_media[media] = True
         fitness[media] *= pc.media_fitness_boost
         rest = idx[~is_media[idx]]
-        top = rest[np.argsort(-fitness[rest], kind="stable")[: pc.n_high_profile_per_community]]
-        is_hp[top] = True
+        is_hp[rest[largest(fitness[rest], pc.n_high_profile_per_community)]] = True
     member = np.column_stack([rng.random(n) < p.membership for p in cfg.platforms])
     none = ~member.any(axis=1)
     if none.any():  # everyone is somewhere: give stragglers their likeliest platform

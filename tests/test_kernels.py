@@ -39,6 +39,7 @@ from sim.network import (
 )
 from sim.organic import ReshareMemory, kernels
 from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
+from sim.population import largest
 from sim.posts import KIND_OP_POST, KIND_ORGANIC, RECORD, PostColumns, PostStore
 from sim.runner import resolve_config
 
@@ -568,6 +569,14 @@ def test_bucketed_search_is_searchsorted(seed, m) -> None:
     zero = np.zeros(m)  # no fitness at all: one bucket
     assert bisect_right(zero, 0.0, *bucket_span(CumIndex.of(zero), 0.0)) == m
     assert CumIndex.of(zero).first.size == 2
+
+
+@given(st.lists(st.integers(0, 6), max_size=40), st.integers(-1, 45))
+def test_largest_are_a_stable_sorts_first(values, k) -> None:
+    # (small integers: many ties, which go to the earlier position)
+    x = np.array(values, np.float64)
+    want = np.argsort(-x, kind="stable")[: max(k, 0)]
+    assert sorted(largest(x, k).tolist()) == sorted(want.tolist())
 
 
 @settings(max_examples=40, deadline=None)
