@@ -14,6 +14,7 @@ fourth byte is a quarter of them (440 MB at 10^7 users).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -172,21 +173,73 @@ def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.nd
     key = np.empty(follower.size, np.int64)  # author * n_users + follower; -1 for a self-follow
     args = (key, follower, float(p.homophily), community, lo_w, hi_w, CumIndex.of(cum),
             by_comm, n_users)
-    if parallel_worth(key.size, writes=True):
-        streams.draw(rng, draw_targets_parallel, *args, get_threads())
+    parts = get_threads() if parallel_worth(key.size, writes=True) else 1
+    if parts > 1:
+        streams.draw(rng, draw_targets_parallel, *args, parts)
     else:
         streams.draw(rng, draw_targets, *args)
     del follower
-    return _from_sorted_keys(n_users, key)
+    return _from_keys(n_users, key, parts)
 
 
-def _from_sorted_keys(n: int, key: np.ndarray) -> FollowerGraph:
+def _from_keys(n: int, key: np.ndarray, parts: int = 1) -> FollowerGraph:
     """CSR graph from edge keys ``author * n + follower`` (-1 = no edge), sorted in place and
     de-duplicated in one compiled pass (:func:`csr_from_sorted`), which stores the followers
-    packed as it goes: the same graph as ``_from_edges``, without its copies."""
-    key.sort()
-    ids = empty_ids(distinct_edges(key), n)
-    return FollowerGraph(_indptr(csr_from_sorted(key, n, ids)), ids)
+    packed as it goes: the same graph as ``_from_edges``, without its copies. With ``parts``
+    above 1 the keys are first split in place into runs of whole authors
+    (:func:`split_at_authors`), each sorted and stored on a thread of its own (numpy's sort and
+    the compiled passes release the interpreter's lock): the same graph, the sort (most of
+    this) shared by the cores."""
+    runs = split_at_authors(key, n, parts)
+    counts = np.zeros(n, np.int64)
+
+    def sort(run: np.ndarray) -> int:
+        run.sort()
+        return distinct_edges(run)
+
+    with ThreadPoolExecutor(len(runs)) as pool:
+        sizes = list(pool.map(sort, runs))
+        ids = empty_ids(sum(sizes), n)
+        w = id_width(ids)
+        starts = np.cumsum([0, *sizes[:-1]])
+        list(pool.map(lambda run, at: csr_from_sorted(run, n, ids[w * at:], counts), runs,
+                      starts))
+    return FollowerGraph(_indptr(counts), ids)
+
+
+def split_at_authors(key: np.ndarray, n: int, parts: int) -> list[np.ndarray]:
+    """``key`` (edge keys ``author * n + follower``, -1 = no edge) reordered in place into up
+    to ``parts`` runs (views), in author order, each holding every key of its authors: sorting
+    each run sorts them all. The runs split at authors evenly spaced in a sample of the keys."""
+    if parts < 2 or key.size == 0:
+        return [key]
+    sample = np.sort(key[:: max(1, key.size // (256 * parts))])
+    pivots = np.unique(sample[sample.size * np.arange(1, parts) // parts] // n * n)
+    return _split(key, pivots[pivots > 0])
+
+
+def _split(key: np.ndarray, pivots: np.ndarray) -> list[np.ndarray]:
+    if pivots.size == 0:
+        return [key]
+    mid = pivots.size // 2
+    below = partition(key, pivots[mid])
+    return _split(key[:below], pivots[:mid]) + _split(key[below:], pivots[mid + 1:])
+
+
+@njit(cache=True)
+def partition(key, pivot):
+    """Reorder ``key`` in place, the entries below ``pivot`` first; returns how many there are."""
+    i, j = 0, key.size - 1
+    while True:
+        while i <= j and key[i] < pivot:
+            i += 1
+        while i <= j and key[j] >= pivot:
+            j -= 1
+        if i >= j:
+            return i
+        key[i], key[j] = key[j], key[i]
+        i += 1
+        j -= 1
 
 
 class CumIndex(NamedTuple):
@@ -318,7 +371,7 @@ def targets_between(stream, key, follower, homophily, community, lo_w, hi_w, ind
 SEARCH_CHUNK = 1 << 14  # edges whose positions are drawn before their searches
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def distinct_edges(key):
     """The number of edges among sorted edge keys (-1, no edge, and repeats left out)."""
     size = 0
@@ -328,25 +381,23 @@ def distinct_edges(key):
     return size
 
 
-@njit(cache=True)
-def csr_from_sorted(key, n, followers):
+@njit(cache=True, nogil=True)
+def csr_from_sorted(key, n, followers, counts):
     """Per-author follower counts of sorted edge keys ``author * n + follower``, skipping -1
-    (no edge) and repeats; the followers (``key % n``) go into ``followers`` in order, as
-    :func:`set_id` stores them (room for :func:`distinct_edges` ids). Authors never decrease
-    along the keys, so each is found by stepping, without dividing."""
-    counts = np.zeros(n, np.int64)
+    (no edge) and repeats, added to ``counts``; the followers (``key % n``) go into
+    ``followers`` in order, as :func:`set_id` stores them (room for :func:`distinct_edges`
+    ids). Authors never decrease along the keys: one division per author, not per key."""
     author, base, j = 0, 0, 0  # keys of ``author`` are base .. base + n - 1
     for i in range(key.size):
         k = key[i]
         if k < 0 or (i > 0 and k == key[i - 1]):
             continue
-        while k >= base + n:
-            author += 1
-            base += n
+        if k >= base + n:
+            author = k // n
+            base = author * n
         counts[author] += 1
         set_id(followers, j, k - base)
         j += 1
-    return counts
 
 
 @njit(cache=True)

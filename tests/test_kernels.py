@@ -23,6 +23,8 @@ from sim.network import (
     NARROW_IDS,
     SEARCH_CHUNK,
     CumIndex,
+    _from_edges,
+    _from_keys,
     _indptr,
     bisect_right,
     bucket_span,
@@ -34,7 +36,9 @@ from sim.network import (
     empty_ids,
     id_at,
     pack_ids,
+    partition,
     set_id,
+    split_at_authors,
     unpack_ids,
 )
 from sim.organic import ReshareMemory, kernels
@@ -627,6 +631,31 @@ def test_sorted_edge_keys_become_csr(keys) -> None:
     assert distinct_edges(key) == distinct.size
     # followers packed in three bytes (as up to 2^24 users), or plain int32 (as above)
     for followers in (empty_ids(distinct.size, 8), np.empty(distinct.size, np.int32)):
-        counts = csr_from_sorted(key, 8, followers)
+        counts = np.zeros(8, np.int64)
+        csr_from_sorted(key, 8, followers, counts)
         assert counts.tolist() == np.bincount(distinct // 8, minlength=8).tolist()
         assert unpack_ids(followers).tolist() == (distinct % 8).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 40), st.integers(0, 600), st.integers(1, 5))
+def test_edge_keys_become_the_graph_in_runs_of_authors(seed, n, n_edges, parts) -> None:
+    # heavy-tailed authors (a few hold many keys), repeats and self-follows; the runs split at
+    # authors, each sorted on a thread of its own, give the graph of the plain rule
+    rng = np.random.default_rng(seed)
+    author = np.minimum(rng.zipf(1.5, n_edges) - 1, n - 1)
+    follower = rng.integers(0, n, n_edges)
+    key = np.where(author != follower, author * n + follower, -1)
+    pivot = int(rng.integers(-1, n * n + 1))
+    below = partition(shuffled := rng.permutation(key), pivot)
+    assert (shuffled[:below] < pivot).all() and (shuffled[below:] >= pivot).all()
+    assert sorted(shuffled.tolist()) == sorted(key.tolist())
+    runs = split_at_authors(key.copy(), n, parts)
+    assert len(runs) <= parts and sum(r.size for r in runs) == key.size
+    for a, b in zip(runs, runs[1:], strict=False):  # whole authors, in order
+        if a.size and b.size:
+            assert a.max() // n < b.min() // n
+    want = _from_edges(n, author, follower)
+    got = _from_keys(n, key, parts)
+    assert got.indptr.tolist() == want.indptr.tolist()
+    assert unpack_ids(got.ids).tolist() == unpack_ids(want.ids).tolist()
