@@ -13,7 +13,8 @@ order, so a run's results are the same whatever the number of threads
 (``tests/test_threads.py``). Besides the compiled passes, the moderation teams that scan in the
 same hour run their detectors on Python threads at once (numpy's passes release the
 interpreter's lock; detection draws nothing and writes nothing shared:
-:meth:`sim.moderation.Moderation.detect`).
+:meth:`sim.moderation.Moderation.detect`), and building a world sorts each follower graph's edge
+keys in runs of whole authors, one a Python thread (:func:`sim.network._from_keys`).
 
 By default a run uses every core the process may run on (its CPU affinity); the environment
 variable ``SIM_THREADS`` or :func:`set_threads` says otherwise. A run's counterfactual (the same
