@@ -228,18 +228,16 @@ def _split(key: np.ndarray, pivots: np.ndarray) -> list[np.ndarray]:
 
 @njit(cache=True)
 def partition(key, pivot):
-    """Reorder ``key`` in place, the entries below ``pivot`` first; returns how many there are."""
-    i, j = 0, key.size - 1
-    while True:
-        while i <= j and key[i] < pivot:
-            i += 1
-        while i <= j and key[j] >= pivot:
-            j -= 1
-        if i >= j:
-            return i
-        key[i], key[j] = key[j], key[i]
-        i += 1
-        j -= 1
+    """Reorder ``key`` in place, the entries below ``pivot`` first; returns how many there are.
+    Every entry is swapped, with no branch on its value: random keys fall either side of the
+    pivot at random, and a partition that branched on each took five times as long."""
+    below = 0
+    for i in range(key.size):  # key[:below] < pivot <= key[below:i]
+        x = key[i]
+        key[i] = key[below]
+        key[below] = x
+        below += x < pivot
+    return below
 
 
 class CumIndex(NamedTuple):
