@@ -104,10 +104,9 @@ class OrganicUsers:
             rows = self.moderation.present(pf.index, rows)
         if rows.size == 0:
             return
+        reads = -1 if self.cfg.population.attention_limited else pf.feeds.k  # (-1: attention)
         users, n_read, gap = kernels.sessions(rows, pf.members, pf.last_session,
-                                              self.pop.attention, now)
-        if not self.cfg.population.attention_limited:
-            n_read[:] = pf.feeds.k
+                                              self.pop.attention, now, reads)
         ri, items = self.read(pf, rows, n_read, gap)
         readers = users[ri]
         reply_readers, replies = self.reply_views(pf, readers, items)

@@ -131,18 +131,19 @@ def posters(stream, users, propensity, prob):
 
 
 @njit(cache=True)
-def sessions(rows, members, last_session, attention, now):
+def sessions(rows, members, last_session, attention, now, reads):
     """Online ``rows`` of a platform open a session now: each one's user, the items it reads
-    (the user's ``attention``) and the hours since its last session (at most a day, the window
-    over which outside items can still compete), noted in ``last_session``. One pass, where
-    numpy took six over the rows."""
+    (the user's ``attention``, or ``reads`` for everyone if that is not negative: attention
+    unlimited) and the hours since its last session (at most a day, the window over which
+    outside items can still compete), noted in ``last_session``. One pass, where numpy took
+    six over the rows."""
     users = np.empty(rows.size, members.dtype)
     n_read = np.empty(rows.size, np.int32)
     gap = np.empty(rows.size, np.float64)
     for i in range(rows.size):
         r = rows[i]
         users[i] = members[r]
-        n_read[i] = attention[users[i]]
+        n_read[i] = attention[users[i]] if reads < 0 else reads
         gap[i] = min(now - last_session[r], 24)
         last_session[r] = now
     return users, n_read, gap
