@@ -5,7 +5,7 @@
 The model runs on (headline preset, moderation on, no counterfactual); in each timed hour,
 every platform's parallel read is intercepted, its items are gathered and scored beforehand
 (``sim.feeds.kernels.gather_scores``, which changes nothing), and the ranking pass runs twice on
-the same scores, once as ``sim.feeds.kernels.rank_row`` does it
+the same scores, once as ``sim.feeds.kernels.rank_rows`` does it
 (newest first) and once with the items offered in slot order (the rule before, kept here), in
 alternating order from one read to the next (the first read untimed); the candidates must
 agree. Prints one JSON line with the seconds of each.
@@ -24,7 +24,7 @@ from numba import njit, prange
 
 import sim
 import sim.feeds as feeds
-from sim.feeds.kernels import gather_scores, rank_row
+from sim.feeds.kernels import READ_CHUNK, gather_scores, rank_rows
 from sim.model import InfluenceModel
 from sim.runner import resolve_config
 
@@ -53,9 +53,11 @@ def slot_order(score, start, n_read, top, n_top):
 
 @njit(cache=True, parallel=True)
 def newest_first(score, slot, ptr, rows, start, n_read, top, n_top):
-    """The engine's ranking pass (:func:`sim.feeds.kernels.rank_row`) on every thread."""
-    for i in prange(rows.size):
-        rank_row(score, slot, ptr[rows[i]], start, n_read, i, top, n_top)
+    """The engine's ranking pass (:func:`sim.feeds.kernels.rank_rows`) on every thread, in
+    chunks of readers as reading takes them."""
+    for c in prange((rows.size + READ_CHUNK - 1) // READ_CHUNK):
+        rank_rows(score, slot, ptr, rows, start, n_read, top, n_top, c * READ_CHUNK,
+                  min(rows.size, (c + 1) * READ_CHUNK))
 
 
 def main() -> None:

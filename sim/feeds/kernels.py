@@ -264,49 +264,52 @@ def score_items(score, post, j0, j1, rank, posts, now):
         score[j] = x if age <= max_age else -np.inf
 
 
-@njit(cache=True, inline="always")
-def ahead(score, j, b):
-    """Whether item ``j`` ranks before item ``b``: a higher score, or the same and the lower
-    position (the earlier, lower slot)."""
-    return score[j] > score[b] or (score[j] == score[b] and j < b)
-
-
-@njit(cache=True, inline="always")
-def offer(score, lo, k, n, j, top):
-    """Offer item ``j`` to a reader's ``n`` candidates so far, ``top[lo:lo + n]`` best first
-    (:func:`ahead`), keeping at most ``k``; returns how many are kept."""
-    if score[j] == -np.inf or (n == k and not ahead(score, j, top[lo + k - 1])):
-        return n
-    q = n if n < k else k - 1
-    while q > 0 and ahead(score, j, top[lo + q - 1]):
-        top[lo + q] = top[lo + q - 1]
-        q -= 1
-    top[lo + q] = j
-    return n + 1 if n < k else n
-
-
-@njit(cache=True, inline="always")
-def rank_row(score, slot, newest, start, n_read, i, top, n_top):
-    """Rank reader ``i``'s ``k = n_read[i]`` best readable items, positions ``lo:hi =
-    start[i]:start[i + 1]`` (descending score; ties: the earlier, lower slot, first: the order
-    repeated best-of picks would give), into ``top[lo:lo + n]``, and set ``n_top[i] = n`` (at
-    most ``k``; items scored -inf are never candidates). The order is total, so the result
-    does not depend on the order items are offered in; they go newest first (the ring
-    buffer's writing order reversed: slots below the row's pointer ``newest``, downwards, then
-    the rest), so once ``k`` are kept most items lose at the first comparison (offered in
-    slot order, where older items mostly come first and each newer one is inserted past them,
-    the pass took a quarter to a third longer at 10^6 users: ``benchmarks/ranking.py``)."""
-    lo, hi, k = start[i], start[i + 1], n_read[i]
-    n = 0
-    if k > 0:
+@njit(cache=True)
+def rank_rows(score, slot, ptr, rows, start, n_read, top, n_top, i0, i1):
+    """Rank each reader ``i`` of ``i0:i1``'s ``k = n_read[i]`` best readable items, positions
+    ``lo:hi = start[i]:start[i + 1]``, into ``top[lo:lo + n]``, and set ``n_top[i] = n`` (at
+    most ``k``; items scored -inf are never candidates). The order: descending score, ties to
+    the earlier position (the lower slot), the order repeated best-of picks would give. It is
+    total, so the result does not depend on the order items are offered in; they go newest
+    first (the ring buffer's writing order reversed: slots below the row's pointer
+    ``ptr[rows[i]]``, downwards, then the rest), so once ``k`` are kept most items lose at the
+    first comparison (offered in slot order, where older items mostly come first and each newer
+    one is inserted past them, the pass took a quarter to a third longer at 10^6 users:
+    ``benchmarks/ranking.py``). The ``k``-th candidate's score is kept in a register, and the
+    loop over readers is here rather than in a caller: as a function called per reader, even
+    inlined, the same loop took a quarter longer."""
+    for i in range(i0, i1):
+        lo, hi, k = start[i], start[i + 1], n_read[i]
+        newest = ptr[rows[i]]
+        n = 0
         m = lo  # the first item at or past the pointer
         while m < hi and slot[m] < newest:
             m += 1
-        for j in range(m - 1, lo - 1, -1):
-            n = offer(score, lo, k, n, j, top)
-        for j in range(hi - 1, m - 1, -1):
-            n = offer(score, lo, k, n, j, top)
-    n_top[i] = n
+        worst, last = -1, np.inf  # the k-th candidate and its score, once there are k
+        for part in range(2 if k > 0 else 0):
+            first, stop = (m - 1, lo - 1) if part == 0 else (hi - 1, m - 1)
+            for j in range(first, stop, -1):
+                x = score[j]
+                if n == k:
+                    if not (x > last or (x == last and j < worst)):
+                        continue
+                    q = k - 1
+                elif x == -np.inf:
+                    continue
+                else:
+                    q = n
+                    n += 1
+                while q > 0:  # insert ``j`` past the candidates it ranks before
+                    b = top[lo + q - 1]
+                    if not (x > score[b] or (x == score[b] and j < b)):
+                        break
+                    top[lo + q] = b
+                    q -= 1
+                top[lo + q] = j
+                if n == k:
+                    worst = top[lo + k - 1]
+                    last = score[worst]
+        n_top[i] = n
 
 
 @njit(cache=True)
@@ -314,7 +317,7 @@ def gather_scores(feed, rows, n_read, rank, posts, now):
     """The unread items of every row, their scores and each row's candidates: row ``i``'s
     items are positions ``start[i]:start[i + 1]`` of ``slot``, ``post`` and ``score``, slots
     ascending, and its ``n_top[i]`` candidates, best first, the positions in ``top`` from
-    ``start[i]`` on (:func:`rank_row`). Returned as one tuple, what :func:`take_best` reads."""
+    ``start[i]`` on (:func:`rank_rows`). Returned as one tuple, what :func:`take_best` reads."""
     count = np.empty(rows.size, np.int64)
     for i in range(rows.size):
         count_unread(feed, rows, i, count)
@@ -351,8 +354,7 @@ def gather_readers(feed, rows, n_read, rank, posts, now, gathered, i0, i1):
             fetch_row(feed, rows, i + AHEAD, True)
         gather_row(feed, rows[i], start[i], slot, post)
     score_items(score, post, start[i0], start[i1], rank, posts, now)  # independent of one another
-    for i in range(i0, i1):
-        rank_row(score, slot, feed.ptr[rows[i]], start, n_read, i, top, n_top)
+    rank_rows(score, slot, feed.ptr, rows, start, n_read, top, n_top, i0, i1)
 
 
 @njit(cache=True)
