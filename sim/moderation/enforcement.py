@@ -216,7 +216,8 @@ class Moderation:
         group = np.full(pop.n, -1, np.int32)
         # fans are keen users: drawn with probability proportional to their activity
         k = round(pc.fan_group_share * pop.n)
-        key = self.rng.exponential(size=pop.n) / pop.sessions_per_day
+        with np.errstate(divide="ignore"):  # no sessions (a rate below float32's): never a fan
+            key = self.rng.exponential(size=pop.n) / pop.sessions_per_day
         pick = np.sort(np.argpartition(key, k)[:k]) if 0 < k < pop.n else \
             np.arange(pop.n)[:k]
         pick = pick[np.argsort(pop.community[pick], kind="stable")]
