@@ -264,12 +264,19 @@ def score_items(score, post, j0, j1, rank, posts, now):
         score[j] = x if age <= max_age else -np.inf
 
 
+@njit(cache=True)  # (the compiler inlines it; numba's inline="always" cost ranking 2-5%)
+def before(x, j, y, b):
+    """Whether item ``j``, scored ``x``, ranks before item ``b``, scored ``y``: a higher score,
+    or the same and the earlier position (the lower slot)."""
+    return x > y or (x == y and j < b)
+
+
 @njit(cache=True)
 def rank_rows(score, slot, ptr, rows, start, n_read, top, n_top, i0, i1):
     """Rank each reader ``i`` of ``i0:i1``'s ``k = n_read[i]`` best readable items, positions
     ``lo:hi = start[i]:start[i + 1]``, into ``top[lo:lo + n]``, and set ``n_top[i] = n`` (at
-    most ``k``; items scored -inf are never candidates). The order: descending score, ties to
-    the earlier position (the lower slot), the order repeated best-of picks would give. It is
+    most ``k``; items scored -inf are never candidates). The order (:func:`before`): descending
+    score, ties to the earlier position, the order repeated best-of picks would give. It is
     total, so the result does not depend on the order items are offered in; they go newest
     first (the ring buffer's writing order reversed: slots below the row's pointer
     ``ptr[rows[i]]``, downwards, then the rest), so once ``k`` are kept most items lose at the
@@ -291,7 +298,7 @@ def rank_rows(score, slot, ptr, rows, start, n_read, top, n_top, i0, i1):
             for j in range(first, stop, -1):
                 x = score[j]
                 if n == k:
-                    if not (x > last or (x == last and j < worst)):
+                    if not before(x, j, last, worst):
                         continue
                     q = k - 1
                 elif x == -np.inf:
@@ -301,7 +308,7 @@ def rank_rows(score, slot, ptr, rows, start, n_read, top, n_top, i0, i1):
                     n += 1
                 while q > 0:  # insert ``j`` past the candidates it ranks before
                     b = top[lo + q - 1]
-                    if not (x > score[b] or (x == score[b] and j < b)):
+                    if not before(x, j, score[b], b):
                         break
                     top[lo + q] = b
                     q -= 1
