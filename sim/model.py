@@ -31,7 +31,7 @@ from .operation.accounts import n_operators
 from .organic import OrganicUsers
 from .platform import Platform
 from .population import make_population
-from .posts import PostStore
+from .posts import PostStore, mark_roots
 
 
 class InfluenceModel(mesa.Model):
@@ -130,14 +130,14 @@ class InfluenceModel(mesa.Model):
         n = self.posts.n
         keep = np.ones(n, bool)
         keep[:first] = c["is_op"][:first]
-        keep[c["root"][:n][keep]] = True
-        self.analyst_posts.add(self.posts, np.flatnonzero(~keep))
-        new = self.posts.compact(keep)
+        mark_roots(keep, c["root"][:n])
+        self.analyst_posts.add(self.posts, np.flatnonzero(~keep[:first]))
+        renumbered = self.posts.compact(keep)
         for pf in self.platforms:
-            pf.feeds.remap(new)
-        self.organic.memory.remap(new)
+            pf.feeds.remap(renumbered)
+        self.organic.memory.remap(renumbered)
         if self.moderation is not None:
-            self.moderation.compact(keep, new)
+            self.moderation.compact(renumbered.new)
 
 
 @dataclass(frozen=True)

@@ -104,30 +104,70 @@ def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
     return np.zeros(size, dtype) if fill == 0 else np.full(size, fill, dtype)
 
 
-CHUNK = 1 << 20  # posts per step of a compaction: its temporaries stay this long
+CHUNK = 1 << 20  # records per step of growing the records: whole pages
 
 
-def compact_in_place(col: np.ndarray, keep: np.ndarray, fill: int | float | None,
-                     new: np.ndarray | None = None, chunk: int = CHUNK) -> int:
-    """Move the entries of ``col`` marked in ``keep`` (a mask over its first ``keep.size``)
-    to its front, in order, mapped through ``new`` if given, and reset the slots freed up to
-    ``fill`` (unless None); returns how many were kept. Chunk by chunk, so that no temporary
-    is as long as the store (a column holds hundreds of MB at 10^7 users): a chunk is copied
-    out before its kept entries are written, never past where the next chunk starts. A chunk
-    kept whole (most of them: the recent posts) is a plain move, or none at all."""
-    n, k = keep.size, 0
-    for a in range(0, n, chunk):
-        b = min(a + chunk, n)
-        whole = keep[a:b].all()
-        part = col[a:b] if whole else col[a:b][keep[a:b]]
-        if new is not None:
-            col[k: k + part.size] = new[part]
-        elif not (whole and k == a):
-            col[k: k + part.size] = part  # (numpy copies first where the two overlap)
-        k += part.size
-    if fill is not None:
-        col[k:n] = fill
-    return k
+class Renumbering(NamedTuple):
+    """How a compaction renumbered the posts held. ``new`` maps old index -> new index (-1:
+    dropped), one longer than the posts held before, with -1 last, so that ``new[items]`` maps
+    ``-1`` to ``-1`` too. Every post after ``last``, the last one dropped (-1: none), moved down
+    by ``shift``, the number dropped: renumbering those (most indices held anywhere are of
+    recent posts) needs no load from ``new``."""
+
+    new: np.ndarray
+    last: int
+    shift: int
+
+
+@njit(cache=True)
+def mark_roots(keep, root):
+    """Mark in ``keep`` the root of every post it marks (a root is its own root, so one pass
+    suffices)."""
+    for i in range(keep.size):
+        if keep[i]:
+            keep[root[i]] = True
+
+
+@njit(cache=True)
+def _renumbering(keep, root):
+    """``new``, ``last`` and whether every post kept has its root kept: one pass over the
+    posts (:class:`Renumbering`)."""
+    n = keep.size
+    new = np.empty(n + 1, np.int32)
+    k, last, ok = 0, -1, True
+    for i in range(n):
+        if keep[i]:
+            ok &= keep[root[i]]
+            new[i] = k
+            k += 1
+        else:
+            new[i] = -1
+            last = i
+    new[n] = -1
+    return new, last, ok
+
+
+@njit(cache=True)
+def renumber(items, re_new, last, shift):
+    """Rewrite the post indices ``items`` (1-D, in place; -1, no post, stays) through a
+    compaction's :class:`Renumbering` (given as its three fields)."""
+    for i in range(items.size):
+        p = items[i]
+        if p > last:
+            items[i] = p - shift
+        elif p >= 0:
+            items[i] = re_new[p]
+
+
+def squeeze(col: np.ndarray, kept_head: np.ndarray, head: int, n: int) -> None:
+    """Move, in place, the entries ``kept_head`` (ascending indices below ``head``) and then all
+    of ``col[head:n]`` to the front of ``col`` (a plain 1-D column). The head's few kept are
+    gathered; the rest, most of the column, is one overlapping move, which numpy makes without
+    a temporary for a plain 1-D array (not for a structured one: records go as ``V16``), so that
+    no temporary is as long as the column (hundreds of MB at 10^7 users)."""
+    k = kept_head.size
+    col[:k] = col[kept_head]
+    col[k: k + n - head] = col[head:n]
 
 
 def resized(col: np.ndarray, size: int, keep: int, fill: int | float) -> np.ndarray:
@@ -364,35 +404,35 @@ class PostStore:
             return self.n
         return self.index_of(self.hour_starts[max(hour, 0)])
 
-    def compact(self, keep: np.ndarray) -> np.ndarray:
+    def compact(self, keep: np.ndarray) -> Renumbering:
         """Drop the posts not in ``keep`` (a mask over the posts held; it must hold the root of
-        every post it holds). Returns the map old index -> new index (-1: dropped), one longer
-        than the posts held with -1 last, so that ``new[items]`` maps ``-1`` to ``-1`` too."""
+        every post it holds), in place. Returns how the posts were renumbered."""
         n = self.n
-        root = self.cols["root"]
-        for a in range(0, n, CHUNK):
-            b = min(a + CHUNK, n)
-            if not keep[root[a:b][keep[a:b]]].all():
-                raise ValueError("compact: keep must hold the root of every post it keeps")
-        ns = self.n_sparse
-        keep_sparse = keep[np.searchsorted(self.cols["gid"][:n], self.sparse["gid"][:ns])]
+        new, last, ok = _renumbering(keep, self.cols["root"][:n])
+        if not ok:
+            raise ValueError("compact: keep must hold the root of every post it keeps")
+        if last < 0:
+            return Renumbering(new, -1, 0)
+        head = last + 1  # every post from here on is kept
+        kept_head = np.flatnonzero(keep[:head])
+        shift = head - kept_head.size
+        ns = self.n_sparse  # sparse rows of posts before the head: found by gid
+        gid = self.cols["gid"]
+        m = int(np.searchsorted(self.sparse["gid"][:ns], gid[head])) if head < n else ns
+        kept_sparse = np.flatnonzero(keep[np.searchsorted(gid[:head],
+                                                          self.sparse["gid"][:m])])
         for col in self.sparse.values():
-            self.n_sparse = compact_in_place(col, keep_sparse, None)
-        new = np.full(n + 1, -1, np.int32)
-        np.cumsum(keep, dtype=np.int32, out=new[:n])
-        new[:n] -= 1
-        np.putmask(new[:n], ~keep, -1)
+            squeeze(col, kept_sparse, m, ns)
+        self.n_sparse = ns - (m - kept_sparse.size)
         for name in _APART:
-            self.n = compact_in_place(self.cols[name], keep, None,
-                                      new if name in _INDEX_COLUMNS else None)
-        compact_in_place(self.record, keep, None)  # whole records, then the roots in them
-        root = self.cols["root"]
-        for a in range(0, self.n, CHUNK):
-            root[a: a + CHUNK] = new[root[a: a + CHUNK]]
+            squeeze(self.cols[name], kept_head, head, n)
+        squeeze(self.record.view(f"V{RECORD.itemsize}"), kept_head, head, n)
+        self.n = n - shift
+        renumber(self.cols["root"][: self.n], new, last, shift)
         r, p = new[self.hijacked], new[self.hijack_replies]  # (new keeps the order)
         kept = (r >= 0) & (p >= 0)
         self.hijacked, self.hijack_replies = r[kept], p[kept]
-        return new
+        return Renumbering(new, last, shift)
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:
         """Visible engagement count of roots: organic and in-network, as a platform shows it."""

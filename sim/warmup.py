@@ -31,11 +31,11 @@ _done = False  # warmed up in this process
 def _dispatchers() -> list:
     from numba.core.registry import CPUDispatcher
 
-    from . import network, portable
+    from . import network, portable, posts, streams
     from .feeds import kernels as feed_kernels
     from .organic import kernels as organic_kernels
 
-    return [f for mod in (feed_kernels, organic_kernels, network, portable)
+    return [f for mod in (feed_kernels, organic_kernels, network, portable, posts, streams)
             for f in vars(mod).values()
             if isinstance(f, CPUDispatcher)]
 

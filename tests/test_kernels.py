@@ -44,7 +44,7 @@ from sim.network import (
 from sim.organic import ReshareMemory, kernels
 from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
 from sim.population import largest
-from sim.posts import KIND_OP_POST, KIND_ORGANIC, RECORD, PostColumns, PostStore
+from sim.posts import KIND_OP_POST, KIND_ORGANIC, RECORD, PostColumns, PostStore, Renumbering
 from sim.runner import resolve_config
 
 
@@ -363,8 +363,10 @@ def test_a_compaction_remaps_every_feed_slot_through_its_map(seed, k, parallel) 
     unread = (rng.random((n_rows, k)) < 0.5) & (items >= 0)
     f = Feeds(n_rows, k)
     f.items[:], f.unread[:] = items, pack_flags(unread)
+    dropped = np.flatnonzero(~keep)
+    last = int(dropped[-1]) if dropped.size else -1
     with mock.patch("sim.feeds.parallel_worth", lambda *_: parallel):
-        f.remap(new)
+        f.remap(Renumbering(new, last, dropped.size))
     want = np.where(items >= 0, new[items], -1)
     assert np.array_equal(f.items, want)
     assert np.array_equal(unpack_flags(f.unread, k), unread & (want >= 0))

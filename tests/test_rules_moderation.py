@@ -1266,7 +1266,7 @@ def test_a_compaction_carries_fingerprints_with_their_posts_and_clears_the_rest(
     keep = np.zeros(n, bool)
     keep[::3] = True
     keep[m.posts.cols["root"][:n][keep]] = True
-    mod.compact(keep, m.posts.compact(keep))
+    mod.compact(m.posts.compact(keep).new)
     k = int(keep.sum())
     assert 0 < k < n
     np.testing.assert_array_equal(mod.fingerprints(np.arange(n)),

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import streams
 from ..config import PlatformConfig
-from ..posts import PostStore
+from ..posts import PostStore, Renumbering
 from ..threads import get_threads, parallel_worth
 from .kernels import (
     FeedArrays,
@@ -70,13 +70,11 @@ class Feeds:
         the slot under the row's pointer (its oldest item) and moves the pointer on."""
         push(self.arrays, rows, posts)
 
-    def remap(self, new: np.ndarray) -> None:
-        """Rewrite post indices after a compaction (``new`` from :meth:`PostStore.compact`;
-        dropped posts become empty, read slots), in place (:func:`~sim.feeds.kernels.
-        remap_rows`, on every thread for many rows)."""
-        dropped = new[:-1] < 0
-        last = dropped.size - 1 - int(np.argmax(dropped[::-1])) if dropped.any() else -1
-        shift = int(dropped.sum())  # (what every post after the last dropped one moves by)
+    def remap(self, renumbered: Renumbering) -> None:
+        """Rewrite post indices after a compaction (:meth:`PostStore.compact`; dropped posts
+        become empty, read slots), in place (:func:`~sim.feeds.kernels.remap_rows`, on every
+        thread for many rows)."""
+        new, last, shift = renumbered
         rows = self.items.shape[0]
         if parallel_worth(rows):
             remap_parallel(self.arrays, new, last, shift, get_threads())

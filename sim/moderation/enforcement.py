@@ -263,7 +263,7 @@ class Moderation:
         self.fp_posts[n:k], self.fp_codes[n:k] = ids[has], codes[has]
         self.n_fp = k
 
-    def compact(self, keep: np.ndarray, new: np.ndarray) -> None:
+    def compact(self, new: np.ndarray) -> None:
         """Follow a compaction of the post store (see ``InfluenceModel.age_out``)."""
         posts = new[self.fp_posts[: self.n_fp]]  # (new keeps the order)
         kept = posts >= 0

@@ -21,7 +21,7 @@ from ..config import Config
 from ..feeds import Outbox, read
 from ..ledger import Ledger
 from ..population import Population, beta_params
-from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, resized
+from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, Renumbering, renumber, resized
 from ..threads import get_threads, parallel_worth
 from . import kernels
 from .engagement import Coefficients, action_probs
@@ -65,11 +65,9 @@ class ReshareMemory:
             self.n = need
         kernels.remember(self.items, self.ptr, self.row_of[users], roots)
 
-    def remap(self, new: np.ndarray, chunk: int = 1 << 20) -> None:
+    def remap(self, renumbered: Renumbering) -> None:
         """Rewrite post indices after a compaction of the post store (dropped: -1)."""
-        for a in range(0, self.n, chunk):
-            block = self.items[a: min(a + chunk, self.n)]
-            block[...] = new[block]
+        renumber(self.items[: self.n].reshape(-1), *renumbered)
 
 
 class OrganicUsers:
