@@ -67,7 +67,6 @@ _SPARSE: dict[str, tuple[type, int | float]] = {
     "timeliness": (np.float32, 1.0),  # 2^(-lag / news half-life): stale operation content
 }
 _APART = tuple(k for k in _COLUMNS if k not in RECORD.names)  # columns of their own
-_INDEX_COLUMNS = ("root",)  # hold post indices: remapped by a compaction
 _CONTENT = ("topic", "language", "is_op", "quality", "timeliness")  # a copy shares its root's
 
 
@@ -148,7 +147,7 @@ def _renumbering(keep, root):
 
 
 @njit(cache=True)
-def renumber(items, re_new, last, shift):
+def renumber(items, new, last, shift):
     """Rewrite the post indices ``items`` (1-D, in place; -1, no post, stays) through a
     compaction's :class:`Renumbering` (given as its three fields)."""
     for i in range(items.size):
@@ -156,7 +155,7 @@ def renumber(items, re_new, last, shift):
         if p > last:
             items[i] = p - shift
         elif p >= 0:
-            items[i] = re_new[p]
+            items[i] = new[p]
 
 
 def squeeze(col: np.ndarray, kept_head: np.ndarray, head: int, n: int) -> None:
