@@ -149,7 +149,9 @@ def _renumbering(keep, root):
 @njit(cache=True)
 def renumber(items, new, last, shift):
     """Rewrite the post indices ``items`` (1-D, in place; -1, no post, stays) through a
-    compaction's :class:`Renumbering` (given as its three fields)."""
+    compaction's :class:`Renumbering` (given as its three fields). The feeds' remap
+    (``sim.feeds.kernels.remap_rows``) spells the same rule out, marking dropped posts read: a
+    shared inlined function cost it a quarter more (docs/performance.md)."""
     for i in range(items.size):
         p = items[i]
         if p > last:
