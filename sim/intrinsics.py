@@ -1,7 +1,7 @@
 """CPU instructions numba does not offer as functions: counting and finding set bits of a word
 (the feeds' unread masks), the high half of a 64-bit product (:mod:`sim.streams`' 128-bit
-arithmetic), prefetching (the memory-bound loops over posts and feed rows), adding to a
-counter atomically (counts made on several threads) and flags that hand data from one thread
+arithmetic), prefetching (the memory-bound loops over posts and feed rows), taking from a
+shared counter atomically (threads handing out tasks) and flags that hand data from one thread
 to another; and the calling thread's id, which the C library knows and numba does not tell."""
 
 from __future__ import annotations
@@ -60,23 +60,6 @@ def prefetch(typingctx, ary, idx):
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
     return types.none(ary, idx), codegen
-
-
-@intrinsic
-def atomic_add(typingctx, ary, idx, val):
-    """``ary[idx] += val`` for an integer array as one atomic instruction, so that threads may
-    add to the same counters: integer sums do not depend on the order of their terms, so the
-    counts are the same on any number of threads."""
-    if not isinstance(ary.dtype, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        aryty, idxty, valty = signature.args
-        ptr = _item_pointer(context, builder, aryty, args[0], args[1], idxty)
-        builder.atomic_rmw("add", ptr, context.cast(builder, args[2], valty, aryty.dtype),
-                           "monotonic")
-        return context.get_dummy_value()
-    return types.none(ary, idx, val), codegen
 
 
 def _item_pointer(context, builder, aryty, ary, idx, idxty):

@@ -4,7 +4,7 @@ Only passes whose results cannot depend on the number of threads run in parallel
 (``numba.prange``): passes whose iterations are independent and draw no random numbers
 (delivery; engagement probabilities); reading, whose items are gathered and scored on every
 thread while one thread makes every draw in order (:func:`sim.feeds.kernels.read_parallel`);
-impressions, whose counters are integer sums added to atomically
+impressions, whose roots, authors and follows are found on every thread and counted on one
 (:func:`sim.organic.kernels.impressions_parallel`); and passes where each thread draws its
 block of the one stream (:mod:`sim.streams`): who goes online
 (:func:`sim.organic.kernels.online_parallel`) and the targets of a graph's edges
