@@ -160,6 +160,56 @@ def renumber(items, new, last, shift):
             items[i] = new[p]
 
 
+@njit(cache=True)
+def most_engaged(kind, platform, topic, eng, lo, hi, n_platforms, n_topics, k):
+    """The ``k`` most-engaged organic originals of posts ``lo:hi`` for each key: a platform, or
+    with ``n_topics`` > 0 a platform and topic (``platform * n_topics + topic``); of equal
+    engagement the earlier win (the first ``k`` of a stable sort by engagement, descending).
+    One pass, a heap of ``k`` for each key whose root is its weakest post (least engaged, and of
+    those the latest), so most posts cost one comparison. Returns ``(ids, count)``: key ``j``'s
+    posts are ``ids[j, :count[j]]``, ascending."""
+    keys = n_platforms * max(n_topics, 1)
+    ids = np.empty((keys, k), np.int64)
+    val = np.empty((keys, k), np.int32)
+    count = np.zeros(keys, np.int64)
+    for i in range(lo, hi):
+        if kind[i] != KIND_ORGANIC:
+            continue
+        j = np.int64(platform[i])
+        if n_topics > 0:
+            if topic[i] < 0 or topic[i] >= n_topics:
+                continue
+            j = j * n_topics + topic[i]
+        v, h, m = eng[i], ids[j], val[j]
+        c = count[j]
+        if c < k:  # room left: in at the bottom, up while stronger than its parent
+            while c > 0 and _weaker(v, i, m[(c - 1) // 2], h[(c - 1) // 2]):
+                h[c], m[c] = h[(c - 1) // 2], m[(c - 1) // 2]
+                c = (c - 1) // 2
+            h[c], m[c] = i, v
+            count[j] += 1
+        elif v > m[0]:  # (later, so stronger only if more engaged) in for the root, then down
+            c = 0
+            while 2 * c + 1 < k:
+                d = 2 * c + 1
+                if d + 1 < k and _weaker(m[d + 1], h[d + 1], m[d], h[d]):
+                    d += 1
+                if not _weaker(m[d], h[d], v, i):
+                    break
+                h[c], m[c] = h[d], m[d]
+                c = d
+            h[c], m[c] = i, v
+    for j in range(keys):
+        ids[j, : count[j]] = np.sort(ids[j, : count[j]])
+    return ids, count
+
+
+@njit(cache=True, inline="always")
+def _weaker(v, i, w, q):
+    """Whether post ``i`` with engagement ``v`` ranks below post ``q`` with ``w``."""
+    return v < w or (v == w and i > q)
+
+
 def squeeze(col: np.ndarray, kept_head: np.ndarray, head: int, n: int) -> None:
     """Move, in place, the entries ``kept_head`` (ascending indices below ``head``) and then all
     of ``col[head:n]`` to the front of ``col`` (a plain 1-D column). The head's few kept are
@@ -434,6 +484,17 @@ class PostStore:
         kept = (r >= 0) & (p >= 0)
         self.hijacked, self.hijack_replies = r[kept], p[kept]
         return Renumbering(new, last, shift)
+
+    def most_engaged(self, since: int, k: int, n_platforms: int, n_topics: int = 0
+                     ) -> dict[tuple[int, int], np.ndarray]:
+        """The ``k`` most-engaged organic originals created from hour ``since`` on, by platform
+        (topic -1) or, with ``n_topics``, by platform and topic (:func:`most_engaged`): ids
+        ascending, keyed by (platform, topic)."""
+        c = self.cols
+        ids, count = most_engaged(c["kind"], c["platform"], c["topic"], c["eng_visible"],
+                                  self.first_since(since), self.n, n_platforms, n_topics, k)
+        keys = [(p, t) for p in range(n_platforms) for t in (range(n_topics) or [-1])]
+        return {key: ids[j, : count[j]].copy() for j, key in enumerate(keys)}
 
     def engagements(self, roots: np.ndarray) -> np.ndarray:
         """Visible engagement count of roots: organic and in-network, as a platform shows it."""

@@ -45,7 +45,6 @@ from sim.ledger import (
 )
 from sim.model import InfluenceModel
 from sim.moderation import STATUS_DEMOTED, STATUS_OK, STATUS_REMOVED
-from sim.operation.tactics import most
 from sim.organic.engagement import Coefficients, action_probs
 from sim.posts import (
     KIND_OP_POST,
@@ -54,6 +53,7 @@ from sim.posts import (
     KIND_ORGANIC,
     KIND_RESHARE,
     PostStore,
+    most_engaged,
 )
 from sim.reference import engagement_probs
 from sim.runner import resolve_config
@@ -570,15 +570,26 @@ def test_operation_posts_record_first_activity_and_parents() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 5), max_size=40), st.integers(1, 45))
-def test_replies_go_under_the_most_engaged_threads(engagements, k) -> None:
-    """The threads a reply can go under are the ``hijack_pool`` most engaged (of equal ones,
-    the earlier posted): the first ``k`` of a stable sort by engagement, in posting order."""
-    x = np.array(engagements, np.int32)
-    want = np.sort(np.argsort(-x, kind="stable")[:k])
-    np.testing.assert_array_equal(most(x, k), want)
-    big = np.random.default_rng(k).geometric(0.5, 5000).astype(np.int32) - 1  # mostly 0 and 1
-    np.testing.assert_array_equal(most(big, k), np.sort(np.argsort(-big, kind="stable")[:k]))
+@given(st.integers(0, 2**32 - 1), st.integers(0, 300), st.integers(1, 45), st.booleans())
+def test_replies_go_under_the_most_engaged_threads(seed, n, k, by_topic) -> None:
+    """The threads a reply can go under are, per platform (and topic, if on topic), the
+    ``hijack_pool`` most engaged organic originals of the last day (of equal ones, the earlier
+    posted): the first ``k`` of a stable sort by engagement, in posting order."""
+    rng = np.random.default_rng(seed)
+    kind = rng.choice([KIND_ORGANIC, KIND_ORGANIC, KIND_OP_POST], n).astype(np.int8)
+    platform = rng.integers(0, 3, n).astype(np.int8)
+    topic = rng.integers(-1, 4, n).astype(np.int8)  # (-1: no topic, never a target on topic)
+    eng = (rng.geometric(rng.uniform(0.2, 0.9), n) - 1).astype(np.int32)  # many ties
+    lo = int(rng.integers(0, n + 1))
+    n_topics = 4 if by_topic else 0
+    ids, count = most_engaged(kind, platform, topic, eng, lo, n, 3, n_topics, k)
+    for p in range(3):
+        for t in range(n_topics) if by_topic else [-1]:
+            j = p * n_topics + t if by_topic else p
+            mine = lo + np.flatnonzero((kind[lo:] == KIND_ORGANIC) & (platform[lo:] == p)
+                                       & ((topic[lo:] == t) | (t < 0)))
+            want = mine[np.sort(np.argsort(-eng[mine], kind="stable")[:k])]
+            np.testing.assert_array_equal(ids[j, : count[j]], want)
 
 
 def test_each_authors_posts_are_counted(busy) -> None:
