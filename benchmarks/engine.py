@@ -34,6 +34,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 CHILD = """
 import json, sys, time
+import numba
 from sim.model import InfluenceModel
 from sim.runner import resolve_config
 
@@ -64,7 +65,8 @@ print(json.dumps({"model_seconds": t2 - t0, "build_seconds": t1 - t0, "tick_seco
                   "rss_by_day_mb": " ".join(map(str, rss_by_day)),
                   "posts_published": int(t["posts_published"]),
                   "deliveries": int(t["deliveries"]), "build_peak_rss_mb": build_peak,
-                  "follower_edges": sum(pf.graph.n_edges for pf in model.platforms)}))
+                  "follower_edges": sum(pf.graph.n_edges for pf in model.platforms),
+                  "threading_layer": numba.config.THREADING_LAYER}))
 """
 
 SERIES = [10_000, 30_000, 100_000, 300_000, 1_000_000]

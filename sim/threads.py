@@ -26,14 +26,18 @@ cores. A parallel pass over little work (:data:`MIN_PARALLEL_ROWS`) runs a seria
 instead: waking the other threads would cost more than it saves (a parallel kernel costs more
 even on one thread).
 
-numba's ``workqueue`` threading layer is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise:
-it is fork-safe (calibration forks its workers; GNU OpenMP, which numba prefers when present, is
-not) and its idle threads sleep rather than spin, which on a machine shared with other jobs made
-OpenMP cost ten times the CPU time of one thread on a small run.
+numba's ``tbb`` threading layer (Intel's oneTBB, the ``tbb`` package, a dependency on Linux
+x86-64) is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise, and its ``workqueue`` layer
+where TBB cannot be loaded. Both are fork-safe (calibration forks its workers; GNU OpenMP, which
+numba prefers when present, is not, and its spinning threads made a small run cost ten times the
+CPU time of one thread on a machine shared with other jobs). A parallel pass starts in
+microseconds on TBB, where the calling thread takes a share and the others wake briefly
+spinning; on workqueue, whose threads sleep on a condition, in 90-180 us, and an hour at 10^6
+users starts dozens (docs/performance.md, "Threads from TBB").
 
-Before its first parallel pass, a run that takes every core it may run on (with its
-counterfactual's process, if any) pins each thread of numba's pool that its passes use to a core
-of its own (:func:`pin_workers`; ``SIM_PIN_THREADS=0`` leaves them unpinned). Left to
+Under workqueue, before its first parallel pass, a run that takes every core it may run on (with
+its counterfactual's process, if any) pins each thread of numba's pool that its passes use to a
+core of its own (:func:`pin_workers`; ``SIM_PIN_THREADS=0`` leaves them unpinned). Left to
 itself, Linux often ran the two threads of a pass one after the other, not side by side, when
 the main thread had been busy just before (as it is between the passes of an hour): on two cores
 such a pass took as long as on one (docs/performance.md, "Pinning the threads").
@@ -41,6 +45,7 @@ such a pass took as long as on one (docs/performance.md, "Pinning the threads").
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -48,6 +53,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 import numba
@@ -66,8 +72,25 @@ MIN_PARALLEL_ROWS = 1 << 12  # online feed rows below which a read runs on one t
 MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread (also
 # edges drawn, and members drawn to go online)
 
+
+
+def _load_tbb() -> bool:
+    """Whether Intel's TBB (the ``tbb`` package's library) could be loaded for numba's ``tbb``
+    layer. pip puts the library where the dynamic loader does not look, so numba cannot find
+    it by itself (numba issue 6108); loaded here first, by its path, it is found by name."""
+    try:
+        lib = [f for f in metadata.files("tbb") or [] if f.name == "libtbb.so.12"]
+        if not lib:
+            return False
+        ctypes.CDLL(str(lib[0].locate()), mode=ctypes.RTLD_GLOBAL)
+        import numba.np.ufunc.tbbpool  # noqa: F401  (links to the library just loaded)
+    except (metadata.PackageNotFoundError, OSError, ImportError):
+        return False
+    return True
+
+
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER = "tbb" if _load_tbb() else "workqueue"
 
 
 def available() -> int:
@@ -108,9 +131,9 @@ def parallel_worth(work: int, writes: bool = False) -> bool:
     least :data:`MIN_PARALLEL_ROWS` online feed rows to read or reads to engage with (or, for
     ``writes``, :data:`MIN_PARALLEL_WRITES` feed writes to deliver, graph edges to draw or
     members to draw for). Only the main
-    thread runs parallel passes: the workqueue layer aborts the process if two threads launch
-    them at once (a dashboard serving several sessions), so models stepped (or built) in other
-    threads run serially."""
+    thread runs parallel passes: the workqueue layer (where TBB is not installed) aborts the
+    process if two threads launch them at once (a dashboard serving several sessions), so models
+    stepped (or built) in other threads run serially."""
     least = MIN_PARALLEL_WRITES if writes else MIN_PARALLEL_ROWS
     worth = (work >= least and numba.get_num_threads() > 1
              and threading.current_thread() is threading.main_thread())
@@ -171,8 +194,9 @@ class Alongside:
     work. Use as a context manager: leaving it stops a child still running (an error, Ctrl-C)
     and gives the caller its threads back.
 
-    numba's workqueue layer is fork-safe (:data:`numba.config.THREADING_LAYER` above), so the
-    warning Python gives on forking a process with native threads is silenced here."""
+    numba's TBB and workqueue layers are fork-safe (:data:`numba.config.THREADING_LAYER`
+    above), so the warning Python gives on forking a process with native threads is silenced
+    here."""
 
     def __init__(self, fn: Callable[[], Any]) -> None:
         global _beside

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from functools import partial
 
@@ -121,6 +123,22 @@ def _affinities(tids) -> list[set[int]]:
 
 @needs_two
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning is for Linux")
+def test_pinning_is_checked_under_the_workqueue_layer() -> None:
+    """Threads are pinned only by numba's workqueue layer, the one used where TBB is not
+    installed: the next test runs in a process of its own that uses it."""
+    if numba.config.THREADING_LAYER == "workqueue":
+        pytest.skip("the pinning test runs in this process")
+    test = f"{__file__}::test_a_parallel_pass_first_pins_its_threads_each_to_a_core_of_its_own"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+                          env={**os.environ, "NUMBA_THREADING_LAYER": "workqueue"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+@needs_two
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning is for Linux")
+@pytest.mark.skipif(numba.config.THREADING_LAYER != "workqueue",
+                    reason="pinning is the workqueue layer's (run by the test above)")
 def test_a_parallel_pass_first_pins_its_threads_each_to_a_core_of_its_own(monkeypatch) -> None:
     """In the order of the process's cores from where its share starts (a forked child's after
     its parent's), and not at all with SIM_PIN_THREADS=0; unpinned again afterwards. (Two
