@@ -13,6 +13,7 @@ import pytest
 
 import sim
 from sim.config import ConfigError, build_config, load_config, parse_override
+from sim.output import atomic_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "experiments" / "spamouflage.toml"
@@ -103,10 +104,12 @@ def test_cli_run_writes_every_output(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_killed_run_leaves_no_results(tmp_path, sig):
+    """Killed while it simulates (a year of 20,000 users takes far longer than the wait; a
+    month's run, about 4 s on a fast machine, was sometimes already writing its results)."""
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim.cli", "run", str(PRESET), "--out", str(out), "--users",
-         "20000", "--days", "30", "--no-progress"], cwd=tmp_path,
+         "20000", "--days", "365", "--no-progress"], cwd=tmp_path,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(4)
     os.kill(proc.pid, sig)
@@ -114,6 +117,16 @@ def test_killed_run_leaves_no_results(tmp_path, sig):
     assert not out.exists()
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert leftovers == []  # nothing had been written yet: results appear only when complete
+
+
+def test_the_next_write_removes_what_a_run_killed_while_writing_left(tmp_path):
+    stale = tmp_path / ".out.partial-x1"  # (SIGKILL while writing: no chance to clean up)
+    stale.mkdir()
+    (stale / "posts.parquet").write_text("half written")
+    with atomic_dir(tmp_path / "out") as d:
+        (d / "summary.json").write_text("{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["summary.json"]
 
 
 def test_python_api_accepts_path_config_and_dict():
