@@ -65,12 +65,12 @@ from .intrinsics import thread_id
 
 ENV = "SIM_THREADS"
 PIN_ENV = "SIM_PIN_THREADS"
-MIN_PARALLEL_ROWS = 1 << 12  # online feed rows below which a read runs on one thread (also
+MIN_PARALLEL_ROWS = 1 << 10  # online feed rows below which a read runs on one thread (also
 # a batch of reads whose impressions are counted and engagement probabilities computed)
-# (reading on two threads, docs/performance.md "Reading while drawing": faster at 3*10^5 users,
-# 4.6-29*10^3 rows a platform-hour, as fast at 10^5, 1.5-9.7*10^3; a cut between, not fitted)
-MIN_PARALLEL_WRITES = 1 << 16  # deliveries below which delivery runs on one thread (also
+MIN_PARALLEL_WRITES = 1 << 13  # deliveries below which delivery runs on one thread (also
 # edges drawn, and members drawn to go online)
+# (both lowered 4 and 8 times with TBB's cheap starts, docs/performance.md "Threads from TBB":
+# hours 10% faster at 10^5 users, 4% at 10^6, the same at 2*10^4; cuts tried, not fitted)
 
 
 
