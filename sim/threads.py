@@ -31,9 +31,9 @@ x86-64) is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise, and its ``wor
 where TBB cannot be loaded. Both are fork-safe (calibration forks its workers; GNU OpenMP, which
 numba prefers when present, is not, and its spinning threads made a small run cost ten times the
 CPU time of one thread on a machine shared with other jobs). A parallel pass starts in
-microseconds on TBB, where the calling thread takes a share and the others wake briefly
-spinning; on workqueue, whose threads sleep on a condition, in 90-180 us, and an hour at 10^6
-users starts dozens (docs/performance.md, "Threads from TBB").
+microseconds on TBB, where the calling thread takes a share and the others spin briefly before
+they sleep; on workqueue, whose threads sleep on a condition, in 90-180 us, and an hour at 10^6
+users starts about twenty (docs/performance.md, "Threads from TBB").
 
 Under workqueue, before its first parallel pass, a run that takes every core it may run on (with
 its counterfactual's process, if any) pins each thread of numba's pool that its passes use to a
@@ -71,7 +71,6 @@ MIN_PARALLEL_WRITES = 1 << 13  # deliveries below which delivery runs on one thr
 # edges drawn, and members drawn to go online)
 # (both lowered 4 and 8 times with TBB's cheap starts, docs/performance.md "Threads from TBB":
 # hours 10% faster at 10^5 users, 4% at 10^6, the same at 2*10^4; cuts tried, not fitted)
-
 
 
 def _load_tbb() -> bool:

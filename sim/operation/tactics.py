@@ -206,9 +206,10 @@ class Operation:
         if (p, topic) not in self._pool:
             if self._recent is None:  # every pool in one pass, once a batch (no post is
                 # added in between)
+                oc = self.cfg.operation
                 self._recent = self.posts.most_engaged(
-                    now - 24, self.cfg.operation.hijack_pool, len(self.platforms),
-                    len(self.pop.community_names) if topic >= 0 else 0)
+                    now - 24, oc.hijack_pool, len(self.platforms),
+                    len(self.pop.community_names) if oc.hijack_on_topic else 0)
             self._pool[p, topic] = self._recent[p, topic]
         return self._pool[p, topic]
 

@@ -286,8 +286,8 @@ def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, fol
 @njit(cache=True)
 def count_impressions(roots, op, users, imp_organic, exposure):
     """Count each read on its root and, for operation content, on its reader: one thread, after
-    the reads' other work on every thread (a tenth of it: the roots are mostly in the cache by
-    then; atomic adds on every thread cost more than the whole pass on one)."""
+    the reads' other work on every thread (about a tenth of it: the roots are mostly in the
+    cache by then; atomic adds on every thread cost more than the whole pass on one)."""
     for i in range(roots.size):
         imp_organic[roots[i]] += 1
         if op[i]:
