@@ -496,6 +496,3 @@ class PostStore:
         keys = [(p, t) for p in range(n_platforms) for t in (range(n_topics) or [-1])]
         return {key: ids[j, : count[j]].copy() for j, key in enumerate(keys)}
 
-    def engagements(self, roots: np.ndarray) -> np.ndarray:
-        """Visible engagement count of roots: organic and in-network, as a platform shows it."""
-        return self.cols["eng_visible"][roots]

@@ -264,8 +264,9 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     organic graph's sorted ids ``indptr[a]:indptr[a + 1]`` of ``followers``, or for a troll
     account the sorted keys ``account * n_users + follower``)."""
     out = impression_arrays(users.size, posts)
-    impression_rows(0, users.size, users, items, n_from_feed, posts, exposure, indptr,
-                    followers, op_keys, n_users, out, True)
+    impression_rows(0, users.size, users, items, n_from_feed, posts, indptr, followers, op_keys,
+                    n_users, out)
+    count_impressions(out[0], out[1], users, posts.imp_organic, exposure)
     return out
 
 
@@ -278,7 +279,7 @@ def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, fol
     out = impression_arrays(n, posts)
     for p in prange(parts):
         impression_rows(n * p // parts, n * (p + 1) // parts, users, items, n_from_feed,
-                        posts, exposure, indptr, followers, op_keys, n_users, out, False)
+                        posts, indptr, followers, op_keys, n_users, out)
     count_impressions(out[0], out[1], users, posts.imp_organic, exposure)
     return out
 
@@ -286,8 +287,9 @@ def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, fol
 @njit(cache=True)
 def count_impressions(roots, op, users, imp_organic, exposure):
     """Count each read on its root and, for operation content, on its reader: one thread, after
-    the reads' other work on every thread (about a tenth of it: the roots are mostly in the
-    cache by then; atomic adds on every thread cost more than the whole pass on one)."""
+    the reads' other work (on every thread in :func:`impressions_parallel`; about a tenth of
+    it: the roots are mostly in the cache by then; atomic adds on every thread cost more than
+    the whole pass on one)."""
     for i in range(roots.size):
         imp_organic[roots[i]] += 1
         if op[i]:
@@ -302,30 +304,24 @@ def impression_arrays(n, posts):
 
 
 @njit(cache=True)
-def impression_rows(i0, i1, users, items, n_from_feed, posts, exposure, indptr, followers,
-                    op_keys, n_users, out, count):
-    """Reads ``i0:i1`` of :func:`impressions` into ``out``, counting them too if ``count``."""
+def impression_rows(i0, i1, users, items, n_from_feed, posts, indptr, followers, op_keys,
+                    n_users, out):
+    """Reads ``i0:i1`` of :func:`impressions` into ``out`` (counted afterwards,
+    :func:`count_impressions`)."""
     roots, op, authors, followed = out
     # columns out of the bundle once (a field read per item costs far more)
     p_author = posts.author
-    p_imp_organic = posts.imp_organic
     p_is_op = posts.is_op
     p_root = posts.root
     for i in range(i0, i1):
         q = root_ahead(p_root, items, i)
         if q >= 0:
-            if count:
-                prefetch(p_imp_organic, q)
             prefetch(p_is_op, q)
             prefetch(p_author, q)
         r = p_root[items[i]]
         u = users[i]
         roots[i] = r
         op[i] = p_is_op[r]
-        if count:
-            p_imp_organic[r] += 1
-            if op[i]:
-                exposure[u] += 1
         a = p_author[r]
         authors[i] = a
         if i < n_from_feed and items[i] == r:
