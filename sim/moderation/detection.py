@@ -11,13 +11,14 @@ groups of linked suspicious accounts that one action takes down together.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .. import portable
 from ..config import ModerationConfig
 from ..network import sorted_unique
 
@@ -156,57 +157,103 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
       (engaging in step with others; fans of a popular account do it too).
 
     Shares use a pseudo-count of one post (or engagement) so one coincidence is not a pattern.
-    ``index`` (kept by the caller between scans) only saves time.
+    ``index`` (kept by the caller between scans) only saves time. The counting is one compiled
+    pass (:func:`_signals`): as numpy passes, it took about a tenth of an hour at 10^6 users,
+    mostly in array set-up around small arrays.
     """
     index = AccountIndex() if index is None else index
     accounts = index.build(obs.born.size, obs.post_author, obs.eng_dst, obs.report_dst)
-    a_n = accounts.size
     ai = index[obs.post_author]
-    n_posts = np.bincount(ai, minlength=a_n)
     orig = obs.post_original
-    n_orig = np.bincount(ai[orig], minlength=a_n).astype(np.float64)
-    sig = np.zeros((a_n, len(SIGNALS)), order="F")  # (a signal's column in one block)
-
-    age_days = np.maximum(obs.now - obs.born[accounts], 0) / 24.0
-    sig[:, 0] = portable.exp(-age_days / cfg.age_scale_days)
-    per_day = n_posts * 24.0 / cfg.window_hours
-    sig[:, 1] = 1.0 - portable.exp(-per_day / cfg.rate_scale_per_day)
-
     fp = orig & (obs.post_fingerprint != UNIQUE)
     f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
-    in_bin = _in_window(f_key, obs.post_created[fp], cfg)
-    sync = _distinct_per_key(in_bin, f_acc) >= cfg.copost_min_accounts
-    dup = _distinct_per_key(f_key, f_acc) >= cfg.duplicate_min_accounts
-    sig[:, 2] = np.bincount(f_acc[sync], minlength=a_n) / (n_orig + 1.0)
-    sig[:, 3] = np.bincount(f_acc[dup], minlength=a_n) / (n_orig + 1.0)
-
+    sync = _distinct_per_key(_in_window(f_key, obs.post_created[fp], cfg), f_acc)
+    dup = _distinct_per_key(f_key, f_acc)
     src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
+    reciprocal = np.zeros(src.size, bool)
     if src.size:
         span = int(max(src.max(), dst.max())) + 1
         edges = sorted_unique(src * span + dst)
         back = dst * span + src
-        pos = np.minimum(np.searchsorted(edges, back), edges.size - 1)
-        reciprocal = edges[pos] == back
-        di = index[dst]
-        received = np.bincount(di, minlength=a_n)
-        sig[:, 4] = np.bincount(di[reciprocal], minlength=a_n) / (received + 1.0)
-
-    main = obs.main_language[obs.claimed_community[obs.post_author[orig]]]
-    off = np.where(obs.post_language[orig] != main, 1.0, 1.0 - obs.post_quality[orig])
-    sig[:, 5] = np.bincount(ai[orig], weights=off, minlength=a_n) / np.maximum(n_orig, 1.0)
-    reports = np.bincount(index[obs.report_dst], minlength=a_n)
-    sig[:, 6] = 1.0 - portable.exp(-reports / cfg.report_scale)
-
-    if src.size and cfg.weight_coengagement > 0:  # (skipped when it cannot count)
-        window = _in_window(dst, obs.eng_tick, cfg)
-        together = _distinct_per_key(window, src) >= cfg.copost_min_accounts
-        si, mine = index.find(src)  # engagers that are scored (seen posting or engaged with)
-        given = np.bincount(si[mine], minlength=a_n)
-        sig[:, 7] = np.bincount(si[mine & together], minlength=a_n) / (given + 1.0)
-
+        reciprocal = edges[np.minimum(np.searchsorted(edges, back), edges.size - 1)] == back
+    si, mine = index.find(src)  # engagers that are scored (seen posting or engaged with)
+    coengagement = bool(src.size) and cfg.weight_coengagement > 0  # (skipped if it cannot count)
+    in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src) if coengagement \
+        else np.zeros(0, np.int64)
     w = _weights(cfg)
-    score = portable.weighted_sum(sig, w / w.sum())
+    n_posts, sig, score = _signals(
+        obs.now, obs.born[accounts].astype(np.int64), ai, orig, obs.post_language,
+        obs.post_quality, obs.main_language[obs.claimed_community[obs.post_author[orig]]],
+        f_acc, sync >= cfg.copost_min_accounts, dup >= cfg.duplicate_min_accounts,
+        index[dst], reciprocal, si, mine, in_step >= cfg.copost_min_accounts,
+        index[obs.report_dst], coengagement, float(cfg.window_hours),
+        float(cfg.age_scale_days), float(cfg.rate_scale_per_day), float(cfg.report_scale),
+        w / w.sum())
     return Scores(accounts, n_posts, sig, score, n_posts >= cfg.min_posts)
+
+
+@njit(cache=True, nogil=True)
+def _signals(now, born, ai, orig, language, quality, main, f_acc, sync, dup, di, reciprocal,
+             si, mine, in_step, ri, coengagement, window_hours, age_scale, rate_scale,
+             report_scale, weights):
+    """:func:`score_accounts`' counts, signals and scores, for accounts ``0 .. born.size - 1``
+    (positions in the scan's list), in one pass over posts, one over engagements and one over
+    accounts. ``ai``, ``f_acc``, ``di``, ``si`` (where ``mine``) and ``ri`` are the positions of
+    the posts' authors, of the authors of posts with a fingerprint, of the engaged-with, of the
+    engagers and of the reported; ``main`` is the main language of each original post's
+    author's claimed community; ``sync``, ``dup``, ``reciprocal`` and ``in_step`` say which
+    fingerprinted posts and engagements count. The floating-point operations are the formulas'
+    own, sums in row order: the numbers of the numpy passes this replaced, which spent most of
+    their time making temporary arrays."""
+    a_n = born.size
+    n_posts = np.zeros(a_n, np.int64)
+    n_orig = np.zeros(a_n)
+    off = np.zeros(a_n)  # the language signal summed over original posts
+    j = 0
+    for i in range(ai.size):
+        n_posts[ai[i]] += 1
+        if orig[i]:
+            n_orig[ai[i]] += 1.0
+            off[ai[i]] += 1.0 if language[i] != main[j] else np.float32(1.0) - quality[i]
+            j += 1
+    n_sync, n_dup = np.zeros(a_n, np.int64), np.zeros(a_n, np.int64)
+    for k in range(f_acc.size):
+        n_sync[f_acc[k]] += sync[k]
+        n_dup[f_acc[k]] += dup[k]
+    received, back = np.zeros(a_n, np.int64), np.zeros(a_n, np.int64)
+    given, together = np.zeros(a_n, np.int64), np.zeros(a_n, np.int64)
+    for e in range(di.size):
+        received[di[e]] += 1
+        back[di[e]] += reciprocal[e]
+        if coengagement and mine[e]:
+            given[si[e]] += 1
+            together[si[e]] += in_step[e]
+    reports = np.zeros(a_n, np.int64)
+    for r in ri:
+        reports[r] += 1
+    sig = np.zeros((8, a_n))  # (returned transposed: a signal's column in one block)
+    score = np.zeros(a_n)
+    # two of the exponentials depend on a count: each count's is worked out once (the C
+    # library's exp took most of the pass's time)
+    by_posts = np.full(n_posts.max() + 1 if a_n else 0, np.nan)
+    by_reports = np.full(reports.max() + 1 if a_n else 0, np.nan)
+    for a in range(a_n):
+        if np.isnan(by_posts[n_posts[a]]):
+            by_posts[n_posts[a]] = 1.0 - math.exp(-(n_posts[a] * 24.0 / window_hours) / rate_scale)
+        if np.isnan(by_reports[reports[a]]):
+            by_reports[reports[a]] = 1.0 - math.exp(-reports[a] / report_scale)
+        sig[0, a] = math.exp(-(max(now - born[a], 0) / 24.0) / age_scale)
+        sig[1, a] = by_posts[n_posts[a]]
+        sig[2, a] = n_sync[a] / (n_orig[a] + 1.0)
+        sig[3, a] = n_dup[a] / (n_orig[a] + 1.0)
+        sig[4, a] = back[a] / (received[a] + 1.0)
+        sig[5, a] = off[a] / max(n_orig[a], 1.0)
+        sig[6, a] = by_reports[reports[a]]
+        if coengagement:
+            sig[7, a] = together[a] / (given[a] + 1.0)
+        for k in range(8):
+            score[a] += sig[k, a] * weights[k]
+    return n_posts, sig.T, score
 
 
 def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
