@@ -157,9 +157,9 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
       (engaging in step with others; fans of a popular account do it too).
 
     Shares use a pseudo-count of one post (or engagement) so one coincidence is not a pattern.
-    ``index`` (kept by the caller between scans) only saves time. The counting is one compiled
-    pass (:func:`_signals`): as numpy passes, it took about a tenth of an hour at 10^6 users,
-    mostly in array set-up around small arrays.
+    ``index`` (kept by the caller between scans) only saves time. What needs sorting is done
+    by numpy (its sorts are several times numba's); the counting and the formulas are one
+    compiled pass (:func:`_signals`).
     """
     index = AccountIndex() if index is None else index
     accounts = index.build(obs.born.size, obs.post_author, obs.eng_dst, obs.report_dst)
