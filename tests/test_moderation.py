@@ -23,6 +23,8 @@ import pytest
 from conftest import world_scope
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from test_mechanisms import assert_greater
 
 import sim
@@ -37,7 +39,7 @@ from sim.moderation import (
     moderation_metrics,
     score_accounts,
 )
-from sim.moderation.detection import AccountIndex, PerAccount
+from sim.moderation.detection import AccountIndex, PerAccount, _components
 from sim.runner import resolve_config
 
 GOLDEN = Path(__file__).parent / "data" / "core_engine_golden.json"
@@ -254,6 +256,20 @@ def test_a_kept_index_and_split_profiles_change_no_score(a: Observation, b: Obse
         for x, y in ((kept.accounts, fresh.accounts), (kept.signals, fresh.signals),
                      (kept.score, fresh.score), (kept.eligible, fresh.eligible)):
             np.testing.assert_array_equal(x, y)
+
+
+@settings(max_examples=100, deadline=None)
+@given(size=st.integers(1, 40), edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)),
+                                               max_size=60))
+def test_linked_groups_are_scipys_components(size: int, edges: list[tuple[int, int]]) -> None:
+    """The union-find behind network takedowns labels every node as scipy's
+    ``connected_components`` does (components numbered by their smallest node), so groups and
+    the order of actions are the same."""
+    r = np.array([a % size for a, _ in edges], np.int64)
+    c = np.array([b % size for _, b in edges], np.int64)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(size, size))
+    np.testing.assert_array_equal(_components(size, r, c),
+                                  connected_components(graph, directed=False)[1])
 
 
 # ---- scoring moderation against ground truth --------------------------------------------------

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..config import ModerationConfig
 from ..network import sorted_unique
@@ -256,6 +254,38 @@ def _signals(now, born, ai, orig, language, quality, main, f_acc, sync, dup, di,
     return n_posts, sig.T, score
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _root(parent: np.ndarray, x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # (path halving)
+        x = parent[x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _components(size: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The connected components of the undirected graph on nodes ``0 .. size - 1`` with edges
+    ``rows[e]``-``cols[e]``, as a label per node: components numbered in the order of their
+    smallest node, as scipy's ``connected_components`` numbers them (a component's node list
+    is in order whatever the labels; the order of the groups is the order of actions). By
+    union-find, each component's root its smallest node: scipy's sparse matrix and its
+    conversions cost more than the search."""
+    parent = np.arange(size)
+    for e in range(rows.size):
+        a, b = _root(parent, rows[e]), _root(parent, cols[e])
+        parent[max(a, b)] = min(a, b)
+    label = np.empty(size, np.int64)
+    n = 0
+    for i in range(size):
+        r = _root(parent, i)
+        if r == i:
+            label[i] = n
+            n += 1
+        else:
+            label[i] = label[r]
+    return label
+
+
 def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
                   flagged: np.ndarray, index: AccountIndex | None = None) -> list[np.ndarray]:
     """Network mode: groups of suspicious accounts (eligible, score >= network_threshold)
@@ -287,10 +317,7 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
         cols.append(a_n + kid)
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    size = int(max(a_n, c.max(initial=a_n - 1) + 1))
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(size, size))
-    _, label = connected_components(graph, directed=False)
-    label = label[:a_n]
+    label = _components(int(max(a_n, c.max(initial=a_n - 1) + 1)), r, c)[:a_n]
     seeds = np.unique(label[flagged])
     members = cand & np.isin(label, seeds)
     order = np.argsort(label[members], kind="stable")
