@@ -342,9 +342,8 @@ class Moderation:
         """What platform ``mod.p`` can see over its window: no hidden labels are read."""
         m = self.model
         first = m.posts.first_since(m.tick + 1 - mod.cfg.window_hours)
-        ids = np.arange(first, m.posts.n)
         c = m.posts.cols
-        ids = ids[c["platform"][ids] == mod.p]
+        ids = first + np.flatnonzero(c["platform"][first: m.posts.n] == mod.p)
         kind = c["kind"][ids]
         acc = m.operation.accounts
         empty = np.zeros(0, np.int64)
