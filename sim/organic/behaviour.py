@@ -103,8 +103,9 @@ class OrganicUsers:
         if rows.size == 0:
             return
         reads = -1 if self.cfg.population.attention_limited else pf.feeds.k  # (-1: attention)
-        users, n_read, gap = kernels.sessions(rows, pf.members, pf.last_session,
-                                              self.pop.attention, now, reads)
+        args = (rows, pf.members, pf.last_session, self.pop.attention, now, reads)
+        users, n_read, gap = kernels.sessions_parallel(*args, get_threads()) \
+            if parallel_worth(rows.size) else kernels.sessions(*args)
         ri, items = self.read(pf, rows, n_read, gap)
         readers = users[ri]
         reply_readers, replies = self.reply_views(pf, readers, items)

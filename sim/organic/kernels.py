@@ -137,16 +137,38 @@ def sessions(rows, members, last_session, attention, now, reads):
     unlimited) and the hours since its last session (at most a day, the window over which
     outside items can still compete), noted in ``last_session``. One pass, where numpy took
     six over the rows."""
-    users = np.empty(rows.size, members.dtype)
-    n_read = np.empty(rows.size, np.int32)
-    gap = np.empty(rows.size, np.float64)
-    for i in range(rows.size):
+    users, n_read, gap = session_arrays(rows, members)
+    session_rows(rows, members, last_session, attention, now, reads, users, n_read, gap, 0,
+                 rows.size)
+    return users, n_read, gap
+
+
+@njit(cache=True, parallel=True)
+def sessions_parallel(rows, members, last_session, attention, now, reads, parts):
+    """:func:`sessions`, the rows in ``parts`` blocks on every thread (no draws: the same
+    results)."""
+    users, n_read, gap = session_arrays(rows, members)
+    for p in prange(parts):
+        session_rows(rows, members, last_session, attention, now, reads, users, n_read, gap,
+                     rows.size * p // parts, rows.size * (p + 1) // parts)
+    return users, n_read, gap
+
+
+@njit(cache=True, inline="always")
+def session_arrays(rows, members):
+    return (np.empty(rows.size, members.dtype), np.empty(rows.size, np.int32),
+            np.empty(rows.size, np.float64))
+
+
+@njit(cache=True, inline="always")
+def session_rows(rows, members, last_session, attention, now, reads, users, n_read, gap, i0,
+                 i1):
+    for i in range(i0, i1):
         r = rows[i]
         users[i] = members[r]
         n_read[i] = attention[users[i]] if reads < 0 else reads
         gap[i] = min(now - last_session[r], 24)
         last_session[r] = now
-    return users, n_read, gap
 
 
 @njit(cache=True, inline="always")
