@@ -318,7 +318,7 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     label = _components(int(max(a_n, c.max(initial=a_n - 1) + 1)), r, c)[:a_n]
-    seeds = np.unique(label[flagged])
+    seeds = sorted_unique(label[flagged])
     members = cand & np.isin(label, seeds)
     order = np.argsort(label[members], kind="stable")
     idx = np.flatnonzero(members)[order]

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import portable
 from ..config import ModerationConfig
+from ..network import sorted_unique
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each
 from ..threads import get_threads
@@ -110,7 +111,8 @@ class Moderator(mesa.Agent):
             action = STATUS_DEMOTED if self.cfg.action == "demote" else STATUS_REMOVED
             self.pending.append((now + round(float(d)), ids, action))
             self.n_actions += 1
-        self.flagged = np.union1d(self.flagged, accounts[np.concatenate(groups)])
+        self.flagged = sorted_unique(np.concatenate((self.flagged,
+                                                     accounts[np.concatenate(groups)])))
 
     def enforce(self, accounts: np.ndarray, action: int) -> None:
         if action == STATUS_DEMOTED:
@@ -381,7 +383,7 @@ class Moderation:
                                m.posts.n)
             mask = np.zeros(n, bool)
             mask[org] = True
-            for ids in (recent, np.unique(c["root"][recent])):
+            for ids in (recent, sorted_unique(c["root"][recent])):
                 a = c["author"][ids]
                 hit.append(ids[(a < n) & mask[np.minimum(a, n - 1)]])
         hit = np.concatenate(hit)
@@ -389,7 +391,7 @@ class Moderation:
         self.status[hit] = np.maximum(self.status[hit], status)
 
     def demote(self, mod: Moderator, accounts: np.ndarray) -> None:
-        mod.demoted = np.union1d(mod.demoted, accounts)
+        mod.demoted = sorted_unique(np.concatenate((mod.demoted, accounts)))
         self._mark_recent(mod.p, accounts, STATUS_DEMOTED)
 
     def remove(self, mod: Moderator, accounts: np.ndarray) -> None:

@@ -19,6 +19,7 @@ from .. import portable
 from ..config import Config
 from ..feeds import Outbox
 from ..ledger import Ledger
+from ..network import sorted_unique
 from ..organic.engagement import Coefficients, match_factor
 from ..population import Population, category_of, category_range
 from ..posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, PostStore
@@ -232,7 +233,7 @@ class Operation:
         topic = acc.community[authors].astype(np.int64) if oc.hijack_on_topic \
             else np.full(n, -1, np.int64)
         key = platform.astype(np.int64) * 1000 + topic + 1
-        for k in np.unique(key[is_reply]):
+        for k in sorted_unique(key[is_reply]):
             sel = np.flatnonzero(is_reply & (key == k))
             pool = self.reply_targets(int(k // 1000), int(k % 1000) - 1, now)
             if pool.size:

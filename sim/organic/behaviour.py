@@ -20,6 +20,7 @@ from .. import streams
 from ..config import Config
 from ..feeds import Outbox, read
 from ..ledger import Ledger
+from ..network import sorted_unique
 from ..population import Population, beta_params
 from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, Renumbering, renumber, resized
 from ..threads import get_threads, parallel_worth
@@ -53,7 +54,7 @@ class ReshareMemory:
 
     def remember(self, users: np.ndarray, roots: np.ndarray) -> None:
         """Each ``users[i]`` remembers ``roots[i]`` over its oldest entry, pairs in order."""
-        new = np.unique(users[self.row_of[users] < 0])
+        new = sorted_unique(users[self.row_of[users] < 0])
         if new.size:
             need = self.n + new.size
             if need > self.ptr.size:
