@@ -201,8 +201,8 @@ def _signals(now, born, ai, orig, language, quality, main, f_acc, sync, dup, di,
     engagers and of the reported; ``main`` is the main language of each original post's
     author's claimed community; ``sync``, ``dup``, ``reciprocal`` and ``in_step`` say which
     fingerprinted posts and engagements count. The floating-point operations are the formulas'
-    own, sums in row order: the numbers of the numpy passes this replaced, which spent most of
-    their time making temporary arrays."""
+    own, sums in row order: the numbers of the numpy passes this replaced (which made a
+    temporary array at every step)."""
     a_n = born.size
     n_posts = np.zeros(a_n, np.int64)
     n_orig = np.zeros(a_n)
@@ -232,7 +232,7 @@ def _signals(now, born, ai, orig, language, quality, main, f_acc, sync, dup, di,
     sig = np.zeros((8, a_n))  # (returned transposed: a signal's column in one block)
     score = np.zeros(a_n)
     # two of the exponentials depend on a count: each count's is worked out once (the C
-    # library's exp took most of the pass's time)
+    # library's exp, three an account, was about half of the pass's time)
     by_posts = np.full(n_posts.max() + 1 if a_n else 0, np.nan)
     by_reports = np.full(reports.max() + 1 if a_n else 0, np.nan)
     for a in range(a_n):
@@ -256,8 +256,9 @@ def _signals(now, born, ai, orig, language, quality, main, f_acc, sync, dup, di,
 
 @njit(cache=True, nogil=True, inline="always")
 def _root(parent: np.ndarray, x: int) -> int:
+    """The root of ``x``'s tree in the union-find ``parent``, halving the path on the way."""
     while parent[x] != x:
-        parent[x] = parent[parent[x]]  # (path halving)
+        parent[x] = parent[parent[x]]
         x = parent[x]
     return x
 
