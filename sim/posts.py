@@ -495,4 +495,3 @@ class PostStore:
                                   self.first_since(since), self.n, n_platforms, n_topics, k)
         keys = [(p, t) for p in range(n_platforms) for t in (range(n_topics) or [-1])]
         return {key: ids[j, : count[j]].copy() for j, key in enumerate(keys)}
-

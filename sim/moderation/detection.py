@@ -174,13 +174,15 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
         edges = sorted_unique(src * span + dst)
         back = dst * span + src
         reciprocal = edges[np.minimum(np.searchsorted(edges, back), edges.size - 1)] == back
-    si, mine = index.find(src)  # engagers that are scored (seen posting or engaged with)
     coengagement = bool(src.size) and cfg.weight_coengagement > 0  # (skipped if it cannot count)
-    in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src) if coengagement \
-        else np.zeros(0, np.int64)
+    if coengagement:
+        si, mine = index.find(src)  # engagers that are scored (seen posting or engaged with)
+        in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src)
+    else:
+        si, mine, in_step = np.zeros(0, np.int32), np.zeros(0, bool), np.zeros(0, np.int64)
     w = _weights(cfg)
     n_posts, sig, score = _signals(
-        obs.now, obs.born[accounts].astype(np.int64), ai, orig, obs.post_language,
+        obs.now, np.asarray(obs.born[accounts], np.int64), ai, orig, obs.post_language,
         obs.post_quality, obs.main_language[obs.claimed_community[obs.post_author[orig]]],
         f_acc, sync >= cfg.copost_min_accounts, dup >= cfg.duplicate_min_accounts,
         index[dst], reciprocal, si, mine, in_step >= cfg.copost_min_accounts,

@@ -156,6 +156,7 @@ def sessions_parallel(rows, members, last_session, attention, now, reads, parts)
 
 @njit(cache=True, inline="always")
 def session_arrays(rows, members):
+    """:func:`sessions`' three per-row arrays."""
     return (np.empty(rows.size, members.dtype), np.empty(rows.size, np.int32),
             np.empty(rows.size, np.float64))
 
