@@ -34,6 +34,7 @@ class Platform:
         self.session_rate = session_rate.astype(np.float32)  # expected sessions per hour (row)
         self.utc_hour = (utc_offset[members] % 24).astype(np.int8)  # offset as 0..23
         self.last_session = np.full(members.size, -24, np.int32)  # tick of each row's last visit
+        self.removed = np.zeros(members.size, bool)  # rows removed by moderation: they stay away
         self.op_keys = np.zeros(0, np.int64)  # sorted account * n + follower
 
     # --- follower lookups -------------------------------------------------------------------

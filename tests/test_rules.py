@@ -771,7 +771,7 @@ def test_removed_users_never_read_there_again(strict) -> None:
     no read (no unread flag of their feed is cleared), while everyone else reads on."""
     m = strict
     mod = m.moderation
-    banned = {p: np.flatnonzero(md.banned_rows) for p, md in mod.by_platform.items()}
+    banned = {p: np.flatnonzero(m.platforms[p].removed) for p in mod.by_platform}
     assert sum(b.size for b in banned.values()) > 0
     before = {p: (m.platforms[p].feeds.unread.copy(), m.platforms[p].last_session.copy())
               for p in banned}
@@ -860,7 +860,7 @@ def test_removal_table_records_each_removal_as_it_happened(strict) -> None:
         u = row.account
         assert row.followers_lost == pf.graph.indptr[u + 1] - pf.graph.indptr[u]
         assert row.first_active_tick == -1 and np.isnan(row.removal_delay_hours)
-        assert m.moderation.by_platform[pf.index].banned_rows[pf.row_of[u]]
+        assert pf.removed[pf.row_of[u]]
         mine = (p["author"] == u) & (p["created"] <= row.removed_tick)
         there = mine & (p["platform"] == pf.index)
         assert (status[np.flatnonzero(there)] == STATUS_REMOVED).all()

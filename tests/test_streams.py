@@ -66,24 +66,25 @@ def test_doubles_and_exponentials_are_numpys(seed, n, half_kept) -> None:
 @settings(max_examples=80, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 400), st.booleans(), st.integers(1, 7))
 def test_online_draws_as_numpy_would_on_any_number_of_blocks(seed, n, half_kept, parts) -> None:
-    """Who goes online: ``U < rate * weight[hour]``, one single-precision uniform per member in
-    order from the model's generator, with or without half an output kept from an earlier draw,
-    drawn in one block or in several (one per thread); the generator is left where numpy's,
-    drawing them one by one, would be."""
+    """Who goes online: ``U < rate * weight[hour]`` unless away (removed), one single-precision
+    uniform per member in order (away or not) from the model's generator, with or without half
+    an output kept from an earlier draw, drawn in one block or in several (one per thread); the
+    generator is left where numpy's, drawing them one by one, would be."""
     rng = np.random.default_rng(seed)
     rate = rng.random(n).astype(np.float32)
     hour = rng.integers(0, 24, n).astype(np.int8)
     weight = (2 * rng.random(24)).astype(np.float32)
+    away = rng.random(n) < 0.2
     a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
     if half_kept:  # an odd number of single-precision draws before
         a.random(3, dtype=np.float32)
         b.random(3, dtype=np.float32)
-    want = np.flatnonzero(b.random(n, dtype=np.float32) < rate * weight[hour])
+    want = np.flatnonzero((b.random(n, dtype=np.float32) < rate * weight[hour]) & ~away)
     for online in (kernels.online, lambda *x: kernels.online_parallel(*x, parts)):
         c = np.random.default_rng(seed + 1)
         c.bit_generator.state = a.bit_generator.state
         stream = streams.take(c)
-        assert np.array_equal(online(stream, rate, hour, weight), want)
+        assert np.array_equal(online(stream, rate, hour, weight, away), want)
         streams.put(c, stream)
         assert c.bit_generator.state == b.bit_generator.state  # (the half kept too)
 

@@ -51,7 +51,6 @@ class Moderator(mesa.Agent):
         self.owner = owner
         self.p = platform
         self.cfg = cfg
-        self.banned_rows = np.zeros(model.platforms[platform].members.size, bool)
         self.flag_tick: dict[int, int] = {}  # account id -> tick flagged
         self.flagged = np.zeros(0, np.int64)  # sorted ids of flagged accounts
         self.demoted = np.zeros(0, np.int64)  # sorted ids of demoted accounts
@@ -403,12 +402,12 @@ class Moderation:
         op = accounts[accounts >= n] - n
         op = op[acc.alive[op]]
         org = accounts[accounts < n]
-        org = org[~mod.banned_rows[pf.row_of[org]]]
+        org = org[~pf.removed[pf.row_of[org]]]
         lost_op = pf.op_follower_counts(acc.n)[op] if op.size else np.zeros(0, np.int64)
         lost_org = pf.graph.indptr[org + 1] - pf.graph.indptr[org]
         acc.retire(op, m.tick, len(m.platforms))
         pf.drop_op_followers(op, acc.n)
-        mod.banned_rows[pf.row_of[org]] = True
+        pf.removed[pf.row_of[org]] = True
         self._mark_recent(mod.p, np.concatenate((op + n, org)), STATUS_REMOVED)
         for ids, lost, is_op in ((op + n, lost_op, True), (org, lost_org, False)):
             first = np.where(acc.first_post[ids - n] >= 0, acc.first_post[ids - n],
@@ -435,11 +434,6 @@ class Moderation:
         penalty = hours if pcfg.ranking == "chronological" else \
             hours * math.log(2.0) / pcfg.recency_halflife_hours
         return float(penalty)
-
-    def present(self, p: int, rows: np.ndarray) -> np.ndarray:
-        """The rows among ``rows`` whose account on platform ``p`` has not been removed."""
-        mod = self.by_platform.get(p)
-        return rows if mod is None else rows[~mod.banned_rows[rows]]
 
     # ---- ledger --------------------------------------------------------------------------
     COLUMNS = {"platform": str, "account": np.int64, "operation": bool,

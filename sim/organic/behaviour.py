@@ -99,8 +99,6 @@ class OrganicUsers:
         """Online members of ``pf`` read their feeds, engage, reshare and post."""
         self.now = now
         rows = self.online(pf)
-        if self.moderation is not None:  # members removed from this platform stay away
-            rows = self.moderation.present(pf.index, rows)
         if rows.size == 0:
             return
         reads = -1 if self.cfg.population.attention_limited else pf.feeds.k  # (-1: attention)
@@ -191,12 +189,13 @@ class OrganicUsers:
     # ==== decisions (vectorised; sim.reference restates each one agent at a time) ===============
     def online(self, pf: Platform) -> np.ndarray:
         """Members who open this platform this hour: one Bernoulli each, with probability
-        sessions-per-hour x the diurnal weight of their local hour."""
+        sessions-per-hour x the diurnal weight of their local hour; members the platform
+        removed stay away (their draws are taken all the same)."""
         if self.cfg.population.always_active:
-            return np.arange(pf.members.size)
+            return np.flatnonzero(~pf.removed)
         # weight of local hour (now + utc) % 24 by UTC offset: a 24-entry table
         weight = np.roll(self.diurnal, -(self.now % 24))
-        args = (pf.session_rate, pf.utc_hour, weight)
+        args = (pf.session_rate, pf.utc_hour, weight, pf.removed)
         if parallel_worth(pf.members.size, writes=True):
             return streams.draw(self.rng, kernels.online_parallel, *args, get_threads())
         return streams.draw(self.rng, kernels.online, *args)

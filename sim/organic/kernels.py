@@ -48,7 +48,7 @@ class FormulaTerms(NamedTuple):
 
 
 @njit(cache=True, inline="always")
-def online_part(stream, rate, utc_hour, weight, out, part, parts):
+def online_part(stream, rate, utc_hour, weight, away, out, part, parts):
     """Part ``part`` of ``parts`` of :func:`online`: its members' draws come from its block of
     the stream's outputs (``stream`` left as it was), their hits written in order from the
     block's first member on; returns the number of hits."""
@@ -58,7 +58,7 @@ def online_part(stream, rate, utc_hour, weight, out, part, parts):
     hits = first = kept + 2 * k0  # (a block's members: two a 64-bit output)
     if part == 0 and kept:  # the half kept from the last output drawn
         first = hits = 0
-        if kept_float32(stream) < rate[0] * weight[utc_hour[0]]:
+        if kept_float32(stream) < rate[0] * weight[utc_hour[0]] and not away[0]:
             out[hits] = 0
             hits += 1
     # The loop runs 15% faster with the block's state in locals (in an array it is stored and
@@ -67,40 +67,40 @@ def online_part(stream, rate, utc_hour, weight, out, part, parts):
     # index on every load).
     block = advance(stream, k0)
     hi, lo, inc_hi, inc_lo = block[0], block[1], block[2], block[3]
-    r, h = rate[kept:], utc_hour[kept:]
+    r, h, a = rate[kept:], utc_hour[kept:], away[kept:]
     for j in range(k0, k1):
         hi, lo = step(hi, lo, inc_hi, inc_lo)
         x = output(hi, lo)
         i = 2 * j
-        if low_float32(x) < r[i] * weight[h[i]]:
+        if low_float32(x) < r[i] * weight[h[i]] and not a[i]:
             out[hits] = kept + i
             hits += 1
-        if i + 1 < r.size and high_float32(x) < r[i + 1] * weight[h[i + 1]]:
+        if i + 1 < r.size and high_float32(x) < r[i + 1] * weight[h[i + 1]] and not a[i + 1]:
             out[hits] = kept + i + 1
             hits += 1
     return hits - first
 
 
 @njit(cache=True)
-def online(stream, rate, utc_hour, weight):
-    """Indices ``i`` with ``U < rate[i] * weight[utc_hour[i]]``, one single-precision uniform
-    ``U`` per ``i`` in order, from ``stream`` (:mod:`sim.streams`, moved on past them): who
-    opens the platform this hour."""
+def online(stream, rate, utc_hour, weight, away):
+    """Indices ``i`` with ``U < rate[i] * weight[utc_hour[i]]`` and not ``away[i]``, one
+    single-precision uniform ``U`` per ``i`` in order (``away`` or not), from ``stream``
+    (:mod:`sim.streams`, moved on past them): who opens the platform this hour."""
     out = np.empty(rate.size, np.int64)
-    n = online_part(stream, rate, utc_hour, weight, out, 0, 1)
+    n = online_part(stream, rate, utc_hour, weight, away, out, 0, 1)
     skip_float32(stream, rate.size)
     return out[:n]
 
 
 @njit(cache=True, parallel=True)
-def online_parallel(stream, rate, utc_hour, weight, parts):
+def online_parallel(stream, rate, utc_hour, weight, away, parts):
     """:func:`online` on every thread numba is given, each thread drawing its block of the same
     stream (:func:`sim.streams.advance`): the same draws as on one thread."""
     n = rate.size
     out = np.empty(n, np.int64)
     count = np.empty(parts, np.int64)
     for p in prange(parts):
-        count[p] = online_part(stream, rate, utc_hour, weight, out, p, parts)
+        count[p] = online_part(stream, rate, utc_hour, weight, away, out, p, parts)
     kept, k = float32_outputs(stream, n)
     hits = count[0]
     for p in range(1, parts):  # each block's hits after the ones before
