@@ -133,6 +133,7 @@ class Ledger:
     def __init__(self, n_users: int, n_platforms: int) -> None:
         self.totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.op_exposure = np.zeros(n_users, np.int32)  # reads of op content per organic user
+        self.exposed = np.zeros(1, np.int64)  # organic users with a read of it (kept by count)
         self.engaged = np.zeros((n_platforms, n_users), bool)  # engaged with op content there
         # organic originals: at most one an hour per platform, so 16 bits until hour 2^16 - 1
         # (seven years; widened in ``record``)
@@ -160,7 +161,7 @@ class Ledger:
             "reported_followers": int(followers),
             "reported_impressions": t["reported_impressions"],
             "reported_engagements": t["reported_engagements"],
-            "organic_exposed_users": int(np.count_nonzero(self.op_exposure)),
+            "organic_exposed_users": int(self.exposed[0]),
             "organic_impressions": t["organic_impressions"],
             "organic_engagements": t["organic_engagements"],
             "organic_reshares": t["organic_reshares"],

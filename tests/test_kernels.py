@@ -394,28 +394,30 @@ def test_impressions_count_and_find_followed_authors(seed, n_reads) -> None:
     posts = rng.integers(0, n_posts, n_reads).astype(np.int32)
     n_feed = int(rng.integers(0, n_reads + 1))
     imp, exposure = np.zeros(n_posts, np.int32), np.zeros(n_users, np.int32)
+    exposed = np.zeros(1, np.int64)
     table = post_columns(n_posts, root=root, is_op=is_op, author=author, imp_organic=imp)
     roots, op, authors, followed = kernels.impressions(
-        users, posts, n_feed, table, exposure, indptr, followers, op_keys, n_users)
+        users, posts, n_feed, table, exposure, exposed, indptr, followers, op_keys, n_users)
     assert np.array_equal(roots, root[posts]) and np.array_equal(authors, author[roots])
     assert np.array_equal(op, is_op[roots])
     assert np.array_equal(imp, np.bincount(roots, minlength=n_posts))
     assert np.array_equal(exposure, np.bincount(users[op], minlength=n_users))
+    assert exposed[0] == np.count_nonzero(exposure)
     want = [(i < n_feed and posts[i] == roots[i]) or (int(authors[i]), int(u)) in follows
             for i, u in enumerate(users)]
     assert followed.tolist() == want
     # in 1-5 parts, uneven ones among them (counters added atomically, the threads adding to
     # the same few at once): the same reads and counts
     k = 50_000 // max(n_reads, 1) + 1
-    args = (np.tile(users, k), np.tile(posts, k), n_feed, table, exposure, indptr, followers,
-            op_keys, n_users)
-    imp[:], exposure[:] = 0, 0
-    want = (*kernels.impressions(*args), imp.copy(), exposure.copy())
+    args = (np.tile(users, k), np.tile(posts, k), n_feed, table, exposure, exposed, indptr,
+            followers, op_keys, n_users)
+    imp[:], exposure[:], exposed[:] = 0, 0, 0
+    want = (*kernels.impressions(*args), imp.copy(), exposure.copy(), exposed.copy())
     for parts in range(1, 6):
-        imp[:], exposure[:] = 0, 0
-        got = (*kernels.impressions_parallel(*args, parts), imp, exposure)
+        imp[:], exposure[:], exposed[:] = 0, 0, 0
+        got = (*kernels.impressions_parallel(*args, parts), imp, exposure, exposed)
         assert all(np.array_equal(a, b) for a, b in zip(want, got, strict=True))
-    assert want[-2].sum() == k * n_reads
+    assert want[-3].sum() == k * n_reads
 
 
 @settings(max_examples=60, deadline=None)

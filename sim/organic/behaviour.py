@@ -228,8 +228,9 @@ class OrganicUsers:
         the reader follows that author (``kernels.impressions``, on every thread for many
         reads)."""
         g = pf.graph
-        args = (users, items, n_from_feed, self.posts.columns(), self.ledger.op_exposure,
-                g.indptr, g.ids, pf.op_keys, self.pop.n)
+        ledger = self.ledger
+        args = (users, items, n_from_feed, self.posts.columns(), ledger.op_exposure,
+                ledger.exposed, g.indptr, g.ids, pf.op_keys, self.pop.n)
         if parallel_worth(users.size):
             return kernels.impressions_parallel(*args, get_threads())
         return kernels.impressions(*args)

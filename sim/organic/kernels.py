@@ -277,10 +277,11 @@ def draw_actions(stream, probs):
 
 
 @njit(cache=True)
-def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, op_keys,
+def impressions(users, items, n_from_feed, posts, exposure, exposed, indptr, followers, op_keys,
                 n_users):
     """Reads ``(users[i], items[i])``: each is an impression of the item's root, counted on the
-    root (``imp_organic``) and, for operation content, on the reader (``exposure``). Returns,
+    root (``imp_organic``) and, for operation content, on the reader (``exposure``; ``exposed[0]``
+    counts the readers exposed for the first time). Returns,
     per read, the root, whether it is operation content, its author, and whether the reader
     follows that author: the first ``n_from_feed`` reads came through the feed, where an
     original is from a followed account; otherwise the author's followers are searched (the
@@ -289,13 +290,13 @@ def impressions(users, items, n_from_feed, posts, exposure, indptr, followers, o
     out = impression_arrays(users.size, posts)
     impression_rows(0, users.size, users, items, n_from_feed, posts, indptr, followers, op_keys,
                     n_users, out)
-    count_impressions(out[0], out[1], users, posts.imp_organic, exposure)
+    count_impressions(out[0], out[1], users, posts.imp_organic, exposure, exposed)
     return out
 
 
 @njit(cache=True, parallel=True)
-def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, followers, op_keys,
-                         n_users, parts):
+def impressions_parallel(users, items, n_from_feed, posts, exposure, exposed, indptr, followers,
+                         op_keys, n_users, parts):
     """:func:`impressions` in ``parts`` equal runs of reads, one a thread, then the counting
     (:func:`count_impressions`)."""
     n = users.size
@@ -303,12 +304,12 @@ def impressions_parallel(users, items, n_from_feed, posts, exposure, indptr, fol
     for p in prange(parts):
         impression_rows(n * p // parts, n * (p + 1) // parts, users, items, n_from_feed,
                         posts, indptr, followers, op_keys, n_users, out)
-    count_impressions(out[0], out[1], users, posts.imp_organic, exposure)
+    count_impressions(out[0], out[1], users, posts.imp_organic, exposure, exposed)
     return out
 
 
 @njit(cache=True)
-def count_impressions(roots, op, users, imp_organic, exposure):
+def count_impressions(roots, op, users, imp_organic, exposure, exposed):
     """Count each read on its root and, for operation content, on its reader: one thread, after
     the reads' other work (on every thread in :func:`impressions_parallel`; about a tenth of
     it: the roots are mostly in the cache by then; atomic adds on every thread cost more than
@@ -316,7 +317,10 @@ def count_impressions(roots, op, users, imp_organic, exposure):
     for i in range(roots.size):
         imp_organic[roots[i]] += 1
         if op[i]:
-            exposure[users[i]] += 1
+            u = users[i]
+            if exposure[u] == 0:
+                exposed[0] += 1
+            exposure[u] += 1
 
 
 @njit(cache=True, inline="always")
