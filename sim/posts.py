@@ -18,7 +18,9 @@ import mmap
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from .threads import get_threads, parallel_worth
 
 KIND_ORGANIC, KIND_RESHARE, KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE = range(5)
 KIND_NAMES = ("organic_post", "organic_reshare", "op_post", "op_hijack_reply", "op_self_share")
@@ -169,9 +171,38 @@ def most_engaged(kind, platform, topic, eng, lo, hi, n_platforms, n_topics, k):
     those the latest), so most posts cost one comparison. Returns ``(ids, count)``: key ``j``'s
     posts are ``ids[j, :count[j]]``, ascending."""
     keys = n_platforms * max(n_topics, 1)
-    ids = np.empty((keys, k), np.int64)
-    val = np.empty((keys, k), np.int32)
+    ids, val = np.empty((keys, k), np.int64), np.empty((keys, k), np.int32)
     count = np.zeros(keys, np.int64)
+    _heaps(kind, platform, topic, eng, lo, hi, n_topics, ids, val, count)
+    for j in range(keys):
+        ids[j, : count[j]] = np.sort(ids[j, : count[j]])
+    return ids, count
+
+
+@njit(cache=True, parallel=True)
+def most_engaged_parallel(kind, platform, topic, eng, lo, hi, n_platforms, n_topics, k, parts):
+    """:func:`most_engaged` in ``parts`` equal runs of posts, one a thread, whose heaps are then
+    merged: each key's ``k`` best are among the best ``k`` of the runs, and the order (more
+    engaged, then earlier) is total, so the result is the same."""
+    keys = n_platforms * max(n_topics, 1)
+    ids, val = np.empty((parts, keys, k), np.int64), np.empty((parts, keys, k), np.int32)
+    count = np.zeros((parts, keys), np.int64)
+    for p in prange(parts):
+        _heaps(kind, platform, topic, eng, lo + (hi - lo) * p // parts,
+               lo + (hi - lo) * (p + 1) // parts, n_topics, ids[p], val[p], count[p])
+    out, c = ids[0], count[0]
+    for j in range(keys):
+        for p in range(1, parts):
+            for q in range(count[p, j]):
+                c[j] = _offer(val[p, j, q], ids[p, j, q], out[j], val[0, j], c[j])
+        out[j, : c[j]] = np.sort(out[j, : c[j]])
+    return out, c
+
+
+@njit(cache=True, inline="always")
+def _heaps(kind, platform, topic, eng, lo, hi, n_topics, ids, val, count):
+    """Offer each organic original of ``lo:hi`` to its key's heap (:func:`most_engaged`)."""
+    k = ids.shape[1]
     for i in range(lo, hi):
         if kind[i] != KIND_ORGANIC:
             continue
@@ -180,28 +211,34 @@ def most_engaged(kind, platform, topic, eng, lo, hi, n_platforms, n_topics, k):
             if topic[i] < 0 or topic[i] >= n_topics:
                 continue
             j = j * n_topics + topic[i]
-        v, h, m = eng[i], ids[j], val[j]
-        c = count[j]
-        if c < k:  # room left: in at the bottom, up while stronger than its parent
-            while c > 0 and _weaker(v, i, m[(c - 1) // 2], h[(c - 1) // 2]):
-                h[c], m[c] = h[(c - 1) // 2], m[(c - 1) // 2]
-                c = (c - 1) // 2
-            h[c], m[c] = i, v
-            count[j] += 1
-        elif v > m[0]:  # (later, so stronger only if more engaged) in for the root, then down
-            c = 0
-            while 2 * c + 1 < k:
-                d = 2 * c + 1
-                if d + 1 < k and _weaker(m[d + 1], h[d + 1], m[d], h[d]):
-                    d += 1
-                if not _weaker(m[d], h[d], v, i):
-                    break
-                h[c], m[c] = h[d], m[d]
-                c = d
-            h[c], m[c] = i, v
-    for j in range(keys):
-        ids[j, : count[j]] = np.sort(ids[j, : count[j]])
-    return ids, count
+        v = eng[i]
+        if count[j] < k or _weaker(val[j, 0], ids[j, 0], v, i):  # (most posts fail here)
+            count[j] = _offer(v, i, ids[j], val[j], count[j])
+
+
+@njit(cache=True, inline="always")
+def _offer(v, i, h, m, c):
+    """Offer post ``i`` (engagement ``v``) to the heap ``h`` (engagements ``m``) of ``c``
+    posts, whose room is ``h.size``, its weakest post at the root; returns the new count."""
+    k, n = h.size, c
+    if n < k:  # room left: in at the bottom, up while stronger than its parent
+        while c > 0 and _weaker(v, i, m[(c - 1) // 2], h[(c - 1) // 2]):
+            h[c], m[c] = h[(c - 1) // 2], m[(c - 1) // 2]
+            c = (c - 1) // 2
+        h[c], m[c] = i, v
+        return n + 1
+    if _weaker(m[0], h[0], v, i):  # in for the root, then down
+        c = 0
+        while 2 * c + 1 < k:
+            d = 2 * c + 1
+            if d + 1 < k and _weaker(m[d + 1], h[d + 1], m[d], h[d]):
+                d += 1
+            if not _weaker(m[d], h[d], v, i):
+                break
+            h[c], m[c] = h[d], m[d]
+            c = d
+        h[c], m[c] = i, v
+    return k
 
 
 @njit(cache=True, inline="always")
@@ -488,10 +525,13 @@ class PostStore:
     def most_engaged(self, since: int, k: int, n_platforms: int, n_topics: int = 0
                      ) -> dict[tuple[int, int], np.ndarray]:
         """The ``k`` most-engaged organic originals created from hour ``since`` on, by platform
-        (topic -1) or, with ``n_topics``, by platform and topic (:func:`most_engaged`): ids
-        ascending, keyed by (platform, topic)."""
+        (topic -1) or, with ``n_topics``, by platform and topic (:func:`most_engaged`, on
+        every thread for many posts): ids ascending, keyed by (platform, topic)."""
         c = self.cols
-        ids, count = most_engaged(c["kind"], c["platform"], c["topic"], c["eng_visible"],
-                                  self.first_since(since), self.n, n_platforms, n_topics, k)
+        lo = self.first_since(since)
+        args = (c["kind"], c["platform"], c["topic"], c["eng_visible"], lo, self.n, n_platforms,
+                n_topics, k)
+        ids, count = most_engaged_parallel(*args, get_threads()) \
+            if parallel_worth(self.n - lo, writes=True) else most_engaged(*args)
         keys = [(p, t) for p in range(n_platforms) for t in (range(n_topics) or [-1])]
         return {key: ids[j, : count[j]].copy() for j, key in enumerate(keys)}

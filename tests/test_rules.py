@@ -54,6 +54,7 @@ from sim.posts import (
     KIND_RESHARE,
     PostStore,
     most_engaged,
+    most_engaged_parallel,
 )
 from sim.reference import engagement_probs
 from sim.runner import resolve_config
@@ -574,7 +575,8 @@ def test_operation_posts_record_first_activity_and_parents() -> None:
 def test_replies_go_under_the_most_engaged_threads(seed, n, k, by_topic) -> None:
     """The threads a reply can go under are, per platform (and topic, if on topic), the
     ``hijack_pool`` most engaged organic originals of the last day (of equal ones, the earlier
-    posted): the first ``k`` of a stable sort by engagement, in posting order."""
+    posted): the first ``k`` of a stable sort by engagement, in posting order; the same when
+    the posts are split among threads."""
     rng = np.random.default_rng(seed)
     kind = rng.choice([KIND_ORGANIC, KIND_ORGANIC, KIND_OP_POST], n).astype(np.int8)
     platform = rng.integers(0, 3, n).astype(np.int8)
@@ -590,6 +592,12 @@ def test_replies_go_under_the_most_engaged_threads(seed, n, k, by_topic) -> None
                                        & ((topic[lo:] == t) | (t < 0)))
             want = mine[np.sort(np.argsort(-eng[mine], kind="stable")[:k])]
             np.testing.assert_array_equal(ids[j, : count[j]], want)
+    for parts in range(1, 6):
+        ids_p, count_p = most_engaged_parallel(kind, platform, topic, eng, lo, n, 3, n_topics, k,
+                                               parts)
+        np.testing.assert_array_equal(count_p, count)
+        for j, c in enumerate(count):
+            np.testing.assert_array_equal(ids_p[j, :c], ids[j, :c])
 
 
 def test_each_authors_posts_are_counted(busy) -> None:
