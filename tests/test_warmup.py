@@ -1,9 +1,12 @@
 """The warm-up (``sim.warmup``) calls every compiled kernel with the argument types of real runs,
 so that after it a run compiles nothing: a fresh install compiles once, in ``./dev setup``, and a
-progress bar started after the warm-up measures simulation only."""
+progress bar started after the warm-up measures simulation only. At exit, the objects the imports
+made are left to the operating system, not walked by Python's last garbage collections."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import sim
@@ -26,3 +29,22 @@ def test_runs_after_the_warm_up_compile_nothing(preset) -> None:
         "moderation.window_hours": 24})
     sim.run(EXPERIMENTS / "ira.toml", users=1500, days=2, seed=2)
     assert _versions() == warmed
+
+
+def test_objects_are_frozen_at_exit_and_not_before() -> None:
+    """Importing ``sim`` freezes nothing while the program runs; at exit, every object is frozen
+    before Python's last collections (a handler registered before the import runs after
+    ``sim``'s), unless the program unregisters that."""
+    child = """
+import atexit, gc, sys
+before = gc.get_freeze_count()  # (the interpreter's own, from start-up)
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > before))
+import sim
+print("frozen after import:", gc.get_freeze_count() > before)
+if sys.argv[1] == "unregister":
+    atexit.unregister(gc.freeze)
+"""
+    for arg, at_exit in (("keep", True), ("unregister", False)):
+        out = subprocess.run([sys.executable, "-c", child, arg], capture_output=True, text=True,
+                             check=True).stdout.split("\n")
+        assert out[:2] == ["frozen after import: False", f"frozen at exit: {at_exit}"]
