@@ -10,11 +10,20 @@ from typing import Any
 # sim.portable); read when numba is first imported, so set before anything imports it
 os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
-from . import memory  # noqa: F401  (first: it sets glibc's heaps before threads start)
-from .config import Config, ConfigError, load_config
-from .model import InfluenceModel
-from .runner import RunResult, run
-from .threads import get_threads, set_threads
+# The imports below (numba, pandas, Mesa) make a few hundred thousand objects that live as long as
+# the program: the garbage collector would walk them all again and again while they are made
+# (0.2 s of a 1.2 s import), so it waits until they are in.
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from . import memory  # noqa: F401  (first: it sets glibc's heaps before threads start)
+    from .config import Config, ConfigError, load_config
+    from .model import InfluenceModel
+    from .runner import RunResult, run
+    from .threads import get_threads, set_threads
+finally:
+    if _collecting:
+        gc.enable()
 
 
 def load(path: str | Path, table: str = "results") -> Any:
