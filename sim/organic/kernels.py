@@ -280,13 +280,13 @@ def draw_actions(stream, probs):
 def impressions(users, items, n_from_feed, posts, exposure, exposed, indptr, followers, op_keys,
                 n_users):
     """Reads ``(users[i], items[i])``: each is an impression of the item's root, counted on the
-    root (``imp_organic``) and, for operation content, on the reader (``exposure``; ``exposed[0]``
-    counts the readers exposed for the first time). Returns,
-    per read, the root, whether it is operation content, its author, and whether the reader
-    follows that author: the first ``n_from_feed`` reads came through the feed, where an
-    original is from a followed account; otherwise the author's followers are searched (the
-    organic graph's sorted ids ``indptr[a]:indptr[a + 1]`` of ``followers``, or for a troll
-    account the sorted keys ``account * n_users + follower``)."""
+    root (``imp_organic``) and, for operation content, on the reader (``exposure``;
+    ``exposed[0]`` counts the readers exposed for the first time). Returns, per read, the root,
+    whether it is operation content, its author, and whether the reader follows that author:
+    the first ``n_from_feed`` reads came through the feed, where an original is from a followed
+    account; otherwise the author's followers are searched (the organic graph's sorted ids
+    ``indptr[a]:indptr[a + 1]`` of ``followers``, or for a troll account the sorted keys
+    ``account * n_users + follower``)."""
     out = impression_arrays(users.size, posts)
     impression_rows(0, users.size, users, items, n_from_feed, posts, indptr, followers, op_keys,
                     n_users, out)
