@@ -106,6 +106,8 @@ class User(mesa.Agent):
         c["imp_organic"][root] += 1
         is_op = bool(c["is_op"][root])
         if is_op:
+            if m.ledger.op_exposure[self.uid] == 0:  # my first read of operation content
+                m.ledger.exposed[0] += 1
             m.ledger.op_exposure[self.uid] += 1
         followed = (from_feed and post == root) or follows(pf, self.uid, author)
         return root, is_op, author, followed
