@@ -50,7 +50,7 @@ def take(rng: np.random.Generator) -> np.ndarray:
 
 def put(rng: np.random.Generator, stream: np.ndarray) -> None:
     """Set ``rng`` where ``stream`` has got to."""
-    w = [int(x) for x in stream]
+    w = stream.tolist()
     rng.bit_generator.state = {"bit_generator": "PCG64",
                                "state": {"state": w[0] << 64 | w[1], "inc": w[2] << 64 | w[3]},
                                "has_uint32": w[4], "uinteger": w[5]}

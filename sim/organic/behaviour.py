@@ -92,6 +92,8 @@ class OrganicUsers:
         self.memory = ReshareMemory(pop.n, cfg.engagement.reshare_memory)
         diurnal = np.asarray(cfg.population.diurnal, np.float64)
         self.diurnal = (diurnal / diurnal.mean()).astype(np.float32)
+        # the weight of local hour (h + utc) % 24 by UTC offset, for each UTC hour h
+        self.weight_by_hour = np.stack([np.roll(self.diurnal, -h) for h in range(24)])
         self.now = 0  # the hour being simulated
 
     # ==== the hour, top to bottom ===============================================================
@@ -193,9 +195,7 @@ class OrganicUsers:
         removed stay away (their draws are taken all the same)."""
         if self.cfg.population.always_active:
             return np.flatnonzero(~pf.removed)
-        # weight of local hour (now + utc) % 24 by UTC offset: a 24-entry table
-        weight = np.roll(self.diurnal, -(self.now % 24))
-        args = (pf.session_rate, pf.utc_hour, weight, pf.removed)
+        args = (pf.session_rate, pf.utc_hour, self.weight_by_hour[self.now % 24], pf.removed)
         if parallel_worth(pf.members.size, writes=True):
             return streams.draw(self.rng, kernels.online_parallel, *args, get_threads())
         return streams.draw(self.rng, kernels.online, *args)
