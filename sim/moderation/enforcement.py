@@ -358,8 +358,8 @@ class Moderation:
             post_quality=c["quality"][ids],
             eng_src=np.concatenate([e[1] for e in mod.eng_log] or [empty]),
             eng_dst=np.concatenate([e[2] for e in mod.eng_log] or [empty]),
-            eng_tick=np.concatenate([np.full(e[1].size, e[0], np.int64) for e in mod.eng_log]
-                                    or [empty]),
+            eng_tick=np.repeat(np.array([e[0] for e in mod.eng_log], np.int64),
+                               [e[1].size for e in mod.eng_log]),
             report_dst=np.concatenate([r[1] for r in mod.report_log] or [empty]),
             born=PerAccount(self.organic_born, acc.born, np.int64),
             claimed_community=PerAccount(m.pop.community, acc.community, np.int8),
