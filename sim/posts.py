@@ -275,6 +275,11 @@ def room(size: int, need: int) -> int:
     return max(need, int(GROWTH * size))
 
 
+def _spread(v: np.ndarray | int | float, k: int) -> np.ndarray:
+    """``v`` as ``k`` values: an array of them as it is, a scalar broadcast."""
+    return v if isinstance(v, np.ndarray) and v.shape == (k,) else np.broadcast_to(v, (k,))
+
+
 def grown(col: np.ndarray, need: int, keep: int, fill: int | float = 0) -> np.ndarray:
     """``col`` if it has room for ``need`` entries, else a copy of :func:`room`'s size
     holding ``col[:keep]`` (:func:`resized`)."""
@@ -365,9 +370,8 @@ class PostStore:
         """Append posts; scalar values broadcast. Returns the new post ids."""
         if unknown := set(values) - set(_COLUMNS) - set(_SPARSE):
             raise ValueError(f"posts: no column {sorted(unknown)}")
-        k = max(np.size(v) for v in values.values())
-        sparse = {name: np.broadcast_to(values.pop(name), (k,)) for name in _SPARSE
-                  if name in values}
+        k = max(v.size if isinstance(v, np.ndarray) else 1 for v in values.values())
+        sparse = {name: _spread(values.pop(name), k) for name in _SPARSE if name in values}
         need = self.n + k
         if need > self.record.size:  # (every column has the record's capacity)
             self._grow(self.cols, _APART, need, self.n)
@@ -397,7 +401,8 @@ class PostStore:
         if k == 0:
             return
         ns, need = self.n_sparse, self.n_sparse + k
-        self._grow(self.sparse, tuple(self.sparse), need, ns)
+        if need > self.sparse["gid"].size:  # (the sparse columns share a capacity)
+            self._grow(self.sparse, tuple(self.sparse), need, ns)
         self.sparse["gid"][ns: need] = self.made + np.flatnonzero(rows)
         for name, (_, fill) in _SPARSE.items():
             self.sparse[name][ns: need] = values[name][rows] if name in values else fill
