@@ -12,7 +12,7 @@ os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
 # The imports below (numba, pandas, Mesa) make a few hundred thousand objects that live as long as
 # the program: the garbage collector would walk them all again and again while they are made
-# (0.2 s of a 1.2 s import), so it waits until they are in.
+# (0.2 s of a 1.3 s import), so it waits until they are in.
 _collecting = gc.isenabled()
 gc.disable()
 try:
