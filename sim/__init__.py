@@ -24,6 +24,7 @@ try:
 finally:
     if _collecting:
         gc.enable()
+    del _collecting
 
 
 def load(path: str | Path, table: str = "results") -> Any:

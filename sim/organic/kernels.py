@@ -164,6 +164,7 @@ def session_arrays(rows, members):
 @njit(cache=True, inline="always")
 def session_rows(rows, members, last_session, attention, now, reads, users, n_read, gap, i0,
                  i1):
+    """Rows ``i0:i1`` of :func:`sessions` into its three arrays."""
     for i in range(i0, i1):
         r = rows[i]
         users[i] = members[r]
