@@ -13,8 +13,9 @@ os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 # The imports below (numba, pandas, Mesa) make a few hundred thousand objects that live as long as
 # the program: the garbage collector would walk them all again and again while they are made
 # (0.2 s of a 1.3 s import), so it waits until they are in; they then go straight to its oldest
-# generation (freeze, unfreeze: nothing stays frozen), where only a full collection walks them,
-# not the young collections that would otherwise walk them all twice more (0.2 s of a small run).
+# generation (freeze, unfreeze: nothing stays frozen, not even what was frozen before), where only
+# a full collection walks them, not the young collections that would otherwise walk them all
+# twice more (0.2 s of a small run).
 _collecting = gc.isenabled()
 gc.disable()
 try:
