@@ -173,7 +173,7 @@ def make_follower_graph(p: PlatformConfig, members: np.ndarray, community: np.nd
     key = np.empty(follower.size, np.int64)  # author * n_users + follower; -1 for a self-follow
     args = (key, follower, float(p.homophily), community, lo_w, hi_w, CumIndex.of(cum),
             by_comm, n_users)
-    parts = get_threads() if parallel_worth(key.size, writes=True) else 1
+    parts = get_threads() if parallel_worth(key.size, "writes") else 1
     if parts > 1:
         streams.draw(rng, draw_targets_parallel, *args, parts)
     else:

@@ -82,6 +82,6 @@ class Platform:
         if not org.all():  # troll accounts: their slice of op_keys
             lo[~org], hi[~org] = self.op_follower_slices(authors[~org] - n)
         args = (self.feeds.arrays, self.row_of, post_ids, org, lo, hi, g.ids, self.op_keys, n)
-        if parallel_worth(int((hi - lo).sum()), writes=True):
+        if parallel_worth(int((hi - lo).sum()), "writes"):
             return fan_out_parallel(*args, get_threads())
         return fan_out(*args)

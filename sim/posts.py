@@ -537,6 +537,6 @@ class PostStore:
         args = (c["kind"], c["platform"], c["topic"], c["eng_visible"], lo, self.n, n_platforms,
                 n_topics, k)
         ids, count = most_engaged_parallel(*args, get_threads()) \
-            if parallel_worth(self.n - lo, writes=True) else most_engaged(*args)
+            if parallel_worth(self.n - lo, "writes") else most_engaged(*args)
         keys = [(p, t) for p in range(n_platforms) for t in (range(n_topics) or [-1])]
         return {key: ids[j, : count[j]].copy() for j, key in enumerate(keys)}

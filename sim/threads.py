@@ -22,9 +22,11 @@ world with moderation off) is a second model whose draws share nothing with the 
 threads or more it runs at the same time in a forked process (:class:`Alongside`), with half of
 the threads, which uses the cores better than the parallel passes do (they leave much of the hour
 serial). Parallel workers of a sweep or a calibration use one thread each: they already fill the
-cores. A parallel pass over little work (:data:`MIN_PARALLEL_ROWS`) runs a serial version
-instead: waking the other threads would cost more than it saves (a parallel kernel costs more
-even on one thread).
+cores. A parallel pass over little work (:func:`parallel_worth`'s cuts) runs a serial version
+instead, and the moderation teams detect one after another over windows of few posts: waking
+the other threads would cost more than it saves (a parallel kernel costs more even on one
+thread; at 2·10^4 users, before the cuts for going online and detecting, a run's hours took
+a fifth longer on two threads than on one).
 
 numba's ``tbb`` threading layer (Intel's oneTBB, the ``tbb`` package, a dependency on Linux
 x86-64) is chosen unless ``NUMBA_THREADING_LAYER`` says otherwise, and its ``workqueue`` layer
@@ -68,9 +70,13 @@ PIN_ENV = "SIM_PIN_THREADS"
 MIN_PARALLEL_ROWS = 1 << 10  # online feed rows below which a read runs on one thread (also
 # a batch of reads whose impressions are counted and engagement probabilities computed)
 MIN_PARALLEL_WRITES = 1 << 13  # deliveries below which delivery runs on one thread (also
-# edges drawn, and members drawn to go online)
+# edges drawn)
 # (both lowered 4 and 8 times with TBB's cheap starts, docs/performance.md "Threads from TBB":
 # hours 10% faster at 10^5 users, 4% at 10^6, the same at 2*10^4; cuts tried, not fitted)
+MIN_PARALLEL_MEMBERS = 1 << 17  # members drawn to go online below which the draw runs on one
+# thread, and
+MIN_PARALLEL_POSTS = 1 << 16  # posts in the moderation window below which the teams detect one
+# after another (both measured, docs/performance.md "Two threads where they pay")
 
 
 def _load_tbb() -> bool:
@@ -125,15 +131,18 @@ def get_threads() -> int:
     return numba.get_num_threads()
 
 
-def parallel_worth(work: int, writes: bool = False) -> bool:
+def parallel_worth(work: int, kind: str = "rows") -> bool:
     """Whether a parallel pass is worth waking other threads for: more than one thread, and at
-    least :data:`MIN_PARALLEL_ROWS` online feed rows to read or reads to engage with (or, for
-    ``writes``, :data:`MIN_PARALLEL_WRITES` feed writes to deliver, graph edges to draw or
-    members to draw for). Only the main
-    thread runs parallel passes: the workqueue layer (where TBB is not installed) aborts the
+    least the cut for its ``kind`` of work (read at each call: the warm-up and tests lower
+    them): ``rows``, :data:`MIN_PARALLEL_ROWS` online feed rows to read or reads to engage
+    with; ``writes``, :data:`MIN_PARALLEL_WRITES` feed writes to deliver or graph edges to draw;
+    ``members``, :data:`MIN_PARALLEL_MEMBERS` members to draw for; ``posts``,
+    :data:`MIN_PARALLEL_POSTS` posts for the moderation teams to read. Only the main thread
+    runs parallel passes: the workqueue layer (where TBB is not installed) aborts the
     process if two threads launch them at once (a dashboard serving several sessions), so models
     stepped (or built) in other threads run serially."""
-    least = MIN_PARALLEL_WRITES if writes else MIN_PARALLEL_ROWS
+    least = {"rows": MIN_PARALLEL_ROWS, "writes": MIN_PARALLEL_WRITES,
+             "members": MIN_PARALLEL_MEMBERS, "posts": MIN_PARALLEL_POSTS}[kind]
     worth = (work >= least and numba.get_num_threads() > 1
              and threading.current_thread() is threading.main_thread())
     if worth:

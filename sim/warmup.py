@@ -54,15 +54,18 @@ def compile_kernels() -> tuple[int, float]:
     cfg = build_config({}, TINY)
     model = InfluenceModel(cfg)
     model.run(48)  # two days on one thread, the third with the parallel passes too
-    n, least = threads.get_threads(), (threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES)
-    threads.MIN_PARALLEL_ROWS = threads.MIN_PARALLEL_WRITES = 0
+    n = threads.get_threads()
+    least = {k: v for k, v in vars(threads).items() if k.startswith("MIN_PARALLEL_")}
+    for name in least:
+        setattr(threads, name, 0)
     if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:
         threads.set_threads(2)
     try:
         InfluenceModel(cfg)  # graphs drawn by the parallel pass
         model.run()
     finally:
-        threads.MIN_PARALLEL_ROWS, threads.MIN_PARALLEL_WRITES = least
+        for name, value in least.items():
+            setattr(threads, name, value)
         threads.set_threads(n)
     compiled = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers()) - before
     return compiled, time.perf_counter() - t0

@@ -31,7 +31,7 @@ from ..config import ModerationConfig
 from ..network import sorted_unique
 from ..operation.accounts import ORIGIN_NAMES
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each
-from ..threads import get_threads
+from ..threads import get_threads, parallel_worth
 from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
 
 if TYPE_CHECKING:
@@ -167,9 +167,13 @@ class Moderation:
     def detect(self, mods: list[Moderator]) -> list[tuple]:
         """:meth:`Moderator.detect` of each of ``mods``, on as many threads as the run has (a
         team's detection changes nothing shared; numpy's sorts, lookups and arithmetic release
-        the interpreter's lock), each thread with a lookup table of its own. The same results
-        as one after the other."""
-        threads = min(get_threads(), len(mods))
+        the interpreter's lock), each thread with a lookup table of its own, where the windows
+        hold enough posts to pay for the threads (``parallel_worth``). The same results as one
+        after the other."""
+        m = self.model
+        window = max((mod.cfg.window_hours for mod in mods), default=0)
+        posts = m.posts.n - m.posts.first_since(m.tick + 1 - window)
+        threads = min(get_threads(), len(mods)) if parallel_worth(posts, "posts") else 1
         self.indexes += [AccountIndex() for _ in range(threads - len(self.indexes))]
         if threads < 2:
             return [mod.detect(self.indexes[0]) for mod in mods]

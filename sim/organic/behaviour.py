@@ -196,7 +196,7 @@ class OrganicUsers:
         if self.cfg.population.always_active:
             return np.flatnonzero(~pf.removed)
         args = (pf.session_rate, pf.utc_hour, self.weight_by_hour[self.now % 24], pf.removed)
-        if parallel_worth(pf.members.size, writes=True):
+        if parallel_worth(pf.members.size, "members"):
             return streams.draw(self.rng, kernels.online_parallel, *args, get_threads())
         return streams.draw(self.rng, kernels.online, *args)
 
