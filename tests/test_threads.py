@@ -34,9 +34,11 @@ def _run_with(threads: int, preset, monkeypatch, read_block: int) -> sim.RunResu
     before = sim.get_threads()
     set_threads(threads)
     try:
-        # moderation on (status hides and demotes items), engagement ranking, several platforms
+        # moderation on (status hides and demotes items), engagement ranking, several platforms;
+        # teams that flag within the three days, so that what each detected is compared too
         return sim.run(preset, users=4000, days=3, seed=11,
-                       overrides={"moderation.counterfactual": False})
+                       overrides={"moderation.counterfactual": False, "moderation.threshold": 0.3,
+                                  "moderation.review_delay_hours": 2})
     finally:
         set_threads(before)
 
@@ -51,6 +53,7 @@ def test_one_and_two_threads_give_identical_runs(preset, monkeypatch) -> None:
     one = _run_with(1, preset, monkeypatch, 10**9)
     two = _run_with(2, preset, monkeypatch, 50)
     assert one.summary["organic_impressions"] > 0  # feeds were read
+    assert one.removals["platform"].nunique() == 3  # every team detected and removed
     for table in ("timeseries", "posts", "reports", "removals", "accounts", "operators"):
         pd.testing.assert_frame_equal(getattr(one, table), getattr(two, table), check_exact=True)
     drop = ("runtime_seconds", "provenance")
