@@ -280,6 +280,10 @@ class ReferenceOrganic(OrganicUsers):
 
     users: list[User]  # set by ReferenceModel
 
+    def reading(self, pf: Platform) -> tuple[np.ndarray, ...]:
+        """Decision by decision, each taken by each member or reader in turn."""
+        return self.reading_step_by_step(pf)
+
     def online(self, pf: Platform) -> np.ndarray:
         """Ask each member in turn whether they go online; their feed rows, in row order."""
         rows = []

@@ -98,14 +98,14 @@ def test_old_items_are_never_read(cfg) -> None:
     """Ages of items read, measured on the reads themselves: none beyond the limit."""
     m = Never(cfg)
     ages = []
-    read = m.organic.read
+    reading = m.organic.reading
 
-    def spy(pf, rows, n_read, external):
-        ri, posts = read(pf, rows, n_read, external)
-        ages.append(m.tick - m.posts.cols["created"][posts])
-        return ri, posts
+    def spy(pf):
+        users, readers, items, reply_readers, replies = reading(pf)
+        ages.append(m.tick - m.posts.cols["created"][items])
+        return users, readers, items, reply_readers, replies
 
-    m.organic.read = spy
+    m.organic.reading = spy
     m.run()
     ages = np.concatenate(ages)
     assert ages.size > 0 and ages.max() <= MAX_AGE

@@ -673,8 +673,10 @@ def test_bought_followers_change_only_the_vanity_ledger() -> None:
 
 
 def test_a_lone_reader_reads(monkeypatch) -> None:
-    """An hour with a single member online is an hour like any other for that member."""
+    """An hour with a single member online is an hour like any other for that member (the
+    hour's decisions taken one by one, so that going online can be replaced)."""
     m = busy_hours(600, 3, 3)
+    monkeypatch.setattr(m.organic, "reading", m.organic.reading_step_by_step)
     monkeypatch.setattr(m.organic, "online", lambda pf: np.array([0]))
     m.run(1)
     assert all(pf.last_session[0] == m.tick for pf in m.platforms)

@@ -6,8 +6,11 @@ store); :class:`OrganicUsers` steps it for every online member at once. Each dec
 method (``online``, ``read``, ``reply_views``, ``impressions``, ``action_probs``, ``draw``,
 ``followable``, ``first_reshares``, ``tally``, ``cross_posts``, ``compose``) so that the
 per-agent reference (``sim.reference``) can restate it one agent at a time and the two can be
-compared. Data flows one way: this module writes into the post store, the ledger, the outbox
-and (what the platform observes) moderation, and never calls back into the model.
+compared. Where a platform's readers do not need several threads, going online, opening
+sessions, reading and seeing replies run as one compiled pass (``reading``, the same draws);
+the reference takes them one by one (``reading_step_by_step``), as runs on several threads do.
+Data flows one way: this module writes into the post store, the ledger, the outbox and (what
+the platform observes) moderation, and never calls back into the model.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import streams
+from .. import feeds, streams
 from ..config import Config
-from ..feeds import Outbox, read
+from ..feeds import Outbox, Ranking
 from ..ledger import Ledger
 from ..network import sorted_unique
 from ..population import Population, beta_params
@@ -100,19 +103,52 @@ class OrganicUsers:
     def hour(self, pf: Platform, now: int) -> None:
         """Online members of ``pf`` read their feeds, engage, reshare and post."""
         self.now = now
-        rows = self.online(pf)
-        if rows.size == 0:
+        users, readers, items, reply_readers, replies = self.reading(pf)
+        if users.size == 0:
             return
-        reads = -1 if self.cfg.population.attention_limited else pf.feeds.k  # (-1: attention)
-        args = (rows, pf.members, pf.last_session, self.pop.attention, now, reads)
+        self.engage(pf, np.concatenate((readers, reply_readers)),
+                    np.concatenate((items, replies)), n_from_feed=items.size)
+        self.write_posts(pf, users)
+
+    def reading(self, pf: Platform) -> tuple[np.ndarray, ...]:
+        """Who comes online and what they read: members go online (``online``), open a session,
+        read their feeds (``read``) and planted replies (``reply_views``). Returns the users
+        online, and (reader, item) and (reader, reply) pairs. Where reading the whole membership
+        would not be worth other threads and fits one read block, the steps are one compiled
+        pass (``kernels.reading``, the same draws: between the steps, Python cost more than
+        their kernels in small runs); otherwise one after the other
+        (:meth:`reading_step_by_step`), on every thread."""
+        if pf.members.size > feeds.READ_BLOCK or parallel_worth(pf.members.size):
+            return self.reading_step_by_step(pf)
+        pc = self.cfg.population
+        return streams.draw(self.rng, kernels.reading, pf.session_rate, pf.utc_hour,
+                            self.weight_by_hour[self.now % 24], pf.removed, pc.always_active,
+                            pf.members, pf.last_session, self.pop.attention, self.now,
+                            self.session_reads(pf), pf.feeds.arrays, self.ranking(pf),
+                            self.posts.columns(), pf.index, self.cfg.engagement.reply_view_prob,
+                            self.moderation is not None)
+
+    def reading_step_by_step(self, pf: Platform) -> tuple[np.ndarray, ...]:
+        """:meth:`reading`, one decision after the other (the per-agent reference restates
+        each)."""
+        rows = self.online(pf)
+        args = (rows, pf.members, pf.last_session, self.pop.attention, self.now,
+                self.session_reads(pf))
         users, n_read, gap = kernels.sessions_parallel(*args, get_threads()) \
             if parallel_worth(rows.size) else kernels.sessions(*args)
         ri, items = self.read(pf, rows, n_read, gap)
         readers = users[ri]
-        reply_readers, replies = self.reply_views(pf, readers, items)
-        self.engage(pf, np.concatenate((readers, reply_readers)),
-                    np.concatenate((items, replies)), n_from_feed=items.size)
-        self.write_posts(pf, users)
+        return users, readers, items, *self.reply_views(pf, readers, items)
+
+    def session_reads(self, pf: Platform) -> int:
+        """Items each session reads: -1 for each user's own attention, else the feed's size."""
+        return -1 if self.cfg.population.attention_limited else pf.feeds.k
+
+    def ranking(self, pf: Platform) -> Ranking:
+        """The platform's ranking rule, with moderation's demotion penalty."""
+        if self.moderation is None:
+            return pf.ranking
+        return pf.ranking._replace(penalty=self.moderation.demotion_penalty(pf.index))
 
     def engage(self, pf: Platform, users: np.ndarray, items: np.ndarray,
                n_from_feed: int) -> None:
@@ -204,10 +240,8 @@ class OrganicUsers:
              ) -> tuple[np.ndarray, np.ndarray]:
         """Each online row reads its best unread items against the outside items that arrived
         over the ``gap`` hours since its last session (``feeds.read``)."""
-        rank = pf.ranking
-        if self.moderation is not None:
-            rank = rank._replace(penalty=self.moderation.demotion_penalty(pf.index))
-        return read(pf.feeds, rank, rows, n_read, gap, self.rng, self.posts, self.now)
+        return feeds.read(pf.feeds, self.ranking(pf), rows, n_read, gap, self.rng, self.posts,
+                          self.now)
 
     def reply_views(self, pf: Platform, readers: np.ndarray, items: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:

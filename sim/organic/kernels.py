@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ..feeds.kernels import LOG1P
+from ..feeds.kernels import LOG1P, read_feeds
 from ..intrinsics import AHEAD, prefetch
 from ..network import in_sorted
 from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
@@ -202,6 +202,26 @@ def reply_views(stream, items, posts, here, prob):
                     reply[n] = x
                     n += 1
     return who[:n], reply[:n]
+
+
+@njit(cache=True)
+def reading(stream, rate, utc_hour, weight, away, everyone, members, last_session, attention,
+            now, reads, feed, rank, posts, here, reply_prob, moderated):
+    """Who comes online on platform ``here`` and what they read, in one pass: :func:`online`
+    (or, with ``everyone``, every member not ``away``, drawing nothing), :func:`sessions`,
+    :func:`~sim.feeds.kernels.read_feeds` and :func:`reply_views`, drawing from ``stream`` in
+    that order, as the four calls one after the other would. With moderation (``moderated``),
+    a reply is shown only if neither it nor its root is removed or demoted. Returns (users
+    online, readers, items, reply readers, replies)."""
+    rows = np.flatnonzero(~away) if everyone else online(stream, rate, utc_hour, weight, away)
+    users, n_read, gap = sessions(rows, members, last_session, attention, now, reads)
+    ri, items = read_feeds(stream, feed, rows, n_read, gap, rank, posts, now)
+    readers = users[ri]
+    who, reply = reply_views(stream, items, posts, here, reply_prob)
+    if moderated:
+        shown = np.maximum(posts.status[reply], posts.status[posts.root[reply]]) == 0
+        who, reply = who[shown], reply[shown]
+    return users, readers, items, readers[who], reply
 
 
 def first_reshares(users, roots, reshare, memory, n_posts):
