@@ -284,6 +284,11 @@ class ReferenceOrganic(OrganicUsers):
         """Decision by decision, each taken by each member or reader in turn."""
         return self.reading_step_by_step(pf)
 
+    def engagement(self, pf: Platform, users: np.ndarray, items: np.ndarray,
+                   n_from_feed: int) -> tuple[np.ndarray, ...]:
+        """Decision by decision, each taken by each reader in turn."""
+        return self.engagement_step_by_step(pf, users, items, n_from_feed)
+
     def online(self, pf: Platform) -> np.ndarray:
         """Ask each member in turn whether they go online; their feed rows, in row order."""
         rows = []

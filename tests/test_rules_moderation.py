@@ -339,7 +339,8 @@ def test_a_platform_sees_each_engagement_and_report_as_it_happens(monkeypatch) -
     """Of the hour's reads on a moderating platform, a like, a reshare or a reply is logged
     once as (reader, author); a report is logged as the author reported; reading alone, or a
     report alone, is no engagement; a media account's reshare of operation content is a media
-    amplification. (The engagement draws are fixed by hand.)"""
+    amplification. (The engagement draws are fixed by hand, the batch's decisions taken one
+    by one.)"""
     m = model(400, **{"moderation.enabled": True, "moderation.scan_interval_hours": 720})
     m.run(2)
     pf, mod = m.platforms[0], moderator(m)
@@ -350,6 +351,7 @@ def test_a_platform_sees_each_engagement_and_report_as_it_happens(monkeypatch) -
     # columns: like, reshare, reply, follow, report
     acts = np.array([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0],
                      [0, 0, 0, 0, 1]], bool)
+    monkeypatch.setattr(m.organic, "engagement", m.organic.engagement_step_by_step)
     monkeypatch.setattr(m.organic, "draw", lambda probs: acts.copy())
     mod.eng_log.clear()
     mod.report_log.clear()

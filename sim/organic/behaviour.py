@@ -7,8 +7,10 @@ method (``online``, ``read``, ``reply_views``, ``impressions``, ``action_probs``
 ``followable``, ``first_reshares``, ``tally``, ``cross_posts``, ``compose``) so that the
 per-agent reference (``sim.reference``) can restate it one agent at a time and the two can be
 compared. Where a platform's readers do not need several threads, going online, opening
-sessions, reading and seeing replies run as one compiled pass (``reading``, the same draws);
-the reference takes them one by one (``reading_step_by_step``), as runs on several threads do.
+sessions, reading and seeing replies run as one compiled pass (``reading``), and what a batch of
+readers does as another (``engagement``), with the same draws and results; the reference takes
+the decisions one by one (``reading_step_by_step``, ``engagement_step_by_step``), as runs on
+several threads do.
 Data flows one way: this module writes into the post store, the ledger, the outbox and (what
 the platform observes) moderation, and never calls back into the model.
 """
@@ -28,7 +30,7 @@ from ..population import Population, beta_params
 from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, Renumbering, renumber, resized
 from ..threads import get_threads, parallel_worth
 from . import kernels
-from .engagement import Coefficients, action_probs
+from .engagement import Coefficients, action_probs, freshness_by_age
 
 if TYPE_CHECKING:
     from ..moderation import Moderation
@@ -158,15 +160,11 @@ class OrganicUsers:
         an account the reader follows, so only the other pairs need a follower lookup."""
         if users.size == 0:
             return
-        roots, is_op, authors, followed = self.impressions(pf, users, items, n_from_feed)
+        roots, is_op, authors, acts, totals = self.engagement(pf, users, items, n_from_feed)
         n_op = int(is_op.sum())
         self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
-        acts = self.draw(self.action_probs(users, roots, followed))
         like, reshare, reply, follow, report = acts.T
-        drawn = np.flatnonzero(follow)
-        follow[drawn] = self.followable(pf, users[drawn], authors[drawn], followed[drawn])
-        acts[:, 1] = reshare = self.first_reshares(users, roots, reshare)
-        n_like, n_resh, n_rep, n_report, n_media, n_hp = self.tally(pf, acts, users, roots, is_op)
+        n_like, n_resh, n_rep, n_report, n_media, n_hp = totals
         if self.moderation is not None:  # what the platform sees
             eng = like | reshare | reply
             self.moderation.engagements(pf.index, users[eng], authors[eng])
@@ -181,6 +179,43 @@ class OrganicUsers:
             self.ledger.add(organic_followers_gained=self.accounts.won(new))
         if reshare.any():
             self.reshare(pf, users[reshare], roots[reshare], items[reshare])
+
+    def engagement(self, pf: Platform, users: np.ndarray, items: np.ndarray,
+                   n_from_feed: int) -> tuple[np.ndarray, ...]:
+        """What the readers of a batch do: impressions (``impressions``), probabilities
+        (``action_probs``), draws (``draw``), the follows and reshares that stand
+        (``followable``, ``first_reshares``) and the counts (``tally``). Returns (roots, whether
+        operation content, authors, actions, the operation's totals). Where the batch would not
+        be worth other threads, the steps are one compiled pass (``kernels.engagement``, the
+        same draws and results); otherwise one after the other
+        (:meth:`engagement_step_by_step`), on every thread."""
+        if parallel_worth(users.size):
+            return self.engagement_step_by_step(pf, users, items, n_from_feed)
+        g, pop, acc, memory = pf.graph, self.pop, self.accounts, self.memory
+        fixed = self.coef.fixed_reshare
+        out = streams.draw(
+            self.rng, kernels.engagement, users, items, n_from_feed, self.posts.columns(),
+            self.ledger.op_exposure, self.ledger.exposed, g.indptr, g.ids, pf.op_keys, pop.n,
+            pop.community, pop.language, pop.propensity, self.now, self.coef.terms,
+            freshness_by_age(self.coef, self.now), -1.0 if fixed is None else float(fixed),
+            acc.alive, acc.platform, pf.index, memory.row_of, memory.items,
+            self.posts.sparse["reports"], self.ledger.engaged[pf.index], pop.is_media,
+            pop.is_high_profile)
+        reshare = out[3][:, 1]
+        memory.remember(users[reshare], out[0][reshare])
+        return out
+
+    def engagement_step_by_step(self, pf: Platform, users: np.ndarray, items: np.ndarray,
+                                n_from_feed: int) -> tuple[np.ndarray, ...]:
+        """:meth:`engagement`, one decision after the other (the per-agent reference restates
+        each)."""
+        roots, is_op, authors, followed = self.impressions(pf, users, items, n_from_feed)
+        acts = self.draw(self.action_probs(users, roots, followed))
+        follow = acts[:, 3]
+        drawn = np.flatnonzero(follow)
+        follow[drawn] = self.followable(pf, users[drawn], authors[drawn], followed[drawn])
+        acts[:, 1] = self.first_reshares(users, roots, acts[:, 1])
+        return roots, is_op, authors, acts, self.tally(pf, acts, users, roots, is_op)
 
     def reshare(self, pf: Platform, users: np.ndarray, roots: np.ndarray,
                 parents: np.ndarray) -> None:

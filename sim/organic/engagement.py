@@ -91,6 +91,11 @@ def freshness(c: Coefficients, age):
     return np.exp(-c.fresh_rate * age)  # float32: numpy's own, see sim.portable
 
 
+def freshness_by_age(c: Coefficients, now: int) -> np.ndarray:
+    """:func:`freshness` of an item 0, 1, ..., ``now`` hours old (single precision)."""
+    return freshness(c, np.arange(now + 1, dtype=np.float32))
+
+
 def action_probs(c: Coefficients, users, roots, followed, community, language, propensity,
                  posts, now: int) -> np.ndarray:
     """Probabilities of (like, reshare, reply, follow, report) of each read (``users[i]`` read
@@ -106,8 +111,8 @@ def action_probs(c: Coefficients, users, roots, followed, community, language, p
         out = np.zeros((users.size, 5), np.float32)
         out[:, 1] = c.fixed_reshare
         return out
-    fresh = freshness(c, np.arange(now + 1, dtype=np.float32))  # by age in hours
-    args = (users, roots, followed, community, language, propensity, posts, now, c.terms, fresh)
+    args = (users, roots, followed, community, language, propensity, posts, now, c.terms,
+            freshness_by_age(c, now))
     if parallel_worth(users.size):
         return kernels.engagement_probs_parallel(*args, get_threads())
     return kernels.engagement_probs(*args)

@@ -1,6 +1,7 @@
 """Compiled loops (numba) for what organic users do in an hour: who is online, reply views, the
 engagement probabilities and coin flips, first reshares, counting each read's impression and
-actions, and who writes a post.
+actions, and who writes a post; and two passes that chain them, who reads what (:func:`reading`)
+and what a batch of readers does (:func:`engagement`).
 
 Each is a loop over a variable number of items per user: as whole-array numpy it would need
 sorts, scatters, padded temporaries and one random number per possible event; compiled
@@ -244,13 +245,9 @@ def first_reshares(users, roots, reshare, memory, n_posts):
 def not_remembered(rows, roots, memory):
     """Whether ``roots[i]`` is absent from memory row ``rows[i]`` (``-1``: no row, nothing
     remembered)."""
-    out = np.ones(rows.size, np.bool_)
+    out = np.empty(rows.size, np.bool_)
     for i in range(rows.size):
-        if rows[i] < 0:
-            continue
-        for s in range(memory.shape[1]):
-            if memory[rows[i], s] == roots[i]:
-                out[i] = False
+        out[i] = not_remembered_one(rows[i], roots[i], memory)
     return out
 
 
@@ -491,3 +488,73 @@ def tally(acts, users, roots, op, posts, engaged, is_media, is_high_profile):
                 sums[4] += is_media[users[i]]
                 sums[5] += is_high_profile[users[i]]
     return sums
+
+
+@njit(cache=True)
+def engagement(stream, users, items, n_from_feed, posts, exposure, exposed, indptr, followers,
+               op_keys, n_users, community, language, propensity, now, coef, fresh,
+               fixed_reshare, alive, account_platform, here, memory_row, memory, reports,
+               engaged, is_media, is_high_profile):
+    """What the readers of a batch do, in one pass: :func:`impressions`, the probabilities
+    (:func:`engagement_probs`, or in validation mode, ``fixed_reshare`` >= 0, that reshare
+    probability alone), the draws (:func:`draw_actions`, from ``stream``), then the rules that
+    keep a drawn follow (a live troll account on platform ``here`` not followed yet) and a drawn
+    reshare (the first of its (reader, root) pair in the batch, not in the reader's row
+    ``memory_row`` of ``memory``), a report counted on operation content (``reports``, its
+    sparse column), and :func:`tally`. The same results as ``OrganicUsers``'s steps one after
+    the other. Returns (roots, whether operation content, authors, actions, totals)."""
+    roots, op, authors, followed = impressions(users, items, n_from_feed, posts, exposure,
+                                               exposed, indptr, followers, op_keys, n_users)
+    if fixed_reshare >= 0:
+        probs = np.zeros((users.size, 5), np.float32)
+        probs[:, 1] = fixed_reshare
+    else:
+        probs = engagement_probs(users, roots, followed, community, language, propensity, posts,
+                                 now, coef, fresh)
+    acts = draw_actions(stream, probs)
+    reshared = np.flatnonzero(acts[:, 1])
+    first = first_of_pairs(users, roots, reshared, posts.gid.size)
+    for j in range(reshared.size):
+        i = reshared[j]
+        acts[i, 1] = first[j] and not_remembered_one(memory_row[users[i]], roots[i], memory)
+    for i in range(users.size):
+        if acts[i, 3]:
+            a = authors[i] - n_users
+            acts[i, 3] = (a >= 0 and not followed[i] and alive[a]
+                          and account_platform[a] == here)
+        if acts[i, 4] and posts.kind[roots[i]] != KIND_ORGANIC:
+            reports[sparse_row(posts, roots[i])] += 1
+    return roots, op, authors, acts, tally(acts, users, roots, op, posts, engaged, is_media,
+                                           is_high_profile)
+
+
+@njit(cache=True, inline="always")
+def first_of_pairs(users, roots, cand, n_posts):
+    """Whether each ``cand[j]`` (reads, in batch order) is the first of its (reader, root) pair
+    among them: a hash set of the pairs seen, so no sort."""
+    size = 2
+    while size < 2 * cand.size:
+        size *= 2
+    seen = np.full(size, -1, np.int64)
+    first = np.zeros(cand.size, np.bool_)
+    for j in range(cand.size):
+        key = np.int64(users[cand[j]]) * (n_posts + 1) + roots[cand[j]]
+        h = np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) \
+            & (size - 1)
+        while seen[h] != -1 and seen[h] != key:
+            h = (h + 1) & (size - 1)
+        if seen[h] == -1:
+            seen[h] = key
+            first[j] = True
+    return first
+
+
+@njit(cache=True, inline="always")
+def not_remembered_one(row, root, memory):
+    """Whether ``root`` is absent from memory row ``row`` (``-1``: nothing remembered)."""
+    if row < 0:
+        return True
+    for s in range(memory.shape[1]):
+        if memory[row, s] == root:
+            return False
+    return True
