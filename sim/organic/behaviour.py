@@ -320,12 +320,10 @@ class OrganicUsers:
                    followed: np.ndarray) -> np.ndarray:
         """Which of these authors their reader could start following here: a live troll
         account on this platform that the reader does not follow yet (the organic graph is
-        fixed)."""
-        n = self.pop.n
-        ok = (authors >= n) & ~followed
-        acc = authors[ok] - n
-        ok[ok] = self.accounts.alive[acc] & (self.accounts.platform[acc] == pf.index)
-        return ok
+        fixed; ``kernels.followable``)."""
+        acc = self.accounts
+        return kernels.followable(authors, followed, acc.alive, acc.platform, pf.index,
+                                  self.pop.n)
 
     def first_reshares(self, users: np.ndarray, roots: np.ndarray,
                        reshare: np.ndarray) -> np.ndarray:

@@ -228,26 +228,33 @@ def reading(stream, rate, utc_hour, weight, away, everyone, members, last_sessio
 def first_reshares(users, roots, reshare, memory, n_posts):
     """Which reshares stand: not of a root in the reader's row of ``memory`` (a
     :class:`~sim.organic.ReshareMemory`, as it stands on entry), nor a repeat of an earlier
-    (reader, root) pair of the batch.
+    (reader, root) pair of the batch (:func:`standing_reshares` on the memory's arrays)."""
+    return standing_reshares(users, roots, reshare, memory.row_of, memory.items, n_posts)
 
-    The repeats are found with numpy (the first of each pair, by a stable sort), the memory
-    look-ups compiled: a sort inside a compiled loop would cost seconds of compilation on a
-    fresh install for a few hundred reshares an hour."""
-    idx = np.flatnonzero(reshare)
-    key = users[idx].astype(np.int64) * (n_posts + 1) + roots[idx]
-    first = idx[np.unique(key, return_index=True)[1]]
+
+@njit(cache=True)
+def standing_reshares(users, roots, reshare, memory_row, memory, n_posts):
+    """Which drawn ``reshare`` stand: the first of their (reader, root) pair in the batch
+    (:func:`first_of_pairs`, no sort: compiled, one would cost seconds of compilation on a
+    fresh install) whose root is not in the reader's row ``memory_row`` of ``memory``. Post
+    indices are below ``n_posts``."""
     out = np.zeros(reshare.size, np.bool_)
-    out[first] = not_remembered(memory.row_of[users[first]], roots[first], memory.items)
+    cand = np.flatnonzero(reshare)
+    first = first_of_pairs(users, roots, cand, n_posts)
+    for j in range(cand.size):
+        i = cand[j]
+        out[i] = first[j] and not_remembered_one(memory_row[users[i]], roots[i], memory)
     return out
 
 
 @njit(cache=True)
-def not_remembered(rows, roots, memory):
-    """Whether ``roots[i]`` is absent from memory row ``rows[i]`` (``-1``: no row, nothing
-    remembered)."""
-    out = np.empty(rows.size, np.bool_)
-    for i in range(rows.size):
-        out[i] = not_remembered_one(rows[i], roots[i], memory)
+def followable(authors, followed, alive, account_platform, here, n_users):
+    """Which ``authors`` their readers could start following on platform ``here``: a live troll
+    account there that the reader does not follow yet (the organic graph is fixed)."""
+    out = np.empty(authors.size, np.bool_)
+    for i in range(authors.size):
+        a = authors[i] - n_users
+        out[i] = a >= 0 and not followed[i] and alive[a] and account_platform[a] == here
     return out
 
 
@@ -498,11 +505,10 @@ def engagement(stream, users, items, n_from_feed, posts, exposure, exposed, indp
     """What the readers of a batch do, in one pass: :func:`impressions`, the probabilities
     (:func:`engagement_probs`, or in validation mode, ``fixed_reshare`` >= 0, that reshare
     probability alone), the draws (:func:`draw_actions`, from ``stream``), then the rules that
-    keep a drawn follow (a live troll account on platform ``here`` not followed yet) and a drawn
-    reshare (the first of its (reader, root) pair in the batch, not in the reader's row
-    ``memory_row`` of ``memory``), a report counted on operation content (``reports``, its
-    sparse column), and :func:`tally`. The same results as ``OrganicUsers``'s steps one after
-    the other. Returns (roots, whether operation content, authors, actions, totals)."""
+    keep a drawn follow (:func:`followable`) and a drawn reshare (:func:`standing_reshares`),
+    a report counted on operation content (``reports``, its sparse column), and :func:`tally`.
+    The same results as ``OrganicUsers``'s steps one after the other, which call the same
+    rules. Returns (roots, whether operation content, authors, actions, totals)."""
     roots, op, authors, followed = impressions(users, items, n_from_feed, posts, exposure,
                                                exposed, indptr, followers, op_keys, n_users)
     if fixed_reshare >= 0:
@@ -512,16 +518,12 @@ def engagement(stream, users, items, n_from_feed, posts, exposure, exposed, indp
         probs = engagement_probs(users, roots, followed, community, language, propensity, posts,
                                  now, coef, fresh)
     acts = draw_actions(stream, probs)
-    reshared = np.flatnonzero(acts[:, 1])
-    first = first_of_pairs(users, roots, reshared, posts.gid.size)
-    for j in range(reshared.size):
-        i = reshared[j]
-        acts[i, 1] = first[j] and not_remembered_one(memory_row[users[i]], roots[i], memory)
+    drawn = np.flatnonzero(acts[:, 3])
+    ok = followable(authors[drawn], followed[drawn], alive, account_platform, here, n_users)
+    for j in range(drawn.size):
+        acts[drawn[j], 3] = ok[j]
+    acts[:, 1] = standing_reshares(users, roots, acts[:, 1], memory_row, memory, posts.gid.size)
     for i in range(users.size):
-        if acts[i, 3]:
-            a = authors[i] - n_users
-            acts[i, 3] = (a >= 0 and not followed[i] and alive[a]
-                          and account_platform[a] == here)
         if acts[i, 4] and posts.kind[roots[i]] != KIND_ORGANIC:
             reports[sparse_row(posts, roots[i])] += 1
     return roots, op, authors, acts, tally(acts, users, roots, op, posts, engaged, is_media,
