@@ -368,9 +368,11 @@ class PostStore:
 
     def add(self, **values: np.ndarray | int | float) -> np.ndarray:
         """Append posts; scalar values broadcast. Returns the new post ids."""
-        if unknown := set(values) - set(_COLUMNS) - set(_SPARSE):
+        if unknown := values.keys() - _COLUMNS.keys() - _SPARSE.keys():
             raise ValueError(f"posts: no column {sorted(unknown)}")
-        k = max(v.size if isinstance(v, np.ndarray) else 1 for v in values.values())
+        k = 0  # posts added: the longest array's size (or 1, for scalars alone)
+        for v in values.values():
+            k = max(k, v.size if isinstance(v, np.ndarray) else 1)
         sparse = {name: _spread(values.pop(name), k) for name in _SPARSE if name in values}
         need = self.n + k
         if need > self.record.size:  # (every column has the record's capacity)
@@ -386,7 +388,9 @@ class PostStore:
         if "root" not in values:
             self.cols["root"][self.n: need] = ids
         self.cols["gid"][self.n: need] = np.arange(self.made, self.made + k)
-        self._add_sparse(self.cols["kind"][self.n: need] != KIND_ORGANIC, sparse)
+        kind = values.get("kind", _COLUMNS["kind"][1])  # organic originals: no sparse rows
+        if sparse or isinstance(kind, np.ndarray) or kind != KIND_ORGANIC:
+            self._add_sparse(self.cols["kind"][self.n: need] != KIND_ORGANIC, sparse)
         self.n = need
         self.made += k
         return ids
@@ -397,7 +401,7 @@ class PostStore:
             if (v[~rows] != _SPARSE[name][1]).any():
                 raise ValueError(f"posts: {name!r} is kept only for posts that are not organic "
                                  "originals")
-        k = int(rows.sum())
+        k = np.count_nonzero(rows)
         if k == 0:
             return
         ns, need = self.n_sparse, self.n_sparse + k
