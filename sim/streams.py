@@ -9,20 +9,33 @@ a few instructions inline; and the step jumps ``k`` outputs ahead in ``log2 k`` 
 1994, "Random number generation with arbitrary strides"), so each thread can start its block
 of the one stream where a single thread would have reached it. The numbers drawn, and the
 generator's state afterwards, are the same as numpy's (``tests/test_streams.py`` checks them
-draw for draw), whatever the number of threads.
+draw for draw), whatever the number of threads. Besides uniforms and exponentials, the stream
+draws bounded integers, normals, gammas and betas by numpy's algorithms (its
+``distributions.c``), so that a pass drawing them can be compiled whole; passing a
+``Generator`` itself into a kernel costs about 8 us a call.
 
 A stream is a ``uint64`` array of :data:`WORDS` words: the 128-bit state and increment (high
 word first), then whether half an output is kept for the next single-precision draw, and that
 half. numpy makes two single-precision uniforms of each 64-bit output, its low half first,
-keeping the high half (``has_uint32``, ``uinteger`` in its state); doubles and exponentials take
-whole outputs and leave the kept half alone.
+keeping the high half (``has_uint32``, ``uinteger`` in its state), and so do its 32-bit integers;
+doubles and exponentials take whole outputs and leave the kept half alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.np.random._constants import fe_double, ke_double, we_double, ziggurat_exp_r
+from numba.np.random._constants import (
+    fe_double,
+    fi_double,
+    ke_double,
+    ki_double,
+    we_double,
+    wi_double,
+    ziggurat_exp_r,
+    ziggurat_nor_inv_r,
+    ziggurat_nor_r,
+)
 
 from .intrinsics import mulhi
 
@@ -35,6 +48,10 @@ DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2^-53: numpy's next_double
 EXP_K = ke_double.astype(np.uint64)  # numpy's ziggurat tables for the exponential (as numba
 EXP_W, EXP_F = we_double, fe_double  # keeps them for its own Generator)
 EXP_R = ziggurat_exp_r
+NOR_K, NOR_W, NOR_F = ki_double, wi_double, fi_double  # the normal's ziggurat (numpy's too)
+NOR_R, NOR_INV_R = ziggurat_nor_r, ziggurat_nor_inv_r
+LOW32 = np.uint64(0xFFFFFFFF)
+MAX64 = np.uint64(MASK64)
 
 
 def take(rng: np.random.Generator) -> np.ndarray:
@@ -130,6 +147,134 @@ def exponential(stream):
             return EXP_R - np.log1p(-next_double(stream))
         if (EXP_F[idx - 1] - EXP_F[idx]) * next_double(stream) + EXP_F[idx] < np.exp(-x):
             return x
+
+
+@njit(cache=True, inline="always")
+def next32(stream):
+    """A 32-bit output (numpy's ``next_uint32``): the half kept from the last output, if there
+    is one, else the low half of a new output, whose high half is kept."""
+    if stream[4]:
+        stream[4] = np.uint64(0)
+        return stream[5]
+    x = next64(stream)
+    stream[4], stream[5] = np.uint64(1), x >> np.uint64(32)
+    return x & LOW32
+
+
+@njit(cache=True)
+def bounded(stream, rng):
+    """A uniform integer in ``[0, rng]`` (numpy's ``random_bounded_uint64``, which its
+    ``integers`` draws with: Lemire 2019's multiply-and-reject on a 32-bit output when ``rng``
+    fits 32 bits, on a 64-bit one otherwise)."""
+    rng = np.uint64(rng)
+    if rng == 0:
+        return rng
+    if rng <= LOW32:
+        if rng == LOW32:
+            return next32(stream)
+        excl = rng + np.uint64(1)
+        m = next32(stream) * excl
+        if m & LOW32 < excl:
+            threshold = (LOW32 - rng) % excl
+            while m & LOW32 < threshold:
+                m = next32(stream) * excl
+        return m >> np.uint64(32)
+    if rng == MAX64:
+        return next64(stream)
+    excl = rng + np.uint64(1)
+    x = next64(stream)
+    if x * excl < excl:
+        threshold = (MAX64 - rng) % excl
+        while x * excl < threshold:
+            x = next64(stream)
+    return mulhi(x, excl)
+
+
+@njit(cache=True, inline="always")
+def integers(stream, low, high):
+    """A uniform integer in ``[low, high)`` (numpy's ``integers(low, high)``, 64-bit)."""
+    return low + np.int64(bounded(stream, np.uint64(high - 1 - low)))
+
+
+@njit(cache=True)
+def normal(stream):
+    """A standard normal variate (numpy's ``standard_normal``: the ziggurat of Marsaglia and
+    Tsang 2000, one output nearly always, more in the tail or at a wedge)."""
+    while True:
+        r = next64(stream)
+        idx = r & np.uint64(0xFF)
+        r >>= np.uint64(8)
+        rabs = (r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
+        x = rabs * NOR_W[idx]
+        if r & np.uint64(1):
+            x = -x
+        if rabs < NOR_K[idx]:
+            return x
+        if idx == 0:
+            while True:
+                xx = -NOR_INV_R * np.log1p(-next_double(stream))
+                yy = -np.log1p(-next_double(stream))
+                if yy + yy > xx * xx:
+                    return -(NOR_R + xx) if (rabs >> np.uint64(8)) & np.uint64(1) else NOR_R + xx
+        elif (NOR_F[idx - 1] - NOR_F[idx]) * next_double(stream) + NOR_F[idx] < np.exp(
+                -0.5 * x * x):
+            return x
+
+
+@njit(cache=True)
+def gamma(stream, shape):
+    """A standard gamma variate of ``shape`` (numpy's ``standard_gamma``: Marsaglia and Tsang
+    2000 from normals above shape 1, a rejection from uniforms and exponentials below)."""
+    if shape == 1.0:
+        return exponential(stream)
+    if shape == 0.0:
+        return 0.0
+    if shape < 1.0:
+        while True:
+            u = next_double(stream)
+            v = exponential(stream)
+            if u <= 1.0 - shape:
+                x = u ** (1.0 / shape)
+                if x <= v:
+                    return x
+            else:
+                y = -np.log((1 - u) / shape)
+                x = (1.0 - shape + shape * y) ** (1.0 / shape)
+                if x <= v + y:
+                    return x
+    b = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9 * b)
+    while True:
+        while True:
+            x = normal(stream)
+            v = 1.0 + c * x
+            if v > 0.0:
+                break
+        v = v * v * v
+        u = next_double(stream)
+        if u < 1.0 - 0.0331 * (x * x) * (x * x):
+            return b * v
+        if np.log(u) < 0.5 * x * x + b * (1.0 - v + np.log(v)):
+            return b * v
+
+
+@njit(cache=True)
+def beta(stream, a, b):
+    """A Beta(``a``, ``b``) variate (numpy's ``beta``: Johnk's algorithm when both are at most
+    1, else two gammas)."""
+    if a <= 1.0 and b <= 1.0:
+        while True:
+            u, v = next_double(stream), next_double(stream)
+            x, y = u ** (1.0 / a), v ** (1.0 / b)
+            if x + y <= 1.0 and u + v > 0.0:
+                if x + y > 0:
+                    return x / (x + y)
+                lx, ly = np.log(u) / a, np.log(v) / b  # both underflowed: in logs
+                lm = max(lx, ly)
+                lx, ly = lx - lm, ly - lm
+                return np.exp(lx - np.log(np.exp(lx) + np.exp(ly)))
+    ga = gamma(stream, a)
+    return ga / (ga + gamma(stream, b))
 
 
 @njit(cache=True, inline="always")

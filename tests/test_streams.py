@@ -5,7 +5,7 @@ draws them all or each thread its block."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
@@ -61,6 +61,46 @@ def test_doubles_and_exponentials_are_numpys(seed, n, half_kept) -> None:
     np.testing.assert_array_equal(got[0], b.random(n))
     np.testing.assert_array_equal(got[1], b.exponential(size=n))
     assert a.bit_generator.state == b.bit_generator.state
+
+
+@njit(cache=True)
+def _integers_normals_betas(stream, n, high, a, b):
+    ints = np.empty(n, np.int64)
+    for i in range(n):
+        ints[i] = streams.integers(stream, 0, high)
+    normals = np.empty(n)
+    for i in range(n):
+        normals[i] = streams.normal(stream)
+    betas = np.empty(n)
+    for i in range(n):
+        betas[i] = streams.beta(stream, a, b)
+    return ints, normals, betas
+
+
+SHAPES = st.sampled_from([0.05, 0.5, 1.0, 1.5, 2.0, 7.5])  # both beta branches, every gamma one
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**63), st.integers(0, 2000), st.booleans(),
+       st.one_of(st.integers(1, 50), st.integers(1, 2**32), st.integers(2**32, 2**63 - 1)),
+       SHAPES, SHAPES)
+@example(1, 500, True, 2**32, 0.5, 0.5)  # the range of every 32-bit output
+def test_integers_normals_and_betas_are_numpys(seed, n, half_kept, high, a, b) -> None:
+    """Bounded integers (32- and 64-bit ranges, from a kept half first if there is one),
+    standard normals (the ziggurat's tail and wedges included) and beta variates (Johnk's
+    algorithm and gammas of every shape) are numpy's, and leave the generator where numpy
+    does."""
+    g, want = np.random.default_rng(seed), np.random.default_rng(seed)
+    if half_kept:
+        g.random(dtype=np.float32)
+        want.random(dtype=np.float32)
+    s = streams.take(g)
+    ints, normals, betas = _integers_normals_betas(s, n, high, a, b)
+    streams.put(g, s)
+    np.testing.assert_array_equal(ints, want.integers(0, high, n))
+    np.testing.assert_array_equal(normals, want.standard_normal(n))
+    np.testing.assert_array_equal(betas, want.beta(a, b, n))
+    assert g.bit_generator.state == want.bit_generator.state
 
 
 @settings(max_examples=80, deadline=None)

@@ -372,13 +372,7 @@ class OrganicUsers:
         ``quality_mean``, concentration ``quality_concentration``). Returns (authors, topics,
         qualities)."""
         pc = self.cfg.population
-        rng = self.rng
-        authors = streams.draw(rng, kernels.posters, users, self.pop.post_propensity,
-                               pc.post_prob)
-        if authors.size == 0:
-            return authors, authors, np.zeros(0)
-        own = rng.random(authors.size) < pc.own_topic_prob
-        topic = np.where(own, self.pop.community[authors],
-                         rng.integers(0, len(pc.communities), authors.size))
-        a, b = beta_params(pc.quality_mean, pc.quality_concentration)
-        return authors, topic, rng.beta(a, b, authors.size)
+        return streams.draw(self.rng, kernels.compose, users, self.pop.post_propensity,
+                            pc.post_prob, self.pop.community, pc.own_topic_prob,
+                            len(pc.communities),
+                            *beta_params(pc.quality_mean, pc.quality_concentration))

@@ -24,8 +24,10 @@ from ..network import in_sorted
 from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
 from ..streams import (
     advance,
+    beta,
     float32_outputs,
     high_float32,
+    integers,
     kept_float32,
     low_float32,
     next_double,
@@ -129,6 +131,28 @@ def posters(stream, users, propensity, prob):
             n += 1
     stream[0], stream[1] = hi, lo
     return out[:n]
+
+
+@njit(cache=True)
+def compose(stream, users, propensity, prob, community, own_prob, n_topics, a, b):
+    """Who writes a post (:func:`posters`), then each author's topic (their ``community``
+    with probability ``own_prob``, else uniform over ``n_topics``) and quality (Beta(``a``,
+    ``b``)), drawn from ``stream`` as numpy would draw them for all the authors at once: the
+    uniforms, then the uniform topics, then the qualities. Returns (authors, topics,
+    qualities)."""
+    authors = posters(stream, users, propensity, prob)
+    n = authors.size
+    own = np.empty(n, np.bool_)
+    for i in range(n):
+        own[i] = next_double(stream) < own_prob
+    topic = np.empty(n, np.int64)
+    for i in range(n):
+        other = integers(stream, 0, n_topics)
+        topic[i] = community[authors[i]] if own[i] else other
+    quality = np.empty(n)
+    for i in range(n):
+        quality[i] = beta(stream, a, b)
+    return authors, topic, quality
 
 
 @njit(cache=True)
