@@ -26,10 +26,11 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from .. import portable
+from .. import portable, streams
 from ..config import ModerationConfig
 from ..network import sorted_unique
 from ..operation.accounts import ORIGIN_NAMES
+from ..organic.kernels import fan_posts
 from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each
 from ..threads import get_threads, parallel_worth
 from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
@@ -307,24 +308,15 @@ class Moderation:
         like them (logged as engagements the platform sees)."""
         m = self.model
         pc = m.cfg.population
-        g = self.fan_group[authors]
-        fan = np.flatnonzero(g >= 0)
-        if fan.size == 0:
-            return
-        slogan = self.rng.random(fan.size) < pc.fan_copost_prob
-        day = m.tick // 24
-        # the group's slogan of the day: a negative code (hashed into int32 for huge runs)
-        code = (g[fan[slogan]].astype(np.int64) * 4096 + day % 4096) % 2_000_000_000
-        self.set_fingerprints(ids[fan[slogan]], UNIQUE - 1 - code)
-        k = self.rng.poisson(pc.fan_likes_per_post, fan.size)
-        src = np.repeat(fan, k)
-        if src.size:  # a random fellow member other than the author
-            size = pc.fan_group_size
-            start = g[src] * size
-            mate = self.rng.integers(0, size - 1, src.size)
-            me = self.position[authors[src]]
-            who = self.fan_members[start + mate + (mate >= me)]
-            self.engagements(p, who, authors[src])
+        slogan, who, liked = streams.draw(
+            self.rng, fan_posts, authors, self.fan_group, self.position, self.fan_members,
+            pc.fan_copost_prob, pc.fan_likes_per_post, pc.fan_group_size)
+        if slogan.size:  # the group's slogan of the day: a negative code (int32 in huge runs)
+            code = (self.fan_group[authors[slogan]].astype(np.int64) * 4096
+                    + m.tick // 24 % 4096) % 2_000_000_000
+            self.set_fingerprints(ids[slogan], UNIQUE - 1 - code)
+        if who.size:
+            self.engagements(p, who, authors[liked])
 
     def engagements(self, platform, src: np.ndarray, dst: np.ndarray) -> None:
         """Record who engaged with whose content, on ``platform`` (or, an array, on each

@@ -32,6 +32,7 @@ from ..streams import (
     low_float32,
     next_double,
     output,
+    poisson,
     skip_float32,
     step,
     to_double,
@@ -153,6 +154,31 @@ def compose(stream, users, propensity, prob, community, own_prob, n_topics, a, b
     for i in range(n):
         quality[i] = beta(stream, a, b)
     return authors, topic, quality
+
+
+@njit(cache=True)
+def fan_posts(stream, authors, group, position, members, copost_prob, likes, size):
+    """What fan-group members' new posts get (authors outside groups, ``group`` -1, get
+    nothing), drawn from ``stream`` as numpy would for all of them at once: whether each
+    carries the group's slogan (probability ``copost_prob``), then how many fellow members like
+    it (Poisson, mean ``likes``), then who each liker is (uniform over the ``size - 1`` other
+    members: ``members[g * size:(g + 1) * size]``, the author at ``position``). Returns (which
+    authors' posts carry the slogan, the likers, whose post each likes), as indices into
+    ``authors`` but for the likers."""
+    fan = np.flatnonzero(group[authors] >= 0)
+    slogan = np.empty(fan.size, np.bool_)
+    for i in range(fan.size):
+        slogan[i] = next_double(stream) < copost_prob
+    k = np.empty(fan.size, np.int64)
+    for i in range(fan.size):
+        k[i] = poisson(stream, likes)
+    liked = np.repeat(fan, k)
+    who = np.empty(liked.size, members.dtype)
+    for j in range(liked.size):
+        a = authors[liked[j]]
+        mate = integers(stream, 0, size - 1)
+        who[j] = members[group[a] * size + mate + (mate >= position[a])]
+    return fan[slogan], who, liked
 
 
 @njit(cache=True)
