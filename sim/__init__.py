@@ -20,6 +20,9 @@ _collecting = gc.isenabled()
 gc.disable()
 try:
     from . import memory  # noqa: F401  (first: it sets glibc's heaps before threads start)
+    from .kernel_cache import configure
+
+    configure()  # (before any kernel is defined)
     from .config import Config, ConfigError, load_config
     from .model import InfluenceModel
     from .runner import RunResult, run

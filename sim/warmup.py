@@ -1,15 +1,15 @@
 """Compile the simulator's numba kernels ahead of the first real run.
 
 numba compiles a kernel the first time it is called and keeps the machine code in an on-disk
-cache (``__pycache__`` beside the source, or ``NUMBA_CACHE_DIR``); later processes load it in
-milliseconds. Without a warm-up, the first run after an install spends several seconds (most of
-a small run) compiling, inside its first simulated hours, which also throws off a progress bar's
-estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred users for three days,
-moderation on, old posts aged out; graphs drawn and feeds read, written and remapped on one
-thread, then on two) that calls every kernel a run calls, with the same argument types, and
-discards it: nothing is written but the cache. ``./dev setup`` runs it once (``python -m
-sim.warmup``), and ``sim.run`` runs it before its progress bar starts (a fraction of a second
-once the cache is warm).
+cache (one per state of the compiled code's sources, :mod:`sim.kernel_cache`); later processes
+load it in milliseconds. Without a warm-up, the first run after an install spends several
+seconds (most of a small run) compiling, inside its first simulated hours, which also throws
+off a progress bar's estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred
+users for three days, moderation on, old posts aged out; graphs drawn and feeds read, written
+and remapped on one thread, then on two) that calls every kernel a run calls, with the same
+argument types, and discards it: nothing is written but the cache. ``./dev setup`` runs it
+once (``python -m sim.warmup``), and ``sim.run`` runs it before its progress bar starts (a
+fraction of a second once the cache is warm).
 """
 
 from __future__ import annotations

@@ -5,11 +5,15 @@ made are left to the operating system, not walked by Python's last garbage colle
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+from numba.core import config as numba_config
+
 import sim
+from sim import kernel_cache
 from sim.warmup import _dispatchers, compile_kernels
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -29,6 +33,18 @@ def test_runs_after_the_warm_up_compile_nothing(preset) -> None:
         "moderation.window_hours": 24})
     sim.run(EXPERIMENTS / "ira.toml", users=1500, days=2, seed=2)
     assert _versions() == warmed
+
+
+def test_the_kernel_cache_follows_every_module_with_compiled_code() -> None:
+    """numba checks a cached kernel against its own file alone, not against the kernels it
+    calls from other files; the cache's directory is named by a hash of every module holding
+    compiled code (``sim.kernel_cache``), so a change to any of them compiles every kernel
+    afresh. The list misses none."""
+    compiled = re.compile(r"@(njit|intrinsic|overload|register_jitable)\b|\bnjit\(")
+    found = {p.relative_to(kernel_cache.PACKAGE).as_posix()
+             for p in kernel_cache.PACKAGE.rglob("*.py") if compiled.search(p.read_text())}
+    assert found == set(kernel_cache.SOURCES)
+    assert Path(numba_config.CACHE_DIR).name == f"numba-{kernel_cache.digest()}"
 
 
 def test_objects_are_frozen_at_exit_and_not_before() -> None:
