@@ -5,9 +5,10 @@ cache (one per state of the compiled code's sources, :mod:`sim.kernel_cache`); l
 load it in milliseconds. Without a warm-up, the first run after an install spends several
 seconds (most of a small run) compiling, inside its first simulated hours, which also throws
 off a progress bar's estimate. :func:`compile_kernels` instead runs a tiny world (a few hundred
-users for three days, moderation on, old posts aged out; graphs drawn and feeds read, written
-and remapped on one thread, then on two) that calls every kernel a run calls, with the same
-argument types, and discards it: nothing is written but the cache. ``./dev setup`` runs it
+users for three days, moderation on, old posts aged out: two days as a small run takes them,
+some hours reading step by step on one thread, as a run on several threads reads where few of
+many members come online, then every parallel pass) that calls every kernel a run calls, with
+the same argument types, and discards it: nothing is written but the cache. ``./dev setup`` runs it
 once (``python -m sim.warmup``), and ``sim.run`` runs it before its progress bar starts (a
 fraction of a second once the cache is warm).
 """
@@ -53,14 +54,18 @@ def compile_kernels() -> tuple[int, float]:
     before = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers())
     cfg = build_config({}, TINY)
     model = InfluenceModel(cfg)
-    model.run(48)  # two days on one thread, the third with the parallel passes too
+    model.run(48)  # two days as a small run takes them: groups of steps fused into one pass each
     n = threads.get_threads()
     least = {k: v for k, v in vars(threads).items() if k.startswith("MIN_PARALLEL_")}
-    for name in least:
-        setattr(threads, name, 0)
     if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:
         threads.set_threads(2)
     try:
+        # hours as a run on several threads takes them where platforms have more members than a
+        # parallel read needs rows, but fewer come online: reading step by step, on one thread
+        threads.MIN_PARALLEL_ROWS = min(pf.members.size for pf in model.platforms)
+        model.run(6)
+        for name in least:  # the rest of day three: every pass that has a parallel form takes it
+            setattr(threads, name, 0)
         InfluenceModel(cfg)  # graphs drawn by the parallel pass
         model.run()
     finally:

@@ -26,7 +26,9 @@ def _versions() -> dict[str, set]:
 def test_runs_after_the_warm_up_compile_nothing(preset) -> None:
     compile_kernels()
     warmed = _versions()
-    assert warmed["read_feeds"] and warmed["fan_out"] and warmed["draw_actions"]
+    # (kernels called from Python: one compiled from the cache inside another, like
+    # read_feeds inside reading, gets no version of its own)
+    assert warmed["reading"] and warmed["engagement"] and warmed["fan_out"]
     assert warmed["draw_targets_parallel"] and warmed["read_parallel"]
     sim.run(preset, users=1500, days=2, seed=2, overrides={  # old posts aged out on day 2
         "moderation.counterfactual": False, "engagement.feed_max_age_hours": 24,
