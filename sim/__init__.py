@@ -24,13 +24,13 @@ try:
     # (25-30 ms more after numba, 30 ms less than after the config)
     from . import memory  # noqa: F401, I001
     import mesa  # noqa: F401
-    from .kernel_cache import configure
+    from .kernel_cache import defining_kernels
 
-    configure()  # (before any kernel is defined)
-    from .config import Config, ConfigError, load_config
-    from .model import InfluenceModel
-    from .runner import RunResult, run
-    from .threads import get_threads, set_threads
+    with defining_kernels():  # (every module with kernels is imported here)
+        from .config import Config, ConfigError, load_config
+        from .model import InfluenceModel
+        from .runner import RunResult, run
+        from .threads import get_threads, set_threads
 finally:
     if _collecting:
         gc.freeze()

@@ -21,6 +21,14 @@ if str(ROOT) not in sys.path:
 
 PRESET = ROOT / "experiments" / "spamouflage.toml"
 
+# the tests' own kernels call the package's: cached with them, in the directory of this state of
+# the package's sources (sim.kernel_cache), so that a change there compiles them afresh too
+from numba.core import config as numba_config  # noqa: E402
+
+from sim import kernel_cache  # noqa: E402
+
+numba_config.CACHE_DIR = str(kernel_cache.directory(numba_config.CACHE_DIR))
+
 
 @pytest.fixture(scope="session")
 def preset() -> Path:
