@@ -14,6 +14,7 @@ from numba.core import config as numba_config
 
 import sim
 from sim import kernel_cache
+from sim.organic import kernels as organic_kernels
 from sim.warmup import _dispatchers, compile_kernels
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -46,9 +47,7 @@ def test_the_kernel_cache_follows_every_module_with_compiled_code() -> None:
     found = {p.relative_to(kernel_cache.PACKAGE).as_posix()
              for p in kernel_cache.PACKAGE.rglob("*.py") if compiled.search(p.read_text())}
     assert found == set(kernel_cache.SOURCES)
-    from sim.organic import kernels
-
-    here = Path(kernels.reading._cache._cache_path).parent  # (numba's attribute, not public)
+    here = Path(organic_kernels.reading._cache._cache_path).parent  # (numba's, not public)
     assert here.name == f"numba-{kernel_cache.digest()}"
     assert Path(numba_config.CACHE_DIR) == here  # the tests' kernels' too (tests/conftest.py)
 
