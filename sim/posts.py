@@ -90,6 +90,16 @@ def sparse_row(posts, p):
     return np.searchsorted(posts.sparse_gid, posts.gid[p])
 
 
+@njit(cache=True)
+def visible_status(status, root, items):
+    """Moderation status of each of ``items`` as a reader meets it: removed or demoted if the
+    item or its root is (the larger of their ``status``; ``root`` the store's column)."""
+    out = np.empty(items.size, status.dtype)
+    for i in range(items.size):
+        out[i] = max(status[items[i]], status[root[items[i]]])
+    return out
+
+
 @njit(cache=True, inline="always")
 def hijack_reply(posts, r):
     """The newest operation reply planted under thread ``r`` (a root), or -1: a bisection over

@@ -73,10 +73,11 @@ MIN_PARALLEL_WRITES = 1 << 13  # deliveries below which delivery runs on one thr
 # edges drawn)
 # (both lowered 4 and 8 times with TBB's cheap starts, docs/performance.md "Threads from TBB":
 # hours 10% faster at 10^5 users, 4% at 10^6, the same at 2*10^4; cuts tried, not fitted)
+# (the next two measured, docs/performance.md "Two threads where they pay")
 MIN_PARALLEL_MEMBERS = 1 << 17  # members drawn to go online below which the draw runs on one
-# thread, and
+# thread
 MIN_PARALLEL_POSTS = 1 << 16  # posts in the moderation window below which the teams detect one
-# after another (both measured, docs/performance.md "Two threads where they pay")
+# after another
 
 
 def _load_tbb() -> bool:

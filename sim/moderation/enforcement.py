@@ -31,7 +31,7 @@ from ..config import ModerationConfig
 from ..network import sorted_unique
 from ..operation.accounts import ORIGIN_NAMES
 from ..organic.kernels import fan_posts
-from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each, visible_status
 from ..threads import get_threads, parallel_worth
 from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
 
@@ -417,7 +417,7 @@ class Moderation:
     def visible_status(self, items: np.ndarray) -> np.ndarray:
         """Status of feed items: removed or demoted if the item or its root is."""
         c = self.model.posts.cols
-        return np.maximum(c["status"][items], c["status"][c["root"][items]])
+        return visible_status(c["status"], c["root"], items)
 
     def demotion_penalty(self, p: int) -> float:
         """What reading on platform ``p`` needs besides each post's status (an item whose post

@@ -343,13 +343,10 @@ class OrganicUsers:
         return the totals (likes, reshares, replies, reports, media reshares, high-profile
         reshares) (``kernels.tally``)."""
         pop = self.pop
-        reported = roots[acts[:, 4]]
-        reported = reported[self.posts.cols["kind"][reported] != KIND_ORGANIC]
-        if reported.size:
-            ids, k = np.unique(reported, return_counts=True)
-            self.posts.count("reports", ids, k.astype(np.int32))
-        return kernels.tally(acts, users, roots, is_op, self.posts.columns(),
-                             self.ledger.engaged[pf.index], pop.is_media, pop.is_high_profile)
+        cols = self.posts.columns()
+        kernels.count_reports(acts[:, 4], roots, cols, self.posts.sparse["reports"])
+        return kernels.tally(acts, users, roots, is_op, cols, self.ledger.engaged[pf.index],
+                             pop.is_media, pop.is_high_profile)
 
     def cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each resharer also carries the item to one other platform they use, with probability

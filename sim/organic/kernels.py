@@ -21,7 +21,7 @@ from numba import njit, prange
 from ..feeds.kernels import LOG1P, read_feeds
 from ..intrinsics import AHEAD, prefetch
 from ..network import in_sorted
-from ..posts import KIND_ORGANIC, hijack_reply, sparse_row
+from ..posts import KIND_ORGANIC, hijack_reply, sparse_row, visible_status
 from ..streams import (
     advance,
     beta,
@@ -270,7 +270,7 @@ def reading(stream, rate, utc_hour, weight, away, everyone, members, last_sessio
     readers = users[ri]
     who, reply = reply_views(stream, items, posts, here, reply_prob)
     if moderated:
-        shown = np.maximum(posts.status[reply], posts.status[posts.root[reply]]) == 0
+        shown = visible_status(posts.status, posts.root, reply) == 0
         who, reply = who[shown], reply[shown]
     return users, readers, items, readers[who], reply
 
@@ -556,7 +556,7 @@ def engagement(stream, users, items, n_from_feed, posts, exposure, exposed, indp
     (:func:`engagement_probs`, or in validation mode, ``fixed_reshare`` >= 0, that reshare
     probability alone), the draws (:func:`draw_actions`, from ``stream``), then the rules that
     keep a drawn follow (:func:`followable`) and a drawn reshare (:func:`standing_reshares`),
-    a report counted on operation content (``reports``, its sparse column), and :func:`tally`.
+    the reports kept on operation content (:func:`count_reports`), and :func:`tally`.
     The same results as ``OrganicUsers``'s steps one after the other, which call the same
     rules. Returns (roots, whether operation content, authors, actions, totals)."""
     roots, op, authors, followed = impressions(users, items, n_from_feed, posts, exposure,
@@ -573,11 +573,19 @@ def engagement(stream, users, items, n_from_feed, posts, exposure, exposed, indp
     for j in range(drawn.size):
         acts[drawn[j], 3] = ok[j]
     acts[:, 1] = standing_reshares(users, roots, acts[:, 1], memory_row, memory, posts.gid.size)
-    for i in range(users.size):
-        if acts[i, 4] and posts.kind[roots[i]] != KIND_ORGANIC:
-            reports[sparse_row(posts, roots[i])] += 1
+    count_reports(acts[:, 4], roots, posts, reports)
     return roots, op, authors, acts, tally(acts, users, roots, op, posts, engaged, is_media,
                                            is_high_profile)
+
+
+@njit(cache=True)
+def count_reports(report, roots, posts, reports):
+    """Count each report (``report[i]``: read ``i``'s reader reported its root) in the root's
+    row of the sparse column ``reports``: kept per post for operation content alone, the roots
+    that are not organic originals."""
+    for i in range(roots.size):
+        if report[i] and posts.kind[roots[i]] != KIND_ORGANIC:
+            reports[sparse_row(posts, roots[i])] += 1
 
 
 @njit(cache=True, inline="always")
