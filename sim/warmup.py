@@ -30,15 +30,16 @@ _done = False  # warmed up in this process
 
 
 def _dispatchers() -> list:
+    """Every kernel of the package (the modules of ``kernel_cache.SOURCES``)."""
+    import importlib
+
     from numba.core.registry import CPUDispatcher
 
-    from . import network, portable, posts, streams
-    from .feeds import kernels as feed_kernels
-    from .organic import kernels as organic_kernels
+    from .kernel_cache import SOURCES
 
-    return [f for mod in (feed_kernels, organic_kernels, network, portable, posts, streams)
-            for f in vars(mod).values()
-            if isinstance(f, CPUDispatcher)]
+    modules = [importlib.import_module(f"sim.{name[:-3].replace('/', '.')}") for name in SOURCES]
+    return [f for mod in modules for f in vars(mod).values()
+            if isinstance(f, CPUDispatcher) and f.py_func.__module__ == mod.__name__]
 
 
 def compile_kernels() -> tuple[int, float]:

@@ -23,9 +23,10 @@ PRESET = ROOT / "experiments" / "spamouflage.toml"
 
 # the tests' own kernels call the package's: cached with them, in the directory of this state of
 # the package's sources (sim.kernel_cache), so that a change there compiles them afresh too
+# (sim first: it sets numba's environment before numba is imported, which numba reads again
+# when it compiles, resetting the directory if the environment has changed since)
+from sim import kernel_cache  # noqa: E402, I001
 from numba.core import config as numba_config  # noqa: E402
-
-from sim import kernel_cache  # noqa: E402
 
 numba_config.CACHE_DIR = str(kernel_cache.directory(numba_config.CACHE_DIR))
 

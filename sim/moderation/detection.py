@@ -318,8 +318,9 @@ def linked_groups(obs: Observation, scores: Scores, cfg: ModerationConfig,
         _, kid = np.unique(in_bin[keep], return_inverse=True)
         rows.append(ai[keep])
         cols.append(a_n + kid)
-    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    # (one type whichever lists there are: one compiled version of the search)
+    r = np.concatenate(rows, dtype=np.int64) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols, dtype=np.int64) if cols else np.zeros(0, np.int64)
     label = _components(int(max(a_n, c.max(initial=a_n - 1) + 1)), r, c)[:a_n]
     seeds = sorted_unique(label[flagged])
     members = cand & np.isin(label, seeds)
