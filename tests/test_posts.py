@@ -7,6 +7,7 @@ only: a run that compacts every hour must equal, table for table, one that never
 
 from __future__ import annotations
 
+import copy
 import tracemalloc
 
 import numpy as np
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 import sim.posts
 from sim.model import InfluenceModel
 from sim.posts import (
+    KIND_OP_POST,
     KIND_ORGANIC,
     KIND_RESHARE,
     PostStore,
@@ -156,6 +158,42 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
     new_post = {name: col[more[0]] for name, col in store.held().items()}
     assert new_post["root"] == more[0] and new_post["hijack_reply"] == -1
     assert new_post["imp_organic"] == new_post["imp_fake"] == 0 and new_post["timeliness"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_copy_is_what_add_would_write(data) -> None:
+    """``add_copies`` (one compiled pass) writes what ``add`` would, given each copy's root's
+    content: over slots a compaction freed (stale values, counters included), with sparse
+    rows for operation originals (their timeliness) and for none of the organic ones, and
+    past the switch of global ids to 64 bits."""
+    n = data.draw(st.integers(1, 30))
+    store = PostStore(capacity=2)
+    store.GID_MAX = data.draw(st.sampled_from([10**6, n + 2]))
+    op = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    store.add(author=np.arange(n), kind=np.where(op, KIND_OP_POST, KIND_ORGANIC),
+              topic=np.arange(n) % 5, language=np.arange(n) % 3, is_op=op,
+              quality=np.linspace(0.1, 0.9, n).astype(np.float32),
+              timeliness=np.where(op, np.linspace(0.2, 0.7, n), 1.0), created=3)
+    store.count("eng_op", np.flatnonzero(op), 7)
+    store.cols["likes_organic"][:n] = 9
+    store.compact(np.arange(n) >= n // 3)  # frees slots, stale values left in them
+    roots = np.array(data.draw(st.lists(st.integers(0, store.n - 1), min_size=1, max_size=12)),
+                     np.int64)
+    author = np.arange(roots.size) + 100
+    platform = data.draw(st.one_of(st.integers(0, 2), st.just(np.arange(roots.size) % 3)))
+    generic = copy.deepcopy(store)
+    ids = store.add_copies(roots, roots, author=author, platform=platform, kind=KIND_RESHARE,
+                           created=4)
+    expect = generic.add(author=author, root=roots, parent=generic.cols["gid"][roots],
+                         platform=platform, kind=KIND_RESHARE, created=4,
+                         **{k: generic.get(k, roots) for k in
+                            ("topic", "language", "is_op", "quality", "timeliness")})
+    assert np.array_equal(ids, expect)
+    assert (store.n, store.made, store.n_sparse) == (generic.n, generic.made, generic.n_sparse)
+    for name, col in store.held().items():
+        assert np.array_equal(col, generic.held()[name]), name
+        assert col.dtype == generic.held()[name].dtype, name
 
 
 @given(st.lists(st.booleans(), max_size=40), st.integers(0, 5), st.integers(0, 40))
