@@ -325,6 +325,12 @@ def room(size: int, need: int) -> int:
     return max(need, int(GROWTH * size))
 
 
+def _filled(v: np.ndarray | int, k: int, dtype: type) -> np.ndarray:
+    """``v`` as ``k`` values of ``dtype`` for a compiled pass: an array (of ``k``) cast, a
+    scalar repeated."""
+    return np.asarray(v, dtype) if isinstance(v, np.ndarray) else np.full(k, v, dtype)
+
+
 def _spread(v: np.ndarray | int | float, k: int) -> np.ndarray:
     """``v`` as ``k`` values: an array of them as it is, a scalar broadcast."""
     return v if isinstance(v, np.ndarray) and v.shape == (k,) else np.broadcast_to(v, (k,))
@@ -539,9 +545,8 @@ class PostStore:
                      (sp["gid"], sp["parent"], sp["timeliness"]),
                      tuple(sp[name] for name in _SPARSE_COUNTERS),
                      self.n, self.n_sparse, self.made, np.asarray(roots, np.int64),
-                     np.asarray(parents, np.int64), np.asarray(author, np.int64),
-                     np.full(k, platform, np.int8) if np.ndim(platform) == 0
-                     else np.asarray(platform, np.int8), kind, created)
+                     np.asarray(parents, np.int64), _filled(author, k, np.int64),
+                     _filled(platform, k, np.int8), kind, created)
         ids = np.arange(self.n, self.n + k, dtype=np.int32)
         self.n += k
         self.n_sparse += k

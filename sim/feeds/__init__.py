@@ -133,7 +133,9 @@ class Outbox:
         """Queue posts ``ids`` by ``authors`` on ``platforms`` (one per post, or one for all)."""
         if ids.size:
             self._batches.append((ids, np.asarray(authors, np.int32),
-                                  np.broadcast_to(np.asarray(platforms, np.int8), ids.shape)))
+                                  np.asarray(platforms, np.int8)
+                                  if isinstance(platforms, np.ndarray)
+                                  else np.full(ids.shape, platforms, np.int8)))
 
     def flush(self, platforms: list) -> int:
         """Deliver the hour's posts, platform by platform, into followers' feeds

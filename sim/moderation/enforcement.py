@@ -257,9 +257,10 @@ class Moderation:
         """Posts ``ids`` carry fingerprints ``codes`` (``UNIQUE``: none) from now on. New posts
         (after every post that has one, ascending) are appended; others merged in."""
         ids = np.asarray(ids, np.int32)
-        codes = np.broadcast_to(np.asarray(codes, np.int32), ids.shape)
+        codes = np.asarray(codes, np.int32) if isinstance(codes, np.ndarray) \
+            else np.full(ids.shape, codes, np.int32)
         n = self.n_fp
-        if (n and ids.size and ids[0] <= self.fp_posts[n - 1]) or (np.diff(ids) <= 0).any():
+        if (n and ids.size and ids[0] <= self.fp_posts[n - 1]) or (ids[1:] <= ids[:-1]).any():
             ids, codes = last_of_each(np.concatenate([self.fp_posts[:n], ids]),
                                       np.concatenate([self.fp_codes[:n], codes]))
             n = 0
@@ -321,7 +322,7 @@ class Moderation:
     def engagements(self, platform, src: np.ndarray, dst: np.ndarray) -> None:
         """Record who engaged with whose content, on ``platform`` (or, an array, on each
         edge's own)."""
-        if np.ndim(platform):
+        if isinstance(platform, np.ndarray):
             for p in self.by_platform:
                 sel = platform == p
                 self.engagements(p, src[sel], dst[sel])
