@@ -111,41 +111,63 @@ def hijack_reply(posts, r):
     return posts.hijack_replies[k] if k < posts.hijacked.size and posts.hijacked[k] == r else -1
 
 
+@njit(cache=True, inline="always")
+def _write(dense, counters, p, g, author, root, platform, kind, topic, language, is_op, quality,
+           created):
+    """Row ``p`` of the columns: a new post's global id ``g``, identity and content, no counts
+    (the row may hold a post a compaction dropped). ``dense``: the columns gid, author, root,
+    platform, kind, topic, language, is_op, quality, created, status and eng_visible;
+    ``counters``: the other counter columns."""
+    gids, who, roots, plat, kinds, topics, languages, ops, qualities, made_at, status, eng = dense
+    gids[p] = g
+    who[p] = author
+    roots[p] = root
+    plat[p] = platform
+    kinds[p] = kind
+    topics[p] = topic
+    languages[p] = language
+    ops[p] = is_op
+    qualities[p] = quality
+    made_at[p] = created
+    status[p] = 0
+    eng[p] = 0
+    for col in counters:
+        col[p] = 0
+
+
+@njit(cache=True)
+def write_originals(dense, counters, n, made, author, platform, topic, language, quality,
+                    created):
+    """Rows ``n:n + k`` of the columns for ``k`` organic originals (:meth:`PostStore.
+    add_originals`; ``dense`` and ``counters`` as :func:`_write` takes them): post ``i`` has
+    global id ``made + i`` and is its own root."""
+    for i in range(author.size):
+        _write(dense, counters, n + i, made + i, author[i], n + i, platform[i], KIND_ORGANIC,
+               topic[i], language[i], False, quality[i], created)
+
+
 @njit(cache=True)
 def write_copies(dense, counters, sparse, sparse_counters, n, ns, made, roots, parents, author,
                  platform, kind, created):
     """Rows ``n:n + k`` of the columns and ``ns:ns + k`` of the sparse columns for ``k`` copies
-    (:meth:`PostStore.add_copies`): copy ``i`` has global id ``made + i``, its own author,
-    platform, kind and creation hour, ``roots[i]`` for root, the global id of ``parents[i]``
-    for parent, and its root's content; its counters are zero. ``dense``: the columns gid,
-    author, root, platform, kind, topic, language, is_op, quality, created, status and
-    eng_visible; ``sparse``: the sparse gid, parent and timeliness (a root without a sparse row
-    is timely); ``counters`` and ``sparse_counters``: the other counter columns."""
-    gid, who, root, plat, kinds, topic, language, is_op, quality, made_at, status, eng = dense
+    (:meth:`PostStore.add_copies`; ``dense`` and ``counters`` as :func:`_write` takes them):
+    copy ``i`` has global id ``made + i``, its own author, platform, kind and creation hour,
+    ``roots[i]`` for root, the global id of ``parents[i]`` for parent, and its root's content.
+    ``sparse``: the sparse gid, parent and timeliness (a root without a sparse row is timely);
+    ``sparse_counters``: the sparse counter columns."""
+    gids, topics, languages, ops, qualities = dense[0], dense[5], dense[6], dense[7], dense[8]
     s_gid, s_parent, s_timeliness = sparse
     for i in range(roots.size):
-        p, q, r = n + i, ns + i, roots[i]
-        gid[p] = made + i
-        who[p] = author[i]
-        root[p] = r
-        plat[p] = platform[i]
-        kinds[p] = kind
-        topic[p] = topic[r]
-        language[p] = language[r]
-        is_op[p] = is_op[r]
-        quality[p] = quality[r]
-        made_at[p] = created
-        status[p] = 0
-        eng[p] = 0
-        for col in counters:
-            col[p] = 0
-        row = np.searchsorted(s_gid[:ns], gid[r])
-        has = row < ns and s_gid[row] == gid[r]
-        s_gid[q] = made + i
-        s_parent[q] = gid[parents[i]]
-        s_timeliness[q] = s_timeliness[row] if has else TIMELY
+        r = roots[i]
+        _write(dense, counters, n + i, made + i, author[i], r, platform[i], kind, topics[r],
+               languages[r], ops[r], qualities[r], created)
+        row = np.searchsorted(s_gid[:ns], gids[r])
+        has = row < ns and s_gid[row] == gids[r]
+        s_gid[ns + i] = made + i
+        s_parent[ns + i] = gids[parents[i]]
+        s_timeliness[ns + i] = s_timeliness[row] if has else TIMELY
         for col in sparse_counters:
-            col[q] = 0
+            col[ns + i] = 0
 
 
 def _column(size: int, dtype: type, fill: int | float) -> np.ndarray:
@@ -537,19 +559,36 @@ class PostStore:
         about 90 us a call for them at 2·10^4 users, several calls an hour)."""
         k = roots.size
         self._reserve(k, k)
-        c, sp = self.cols, self.sparse
-        write_copies((c["gid"], c["author"], c["root"], c["platform"], c["kind"], c["topic"],
-                      c["language"], c["is_op"], c["quality"], c["created"], c["status"],
-                      c["eng_visible"]),
-                     tuple(c[name] for name in _COUNTERS),
-                     (sp["gid"], sp["parent"], sp["timeliness"]),
-                     tuple(sp[name] for name in _SPARSE_COUNTERS),
-                     self.n, self.n_sparse, self.made, np.asarray(roots, np.int64),
-                     np.asarray(parents, np.int64), _filled(author, k, np.int64),
-                     _filled(platform, k, np.int8), kind, created)
+        sp = self.sparse
+        write_copies(*self._dense(), (sp["gid"], sp["parent"], sp["timeliness"]),
+                     tuple(sp[name] for name in _SPARSE_COUNTERS), self.n, self.n_sparse,
+                     self.made, np.asarray(roots, np.int64), np.asarray(parents, np.int64),
+                     _filled(author, k, np.int64), _filled(platform, k, np.int8), kind, created)
+        self.n_sparse += k
+        return self._added(k)
+
+    def add_originals(self, author: np.ndarray, platform, topic: np.ndarray,
+                      language: np.ndarray, quality: np.ndarray, created: int) -> np.ndarray:
+        """Append organic originals, as :meth:`add` would, in one compiled pass
+        (:func:`write_originals`). Returns the new post ids."""
+        k = author.size
+        self._reserve(k)
+        write_originals(*self._dense(), self.n, self.made, np.asarray(author, np.int64),
+                        _filled(platform, k, np.int8), np.asarray(topic, np.int64),
+                        np.asarray(language, np.int8), np.asarray(quality, np.float64), created)
+        return self._added(k)
+
+    def _dense(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """The columns as :func:`_write` takes them."""
+        c = self.cols
+        return ((c["gid"], c["author"], c["root"], c["platform"], c["kind"], c["topic"],
+                 c["language"], c["is_op"], c["quality"], c["created"], c["status"],
+                 c["eng_visible"]), tuple(c[name] for name in _COUNTERS))
+
+    def _added(self, k: int) -> np.ndarray:
+        """Count the ``k`` posts a compiled pass wrote; their ids."""
         ids = np.arange(self.n, self.n + k, dtype=np.int32)
         self.n += k
-        self.n_sparse += k
         self.made += k
         return ids
 

@@ -160,13 +160,13 @@ def test_compact_moves_every_column_and_maps_indices(data) -> None:
     assert new_post["imp_organic"] == new_post["imp_fake"] == 0 and new_post["timeliness"] == 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.data())
-def test_a_copy_is_what_add_would_write(data) -> None:
-    """``add_copies`` (one compiled pass) writes what ``add`` would, given each copy's root's
-    content: over slots a compaction freed (stale values, counters included), with sparse
-    rows for operation originals (their timeliness) and for none of the organic ones, and
-    past the switch of global ids to 64 bits."""
+def test_compiled_appends_write_what_add_would(data) -> None:
+    """``add_copies`` and ``add_originals`` (compiled passes) write what ``add`` would, given
+    a copy's root's content: over slots a compaction freed (stale values, counters included),
+    with sparse rows for operation originals (their timeliness) and for no organic original,
+    and past the switch of global ids to 64 bits."""
     n = data.draw(st.integers(1, 30))
     store = PostStore(capacity=2)
     store.GID_MAX = data.draw(st.sampled_from([10**6, n + 2]))
@@ -178,17 +178,24 @@ def test_a_copy_is_what_add_would_write(data) -> None:
     store.count("eng_op", np.flatnonzero(op), 7)
     store.cols["likes_organic"][:n] = 9
     store.compact(np.arange(n) >= n // 3)  # frees slots, stale values left in them
-    roots = np.array(data.draw(st.lists(st.integers(0, store.n - 1), min_size=1, max_size=12)),
-                     np.int64)
-    author = np.arange(roots.size) + 100
-    platform = data.draw(st.one_of(st.integers(0, 2), st.just(np.arange(roots.size) % 3)))
+    k = data.draw(st.integers(1, 12))
+    author = np.arange(k) + 100
+    platform = data.draw(st.one_of(st.integers(0, 2), st.just(np.arange(k) % 3)))
     generic = copy.deepcopy(store)
-    ids = store.add_copies(roots, roots, author=author, platform=platform, kind=KIND_RESHARE,
-                           created=4)
-    expect = generic.add(author=author, root=roots, parent=generic.cols["gid"][roots],
-                         platform=platform, kind=KIND_RESHARE, created=4,
-                         **{k: generic.get(k, roots) for k in
-                            ("topic", "language", "is_op", "quality", "timeliness")})
+    if data.draw(st.booleans()):
+        roots = np.array(data.draw(st.lists(st.integers(0, store.n - 1), min_size=k,
+                                            max_size=k)), np.int64)
+        ids = store.add_copies(roots, roots, author=author, platform=platform,
+                               kind=KIND_RESHARE, created=4)
+        content = {name: generic.get(name, roots) for name in
+                   ("topic", "language", "is_op", "quality", "timeliness")}
+        expect = generic.add(author=author, root=roots, parent=generic.cols["gid"][roots],
+                             platform=platform, kind=KIND_RESHARE, created=4, **content)
+    else:
+        topic, language, quality = np.arange(k) % 4, np.arange(k) % 2, np.linspace(0, 1, k)
+        ids = store.add_originals(author, platform, topic, language, quality, created=4)
+        expect = generic.add(author=author, platform=platform, kind=KIND_ORGANIC, topic=topic,
+                             language=language, is_op=False, quality=quality, created=4)
     assert np.array_equal(ids, expect)
     assert (store.n, store.made, store.n_sparse) == (generic.n, generic.made, generic.n_sparse)
     for name, col in store.held().items():

@@ -238,9 +238,8 @@ class OrganicUsers:
         authors, topic, quality = self.compose(users)
         if authors.size == 0:
             return
-        ids = self.posts.add(author=authors, platform=pf.index, kind=KIND_ORGANIC, topic=topic,
-                             language=self.pop.language[authors], is_op=False,
-                             quality=quality, created=self.now)
+        ids = self.posts.add_originals(authors, pf.index, topic, self.pop.language[authors],
+                                       quality, self.now)
         self.outbox.add(ids, authors, pf.index)
         self.ledger.add(organic_posts=int(ids.size))
         self.ledger.posts_by_user[pf.index, authors] += 1  # (each author once an hour)
