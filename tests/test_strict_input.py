@@ -167,6 +167,15 @@ def test_summary_json_has_provenance_and_no_bare_nan(tmp_path):
               "libraries", "machine", "started"):
         assert k in p, k
     assert {"numpy", "numba", "mesa", "pandas", "pydantic"} <= set(p["libraries"])
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name):  # (imported libraries give their own version: the same)
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return ""
+    assert {k: installed(k) for k in p["libraries"] if k != "python"} == \
+        {k: v for k, v in p["libraries"].items() if k != "python"}
     assert p["command"].startswith("sim.run(")
     from sim.provenance import config_sha256
     assert p["config_sha256"] == config_sha256(s["config"])
