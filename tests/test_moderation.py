@@ -35,11 +35,20 @@ from sim.moderation import (
     STATUS_DEMOTED,
     STATUS_OK,
     STATUS_REMOVED,
+    UNIQUE,
     Observation,
     moderation_metrics,
     score_accounts,
 )
-from sim.moderation.detection import AccountIndex, PerAccount, _components
+from sim.moderation.detection import (
+    AccountIndex,
+    PerAccount,
+    _components,
+    _distinct_per_key,
+    _in_window,
+    _signals,
+    _weights,
+)
 from sim.runner import resolve_config
 
 GOLDEN = Path(__file__).parent / "data" / "core_engine_golden.json"
@@ -234,6 +243,62 @@ def test_signals_are_bounded_and_label_free(obs: Observation, seed: int) -> None
     perm = np.random.default_rng(seed).permutation(obs.born.size)
     t = score_accounts(_relabel(obs, perm), cfg)
     np.testing.assert_allclose(t.score[np.searchsorted(t.accounts, perm[s.accounts])], s.score)
+
+
+def _numpy_scores(obs: Observation, cfg: ModerationConfig) -> tuple[np.ndarray, ...]:
+    """``score_accounts`` as numpy passes (what its compiled pass replaced), for comparison."""
+    index = AccountIndex()
+    accounts = index.build(obs.born.size, obs.post_author, obs.eng_dst, obs.report_dst)
+    ai = index[obs.post_author]
+    orig = obs.post_original
+    fp = orig & (obs.post_fingerprint != UNIQUE)
+    f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
+    sync = _distinct_per_key(_in_window(f_key, obs.post_created[fp], cfg), f_acc)
+    dup = _distinct_per_key(f_key, f_acc)
+    src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
+    reciprocal = np.zeros(src.size, bool)
+    if src.size:
+        span = int(max(src.max(), dst.max())) + 1
+        edges = np.unique(src * span + dst)
+        back = dst * span + src
+        reciprocal = edges[np.minimum(np.searchsorted(edges, back), edges.size - 1)] == back
+    coengagement = bool(src.size) and cfg.weight_coengagement > 0
+    si, mine = index.find(src)
+    in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src)
+    w = _weights(cfg)
+    n_posts, sig, score = _signals(
+        obs.now, np.asarray(obs.born[accounts], np.int64), ai, orig, obs.post_language,
+        obs.post_quality, obs.main_language[obs.claimed_community[obs.post_author[orig]]],
+        f_acc, sync >= cfg.copost_min_accounts, dup >= cfg.duplicate_min_accounts,
+        index[dst], reciprocal, si, mine, in_step >= cfg.copost_min_accounts,
+        index[obs.report_dst], coengagement, float(cfg.window_hours),
+        float(cfg.age_scale_days), float(cfg.rate_scale_per_day), float(cfg.report_scale),
+        w / w.sum())
+    return accounts, n_posts, sig, score
+
+
+@settings(max_examples=60, deadline=None)
+@given(obs=observations(), split=st.integers(1, 30), coengagement=st.booleans(),
+       at_least=st.tuples(st.integers(2, 4), st.integers(2, 4), st.integers(1, 3)))
+def test_the_compiled_scan_gives_the_numpy_passes_scores(obs, split, coengagement,
+                                                          at_least) -> None:
+    """``score_accounts`` sorts with numpy and does the rest in one compiled pass: the same
+    accounts, counts, signals and scores, to the bit, as the numpy passes it replaced, with
+    profiles whole or split between organic users and operation accounts."""
+    cfg = ModerationConfig(enabled=True, window_hours=48, min_posts=1,
+                           weight_coengagement=float(coengagement),
+                           copost_min_accounts=at_least[0], duplicate_min_accounts=at_least[1],
+                           sync_window_hours=at_least[2])
+    k = min(split, obs.born.size - 1)
+    halves = dataclasses.replace(
+        obs, born=PerAccount(obs.born[:k], obs.born[k:], np.int64),
+        claimed_community=PerAccount(obs.claimed_community[:k], obs.claimed_community[k:],
+                                     np.int8))
+    expect = _numpy_scores(obs, cfg)
+    for o in (obs, halves):
+        s = score_accounts(o, cfg)
+        for x, y in zip((s.accounts, s.n_posts, s.signals, s.score), expect, strict=True):
+            np.testing.assert_array_equal(x, y)
 
 
 @settings(max_examples=40, deadline=None)

@@ -156,40 +156,103 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
 
     Shares use a pseudo-count of one post (or engagement) so one coincidence is not a pattern.
     ``index`` (kept by the caller between scans) only saves time. What needs sorting is done
-    by numpy (its sorts are several times numba's); the counting and the formulas are one
-    compiled pass (:func:`_signals`).
+    by numpy (its sorts are several times numba's); the rest is one compiled pass
+    (:func:`_scan`).
     """
     index = AccountIndex() if index is None else index
     accounts = index.build(obs.born.size, obs.post_author, obs.eng_dst, obs.report_dst)
-    ai = index[obs.post_author]
-    orig = obs.post_original
-    fp = orig & (obs.post_fingerprint != UNIQUE)
-    f_acc, f_key = ai[fp], obs.post_fingerprint[fp].astype(np.int64)
-    sync = _distinct_per_key(_in_window(f_key, obs.post_created[fp], cfg), f_acc)
-    dup = _distinct_per_key(f_key, f_acc)
+    fp = np.flatnonzero(obs.post_original & (obs.post_fingerprint != UNIQUE))
+    f_key = obs.post_fingerprint[fp].astype(np.int64)
+    sync_key = _in_window(f_key, obs.post_created[fp], cfg)
     src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
-    reciprocal = np.zeros(src.size, bool)
-    if src.size:
-        span = int(max(src.max(), dst.max())) + 1
-        edges = sorted_unique(src * span + dst)
-        back = dst * span + src
-        reciprocal = edges[np.minimum(np.searchsorted(edges, back), edges.size - 1)] == back
+    span = int(max(src.max(initial=0), dst.max(initial=0))) + 1
     coengagement = bool(src.size) and cfg.weight_coengagement > 0  # (skipped if it cannot count)
-    if coengagement:
-        si, mine = index.find(src)  # engagers that are scored (seen posting or engaged with)
-        in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src)
-    else:
-        si, mine, in_step = np.zeros(0, np.int32), np.zeros(0, bool), np.zeros(0, np.int64)
+    in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src) if coengagement \
+        else np.zeros(0, np.int64)
+    born, community = _split(obs.born), _split(obs.claimed_community)
     w = _weights(cfg)
-    n_posts, sig, score = _signals(
-        obs.now, np.asarray(obs.born[accounts], np.int64), ai, orig, obs.post_language,
-        obs.post_quality, obs.main_language[obs.claimed_community[obs.post_author[orig]]],
-        f_acc, sync >= cfg.copost_min_accounts, dup >= cfg.duplicate_min_accounts,
-        index[dst], reciprocal, si, mine, in_step >= cfg.copost_min_accounts,
-        index[obs.report_dst], coengagement, float(cfg.window_hours),
-        float(cfg.age_scale_days), float(cfg.rate_scale_per_day), float(cfg.report_scale),
-        w / w.sum())
+    n_posts, sig, score = _scan(
+        obs.now, accounts, index.seen, index.pos, obs.post_author, obs.post_original,
+        obs.post_language, obs.post_quality, born, community, obs.main_language, fp, f_key,
+        sync_key, np.argsort(sync_key, kind="stable"), src, dst, span, np.sort(src * span + dst),
+        in_step >= cfg.copost_min_accounts, obs.report_dst, coengagement,
+        (cfg.copost_min_accounts, cfg.duplicate_min_accounts),
+        (float(cfg.window_hours), float(cfg.age_scale_days), float(cfg.rate_scale_per_day),
+         float(cfg.report_scale)), w / w.sum())
     return Scores(accounts, n_posts, sig, score, n_posts >= cfg.min_posts)
+
+
+def _split(per_account: np.ndarray | PerAccount) -> tuple[np.ndarray, np.ndarray]:
+    """A profile attribute as (organic users' part, operation accounts' part)."""
+    if isinstance(per_account, PerAccount):
+        return per_account.organic, per_account.operation
+    return per_account, per_account[:0]
+
+
+@njit(cache=True, nogil=True)
+def _scan(now, accounts, seen, pos, author, orig, language, quality, born, community,
+          main_language, fp, f_key, sync_key, by_key, src, dst, span, edges, in_step,
+          report_dst, coengagement, at_least, scales, weights):
+    """:func:`score_accounts` once its sorts are made (numpy's: ``by_key`` orders the
+    fingerprinted posts ``fp`` by ``sync_key``, content then sync window; ``edges`` are the
+    engagements' keys ``src * span + dst``, ascending): positions and profiles looked up, which
+    fingerprinted posts count for ``sync`` and ``duplicate`` (their runs in ``by_key``: a
+    content's posts are one run, and each of its sync windows one run within it) and which
+    engagements were returned, then :func:`_signals`. ``born`` and ``community``: a profile
+    attribute's (organic, operation) parts (:func:`_split`); ``at_least``: the co-posting and
+    duplicate thresholds; ``scales``: the window, age, rate and report scales. A scan made
+    about 50 numpy calls for these (over a few thousand posts at 2·10^4 users)."""
+    a_n = accounts.size
+    born_org, born_op = born
+    comm_org, comm_op = community
+    n_org = born_org.size
+    born_at = np.empty(a_n, np.int64)
+    for a in range(a_n):
+        x = accounts[a]
+        born_at[a] = born_org[x] if x < n_org else born_op[x - n_org]
+    ai = pos[author]
+    main = np.empty(np.count_nonzero(orig), main_language.dtype)
+    j = 0
+    for i in range(author.size):
+        if orig[i]:
+            x = author[i]
+            main[j] = main_language[comm_org[x] if x < n_org else comm_op[x - n_org]]
+            j += 1
+    f_acc = ai[fp]
+    sync = _distinct_runs(by_key, sync_key, f_acc, a_n, at_least[0])
+    dup = _distinct_runs(by_key, f_key, f_acc, a_n, at_least[1])
+    reciprocal = np.empty(src.size, np.bool_)
+    for e in range(src.size):
+        back = dst[e] * span + src[e]
+        k = np.searchsorted(edges, back)
+        reciprocal[e] = k < edges.size and edges[k] == back
+    if coengagement:
+        si, mine = pos[src], seen[src]
+    else:
+        si, mine = pos[:0], seen[:0]
+    return _signals(now, born_at, ai, orig, language, quality, main, f_acc, sync, dup,
+                    pos[dst], reciprocal, si, mine, in_step, pos[report_dst], coengagement,
+                    scales[0], scales[1], scales[2], scales[3], weights)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _distinct_runs(order, key, who, n_who, at_least):
+    """For each row, whether ``at_least`` distinct ``who`` (values below ``n_who``) share its
+    ``key``, where ``order`` lists the rows with equal keys in runs."""
+    out = np.zeros(order.size, np.bool_)
+    last = np.full(n_who, -1, np.int64)  # the run that last counted each ``who``
+    k = 0
+    while k < order.size:
+        end, count = k, 0
+        while end < order.size and key[order[end]] == key[order[k]]:
+            if last[who[order[end]]] != k:
+                last[who[order[end]]] = k
+                count += 1
+            end += 1
+        for q in range(k, end):
+            out[order[q]] = count >= at_least
+        k = end
+    return out
 
 
 @njit(cache=True, nogil=True)
