@@ -69,8 +69,13 @@ _SPARSE: dict[str, tuple[type, int | float]] = {
     "timeliness": (np.float32, 1.0),  # 2^(-lag / news half-life): stale operation content
 }
 _APART = tuple(k for k in _COLUMNS if k not in RECORD.names)  # columns of their own
-_COUNTERS = ("imp_organic", "likes_organic", "reshares_organic", "replies_organic")  # (of
-# their own; the record holds eng_visible)
+# the columns as the compiled appends take them (every column: a test checks): identity, content
+# and the record's counter, then the other counters, which start at zero; the sparse columns
+# likewise
+_WRITTEN = ("gid", "author", "root", "platform", "kind", "topic", "language", "is_op", "quality",
+            "created", "status", "eng_visible")
+_COUNTERS = ("imp_organic", "likes_organic", "reshares_organic", "replies_organic")
+_SPARSE_WRITTEN = ("gid", "parent", "timeliness")
 _SPARSE_COUNTERS = ("imp_op", "imp_fake", "eng_op", "reports")
 
 
@@ -560,7 +565,7 @@ class PostStore:
         k = roots.size
         self._reserve(k, k)
         sp = self.sparse
-        write_copies(*self._dense(), (sp["gid"], sp["parent"], sp["timeliness"]),
+        write_copies(*self._dense(), tuple(sp[name] for name in _SPARSE_WRITTEN),
                      tuple(sp[name] for name in _SPARSE_COUNTERS), self.n, self.n_sparse,
                      self.made, np.asarray(roots, np.int64), np.asarray(parents, np.int64),
                      _filled(author, k, np.int64), _filled(platform, k, np.int8), kind, created)
@@ -581,9 +586,7 @@ class PostStore:
     def _dense(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """The columns as :func:`_write` takes them."""
         c = self.cols
-        return ((c["gid"], c["author"], c["root"], c["platform"], c["kind"], c["topic"],
-                 c["language"], c["is_op"], c["quality"], c["created"], c["status"],
-                 c["eng_visible"]), tuple(c[name] for name in _COUNTERS))
+        return tuple(c[name] for name in _WRITTEN), tuple(c[name] for name in _COUNTERS)
 
     def _added(self, k: int) -> np.ndarray:
         """Count the ``k`` posts a compiled pass wrote; their ids."""

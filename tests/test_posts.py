@@ -167,6 +167,9 @@ def test_compiled_appends_write_what_add_would(data) -> None:
     a copy's root's content: over slots a compaction freed (stale values, counters included),
     with sparse rows for operation originals (their timeliness) and for no organic original,
     and past the switch of global ids to 64 bits."""
+    assert sorted(sim.posts._WRITTEN + sim.posts._COUNTERS) == sorted(sim.posts._COLUMNS)
+    assert sorted(sim.posts._SPARSE_WRITTEN + sim.posts._SPARSE_COUNTERS) == \
+        sorted(sim.posts._SPARSE_KEYED)  # (every column written)
     n = data.draw(st.integers(1, 30))
     store = PostStore(capacity=2)
     store.GID_MAX = data.draw(st.sampled_from([10**6, n + 2]))
