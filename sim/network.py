@@ -25,7 +25,7 @@ from numba.extending import overload
 from . import streams
 from .config import PlatformConfig
 from .intrinsics import AHEAD, prefetch
-from .streams import advance, next_double
+from .streams import advance, next_double, skip
 from .threads import get_threads, parallel_worth
 
 
@@ -310,7 +310,7 @@ def draw_targets(stream, key, follower, homophily, community, lo_w, hi_w, index,
     (:mod:`sim.streams`), which is left past the ``2 * key.size`` uniforms drawn."""
     targets_between(stream, key, follower, homophily, community, lo_w, hi_w, index, by_comm,
                     n_users, 0, key.size)
-    stream[:] = advance(stream, 2 * key.size)
+    skip(stream, 2 * key.size)
 
 
 @njit(cache=True, parallel=True)
@@ -322,7 +322,7 @@ def draw_targets_parallel(stream, key, follower, homophily, community, lo_w, hi_
     for part in prange(parts):
         targets_between(stream, key, follower, homophily, community, lo_w, hi_w, index,
                         by_comm, n_users, n * part // parts, n * (part + 1) // parts)
-    stream[:] = advance(stream, 2 * n)
+    skip(stream, 2 * n)
 
 
 @njit(cache=True)

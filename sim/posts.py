@@ -252,7 +252,7 @@ def most_engaged(kind, platform, topic, eng, lo, hi, n_platforms, n_topics, k):
     count = np.zeros(keys, np.int64)
     _heaps(kind, platform, topic, eng, lo, hi, n_topics, ids, val, count)
     for j in range(keys):
-        ids[j, : count[j]] = np.sort(ids[j, : count[j]])
+        _sort_row(ids[j], count[j])
     return ids, count
 
 
@@ -272,8 +272,17 @@ def most_engaged_parallel(kind, platform, topic, eng, lo, hi, n_platforms, n_top
         for p in range(1, parts):
             for q in range(count[p, j]):
                 c[j] = _offer(val[p, j, q], ids[p, j, q], out[j], val[0, j], c[j])
-        out[j, : c[j]] = np.sort(out[j, : c[j]])
+        _sort_row(out[j], c[j])
     return out, c
+
+
+@njit(cache=True, inline="always")
+def _sort_row(row, n):
+    """Sort ``row[:n]`` in place (element by element: assigning an array to a slice costs numba
+    a module of error messages, loaded at every start)."""
+    s = np.sort(row[:n])
+    for q in range(n):
+        row[q] = s[q]
 
 
 @njit(cache=True, inline="always")

@@ -380,6 +380,13 @@ def advance(stream, k):
 
 
 @njit(cache=True, inline="always")
+def skip(stream, k):
+    """Move ``stream`` on, in place, ``k`` outputs (:func:`advance`: only the state changes)."""
+    moved = advance(stream, k)
+    stream[0], stream[1] = moved[0], moved[1]
+
+
+@njit(cache=True, inline="always")
 def float32_outputs(stream, n):
     """For ``n`` single-precision draws from ``stream``: whether the first is the kept half
     (0 or 1), and how many outputs the rest take."""
@@ -395,6 +402,6 @@ def skip_float32(stream, n):
     if k == 0:
         stream[4] = stream[4] - np.uint64(kept)
         return
-    stream[:] = advance(stream, k)
+    skip(stream, k)
     stream[4] = np.uint64((n - kept) % 2)
     stream[5] = output(stream[0], stream[1]) >> np.uint64(32)  # the last output's high half

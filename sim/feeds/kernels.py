@@ -99,7 +99,8 @@ def delivery_slots(lo, hi):
     """Where each post's deliveries go (``off``, as :func:`delivery_rows` returns it) and an
     array for their rows."""
     off = np.zeros(lo.size + 1, np.int64)
-    off[1:] = np.cumsum(hi - lo)
+    for i in range(lo.size):  # (a loop: assigning an array to a slice costs numba a module of
+        off[i + 1] = off[i] + hi[i] - lo[i]  # error messages, loaded at every start)
     return off, np.empty(off[-1], np.int32)
 
 
@@ -345,7 +346,8 @@ def count_unread(feed, rows, i, count):
 def room_to_gather(count):
     """Empty arrays for :func:`gather_scores`' tuple, ``count[i]`` items for reader ``i``."""
     start = np.zeros(count.size + 1, np.int64)
-    start[1:] = np.cumsum(count)
+    for i in range(count.size):
+        start[i + 1] = start[i] + count[i]
     n = start[count.size]
     return (start, np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.float64),
             np.empty(n, np.int64), np.empty(count.size, np.int64))

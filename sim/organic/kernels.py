@@ -572,7 +572,9 @@ def engagement(stream, users, items, n_from_feed, posts, exposure, exposed, indp
     ok = followable(authors[drawn], followed[drawn], alive, account_platform, here, n_users)
     for j in range(drawn.size):
         acts[drawn[j], 3] = ok[j]
-    acts[:, 1] = standing_reshares(users, roots, acts[:, 1], memory_row, memory, posts.gid.size)
+    stand = standing_reshares(users, roots, acts[:, 1], memory_row, memory, posts.gid.size)
+    for i in range(stand.size):
+        acts[i, 1] = stand[i]
     count_reports(acts[:, 4], roots, posts, reports)
     return roots, op, authors, acts, tally(acts, users, roots, op, posts, engaged, is_media,
                                            is_high_profile)
