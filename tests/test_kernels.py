@@ -663,3 +663,30 @@ def test_edge_keys_become_the_graph_in_runs_of_authors(seed, n, n_edges, parts) 
     got = _from_keys(n, key, parts)
     assert got.indptr.tolist() == want.indptr.tolist()
     assert unpack_ids(got.ids).tolist() == unpack_ids(want.ids).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), n_platforms=st.integers(2, 4),
+       prob=st.sampled_from([0.0, 0.3, 1.0]), data=st.data())
+def test_cross_posts_draw_as_numpy_did(seed, n, n_platforms, prob, data) -> None:
+    """The compiled cross-posting pass draws what numpy's array formula drew, number for number
+    (all the carry uniforms, then a row of platform uniforms per carrier), and leaves the
+    generator where it left it: the carriers, the platform each takes, who carries nothing."""
+    member = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=n_platforms,
+                                                  max_size=n_platforms), min_size=n, max_size=n)),
+                      bool).reshape(n, n_platforms)
+    users = np.arange(n)
+    here = data.draw(st.integers(0, n_platforms - 1))
+    rng = np.random.default_rng(seed)
+    carry = np.flatnonzero(rng.random(n) < prob)  # (what the engine drew before)
+    options = member[users[carry]].copy()
+    options[:, here] = False
+    score = np.where(options, rng.random(options.shape), -1.0)
+    has = options.any(axis=1)
+    expect = carry[has], np.argmax(score[has], axis=1).astype(np.int8)
+    mine = np.random.default_rng(seed)
+    got = streams.draw(mine, kernels.cross_posts, users, member, here, prob)
+    for x, y in zip(got, expect, strict=True):
+        np.testing.assert_array_equal(x, y)
+        assert x.dtype == y.dtype
+    assert mine.random() == rng.random()

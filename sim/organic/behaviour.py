@@ -349,17 +349,13 @@ class OrganicUsers:
 
     def cross_posts(self, pf: Platform, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each resharer also carries the item to one other platform they use, with probability
-        ``cross_post_prob``, chosen uniformly among them. Returns (index into ``users``,
-        platform) pairs."""
+        ``cross_post_prob``, chosen uniformly among them (``kernels.cross_posts``). Returns
+        (index into ``users``, platform) pairs."""
         p_cross = self.cfg.engagement.cross_post_prob
         if p_cross <= 0 or len(self.cfg.platforms) < 2:
             return np.zeros(0, np.int64), np.zeros(0, np.int8)
-        carry = np.flatnonzero(self.rng.random(users.size) < p_cross)
-        options = self.pop.member[users[carry]].copy()
-        options[:, pf.index] = False
-        score = np.where(options, self.rng.random(options.shape), -1.0)
-        has = options.any(axis=1)
-        return carry[has], np.argmax(score[has], axis=1).astype(np.int8)
+        return streams.draw(self.rng, kernels.cross_posts, users, self.pop.member, pf.index,
+                            p_cross)
 
     def compose(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each online user writes an original post with probability ``post_prob`` x their

@@ -309,6 +309,35 @@ def followable(authors, followed, alive, account_platform, here, n_users):
 
 
 @njit(cache=True)
+def cross_posts(stream, users, member, here, prob):
+    """Which resharers ``users`` carry their item to another platform they are a member of
+    (``member``: users x platforms), and to which: one uniform each, carried if below
+    ``prob``; then, carrier by carrier, one uniform per platform, and the platform other than
+    ``here`` with the largest among those of its own (the first of equals); a carrier of no
+    other platform carries nothing. numpy's order of draws: all the first uniforms, then the
+    carriers' rows. Returns (index into ``users``, platform)."""
+    carry = np.empty(users.size, np.int64)
+    k = 0
+    for i in range(users.size):
+        if next_double(stream) < prob:
+            carry[k] = i
+            k += 1
+    which, to = np.empty(k, np.int64), np.empty(k, np.int8)
+    m = 0
+    for c in range(k):
+        u = users[carry[c]]
+        best, arg = -1.0, -1
+        for j in range(member.shape[1]):
+            x = next_double(stream)
+            if member[u, j] and j != here and x > best:
+                best, arg = x, j
+        if arg >= 0:
+            which[m], to[m] = carry[c], arg
+            m += 1
+    return which[:m], to[:m]
+
+
+@njit(cache=True)
 def remember(memory, ptr, rows, roots):
     """Write ``roots[i]`` into memory row ``rows[i]`` over its oldest entry, pairs in order."""
     for i in range(rows.size):
