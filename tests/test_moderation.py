@@ -49,6 +49,8 @@ from sim.moderation.detection import (
     _signals,
     _weights,
 )
+from sim.moderation.enforcement import window_posts
+from sim.posts import KIND_OP_SHARE, KIND_RESHARE
 from sim.runner import resolve_config
 
 GOLDEN = Path(__file__).parent / "data" / "core_engine_golden.json"
@@ -177,6 +179,34 @@ def test_observation_does_not_read_hidden_labels(watched) -> None:
     finally:
         c["is_op"][:], acc.operator[:], acc.origin[:] = saved
     assert before.post_author.size > 0 and before.eng_src.size > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(0, 40), n_fp=st.integers(0, 12))
+def test_a_window_is_gathered_as_the_numpy_passes_gathered_it(data, n, n_fp) -> None:
+    """``window_posts`` (one compiled pass) gives what the numpy gathers gave: the window's
+    posts on one platform, their columns, and fingerprints looked up over the window's range
+    (the fingerprinted posts may start before it and end after it)."""
+    ints = lambda k, lo, hi: np.array(data.draw(st.lists(  # noqa: E731
+        st.integers(lo, hi), min_size=k, max_size=k)), np.int64)
+    platform, kind = ints(n, 0, 2).astype(np.int8), ints(n, 0, 4).astype(np.int8)
+    author, created = ints(n, 0, 10**6), ints(n, 0, 100).astype(np.int32)
+    language, quality = ints(n, 0, 3).astype(np.int8), np.linspace(0, 1, n).astype(np.float32)
+    fp_posts = np.unique(ints(n_fp, 0, n + 5)).astype(np.int32)
+    fp_codes = ints(fp_posts.size, -9, 9).astype(np.int32)
+    lo = data.draw(st.integers(0, n))
+    hi = data.draw(st.integers(lo, n))
+    p = data.draw(st.integers(0, 2))
+    ids = lo + np.flatnonzero(platform[lo:hi] == p)
+    dense = np.full(n + 6, UNIQUE, np.int32)
+    dense[fp_posts] = fp_codes
+    original = (kind[ids] != KIND_RESHARE) & (kind[ids] != KIND_OP_SHARE)
+    expect = author[ids], created[ids], original, dense[ids], language[ids], quality[ids]
+    got = window_posts(platform, kind, author, created, language, quality, fp_posts, fp_codes,
+                       lo, hi, p)
+    for x, y in zip(got, expect, strict=True):
+        np.testing.assert_array_equal(x, y)
+        assert x.dtype == y.dtype
 
 
 def _relabel(obs: Observation, perm: np.ndarray) -> Observation:

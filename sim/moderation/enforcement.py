@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from .. import portable, streams
 from ..config import ModerationConfig
@@ -39,6 +40,33 @@ if TYPE_CHECKING:
     from ..model import InfluenceModel
 
 STATUS_OK, STATUS_DEMOTED, STATUS_REMOVED = 0, 1, 2
+
+
+@njit(cache=True)
+def window_posts(platform, kind, author, created, language, quality, fp_posts, fp_codes, lo, hi,
+                 p):
+    """The posts ``lo:hi`` of platform ``p`` as an :class:`Observation` holds them, in one pass:
+    author (64-bit), hour created, whether original (not a reshare or a self-share), content
+    fingerprint (``fp_codes`` of the ascending ``fp_posts``, merged in; ``UNIQUE`` where none),
+    language and quality. A scan at 2·10^4 users made 17 numpy calls for these."""
+    n = 0
+    for i in range(lo, hi):
+        n += platform[i] == p
+    out = (np.empty(n, np.int64), np.empty(n, created.dtype), np.empty(n, np.bool_),
+           np.empty(n, np.int32), np.empty(n, language.dtype), np.empty(n, quality.dtype))
+    by, at, orig, fp, lang, qual = out
+    k = np.searchsorted(fp_posts, lo)
+    j = 0
+    for i in range(lo, hi):
+        if platform[i] != p:
+            continue
+        while k < fp_posts.size and fp_posts[k] < i:
+            k += 1
+        by[j], at[j], lang[j], qual[j] = author[i], created[i], language[i], quality[i]
+        orig[j] = kind[i] != KIND_RESHARE and kind[i] != KIND_OP_SHARE
+        fp[j] = fp_codes[k] if k < fp_posts.size and fp_posts[k] == i else UNIQUE
+        j += 1
+    return out
 
 
 class Moderator(mesa.Agent):
@@ -341,18 +369,19 @@ class Moderation:
         m = self.model
         first = m.posts.first_since(m.tick + 1 - mod.cfg.window_hours)
         c = m.posts.cols
-        ids = first + np.flatnonzero(c["platform"][first: m.posts.n] == mod.p)
-        kind = c["kind"][ids]
+        author, created, original, fingerprint, language, quality = window_posts(
+            c["platform"], c["kind"], c["author"], c["created"], c["language"], c["quality"],
+            self.fp_posts[: self.n_fp], self.fp_codes[: self.n_fp], first, m.posts.n, mod.p)
         acc = m.operation.accounts
         empty = np.zeros(0, np.int64)
         return Observation(
             now=m.tick,
-            post_author=c["author"][ids].astype(np.int64),
-            post_created=c["created"][ids],
-            post_original=(kind != KIND_RESHARE) & (kind != KIND_OP_SHARE),
-            post_fingerprint=self.fingerprints(ids),
-            post_language=c["language"][ids],
-            post_quality=c["quality"][ids],
+            post_author=author,
+            post_created=created,
+            post_original=original,
+            post_fingerprint=fingerprint,
+            post_language=language,
+            post_quality=quality,
             eng_src=np.concatenate([e[1] for e in mod.eng_log] or [empty]),
             eng_dst=np.concatenate([e[2] for e in mod.eng_log] or [empty]),
             eng_tick=np.repeat(np.array([e[0] for e in mod.eng_log], np.int64),
