@@ -279,6 +279,7 @@ def test_reshare_memory_remaps_every_user() -> None:
 
     mem = ReshareMemory(5, 3)
     mem.remember(np.array([0, 0, 0, 0, 2, 4]), np.array([1, 2, 3, 4, 5, 6]))
+    assert mem.n == 3  # a row for each user who reshared, however often
     new = np.array([-1, 0, -1, 1, 2, 3, 4, -1])  # old post -> new (-1 dropped; last: for -1)
     mem.remap(Renumbering(new, 2, 2))  # (posts 0 and 2 dropped: the rest move down by 2)
     assert [mem.row(u).tolist() for u in range(5)] == [

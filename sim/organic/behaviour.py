@@ -25,7 +25,6 @@ from .. import feeds, streams
 from ..config import Config
 from ..feeds import Outbox, Ranking
 from ..ledger import Ledger
-from ..network import sorted_unique
 from ..population import Population, beta_params
 from ..posts import KIND_ORGANIC, KIND_RESHARE, PostStore, Renumbering, renumber, resized
 from ..threads import get_threads, parallel_worth
@@ -58,18 +57,15 @@ class ReshareMemory:
         return self.items[r] if r >= 0 else np.full(self.items.shape[1], -1, np.int32)
 
     def remember(self, users: np.ndarray, roots: np.ndarray) -> None:
-        """Each ``users[i]`` remembers ``roots[i]`` over its oldest entry, pairs in order."""
-        new = sorted_unique(users[self.row_of[users] < 0])
-        if new.size:
-            need = self.n + new.size
-            if need > self.ptr.size:
-                cap = min(max(need, 2 * self.ptr.size), self.row_of.size)
-                items = np.full((cap, self.items.shape[1]), -1, np.int32)
-                items[: self.n] = self.items[: self.n]
-                self.items, self.ptr = items, resized(self.ptr, cap, self.n, 0)
-            self.row_of[new] = np.arange(self.n, need, dtype=np.int32)
-            self.n = need
-        kernels.remember(self.items, self.ptr, self.row_of[users], roots)
+        """Each ``users[i]`` remembers ``roots[i]`` over its oldest entry, pairs in order (a
+        user's first reshare gives it the next row: ``kernels.remember``)."""
+        need = self.n + int(np.count_nonzero(self.row_of[users] < 0))  # (a user listed twice
+        if need > self.ptr.size:  # is counted twice: room to spare, no harm)
+            cap = min(max(need, 2 * self.ptr.size), self.row_of.size)
+            items = np.full((cap, self.items.shape[1]), -1, np.int32)
+            items[: self.n] = self.items[: self.n]
+            self.items, self.ptr = items, resized(self.ptr, cap, self.n, 0)
+        self.n = kernels.remember(self.items, self.ptr, self.row_of, self.n, users, roots)
 
     def remap(self, renumbered: Renumbering) -> None:
         """Rewrite post indices after a compaction of the post store (dropped: -1)."""

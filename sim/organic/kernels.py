@@ -338,13 +338,19 @@ def cross_posts(stream, users, member, here, prob):
 
 
 @njit(cache=True)
-def remember(memory, ptr, rows, roots):
-    """Write ``roots[i]`` into memory row ``rows[i]`` over its oldest entry, pairs in order."""
-    for i in range(rows.size):
-        u = rows[i]
+def remember(memory, ptr, row_of, n, users, roots):
+    """Write ``roots[i]`` into user ``users[i]``'s memory row over its oldest entry, pairs in
+    order; a user without a row (``row_of`` -1) first gets the next of the ``n`` rows given
+    (room made beforehand). Returns the rows given now."""
+    for i in range(users.size):
+        u = row_of[users[i]]
+        if u < 0:
+            u = row_of[users[i]] = n
+            n += 1
         s = ptr[u]
         memory[u, s] = roots[i]
         ptr[u] = s + 1 if s + 1 < memory.shape[1] else 0
+    return n
 
 
 @njit(cache=True)
