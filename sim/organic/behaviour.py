@@ -59,8 +59,9 @@ class ReshareMemory:
     def remember(self, users: np.ndarray, roots: np.ndarray) -> None:
         """Each ``users[i]`` remembers ``roots[i]`` over its oldest entry, pairs in order (a
         user's first reshare gives it the next row: ``kernels.remember``)."""
-        need = self.n + int(np.count_nonzero(self.row_of[users] < 0))  # (a user listed twice
-        if need > self.ptr.size:  # is counted twice: room to spare, no harm)
+        # room for a row for each user without one (one listed twice counts twice: no harm)
+        need = self.n + int(np.count_nonzero(self.row_of[users] < 0))
+        if need > self.ptr.size:
             cap = min(max(need, 2 * self.ptr.size), self.row_of.size)
             items = np.full((cap, self.items.shape[1]), -1, np.int32)
             items[: self.n] = self.items[: self.n]
