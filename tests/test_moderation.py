@@ -44,7 +44,6 @@ from sim.moderation.detection import (
     AccountIndex,
     PerAccount,
     _components,
-    _distinct_per_key,
     _in_window,
     _signals,
     _weights,
@@ -273,6 +272,16 @@ def test_signals_are_bounded_and_label_free(obs: Observation, seed: int) -> None
     perm = np.random.default_rng(seed).permutation(obs.born.size)
     t = score_accounts(_relabel(obs, perm), cfg)
     np.testing.assert_allclose(t.score[np.searchsorted(t.accounts, perm[s.accounts])], s.score)
+
+
+def _distinct_per_key(key: np.ndarray, who: np.ndarray) -> np.ndarray:
+    """For each row, the number of distinct ``who`` values sharing its ``key`` (numpy)."""
+    if key.size == 0:
+        return np.zeros(0, np.int64)
+    _, kid = np.unique(key, return_inverse=True)
+    pairs = np.unique(kid.astype(np.int64) * (int(who.max()) + 1) + who)
+    per_key = np.bincount(pairs // (int(who.max()) + 1), minlength=int(kid.max()) + 1)
+    return per_key[kid]
 
 
 def _numpy_scores(obs: Observation, cfg: ModerationConfig) -> tuple[np.ndarray, ...]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import streams
 from ..config import PlatformConfig
-from ..posts import PostStore, Renumbering
+from ..posts import PostStore, Renumbering, filled
 from ..threads import get_threads, parallel_worth
 from .kernels import (
     FeedArrays,
@@ -133,9 +133,7 @@ class Outbox:
         """Queue posts ``ids`` by ``authors`` on ``platforms`` (one per post, or one for all)."""
         if ids.size:
             self._batches.append((ids, np.asarray(authors, np.int32),
-                                  np.asarray(platforms, np.int8)
-                                  if isinstance(platforms, np.ndarray)
-                                  else np.full(ids.shape, platforms, np.int8)))
+                                  filled(platforms, ids.size, np.int8)))
 
     def flush(self, platforms: list) -> int:
         """Deliver the hour's posts, platform by platform, into followers' feeds

@@ -124,16 +124,6 @@ def _in_window(key: np.ndarray, tick: np.ndarray, cfg: ModerationConfig) -> np.n
     return key.astype(np.int64) * 1_000_003 + tick // cfg.sync_window_hours
 
 
-def _distinct_per_key(key: np.ndarray, who: np.ndarray) -> np.ndarray:
-    """For each row, the number of distinct ``who`` values sharing its ``key``."""
-    if key.size == 0:
-        return np.zeros(0, np.int64)
-    _, kid = np.unique(key, return_inverse=True)
-    pairs = sorted_unique(kid.astype(np.int64) * (int(who.max()) + 1) + who)
-    per_key = np.bincount(pairs // (int(who.max()) + 1), minlength=int(kid.max()) + 1)
-    return per_key[kid]
-
-
 def score_accounts(obs: Observation, cfg: ModerationConfig,
                    index: AccountIndex | None = None) -> Scores:
     """Signals and suspicion score of every account active (posting, engaged with or reported)
@@ -167,15 +157,15 @@ def score_accounts(obs: Observation, cfg: ModerationConfig,
     src, dst = obs.eng_src.astype(np.int64), obs.eng_dst.astype(np.int64)
     span = int(max(src.max(initial=0), dst.max(initial=0))) + 1
     coengagement = bool(src.size) and cfg.weight_coengagement > 0  # (skipped if it cannot count)
-    in_step = _distinct_per_key(_in_window(dst, obs.eng_tick, cfg), src) if coengagement \
-        else np.zeros(0, np.int64)
+    in_key = _in_window(dst, obs.eng_tick, cfg) if coengagement else np.zeros(0, np.int64)
+    engager = np.unique(src, return_inverse=True)[1] if coengagement else in_key  # (dense ids)
     born, community = _split(obs.born), _split(obs.claimed_community)
     w = _weights(cfg)
     n_posts, sig, score = _scan(
         obs.now, accounts, index.seen, index.pos, obs.post_author, obs.post_original,
         obs.post_language, obs.post_quality, born, community, obs.main_language, fp, f_key,
         sync_key, np.argsort(sync_key, kind="stable"), src, dst, span, np.sort(src * span + dst),
-        in_step >= cfg.copost_min_accounts, obs.report_dst, coengagement,
+        in_key, np.argsort(in_key, kind="stable"), engager, obs.report_dst, coengagement,
         (cfg.copost_min_accounts, cfg.duplicate_min_accounts),
         (float(cfg.window_hours), float(cfg.age_scale_days), float(cfg.rate_scale_per_day),
          float(cfg.report_scale)), w / w.sum())
@@ -191,17 +181,20 @@ def _split(per_account: np.ndarray | PerAccount) -> tuple[np.ndarray, np.ndarray
 
 @njit(cache=True, nogil=True)
 def _scan(now, accounts, seen, pos, author, orig, language, quality, born, community,
-          main_language, fp, f_key, sync_key, by_key, src, dst, span, edges, in_step,
-          report_dst, coengagement, at_least, scales, weights):
+          main_language, fp, f_key, sync_key, by_key, src, dst, span, edges, in_key, in_order,
+          engager, report_dst, coengagement, at_least, scales, weights):
     """:func:`score_accounts` once its sorts are made (numpy's: ``by_key`` orders the
     fingerprinted posts ``fp`` by ``sync_key``, content then sync window; ``edges`` are the
-    engagements' keys ``src * span + dst``, ascending): positions and profiles looked up, which
-    fingerprinted posts count for ``sync`` and ``duplicate`` (their runs in ``by_key``: a
-    content's posts are one run, and each of its sync windows one run within it) and which
-    engagements were returned, then :func:`_signals`. ``born`` and ``community``: a profile
-    attribute's (organic, operation) parts (:func:`_split`); ``at_least``: the co-posting and
-    duplicate thresholds; ``scales``: the window, age, rate and report scales. A scan made
-    about 50 numpy calls for these (over a few thousand posts at 2·10^4 users)."""
+    engagements' keys ``src * span + dst``, ascending; ``in_order`` orders the engagements by
+    ``in_key``, engaged account and sync window, when co-engagement counts): positions and
+    profiles looked up, which fingerprinted posts count for ``sync`` and ``duplicate`` (their
+    runs in ``by_key``: a content's posts are one run, and each of its sync windows one run
+    within it), which engagements were returned and which were given in step (distinct
+    ``engager``, dense ids, in a run of ``in_order``), then :func:`_signals`. ``born`` and
+    ``community``: a profile attribute's (organic, operation) parts (:func:`_split`);
+    ``at_least``: the co-posting and duplicate thresholds; ``scales``: the window, age, rate
+    and report scales. A scan made about 50 numpy calls for these (over a few thousand posts at
+    2·10^4 users)."""
     a_n = accounts.size
     born_org, born_op = born
     comm_org, comm_op = community
@@ -230,6 +223,7 @@ def _scan(now, accounts, seen, pos, author, orig, language, quality, born, commu
         si, mine = pos[src], seen[src]
     else:
         si, mine = pos[:0], seen[:0]
+    in_step = _distinct_runs(in_order, in_key, engager, engager.size, at_least[0])
     return _signals(now, born_at, ai, orig, language, quality, main, f_acc, sync, dup,
                     pos[dst], reciprocal, si, mine, in_step, pos[report_dst], coengagement,
                     scales[0], scales[1], scales[2], scales[3], weights)

@@ -32,7 +32,7 @@ from ..config import ModerationConfig
 from ..network import sorted_unique
 from ..operation.accounts import ORIGIN_NAMES
 from ..organic.kernels import fan_posts
-from ..posts import KIND_OP_SHARE, KIND_RESHARE, grown, last_of_each, visible_status
+from ..posts import KIND_OP_SHARE, KIND_RESHARE, filled, grown, last_of_each, visible_status
 from ..threads import get_threads, parallel_worth
 from .detection import UNIQUE, AccountIndex, Observation, PerAccount, linked_groups, score_accounts
 
@@ -285,8 +285,7 @@ class Moderation:
         """Posts ``ids`` carry fingerprints ``codes`` (``UNIQUE``: none) from now on. New posts
         (after every post that has one, ascending) are appended; others merged in."""
         ids = np.asarray(ids, np.int32)
-        codes = np.asarray(codes, np.int32) if isinstance(codes, np.ndarray) \
-            else np.full(ids.shape, codes, np.int32)
+        codes = filled(codes, ids.size, np.int32)
         n = self.n_fp
         if (n and ids.size and ids[0] <= self.fp_posts[n - 1]) or (ids[1:] <= ids[:-1]).any():
             ids, codes = last_of_each(np.concatenate([self.fp_posts[:n], ids]),

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import TACTICS
 from ..incentives import Learner, candidate_splits
+from ..posts import filled
 
 if TYPE_CHECKING:
     from ..model import InfluenceModel
@@ -132,8 +133,7 @@ class Staff:
                      self_amp_share_fraction=t.self_amp_share_fraction,
                      buy_followers=t.fake_followers_per_day if buying else 0.0,
                      content_lag_hours=t.content_lag_hours, quality_bonus=0.0)
-        return {k: np.asarray(v, np.float64) if isinstance(v, np.ndarray)
-                else np.full(self.n, v, np.float64) for k, v in r.items()}
+        return {k: filled(v, self.n, np.float64) for k, v in r.items()}
 
     def adapted_rates(self, working: bool, buying: bool) -> dict:
         """Adaptive operators' rates from their current splits (per operator, or one for all)."""

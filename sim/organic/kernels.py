@@ -340,8 +340,8 @@ def cross_posts(stream, users, member, here, prob):
 @njit(cache=True)
 def remember(memory, ptr, row_of, n, users, roots):
     """Write ``roots[i]`` into user ``users[i]``'s memory row over its oldest entry, pairs in
-    order; a user without a row (``row_of`` -1) first gets the next of the ``n`` rows given
-    (room made beforehand). Returns the rows given now."""
+    order; a user without a row (``row_of`` -1) first gets the next row after the ``n`` given
+    (room made beforehand). Returns the number of rows given, these included."""
     for i in range(users.size):
         u = row_of[users[i]]
         if u < 0:
