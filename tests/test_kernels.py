@@ -19,6 +19,7 @@ import sim
 from sim import streams
 from sim.feeds import Feeds, Ranking
 from sim.feeds import kernels as feed_kernels
+from sim.model import InfluenceModel
 from sim.network import (
     NARROW_IDS,
     SEARCH_CHUNK,
@@ -502,6 +503,17 @@ def test_the_compiled_formula_gives_the_array_formulas_bits(seed, engaged) -> No
             post_columns(n_posts, **posts), now, c.terms,
             freshness(c, np.arange(now + 1, dtype=np.float32)), parts)
         assert np.array_equal(par.view(np.uint32), np.tile(got, (k, 1)).view(np.uint32))
+
+
+def test_the_freshness_table_is_the_formula_at_every_hour() -> None:
+    """The organic users' freshness by age, a table made once (and made longer if a run goes
+    on past its configured hours), gives at every hour the bits of ``freshness`` over ages 0 to
+    the hour."""
+    o = InfluenceModel(resolve_config(sim.Config(), users=200, days=1)).organic
+    for now in (0, 7, o.cfg.ticks, o.cfg.ticks + 1, 5 * o.cfg.ticks):
+        o.now = now
+        want = freshness(o.coef, np.arange(now + 1, dtype=np.float32))
+        assert np.array_equal(o.freshness().view(np.uint32), want.view(np.uint32))
 
 
 @settings(max_examples=40, deadline=None)

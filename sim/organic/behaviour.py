@@ -97,6 +97,7 @@ class OrganicUsers:
         # the weight of local hour (h + utc) % 24 by UTC offset, for each UTC hour h
         self.weight_by_hour = np.stack([np.roll(self.diurnal, -h) for h in range(24)])
         self.now = 0  # the hour being simulated
+        self._fresh = freshness_by_age(self.coef, cfg.ticks)  # by age in hours (see ``freshness``)
 
     # ==== the hour, top to bottom ===============================================================
     def hour(self, pf: Platform, now: int) -> None:
@@ -159,14 +160,14 @@ class OrganicUsers:
             return
         roots, is_op, authors, acts, totals = self.engagement(pf, users, items, n_from_feed)
         n_op = int(is_op.sum())
-        self.ledger.add(organic_impressions=n_op, reported_impressions=n_op)
         like, reshare, reply, follow, report = acts.T
         n_like, n_resh, n_rep, n_report, n_media, n_hp = totals
         if self.moderation is not None:  # what the platform sees
             eng = like | reshare | reply
             self.moderation.engagements(pf.index, users[eng], authors[eng])
             self.moderation.reports(pf.index, authors[report])
-        self.ledger.add(organic_likes=n_like, organic_reshares=n_resh, organic_replies=n_rep,
+        self.ledger.add(organic_impressions=n_op, reported_impressions=n_op,
+                        organic_likes=n_like, organic_reshares=n_resh, organic_replies=n_rep,
                         organic_engagements=n_like + n_resh + n_rep,
                         reported_engagements=n_like + n_resh + n_rep,
                         organic_reports=n_report, media_amplifications=n_media,
@@ -194,13 +195,21 @@ class OrganicUsers:
             self.rng, kernels.engagement, users, items, n_from_feed, self.posts.columns(),
             self.ledger.op_exposure, self.ledger.exposed, g.indptr, g.ids, pf.op_keys, pop.n,
             pop.community, pop.language, pop.propensity, self.now, self.coef.terms,
-            freshness_by_age(self.coef, self.now), -1.0 if fixed is None else float(fixed),
+            self.freshness(), -1.0 if fixed is None else float(fixed),
             acc.alive, acc.platform, pf.index, memory.row_of, memory.items,
             self.posts.sparse["reports"], self.ledger.engaged[pf.index], pop.is_media,
             pop.is_high_profile)
         reshare = out[3][:, 1]
         memory.remember(users[reshare], out[0][reshare])
         return out
+
+    def freshness(self) -> np.ndarray:
+        """The freshness factor of an item 0, 1, ..., ``now`` hours old (``freshness_by_age``:
+        the same values whatever the hour, so a table made once, 10 us a platform-hour at
+        2·10^4 users; remade longer if the run goes on past the configured hours)."""
+        if self._fresh.size <= self.now:
+            self._fresh = freshness_by_age(self.coef, 2 * self.now)
+        return self._fresh[: self.now + 1]
 
     def engagement_step_by_step(self, pf: Platform, users: np.ndarray, items: np.ndarray,
                                 n_from_feed: int) -> tuple[np.ndarray, ...]:
