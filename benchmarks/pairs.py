@@ -11,8 +11,10 @@ checkout (``cwd`` and ``PYTHONPATH`` set to it, ``python`` meaning this interpre
 alternating from pair to pair. Each run is measured by its wall time, or, with ``--key``, by that
 field of the JSON object on its last line of output. Prints each pair (and the load average at
 its start), then the median of each checkout, the median of the second's value over the
-first's, and in how many pairs the second was lower. Make the other checkout with ``git worktree
-add ../before REV`` and run ``python -m sim.warmup`` in it first, so that neither compiles.
+first's and its range (a target such as "twice as fast" is met in every pair if the largest
+ratio is at most 0.5), and in how many pairs the second was lower. Make the other checkout
+with ``git worktree add ../before REV`` and run ``python -m sim.warmup`` in it first, so that
+neither compiles.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def main() -> None:
                "first_median": round(statistics.median(values[0]), 4),
                "second_median": round(statistics.median(values[1]), 4),
                "median_ratio": round(statistics.median(ratios), 4),
+               "ratio_range": [round(min(ratios), 4), round(max(ratios), 4)],
                "second_lower": sum(b < a for a, b in zip(*values, strict=True))}
     print(json.dumps(summary))
 
