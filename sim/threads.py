@@ -78,6 +78,12 @@ MIN_PARALLEL_MEMBERS = 1 << 17  # members drawn to go online below which the dra
 # thread
 MIN_PARALLEL_POSTS = 1 << 16  # posts in the moderation window below which the teams detect one
 # after another
+MIN_PARALLEL_PLATFORM = 1 << 15  # members of a platform below which its hour's reading is one
+# compiled pass on one thread, however many come online (from this size on, with more threads,
+# step by step, each step on every thread where its own cut pays)
+MIN_PARALLEL_READS = 1 << 12  # reads below which a batch's engagement is one compiled pass on one
+# thread (the same, for a batch)
+# (the last two measured, docs/performance.md "One compiled pass where threads do not pay")
 
 
 def _load_tbb() -> bool:
@@ -138,12 +144,16 @@ def parallel_worth(work: int, kind: str = "rows") -> bool:
     them): ``rows``, :data:`MIN_PARALLEL_ROWS` online feed rows to read or reads to engage
     with; ``writes``, :data:`MIN_PARALLEL_WRITES` feed writes to deliver or graph edges to draw;
     ``members``, :data:`MIN_PARALLEL_MEMBERS` members to draw for; ``posts``,
-    :data:`MIN_PARALLEL_POSTS` posts for the moderation teams to read. Only the main thread
+    :data:`MIN_PARALLEL_POSTS` posts for the moderation teams to read; ``platform``,
+    :data:`MIN_PARALLEL_PLATFORM` members of a platform whose reading would leave its one
+    compiled pass for steps; ``reads``, :data:`MIN_PARALLEL_READS` reads of a batch whose
+    engagement would do the same. Only the main thread
     runs parallel passes: the workqueue layer (where TBB is not installed) aborts the
     process if two threads launch them at once (a dashboard serving several sessions), so models
     stepped (or built) in other threads run serially."""
     least = {"rows": MIN_PARALLEL_ROWS, "writes": MIN_PARALLEL_WRITES,
-             "members": MIN_PARALLEL_MEMBERS, "posts": MIN_PARALLEL_POSTS}[kind]
+             "members": MIN_PARALLEL_MEMBERS, "posts": MIN_PARALLEL_POSTS,
+             "platform": MIN_PARALLEL_PLATFORM, "reads": MIN_PARALLEL_READS}[kind]
     worth = (work >= least and numba.get_num_threads() > 1
              and threading.current_thread() is threading.main_thread())
     if worth:

@@ -61,9 +61,11 @@ def compile_kernels() -> tuple[int, float]:
     if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:
         threads.set_threads(2)
     try:
-        # hours as a run on several threads takes them where platforms have more members than a
-        # parallel read needs rows, but fewer come online: reading step by step, on one thread
-        threads.MIN_PARALLEL_ROWS = min(pf.members.size for pf in model.platforms)
+        # hours as a run on several threads takes them where platforms are large enough for
+        # reading step by step, but fewer come online than a parallel read needs: each step on
+        # one thread
+        smallest = min(pf.members.size for pf in model.platforms)
+        threads.MIN_PARALLEL_PLATFORM = threads.MIN_PARALLEL_ROWS = smallest
         model.run(6)
         for name in least:  # the rest of day three: every pass that has a parallel form takes it
             setattr(threads, name, 0)

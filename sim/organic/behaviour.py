@@ -113,12 +113,12 @@ class OrganicUsers:
     def reading(self, pf: Platform) -> tuple[np.ndarray, ...]:
         """Who comes online and what they read: members go online (``online``), open a session,
         read their feeds (``read``) and planted replies (``reply_views``). Returns the users
-        online, and (reader, item) and (reader, reply) pairs. Where reading the whole membership
-        would not be worth other threads and fits one read block, the steps are one compiled
-        pass (``kernels.reading``, the same draws: between the steps, Python cost more than
-        their kernels in small runs); otherwise one after the other
-        (:meth:`reading_step_by_step`), on every thread."""
-        if pf.members.size > feeds.READ_BLOCK or parallel_worth(pf.members.size):
+        online, and (reader, item) and (reader, reply) pairs. Where the platform is too small
+        for its reading to be worth other threads and fits one read block, the steps are one
+        compiled pass (``kernels.reading``, the same draws: between the steps, Python cost more
+        than their kernels in small runs); otherwise one after the other
+        (:meth:`reading_step_by_step`), each on every thread where it pays."""
+        if pf.members.size > feeds.READ_BLOCK or parallel_worth(pf.members.size, "platform"):
             return self.reading_step_by_step(pf)
         pc = self.cfg.population
         return streams.draw(self.rng, kernels.reading, pf.session_rate, pf.utc_hour,
@@ -187,7 +187,7 @@ class OrganicUsers:
         be worth other threads, the steps are one compiled pass (``kernels.engagement``, the
         same draws and results); otherwise one after the other
         (:meth:`engagement_step_by_step`), on every thread."""
-        if parallel_worth(users.size):
+        if parallel_worth(users.size, "reads"):
             return self.engagement_step_by_step(pf, users, items, n_from_feed)
         g, pop, acc, memory = pf.graph, self.pop, self.accounts, self.memory
         fixed = self.coef.fixed_reshare
