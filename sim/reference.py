@@ -278,6 +278,8 @@ def outside_score(pf: Platform, age: float, model: InfluenceModel) -> float:
 class ReferenceOrganic(OrganicUsers):
     """Organic behaviour with each decision taken by each :class:`User` agent in turn."""
 
+    holds_stream = False  # the agents draw with numpy's own methods
+
     users: list[User]  # set by ReferenceModel
 
     def reading(self, pf: Platform) -> tuple[np.ndarray, ...]:

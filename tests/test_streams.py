@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numba import njit
@@ -36,6 +37,25 @@ def test_outputs_and_jumps_are_numpys(seed, k, n) -> None:
     assert np.array_equal(jumped[:4], streams.take(rng)[:4])
     streams.put(rng, s)
     assert rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**63), st.lists(st.integers(0, 50), max_size=5))
+def test_a_held_stream_draws_as_draws_one_by_one(seed, sizes) -> None:
+    """Kernels drawing in a ``held`` block give the numbers, and leave the generator where, the
+    same kernels do each taking and putting the stream; numpy drawing from the generator in
+    the block, or holding it twice, raises."""
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    with streams.held(a):
+        got = [streams.draw(a, _outputs, n) for n in sizes]
+    want = [streams.draw(b, _outputs, n) for n in sizes]
+    assert all(np.array_equal(x, y) for x, y in zip(got, want, strict=True))
+    assert a.bit_generator.state == b.bit_generator.state
+    with pytest.raises(RuntimeError, match="numpy drew"), streams.held(a):
+        streams.draw(a, _outputs, 3)
+        a.random()
+    with pytest.raises(RuntimeError, match="already held"), streams.held(a), streams.held(a):
+        pass
 
 
 @njit(cache=True)

@@ -17,6 +17,7 @@ the platform observes) moderation, and never calls back into the model.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,6 +80,10 @@ class OrganicUsers:
     ``accounts`` (the operation's) is read only to know which troll accounts a reader could
     follow; ``moderation`` (or None) hides removed users and content and observes engagement."""
 
+    holds_stream = True
+    """Whether a platform-hour holds the model's stream (``streams.held``): every draw goes
+    through compiled passes; a subclass drawing with numpy's own methods says False."""
+
     def __init__(self, cfg: Config, pop: Population, posts: PostStore, ledger: Ledger,
                  outbox: Outbox, accounts: TrollAccounts, rng: np.random.Generator,
                  moderation: Moderation | None) -> None:
@@ -101,14 +106,16 @@ class OrganicUsers:
 
     # ==== the hour, top to bottom ===============================================================
     def hour(self, pf: Platform, now: int) -> None:
-        """Online members of ``pf`` read their feeds, engage, reshare and post."""
+        """Online members of ``pf`` read their feeds, engage, reshare and post (every draw
+        from the model's stream, held through the platform-hour: ``streams.held``)."""
         self.now = now
-        users, readers, items, reply_readers, replies = self.reading(pf)
-        if users.size == 0:
-            return
-        self.engage(pf, np.concatenate((readers, reply_readers)),
-                    np.concatenate((items, replies)), n_from_feed=items.size)
-        self.write_posts(pf, users)
+        with streams.held(self.rng) if self.holds_stream else nullcontext():
+            users, readers, items, reply_readers, replies = self.reading(pf)
+            if users.size == 0:
+                return
+            self.engage(pf, np.concatenate((readers, reply_readers)),
+                        np.concatenate((items, replies)), n_from_feed=items.size)
+            self.write_posts(pf, users)
 
     def reading(self, pf: Platform) -> tuple[np.ndarray, ...]:
         """Who comes online and what they read: members go online (``online``), open a session,
