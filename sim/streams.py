@@ -85,7 +85,7 @@ def put(rng: np.random.Generator, stream: np.ndarray) -> None:
 
 def draw(rng: np.random.Generator, kernel, *args):
     """``kernel(stream, *args)`` on the stream of ``rng``, which is then left where the
-    kernel's draws took it (or, while :func:`held`, the stream held)."""
+    kernel's draws took it (while it is :func:`held`, the held stream goes on from there)."""
     stream = _held.get(id(rng))
     if stream is not None:
         return kernel(stream, *args)
