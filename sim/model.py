@@ -98,8 +98,7 @@ class InfluenceModel(mesa.Model):
         #    build audience, post, plant replies, amplify); the plan is carried out in one pass.
         self.operation.carry_out(self.staff.plan_hour(), now)
         # 2. Organic users online on each platform read their ranked feeds, engage and post.
-        for pf in self.platforms:
-            self.organic.hour(pf, now)
+        self.organic.hour(self.platforms, now)
         # 3. Everything posted this hour reaches followers' feeds (readable from next hour on).
         self.ledger.add(deliveries=self.outbox.flush(self.platforms))
         # 4. Platforms moderate: scan for suspicious accounts, act on reviews that are due.

@@ -1,5 +1,5 @@
-"""What organic users do in an hour on one platform, in order: come online, read their ranked
-feeds (and planted replies under the threads they read), engage, reshare, and post.
+"""What organic users do in an hour, platform after platform, in order: come online, read their
+ranked feeds (and planted replies under the threads they read), engage, reshare, and post.
 
 State lives in arrays (:class:`~sim.population.Population`, the platform's feeds, the post
 store); :class:`OrganicUsers` steps it for every online member at once. Each decision is one
@@ -17,7 +17,8 @@ the platform observes) moderation, and never calls back into the model.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,8 +82,8 @@ class OrganicUsers:
     follow; ``moderation`` (or None) hides removed users and content and observes engagement."""
 
     holds_stream = True
-    """Whether a platform-hour holds the model's stream (``streams.held``): every draw goes
-    through compiled passes; a subclass drawing with numpy's own methods says False."""
+    """Whether the hour holds its streams (:meth:`streams_held`): every draw goes through
+    compiled passes; a subclass drawing with numpy's own methods says False."""
 
     def __init__(self, cfg: Config, pop: Population, posts: PostStore, ledger: Ledger,
                  outbox: Outbox, accounts: TrollAccounts, rng: np.random.Generator,
@@ -105,17 +106,34 @@ class OrganicUsers:
         self._fresh = freshness_by_age(self.coef, cfg.ticks)  # by age in hours (see ``freshness``)
 
     # ==== the hour, top to bottom ===============================================================
-    def hour(self, pf: Platform, now: int) -> None:
-        """Online members of ``pf`` read their feeds, engage, reshare and post (every draw
-        from the model's stream, held through the platform-hour: ``streams.held``)."""
+    def hour(self, platforms: list[Platform], now: int) -> None:
+        """Each platform's online members, one platform after the other, read their feeds,
+        engage, reshare and post."""
         self.now = now
-        with streams.held(self.rng) if self.holds_stream else nullcontext():
-            users, readers, items, reply_readers, replies = self.reading(pf)
-            if users.size == 0:
-                return
-            self.engage(pf, np.concatenate((readers, reply_readers)),
-                        np.concatenate((items, replies)), n_from_feed=items.size)
-            self.write_posts(pf, users)
+        with self.streams_held():
+            for pf in platforms:
+                self.platform_hour(pf)
+
+    def platform_hour(self, pf: Platform) -> None:
+        """Online members of ``pf`` read their feeds, engage, reshare and post."""
+        users, readers, items, reply_readers, replies = self.reading(pf)
+        if users.size == 0:
+            return
+        self.engage(pf, np.concatenate((readers, reply_readers)),
+                    np.concatenate((items, replies)), n_from_feed=items.size)
+        self.write_posts(pf, users)
+
+    @contextmanager
+    def streams_held(self) -> Iterator[None]:
+        """The hour's draws come from the model's stream and (fan groups' posts) moderation's,
+        each held through the hour (``streams.held``: handing a stream to a compiled pass and
+        back cost about 8 us a draw in a run, a few draws a platform-hour)."""
+        if not self.holds_stream:
+            yield
+            return
+        mod = self.moderation
+        with streams.held(self.rng), streams.held(mod.rng) if mod is not None else nullcontext():
+            yield
 
     def reading(self, pf: Platform) -> tuple[np.ndarray, ...]:
         """Who comes online and what they read: members go online (``online``), open a session,
