@@ -11,10 +11,11 @@ checkout (``cwd`` and ``PYTHONPATH`` set to it, ``python`` meaning this interpre
 alternating from pair to pair. Each run is measured by its wall time, or, with ``--key``, by that
 field of the JSON object on its last line of output. Prints each pair (and the load average at
 its start), then the median of each checkout, the median of the second's value over the
-first's and its range (a target such as "twice as fast" is met in every pair if the largest
-ratio is at most 0.5), and in how many pairs the second was lower. Make the other checkout
-with ``git worktree add ../before REV`` and run ``python -m sim.warmup`` in it first, so that
-neither compiles.
+first's, its range (a target such as "twice as fast" is met in every pair if the largest
+ratio is at most 0.5) and a 95% interval for it (:func:`median_interval`: met with that
+confidence if the interval's top is at most 0.5), and in how many pairs the second was lower.
+Make the other checkout with ``git worktree add ../before REV`` and run ``python -m
+sim.warmup`` in it first, so that neither compiles.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from math import comb
 from pathlib import Path
 
 
@@ -38,6 +40,24 @@ def run_once(checkout: Path, command: list[str], key: str | None) -> float:
                          check=True).stdout
     wall = time.perf_counter() - t0
     return float(json.loads(out.strip().splitlines()[-1])[key]) if key else wall
+
+
+def median_interval(values: list[float], level: float = 0.95) -> list[float] | None:
+    """A distribution-free interval for the median of what ``values`` sample: its ``k``-th
+    smallest and ``k``-th largest, ``k`` the largest with coverage ``1 - 2 P(B < k)`` at least
+    ``level``, B ~ Binomial(n, 1/2) (the sign test's interval: each value falls below the median
+    with probability 1/2, whatever the distribution). None if even the range covers too little
+    (at 95%, fewer than 6 values)."""
+    n = len(values)
+    below = 0.0  # P(B <= k - 1), summed as k grows
+    k = 0
+    while k < n // 2 and 1 - 2 * (below + comb(n, k) / 2**n) >= level:
+        below += comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        return None
+    s = sorted(values)
+    return [s[k - 1], s[n - k]]
 
 
 def main() -> None:
@@ -70,6 +90,8 @@ def main() -> None:
                "second_median": round(statistics.median(values[1]), 4),
                "median_ratio": round(statistics.median(ratios), 4),
                "ratio_range": [round(min(ratios), 4), round(max(ratios), 4)],
+               "median_ratio_ci95": [round(x, 4) for x in ci] if (ci := median_interval(ratios))
+               else None,
                "second_lower": sum(b < a for a, b in zip(*values, strict=True))}
     print(json.dumps(summary))
 
