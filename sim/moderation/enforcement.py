@@ -485,37 +485,48 @@ class Moderation:
         return self.removal_frame(self.removals)
 
     def summary(self) -> dict:
-        """Ledger additions, scored against ground truth (the analyst's view)."""
+        """Ledger additions, scored against ground truth (the analyst's view), counted from
+        the removals as logged (counting them in the removals table took 7 of the 28 ms a run
+        at 2·10^4 users spent summing up)."""
         m = self.model
         acc = m.operation.accounts
-        df = self.removal_table()
-        out: dict = moderation_metrics(df, n_operation_accounts=int(np.isin(
+        removals = {k: np.array([r[k] for r in self.removals], self.COLUMNS[k])
+                    for k in ("platform", *_METRIC_COLUMNS)}
+        out: dict = moderation_metrics(removals, n_operation_accounts=int(np.isin(
             acc.platform, list(self.by_platform)).sum()))
         out["moderation_actions"] = sum(mod.n_actions for mod in self.moderators)
-        out["accounts_removed_per_action"] = (len(df) / out["moderation_actions"]
+        out["accounts_removed_per_action"] = (len(self.removals) / out["moderation_actions"]
                                               if out["moderation_actions"] else 0.0)
         out["operation_accounts_acquired"] = int((acc.origin > 0).sum())
         out["accounts_flagged"] = sum(len(mod.flag_tick) for mod in self.moderators)
-        out["moderation_by_platform"] = {
-            m.platforms[p].name: moderation_metrics(
-                df[df["platform"] == m.platforms[p].name],
+        out["moderation_by_platform"] = {}
+        for p in self.by_platform:
+            name = m.platforms[p].name
+            here = removals["platform"] == name
+            out["moderation_by_platform"][name] = moderation_metrics(
+                {k: removals[k][here] for k in _METRIC_COLUMNS},
                 n_operation_accounts=int((acc.platform == p).sum()))
-            for p in self.by_platform}
         return out
 
 
-def moderation_metrics(removals: pd.DataFrame, n_operation_accounts: int) -> dict:
+_METRIC_COLUMNS = ("operation", "removed_tick", "first_active_tick", "followers_lost")
+
+
+def moderation_metrics(removals: pd.DataFrame | dict[str, np.ndarray],
+                       n_operation_accounts: int) -> dict:
     """Precision (operation accounts among removals), recall (removed share of the operation's
     accounts on moderating platforms), wrongful removals and the removal delay (hours from an
-    operation account's first post, or acquisition if it never posted, to its removal)."""
-    op = removals["operation"].astype(bool)
+    operation account's first post, or acquisition if it never posted, to its removal).
+    ``removals``: the removals table, or its columns as arrays."""
+    op, removed, first, lost = (np.asarray(removals[k]) for k in _METRIC_COLUMNS)
+    op = op.astype(bool)
     n_op, n_org = int(op.sum()), int((~op).sum())
-    delay = removals.loc[op, "removed_tick"] - removals.loc[op, "first_active_tick"]
     return {
         "operation_accounts_removed": n_op,
         "organic_accounts_removed": n_org,
-        "organic_followers_lost": int(removals.loc[~op, "followers_lost"].sum()),
+        "organic_followers_lost": int(lost[~op].sum()),
         "moderation_precision": n_op / (n_op + n_org) if n_op + n_org else None,
         "moderation_recall": n_op / n_operation_accounts if n_operation_accounts else None,
-        "median_removal_delay_hours": float(delay.median()) if n_op else None,
+        "median_removal_delay_hours": float(np.median(removed[op] - first[op])) if n_op
+        else None,
     }
