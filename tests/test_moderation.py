@@ -431,6 +431,23 @@ def test_takedown_effects(takedown) -> None:
     assert s["moderation_recall"] == pytest.approx(truth.sum() / moderated.sum())
 
 
+def test_the_summary_counts_the_removals_as_their_table_shows_them(preset) -> None:
+    """The summary counts the removals as logged, overall and platform by platform, as
+    ``moderation_metrics`` counts them in the removals table (a threshold low enough to remove
+    organic users too)."""
+    m = _model(preset, 5000, 48, seed=2, review_delay_hours=0, threshold=0.1)
+    s, df = m.moderation.summary(), m.moderation.removal_table()
+    acc = m.operation.accounts
+    assert s["operation_accounts_removed"] > 0 and s["organic_accounts_removed"] > 0
+    moderated = np.isin(acc.platform, list(m.moderation.by_platform))
+    assert s | moderation_metrics(df, int(moderated.sum())) == s
+    assert len(s["moderation_by_platform"]) == len(m.moderation.by_platform) > 1
+    for p in m.moderation.by_platform:
+        name = m.platforms[p].name
+        assert s["moderation_by_platform"][name] == moderation_metrics(
+            df[df["platform"] == name], int((acc.platform == p).sum()))
+
+
 def test_operators_replace_removed_accounts_within_budget(preset) -> None:
     """Operators buy replacements while budget lasts; vanity figures already reported stay."""
     kw = dict(seed=4, users=5000, days=4)
