@@ -4,7 +4,6 @@ measure (a field of the command's last JSON line) as the pairs give them."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,10 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import binom
 
+from benchmarks import pairs  # (the checkout is on the path: tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("pairs", ROOT / "benchmarks" / "pairs.py")
-pairs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pairs)
 
 
 @given(st.lists(st.floats(0.1, 10.0), min_size=1, max_size=80))
