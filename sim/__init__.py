@@ -19,11 +19,12 @@ os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 _collecting = gc.isenabled()
 gc.disable()
 try:
-    # in this order: glibc's heaps are set before any library starts threads; Mesa comes before
-    # numba, as its import searches every module loaded by then for each frame of the call stack
-    # (25-30 ms more after numba, 30 ms less than after the config)
+    # glibc's heaps are set before any library starts threads; Mesa's import inspects the call
+    # stack (sim.startup)
     from . import memory  # noqa: F401, I001
-    import mesa  # noqa: F401
+    from .startup import import_mesa
+
+    import_mesa()
     from .kernel_cache import defining_kernels
 
     with defining_kernels():  # (every module with kernels is imported here)
