@@ -5,8 +5,8 @@ the whole call stack, only to learn the calling module's and function's names:
 ``inspect.stack()`` and ``inspect.getouterframes`` look up each frame's source lines, and
 ``inspect.getmodule`` resolves the real path of every module loaded so far (about 1,200:
 numpy's, pandas' and SciPy's, which Mesa imports first), then scans them all again for each frame
-of Python's frozen import machinery. That came to 0.13 s of a 1.05 s ``import sim``
-(docs/performance.md, "Importing Mesa"). While :func:`import_mesa` imports Mesa, the three
+of Python's frozen import machinery: about 70 ms of a 1.05 s ``import sim`` (docs/performance.md,
+"Importing Mesa without its stack walks"). While :func:`import_mesa` imports Mesa, the three
 functions take the same frames, names and modules from the frames themselves, without source
 lines; they are restored as soon as Mesa is in.
 """
