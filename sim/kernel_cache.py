@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parent
 # every module defining compiled code (tests/test_warmup.py checks that none is missing)
 SOURCES = ("intrinsics.py", "portable.py", "streams.py", "threads.py", "network.py", "posts.py",
            "feeds/kernels.py", "organic/kernels.py", "moderation/detection.py",
-           "moderation/enforcement.py")
+           "moderation/enforcement.py", "operation/kernels.py")
 
 
 def digest() -> str:

@@ -314,6 +314,23 @@ def beta(stream, a, b):
 
 
 @njit(cache=True)
+def geometric(stream, p):
+    """A geometric count, the trials up to and including the first success of probability
+    ``p`` (numpy's ``geometric``: a search over the cumulative probabilities for ``p`` of at
+    least a third, else the inversion of an exponential)."""
+    if p >= 1.0 / 3.0:
+        u = next_double(stream)
+        x, total, prod, q = 1, p, p, 1.0 - p
+        while u > total:
+            prod *= q
+            total += prod
+            x += 1
+        return np.int64(x)
+    z = np.ceil(-exponential(stream) / np.log1p(-p))
+    return np.int64(z) if z < 9.223372036854776e18 else np.int64(2**63 - 1)
+
+
+@njit(cache=True)
 def poisson(stream, lam):
     """A Poisson(``lam``) count (numpy's ``poisson``: multiplying uniforms below 10, Hormann
     1993's transformed rejection, PTRS, from 10 on)."""

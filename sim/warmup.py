@@ -46,6 +46,7 @@ def compile_kernels() -> tuple[int, float]:
     """Run the tiny world; returns (kernel versions compiled now rather than loaded from the
     cache, seconds taken)."""
     import numba
+    import numpy as np
 
     from . import threads
     from .config import build_config
@@ -56,6 +57,8 @@ def compile_kernels() -> tuple[int, float]:
     cfg = build_config({}, TINY)
     model = InfluenceModel(cfg)
     model.run(48)  # two days as a small run takes them: groups of steps fused into one pass each
+    # accounts acquired, as operators replace removed ones (the tiny world removes none in time)
+    model.operation.acquire(np.zeros(2, np.int32), np.zeros(2, np.int8), model.tick)
     n = threads.get_threads()
     least = {k: v for k, v in vars(threads).items() if k.startswith("MIN_PARALLEL_")}
     if n == 1 and numba.config.NUMBA_NUM_THREADS > 1:

@@ -42,6 +42,7 @@ from sim.network import (
     split_at_authors,
     unpack_ids,
 )
+from sim.operation import kernels as operation_kernels
 from sim.organic import ReshareMemory, kernels
 from sim.organic.engagement import Coefficients, action_probs, freshness, match_factor
 from sim.population import largest
@@ -702,3 +703,44 @@ def test_cross_posts_draw_as_numpy_did(seed, n, n_platforms, prob, data) -> None
         np.testing.assert_array_equal(x, y)
         assert x.dtype == y.dtype
     assert mine.random() == rng.random()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 6), min_size=1, max_size=8),
+       st.sampled_from([(0.0, 0.5), (0.3, 0.9), (0.0, 0.0), (0.0, 1.0)]),
+       st.sampled_from([0.0, 0.4, 3.0]), st.lists(st.integers(0, 40), min_size=1, max_size=3),
+       st.sampled_from([(0.6, 0.8), (2.0, 5.0)]))
+def test_acquisition_draws_are_each_operators_numpy_draws_in_turn(seed, sizes, kinds, mean,
+                                                                   members, ab) -> None:
+    """An acquisition's compiled pass draws what each operator's turn drew with numpy, turn
+    after turn: kind uniforms, community and language uniforms, Beta fluencies, then the
+    hijacked accounts' old-audience sizes (geometric - 1) and, platform after platform, one
+    uniform member index per follower (none where the platform has no members); the
+    generator ends where numpy's does."""
+    lo_u, hi_u = kinds
+    p = 1.0 / (1.0 + mean) if mean > 0 and lo_u < hi_u else 0.0
+    ends = np.cumsum(sizes)
+    starts = ends - np.array(sizes)
+    platform = np.random.default_rng(seed + 1).integers(0, len(members), ends[-1])
+    g, want = np.random.default_rng(seed), np.random.default_rng(seed)
+    drawn, pairs = [], []
+    for lo, hi in zip(starts, ends, strict=True):
+        n = hi - lo
+        u = want.random(n)
+        drawn.append((u, want.random(n), want.random(n), want.beta(*ab, n)))
+        hij = np.flatnonzero((u >= lo_u) & (u < hi_u)) + lo
+        if p == 0 or hij.size == 0:
+            continue
+        size = want.geometric(p, hij.size) - 1
+        for q, m in enumerate(members):
+            a = np.repeat(hij[platform[hij] == q], size[platform[hij] == q])
+            if a.size and m:
+                pairs += [(i, q, j) for i, j in zip(a, want.integers(0, m, a.size), strict=True)]
+    s = streams.take(g)
+    got = operation_kernels.acquisition_draws(s, starts, ends, *ab, lo_u, hi_u, p, platform,
+                                              np.array(members, np.int64))
+    streams.put(g, s)
+    for column, expected in zip(got[:4], zip(*drawn, strict=True), strict=True):
+        np.testing.assert_array_equal(column, np.concatenate(expected))
+    np.testing.assert_array_equal(got[4], np.array(pairs, np.int64).reshape(-1, 3))
+    assert g.bit_generator.state == want.bit_generator.state

@@ -147,6 +147,28 @@ def test_poissons_are_numpys(seed, n, lam) -> None:
     assert g.bit_generator.state == want.bit_generator.state
 
 
+@njit(cache=True)
+def _geometrics(stream, n, p):
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = streams.geometric(stream, p)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**63), st.integers(0, 2000),
+       st.sampled_from([1e-6, 0.01, 0.2, 1 / 3 - 1e-12, 1 / 3, 0.5, 0.9, 1.0]))
+def test_geometrics_are_numpys(seed, n, p) -> None:
+    """Geometric counts (by search from a third on, by an exponential's inversion below) are
+    numpy's."""
+    g, want = np.random.default_rng(seed), np.random.default_rng(seed)
+    s = streams.take(g)
+    got = _geometrics(s, n, p)
+    streams.put(g, s)
+    np.testing.assert_array_equal(got, want.geometric(p, n))
+    assert g.bit_generator.state == want.bit_generator.state
+
+
 def test_loggam_is_log_gamma() -> None:
     """The rejection step's ln Gamma (numpy's Stirling series) is ln Gamma to within rounding."""
     for x in (1.0, 2.0, 3.0, 5.5, 7.0, 8.0, 11.0, 30.0, 10001.0):

@@ -31,6 +31,7 @@ def test_runs_after_the_warm_up_compile_nothing(preset) -> None:
     # read_feeds inside reading, gets no version of its own)
     assert warmed["reading"] and warmed["engagement"] and warmed["fan_out"]
     assert warmed["draw_targets_parallel"] and warmed["read_parallel"]
+    assert warmed["acquisition_draws"]  # (the warm-up acquires accounts itself)
     sim.run(preset, users=1500, days=2, seed=2, overrides={  # old posts aged out on day 2
         "moderation.counterfactual": False, "engagement.feed_max_age_hours": 24,
         "moderation.window_hours": 24})

@@ -169,15 +169,21 @@ def draw_personas(cfg: Config, rng: np.random.Generator, vanity_rng: np.random.G
     stream, whether each buys followers and follows its team. Those two traits only shape what
     an account can show, and are drawn only when a share is below 1, so that the default world
     is unchanged."""
-    oc = cfg.operation
-    a, b = beta_params(oc.fluency_mean, oc.fluency_concentration)
-    none = np.zeros(0)
+    a, b = beta_params(cfg.operation.fluency_mean, cfg.operation.fluency_concentration)
     community, language = rng.random(n), rng.random(n)
     fluency = rng.beta(a, b, n)
-    hij = rng.random(n) if hijacked else none
-    buys = vanity_rng.random(n) if oc.follower_buying_share < 1 else none
-    follows = vanity_rng.random(n) if oc.team_follow_share < 1 else none
-    return PersonaDraws(community, language, fluency, hij, buys, follows)
+    hij = rng.random(n) if hijacked else np.zeros(0)
+    return PersonaDraws(community, language, fluency, hij, *draw_vanity_traits(cfg, vanity_rng, n))
+
+
+def draw_vanity_traits(cfg: Config, vanity_rng: np.random.Generator, n: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The vanity stream's part of :func:`draw_personas`: whether each of ``n`` accounts buys
+    followers and follows its team (uniforms; none drawn, empty, for a share of 1)."""
+    oc = cfg.operation
+    none = np.zeros(0)
+    return (vanity_rng.random(n) if oc.follower_buying_share < 1 else none,
+            vanity_rng.random(n) if oc.team_follow_share < 1 else none)
 
 
 def new_accounts(cfg: Config, draws: PersonaDraws, platform: np.ndarray, operator: np.ndarray,

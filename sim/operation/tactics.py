@@ -15,15 +15,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import portable
+from .. import portable, streams
 from ..config import Config
 from ..feeds import Outbox
 from ..ledger import Ledger
 from ..network import sorted_unique
 from ..organic.engagement import Coefficients, match_factor
-from ..population import Population, category_of, category_range
+from ..population import Population, beta_params, category_of, category_range
 from ..posts import KIND_OP_POST, KIND_OP_REPLY, KIND_OP_SHARE, PostStore
-from .accounts import ORIGIN_NAMES, PersonaDraws, draw_personas, make_accounts, new_accounts
+from .accounts import (
+    ORIGIN_NAMES,
+    PersonaDraws,
+    draw_vanity_traits,
+    make_accounts,
+    new_accounts,
+)
+from .kernels import acquisition_draws
 from .operators import HourPlan
 
 if TYPE_CHECKING:
@@ -68,44 +75,54 @@ class Operation:
         accounts; moderation learns their registration dates. Returns their ids.
 
         Each operator's draws are made in turn, exactly as if it acquired alone (its kinds, its
-        personas, its bought followers, its old audiences); what they stand for is then worked
-        out for all of them at once, and their accounts join together (one append, one merge of
-        follower keys per platform), which is what makes many operators' replacements cheap."""
+        personas, its old audiences; from the vanity stream, its bought followers): the
+        operation stream's in one compiled pass (``kernels.acquisition_draws``; thousands of
+        turns an acquisition at 10^7 users), the vanity stream's in one call where bought
+        followers are its only draws (numpy draws an array one number after another, so the
+        numbers are the same). What they stand for is then worked out for all of them at once,
+        and their accounts join together (one append, one merge of follower keys per
+        platform), which is what makes many operators' replacements cheap."""
         oc = self.cfg.operation
         mix = [oc.replacement_mix.get(k, 0.0) for k in ORIGIN_NAMES[1:]]
         hijacked_kind = ORIGIN_NAMES.index("hijacked")
         starts = np.flatnonzero(np.diff(operator, prepend=-1))
         ends = np.append(starts[1:], operator.size)
-        n0 = self.accounts.n
-        # Few calls in each operator's turn (thousands of turns an acquisition at 10^7 users):
-        # the kinds' uniforms become kinds once for all, and where bought followers are the
-        # vanity stream's only draws they are one call for all (numpy draws an array one
-        # number after another, so the numbers are the same)
         lo_u, hi_u = category_range(mix, hijacked_kind - 1)
-        old_audiences = oc.hijacked_audience_mean > 0 and lo_u < hi_u
-        vanity_traits = oc.follower_buying_share < 1 or oc.team_follow_share < 1
-        kind_uniforms, draws, fake, audiences = [], [], [], []
-        for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-            n = hi - lo
-            u = self.rng.random(n)
-            kind_uniforms.append(u)
-            draws.append(draw_personas(self.cfg, self.rng, self.vanity_rng, n, hijacked=False))
-            if vanity_traits:
-                fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, n))
-            if old_audiences and (hijacked := (u >= lo_u) & (u < hi_u)).any():
-                audiences += self.draw_old_audiences(np.arange(n0 + lo, n0 + hi), hijacked,
-                                                     platform[lo:hi])
-        if not vanity_traits:
-            fake.append(self.vanity_rng.poisson(oc.fake_followers_mean, operator.size))
-        origin = (1 + category_of(mix, np.concatenate(kind_uniforms))).astype(np.int8)
-        new = new_accounts(self.cfg, PersonaDraws.concat(draws), platform, operator,
-                           hijacked=origin == hijacked_kind, tick=now, origin=origin)
-        new.fake_followers[:] = new.bought(np.arange(operator.size), np.concatenate(fake))
+        mean = oc.hijacked_audience_mean
+        audience_p = 1.0 / (1.0 + mean) if mean > 0 and lo_u < hi_u else 0.0
+        kinds, community, language, fluency, audiences = streams.draw(
+            self.rng, acquisition_draws, starts, ends,
+            *beta_params(oc.fluency_mean, oc.fluency_concentration), float(lo_u), float(hi_u),
+            audience_p, platform.astype(np.int64),
+            np.array([pf.members.size for pf in self.platforms], np.int64))
+        buys, follows, fake = self.draw_vanity(ends - starts)
+        origin = (1 + category_of(mix, kinds)).astype(np.int8)
+        new = new_accounts(self.cfg, PersonaDraws(community, language, fluency, np.zeros(0),
+                                                  buys, follows),
+                           platform, operator, hijacked=origin == hijacked_kind, tick=now,
+                           origin=origin)
+        new.fake_followers[:] = new.bought(np.arange(operator.size), fake)
         ids = self.accounts.extend(new)
-        self.add_old_audiences(audiences)
+        account, on, member = audiences.T
+        self.add_old_audiences([(pf, ids[account[here]], pf.members[member[here]])
+                                for pf in self.platforms if (here := on == pf.index).any()])
         if self.moderation is not None:
             self.moderation.set_ages(ids, groups=ends - starts)
         return ids
+
+    def draw_vanity(self, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The vanity stream's draws for new accounts, operator after operator (``sizes[t]``
+        accounts in turn ``t``): its personas' vanity traits (``draw_vanity_traits``), then its
+        bought followers (Poisson). One call for all where the traits are not drawn."""
+        oc = self.cfg.operation
+        vanity = self.vanity_rng
+        if oc.follower_buying_share >= 1 and oc.team_follow_share >= 1:
+            none = np.zeros(0)
+            return none, none, vanity.poisson(oc.fake_followers_mean, int(sizes.sum()))
+        drawn = [(*draw_vanity_traits(self.cfg, vanity, n),
+                  vanity.poisson(oc.fake_followers_mean, n)) for n in sizes.tolist()]
+        buys, follows, fake = (np.concatenate(x) for x in zip(*drawn, strict=True))
+        return buys, follows, fake
 
     def seed_hijacked_audiences(self, ids: np.ndarray) -> None:
         """Hijacked accounts among ``ids`` arrive with an old audience of random members (not
