@@ -1,9 +1,10 @@
 """Compiled loops (numba) for the operation: the draws of an acquisition of new accounts.
 
 At 10^7 users an acquisition replaces accounts for thousands of operators, each drawing in turn
-(a few numpy calls an operator, tens of microseconds): 0.14 s a call, about a twentieth of the
-run, on one thread. One compiled pass takes the same numbers from the operation's stream
-(:mod:`sim.streams`), in the same order."""
+(a few numpy calls an operator, tens of microseconds each): 84 ms a call, on one thread. One
+compiled pass takes the same numbers from the operation's stream (:mod:`sim.streams`), in the
+same order: 19 ms a call with what follows it (docs/performance.md, "An acquisition's draws in
+one compiled pass")."""
 
 from __future__ import annotations
 
