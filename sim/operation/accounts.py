@@ -156,11 +156,6 @@ class PersonaDraws(NamedTuple):
     buys_followers: np.ndarray  # vanity uniforms (empty: every account buys)
     follows_team: np.ndarray  # vanity uniforms (empty: every account follows its team)
 
-    @classmethod
-    def concat(cls, parts: list[PersonaDraws]) -> PersonaDraws:
-        """The draws of ``parts``, one after another."""
-        return cls(*(np.concatenate(x) for x in zip(*parts, strict=True)))
-
 
 def draw_personas(cfg: Config, rng: np.random.Generator, vanity_rng: np.random.Generator,
                   n: int, hijacked: bool) -> PersonaDraws:
