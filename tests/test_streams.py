@@ -126,46 +126,27 @@ def test_integers_normals_and_betas_are_numpys(seed, n, half_kept, high, a, b) -
 
 
 @njit(cache=True)
-def _poissons(stream, n, lam):
+def _counts(stream, n, geometric, x):
     out = np.empty(n, np.int64)
     for i in range(n):
-        out[i] = streams.poisson(stream, lam)
+        out[i] = streams.geometric(stream, x) if geometric else streams.poisson(stream, x)
     return out
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 2**63), st.integers(0, 2000),
-       st.sampled_from([0.0, 0.3, 2.5, 9.99, 10.0, 27.5, 1e4]))
-def test_poissons_are_numpys(seed, n, lam) -> None:
-    """Poisson counts (by multiplied uniforms below 10, by transformed rejection from 10 on)
-    are numpy's."""
-    g, want = np.random.default_rng(seed), np.random.default_rng(seed)
-    s = streams.take(g)
-    got = _poissons(s, n, lam)
-    streams.put(g, s)
-    np.testing.assert_array_equal(got, want.poisson(lam, n))
-    assert g.bit_generator.state == want.bit_generator.state
-
-
-@njit(cache=True)
-def _geometrics(stream, n, p):
-    out = np.empty(n, np.int64)
-    for i in range(n):
-        out[i] = streams.geometric(stream, p)
-    return out
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 2**63), st.integers(0, 2000),
-       st.sampled_from([1e-6, 0.01, 0.2, 1 / 3 - 1e-12, 1 / 3, 0.5, 0.9, 1.0]))
-def test_geometrics_are_numpys(seed, n, p) -> None:
-    """Geometric counts (by search from a third on, by an exponential's inversion below) are
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**63), st.integers(0, 2000), st.sampled_from(
+    [("poisson", lam) for lam in (0.0, 0.3, 2.5, 9.99, 10.0, 27.5, 1e4)]
+    + [("geometric", p) for p in (1e-6, 0.01, 0.2, 1 / 3 - 1e-12, 1 / 3, 0.5, 0.9, 1.0)]))
+def test_poisson_and_geometric_counts_are_numpys(seed, n, case) -> None:
+    """Poisson counts (by multiplied uniforms below 10, by transformed rejection from 10 on) and
+    geometric counts (by search from a third on, by an exponential's inversion below) are
     numpy's."""
+    kind, x = case
     g, want = np.random.default_rng(seed), np.random.default_rng(seed)
     s = streams.take(g)
-    got = _geometrics(s, n, p)
+    got = _counts(s, n, kind == "geometric", x)
     streams.put(g, s)
-    np.testing.assert_array_equal(got, want.geometric(p, n))
+    np.testing.assert_array_equal(got, getattr(want, kind)(x, n))
     assert g.bit_generator.state == want.bit_generator.state
 
 
