@@ -15,7 +15,8 @@ from ..streams import beta, geometric, integers, next_double
 
 
 @njit(cache=True)
-def acquisition_draws(stream, starts, ends, a, b, lo_u, hi_u, audience_p, platform, members):
+def acquisition_draws(stream, starts, ends, a, b, lo_u, hi_u, audience_p, platform,
+                      n_members):
     """The operation stream's draws for new accounts, operator turn after turn (turn ``t``:
     accounts ``starts[t]:ends[t]``), as :meth:`sim.operation.tactics.Operation.acquire` made
     them with numpy: a turn's ``n`` kind uniforms, then its personas' draws
@@ -23,7 +24,7 @@ def acquisition_draws(stream, starts, ends, a, b, lo_u, hi_u, audience_p, platfo
     uniforms, ``n`` fluencies ~ Beta(``a``, ``b``)); then, where ``audience_p`` > 0 and the turn
     has hijacked accounts (kind uniform in [``lo_u``, ``hi_u``)), each one's old-audience size
     (geometric(``audience_p``) - 1) and, platform after platform, a uniform index into that
-    platform's ``members[p]`` members for each follower of its hijacked accounts, in their
+    platform's ``n_members[p]`` members for each follower of its hijacked accounts, in their
     order. Returns the kind, community and language uniforms and the fluencies (by account),
     and the old audiences as (account, platform, member index) triples."""
     n = platform.size
@@ -47,9 +48,9 @@ def acquisition_draws(stream, starts, ends, a, b, lo_u, hi_u, audience_p, platfo
         for i in range(lo, hi):
             if lo_u <= kind[i] < hi_u:
                 size[i] = geometric(stream, audience_p) - 1
-        for p in range(members.size):
+        for p in range(n_members.size):
             for i in range(lo, hi):
-                if size[i] == 0 or platform[i] != p or members[p] == 0:
+                if size[i] == 0 or platform[i] != p or n_members[p] == 0:
                     continue
                 if k + size[i] > pairs.shape[0]:
                     grown = np.empty((2 * (k + size[i]), 3), np.int64)
@@ -57,6 +58,6 @@ def acquisition_draws(stream, starts, ends, a, b, lo_u, hi_u, audience_p, platfo
                     pairs = grown
                 for _ in range(size[i]):
                     pairs[k, 0], pairs[k, 1] = i, p
-                    pairs[k, 2] = integers(stream, 0, members[p])
+                    pairs[k, 2] = integers(stream, 0, n_members[p])
                     k += 1
     return kind, community, language, fluency, pairs[:k]
