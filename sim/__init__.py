@@ -20,7 +20,7 @@ _collecting = gc.isenabled()
 gc.disable()
 try:
     # glibc's heaps are set before any library starts threads; Mesa's import inspects the call
-    # stack (sim.startup)
+    # stack, and its spaces wait for their first use (sim.startup)
     from . import memory  # noqa: F401, I001
     from .startup import import_mesa
 

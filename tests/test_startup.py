@@ -63,7 +63,6 @@ def test_inspect_gets_its_own_functions_back_even_when_the_block_fails() -> None
     assert (inspect.stack, inspect.getouterframes, inspect.getmodule) == before
 
 
-
 SPACES = """
 import json, sys
 import sim
