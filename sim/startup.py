@@ -73,7 +73,6 @@ class _Deferring:
     def __init__(self) -> None:
         self.deferring = True
         self.waiting: dict[str, Loader] = {}  # module name -> its loader, code not yet run
-        self.hooks: dict[str, partial] = {}  # module name -> its __getattr__ until it has run
         self.lock = threading.RLock()
 
     def find_spec(self, name: str, path: list[str] | None = None,
@@ -98,7 +97,7 @@ class _Deferring:
 
     def exec_module(self, module: ModuleType) -> None:
         """Not yet: the module's code waits for its first use."""
-        module.__getattr__ = self.hooks[module.__name__] = partial(self.first_use, module)
+        module.__getattr__ = partial(self.first_use, module)
 
     def first_use(self, module: ModuleType, attr: str) -> object:
         hook = vars(module).get("__getattr__")
@@ -114,6 +113,7 @@ class _Deferring:
             loader = self.waiting.pop(name, None)
             if loader is None:
                 return
+            hook = vars(module)["__getattr__"]
             module.__loader__ = module.__spec__.loader = loader
             try:
                 loader.exec_module(module)
@@ -121,7 +121,6 @@ class _Deferring:
                 self.waiting[name] = loader
                 module.__loader__ = module.__spec__.loader = self
                 raise
-            hook = self.hooks.pop(name)
             if vars(module).get("__getattr__") is hook:  # (not the module's own)
                 del module.__getattr__
             self.leave_if_done()

@@ -88,12 +88,10 @@ class Operation:
         starts = np.flatnonzero(np.diff(operator, prepend=-1))
         ends = np.append(starts[1:], operator.size)
         lo_u, hi_u = category_range(mix, hijacked_kind - 1)
-        mean = oc.hijacked_audience_mean
-        audience_p = 1.0 / (1.0 + mean) if mean > 0 and lo_u < hi_u else 0.0
         kinds, community, language, fluency, audiences = streams.draw(
             self.rng, acquisition_draws, starts, ends,
             *beta_params(oc.fluency_mean, oc.fluency_concentration), float(lo_u), float(hi_u),
-            audience_p, platform.astype(np.int64),
+            self.audience_p() if lo_u < hi_u else 0.0, platform.astype(np.int64),
             np.array([pf.members.size for pf in self.platforms], np.int64))
         buys, follows, fake = self.draw_vanity(ends - starts)
         origin = (1 + category_of(mix, kinds)).astype(np.int8)
@@ -124,24 +122,30 @@ class Operation:
         buys, follows, fake = (np.concatenate(x) for x in zip(*drawn, strict=True))
         return buys, follows, fake
 
+    def audience_p(self) -> float:
+        """The success probability of a hijacked account's old-audience size (a geometric count
+        less one, of mean ``hijacked_audience_mean``); 0 where there are no old audiences."""
+        mean = self.cfg.operation.hijacked_audience_mean
+        return 1.0 / (1.0 + mean) if mean > 0 else 0.0
+
     def seed_hijacked_audiences(self, ids: np.ndarray) -> None:
         """Hijacked accounts among ``ids`` arrive with an old audience of random members (not
         in the real ledger's 'followers gained': the operation did not win them)."""
-        acc = self.accounts
-        self.add_old_audiences(self.draw_old_audiences(ids, acc.hijacked[ids], acc.platform[ids]))
+        self.add_old_audiences(self.draw_old_audiences(ids))
 
-    def draw_old_audiences(self, ids: np.ndarray, hijacked: np.ndarray, platform: np.ndarray
-                           ) -> list[tuple[Platform, np.ndarray, np.ndarray]]:
-        """The old audiences of the hijacked accounts among ``ids`` (whose flags and platforms
-        are given): per platform, (account, member) pairs."""
-        mean = self.cfg.operation.hijacked_audience_mean
-        hij = ids[hijacked]
-        if hij.size == 0 or mean <= 0:
+    def draw_old_audiences(self, ids: np.ndarray) -> list[tuple[Platform, np.ndarray, np.ndarray]]:
+        """The old audiences of the hijacked accounts among ``ids``: per platform, (account,
+        member) pairs (the rule :func:`~sim.operation.kernels.acquisition_draws` restates for
+        acquisitions)."""
+        hijacked = self.accounts.hijacked[ids]
+        hij, p = ids[hijacked], self.audience_p()
+        if hij.size == 0 or p == 0:
             return []
-        size = self.rng.geometric(1.0 / (1.0 + mean), hij.size) - 1
+        size = self.rng.geometric(p, hij.size) - 1
+        platform = self.accounts.platform[hij]
         drawn = []
         for pf in self.platforms:
-            sel = platform[hijacked] == pf.index
+            sel = platform == pf.index
             a = np.repeat(hij[sel], size[sel])
             if a.size and pf.members.size:
                 drawn.append((pf, a, pf.members[self.rng.integers(0, pf.members.size, a.size)]))
